@@ -1,0 +1,145 @@
+/**
+ * Backward passes of Conv2D for the wasm backend, built from its XNNPACK kernels.
+ *
+ * Filter gradient = im2col + one GEMM: the kH*kW shifted (strided) views of the padded input are cut with
+ * Slice/StridedSlice and concatenated into columns [M, kH*kW*Cin] (M = N*outH*outW); then
+ * dW = cols^T @ dy, one BatchMatMul with as many FLOPs as the forward conv.
+ *
+ * Input gradient = a forward Conv2D: dx is the correlation of dy (with stride-1 zeros inserted between its
+ * rows/columns when stride > 1) and the filter rotated 180 degrees with in/out channels swapped, padded so
+ * that the output is exactly the input's size. For stride 1 this runs at the forward rate; for stride s it
+ * spends s*s times the FLOPs on zeros, which is still far faster than the built-in kernel.
+ */
+import type { KernelBackend, KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { convGeometry, type ConvGeometry } from './conv-geometry.js';
+import { composed, type KernelScope } from './scope.js';
+
+/**
+ * The kH*kW views of the (zero-padded) input that each filter tap sees, as [N, outH, outW, C] tensors.
+ * Shared with the depthwise filter gradient.
+ */
+export function filterTaps(s: KernelScope, x: TensorInfo, g: ConvGeometry): TensorInfo[] {
+  const C = x.shape[3];
+  const spanH = (g.outH - 1) * g.sH + 1;
+  const spanW = (g.outW - 1) * g.sW + 1;
+  const needH = spanH + (g.kH - 1) * g.dH;
+  const needW = spanW + (g.kW - 1) * g.dW;
+  const xp = s.pad(x, [
+    [0, 0],
+    [g.padTop, Math.max(0, needH - g.inH - g.padTop)],
+    [g.padLeft, Math.max(0, needW - g.inW - g.padLeft)],
+    [0, 0],
+  ]);
+  const taps: TensorInfo[] = [];
+  for (let i = 0; i < g.kH; i++) {
+    for (let j = 0; j < g.kW; j++) {
+      const top = i * g.dH;
+      const left = j * g.dW;
+      if (g.sH === 1 && g.sW === 1) {
+        taps.push(s.run('Slice', { x: xp }, { begin: [0, top, left, 0], size: [g.batch, g.outH, g.outW, C] }));
+      } else {
+        taps.push(
+          s.run('StridedSlice', { x: xp }, {
+            begin: [0, top, left, 0],
+            end: [g.batch, top + spanH, left + spanW, C],
+            strides: [1, g.sH, g.sW, 1],
+            beginMask: 0,
+            endMask: 0,
+            ellipsisMask: 0,
+            newAxisMask: 0,
+            shrinkAxisMask: 0,
+          }),
+        );
+      }
+    }
+  }
+  return taps;
+}
+
+/** Inserts (s-1) zeros between rows/columns of dy and pads it so a stride-1 conv yields the input's size. */
+export function spreadAndPadGradient(s: KernelScope, dy: TensorInfo, g: ConvGeometry): TensorInfo {
+  const [N, oh, ow, C] = dy.shape;
+  let spread = dy;
+  let rows = oh;
+  let cols = ow;
+  if (g.sH > 1 || g.sW > 1) {
+    const r6 = s.reshape(dy, [N, oh, 1, ow, 1, C]);
+    const p6 = s.pad(r6, [
+      [0, 0],
+      [0, 0],
+      [0, g.sH - 1],
+      [0, 0],
+      [0, g.sW - 1],
+      [0, 0],
+    ]);
+    spread = s.reshape(p6, [N, oh * g.sH, ow * g.sW, C]);
+    rows = oh * g.sH;
+    cols = ow * g.sW;
+  }
+  // Full correlation: pad (k-1)*d - padTop before; whatever makes the output inH long after.
+  const before = [(g.kH - 1) * g.dH - g.padTop, (g.kW - 1) * g.dW - g.padLeft];
+  let after = [g.inH - rows - before[0] + (g.kH - 1) * g.dH, g.inW - cols - before[1] + (g.kW - 1) * g.dW];
+  if (after[0] < 0 || after[1] < 0) {
+    // Only the trailing zeros that stride spreading added can be in excess: cut them.
+    rows += Math.min(0, after[0]);
+    cols += Math.min(0, after[1]);
+    spread = s.run('Slice', { x: spread }, { begin: [0, 0, 0, 0], size: [N, rows, cols, C] });
+    after = [Math.max(0, after[0]), Math.max(0, after[1])];
+  }
+  return s.pad(spread, [
+    [0, 0],
+    [before[0], after[0]],
+    [before[1], after[1]],
+    [0, 0],
+  ]);
+}
+
+export function conv2DBackpropFilter(args: { inputs: Record<string, TensorInfo>; backend: KernelBackend; attrs?: NamedAttrMap }): TensorInfo {
+  const { x, dy } = args.inputs;
+  const attrs = args.attrs ?? {};
+  const filterShape = attrs.filterShape as number[];
+  const g = convGeometry('Conv2DBackpropFilter', x.shape, filterShape, attrs, false);
+  return composed(args.backend, 'wasm', (s) => {
+    const taps = filterTaps(s, x, g);
+    const cols = taps.length === 1 ? taps[0] : s.run('Concat', taps, { axis: 3 });
+    const M = g.batch * g.outH * g.outW;
+    const K = g.kH * g.kW * g.inC;
+    const dw = s.run(
+      'BatchMatMul',
+      { a: s.reshape(cols, [1, M, K]), b: s.reshape(dy, [1, M, g.outC]) },
+      { transposeA: true, transposeB: false },
+    );
+    return s.reshape(dw, filterShape);
+  });
+}
+
+export function conv2DBackpropInput(args: { inputs: Record<string, TensorInfo>; backend: KernelBackend; attrs?: NamedAttrMap }): TensorInfo {
+  const { dy, filter } = args.inputs;
+  const attrs = args.attrs ?? {};
+  const inputShape = attrs.inputShape as number[];
+  const g = convGeometry('Conv2DBackpropInput', inputShape, filter.shape, attrs, false);
+  return composed(args.backend, 'wasm', (s) => {
+    const padded = spreadAndPadGradient(s, dy, g);
+    const rotated = s.run('Reverse', { x: filter }, { dims: [0, 1] });
+    const swapped = s.transpose(rotated, [0, 1, 3, 2]);
+    return s.run('Conv2D', { x: padded, filter: swapped }, {
+      strides: [1, 1],
+      pad: 'valid',
+      dataFormat: 'NHWC',
+      dilations: [g.dH, g.dW],
+      dimRoundingMode: undefined as unknown as string,
+    });
+  });
+}
+
+export const conv2DBackpropFilterConfig: KernelConfig = {
+  kernelName: 'Conv2DBackpropFilter',
+  backendName: 'wasm',
+  kernelFunc: conv2DBackpropFilter as unknown as KernelConfig['kernelFunc'],
+};
+
+export const conv2DBackpropInputConfig: KernelConfig = {
+  kernelName: 'Conv2DBackpropInput',
+  backendName: 'wasm',
+  kernelFunc: conv2DBackpropInput as unknown as KernelConfig['kernelFunc'],
+};

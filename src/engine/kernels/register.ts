@@ -1,0 +1,38 @@
+/**
+ * Registers ulearn's wasm kernels: the gradient kernels tfjs-backend-wasm lacks (training a conv net on wasm
+ * fails without them) and a replacement for its slow Conv2DBackpropInput. Idempotent.
+ */
+import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
+import { conv2DBackpropFilterConfig, conv2DBackpropInputConfig } from './conv2d-backprop.js';
+import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise-backprop.js';
+
+export const WASM_KERNELS: KernelConfig[] = [
+  conv2DBackpropFilterConfig,
+  conv2DBackpropInputConfig,
+  depthwiseBackpropFilterConfig,
+  depthwiseBackpropInputConfig,
+];
+
+/** The kernels that were registered before ours, by name (kept so benchmarks can compare against them). */
+export const builtinWasmKernels = new Map<string, KernelConfig>();
+
+export function registerWasmKernels(): void {
+  for (const config of WASM_KERNELS) {
+    const existing = getKernel(config.kernelName, 'wasm');
+    if (existing === config) continue;
+    if (existing) {
+      if (!builtinWasmKernels.has(config.kernelName)) builtinWasmKernels.set(config.kernelName, existing);
+      unregisterKernel(config.kernelName, 'wasm');
+    }
+    registerKernel(config);
+  }
+}
+
+/** Puts the built-in kernels back (benchmarks measure ours against them). */
+export function restoreBuiltinWasmKernels(): void {
+  for (const config of WASM_KERNELS) {
+    if (getKernel(config.kernelName, 'wasm') === config) unregisterKernel(config.kernelName, 'wasm');
+    const builtin = builtinWasmKernels.get(config.kernelName);
+    if (builtin) registerKernel(builtin);
+  }
+}
