@@ -5,6 +5,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+// tfjs-core's Node build registers no gradient functions; tfjs-layers' Node build registers all of them.
+// Without this import tf.grad/optimizer.minimize fail with 'gradient function not found'.
+import '@tensorflow/tfjs-layers';
 import { UlearnError } from '../errors.js';
 import { withThreadedWasm } from './wasm-threads.js';
 import { registerWasmKernels } from './kernels/register.js';

@@ -49,6 +49,11 @@ class BlobAwareWorker extends NodeWorker {
     this.unref();
   }
 
+  // Emscripten calls ref() whenever it hands a pool thread work, and the pool threads live forever: a ref'd
+  // pool keeps every finished process (tests, CLI) alive. The main thread blocks while kernels run, so an
+  // unref'd pool can never be cut off mid-kernel.
+  override ref(): void {}
+
   override postMessage(msg: unknown, transfer?: readonly import('node:worker_threads').TransferListItem[]): void {
     const m = msg as { cmd?: string; urlOrBlob?: TextBlob } | null;
     if (m && m.cmd === 'load' && m.urlOrBlob && typeof m.urlOrBlob === 'object' && m.urlOrBlob.__ulearnText !== undefined) {
@@ -86,9 +91,21 @@ export async function withThreadedWasm<T>(threads: number, init: () => Promise<T
   const fakeCpus = origCpus();
   const cpus = Array.from({ length: threads * 2 }, (_, i) => fakeCpus[i % Math.max(1, fakeCpus.length)]);
   os.cpus = () => cpus;
+  const before = {
+    uncaughtException: process.listeners('uncaughtException'),
+    unhandledRejection: process.listeners('unhandledRejection'),
+  };
   try {
     return await init();
   } finally {
+    // Emscripten installs process-wide handlers that rethrow any error with its 70 KB source line attached;
+    // our CLI handles errors itself, so remove what init added.
+    const emitter = process as unknown as import('node:events').EventEmitter;
+    for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
+      for (const l of emitter.listeners(event)) {
+        if (!(before[event] as unknown[]).includes(l)) emitter.removeListener(event, l as (...a: unknown[]) => void);
+      }
+    }
     globalThis.Blob = OrigBlob;
     URL.createObjectURL = origCreate;
     os.cpus = origCpus;

@@ -39,7 +39,6 @@ export function depthwiseBackpropFilter(args: { inputs: Record<string, TensorInf
   const filterShape = attrs.filterShape as number[];
   const g = convGeometry('DepthwiseConv2dNativeBackpropFilter', x.shape, filterShape, attrs, true);
   const [kH, kW, C, mult] = filterShape;
-  const T = kH * kW;
   const M = g.batch * g.outH * g.outW;
   return composed(args.backend, 'wasm', (s) => {
     const taps = filterTaps(s, x, g).map((t) => s.reshape(t, [M, 1, C]));

@@ -5,18 +5,28 @@
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
 import { conv2DBackpropFilterConfig, conv2DBackpropInputConfig } from './conv2d-backprop.js';
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise-backprop.js';
+import { maxPoolGradConfig } from './max-pool-grad.js';
+import { SAME_PADDING_KERNELS, samePaddingFixConfig } from './same-padding.js';
 
 export const WASM_KERNELS: KernelConfig[] = [
   conv2DBackpropFilterConfig,
   conv2DBackpropInputConfig,
   depthwiseBackpropFilterConfig,
   depthwiseBackpropInputConfig,
+  maxPoolGradConfig,
 ];
 
 /** The kernels that were registered before ours, by name (kept so benchmarks can compare against them). */
 export const builtinWasmKernels = new Map<string, KernelConfig>();
 
 export function registerWasmKernels(): void {
+  if (!WASM_KERNELS.some((k) => k.kernelName === 'Conv2D')) {
+    // Wrappers around built-in kernels (see same-padding.ts), made once the built-ins are registered.
+    for (const name of SAME_PADDING_KERNELS) {
+      const builtin = getKernel(name, 'wasm');
+      if (builtin) WASM_KERNELS.push(samePaddingFixConfig(name, builtin.kernelFunc));
+    }
+  }
   for (const config of WASM_KERNELS) {
     const existing = getKernel(config.kernelName, 'wasm');
     if (existing === config) continue;

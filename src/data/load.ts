@@ -1,0 +1,108 @@
+/**
+ * The one entry point for getting data, given a spec that a config file or the CLI can express:
+ *
+ *   'fashion-mnist' | 'mnist'                       named dataset (system copy, cache, or download); train + test
+ *   { name: 'fashion-mnist', ...NamedIdxOptions }   the same with options (cacheDir, dir, download: false, ...)
+ *   './path/to/folder'                              folder of images (labels from subfolders, or none); train only
+ *   { folder, test?, ...ImageFolderOptions }        folder with options; `test` is a second folder loaded the
+ *                                                   same way (its size and channels follow the train folder's)
+ *   { idx: { images, labels, testImages?, testLabels?, classes? } }   your own IDX files
+ *
+ * A string is a dataset name if it is one, else a path (a path that happens to equal a name: write './mnist').
+ */
+import { stat } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
+import { UlearnError } from '../errors.js';
+import type { DatasetSplits } from './dataset.js';
+import { loadFashionMnist } from './fashion-mnist.js';
+import { loadIdxPair } from './idx.js';
+import { loadImageFolder, type ImageFolderOptions, type SkippedImage } from './image-folder.js';
+import { loadMnist } from './mnist.js';
+import type { NamedIdxOptions } from './named-idx.js';
+
+const NAMED = {
+  'fashion-mnist': loadFashionMnist,
+  mnist: loadMnist,
+} as const;
+export type DatasetName = keyof typeof NAMED;
+export const DATASET_NAMES = Object.keys(NAMED) as DatasetName[];
+
+export type DatasetSpec =
+  | string
+  | ({ name: DatasetName } & NamedIdxOptions)
+  | ({ folder: string; test?: string } & ImageFolderOptions)
+  | { idx: { images: string; labels: string; testImages?: string; testLabels?: string; classes?: string[]; name?: string } };
+
+export interface LoadOptions {
+  /** Told about each image skipped with skipBad (default: none; the CLI prints them). */
+  onSkip?: (skipped: SkippedImage & { folder: string }) => void;
+}
+
+export async function loadDataset(spec: DatasetSpec, opts: LoadOptions = {}): Promise<DatasetSplits> {
+  if (typeof spec === 'string') {
+    if (isName(spec)) return NAMED[spec]();
+    const st = await stat(spec).catch(() => undefined);
+    if (!st) {
+      throw new UlearnError(`dataset '${spec}' is neither a known name (${DATASET_NAMES.join(', ')}) nor an existing path`, {
+        code: 'E_DATA_MISSING',
+      });
+    }
+    if (!st.isDirectory()) {
+      throw new UlearnError(`${spec}: is a file; a dataset path must be a folder of images`, {
+        code: 'E_CONFIG',
+        hint: 'for IDX files use { idx: { images, labels } }',
+      });
+    }
+    return loadDataset({ folder: spec }, opts);
+  }
+  if (typeof spec !== 'object' || spec === null) throw new UlearnError(`dataset spec must be a string or an object, got ${String(spec)}`, { code: 'E_CONFIG' });
+  if ('name' in spec && !('folder' in spec)) {
+    const { name, ...rest } = spec;
+    if (!isName(name)) throw new UlearnError(`unknown dataset name '${String(name)}'; known: ${DATASET_NAMES.join(', ')}`, { code: 'E_CONFIG' });
+    return NAMED[name](rest);
+  }
+  if ('folder' in spec) {
+    const { folder, test, ...options } = spec;
+    const report = (f: string, skipped: SkippedImage[]) => skipped.forEach((s) => opts.onSkip?.({ ...s, folder: f }));
+    const train = await loadImageFolder(folder, { ...options, split: 'train' });
+    report(folder, train.skipped);
+    if (test === undefined) return { train: train.dataset };
+    // The test folder must produce the same input shape, so pin size and channels to the train folder's.
+    const [h, w, c] = train.dataset.inputShape;
+    const testOpts: ImageFolderOptions = { ...options, split: 'test', channels: c as 1 | 3, name: undefined };
+    if (options.size === undefined && h !== w) {
+      throw new UlearnError(`${folder}: images are ${h}x${w} (not square); give size so ${test} can be resized to match`, { code: 'E_CONFIG' });
+    }
+    const loaded = await loadImageFolder(test, { ...testOpts, size: options.size ?? h });
+    report(test, loaded.skipped);
+    return { train: train.dataset, test: alignClasses(train.dataset.classes, loaded.dataset, test) };
+  }
+  if ('idx' in spec) {
+    const { images, labels, testImages, testLabels, classes, name } = spec.idx;
+    if ((testImages === undefined) !== (testLabels === undefined)) {
+      throw new UlearnError(`idx dataset: give both testImages and testLabels, or neither`, { code: 'E_CONFIG' });
+    }
+    const base = name ?? basename(resolve(images)).replace(/(-idx\d-ubyte)?(\.gz)?$/, '');
+    const train = await loadIdxPair(images, labels, { name: `${base}/train`, split: 'train', classes });
+    if (testImages === undefined) return { train };
+    // Without explicit classes the test split must still use the train split's class list.
+    const test = await loadIdxPair(testImages, testLabels!, { name: `${base}/test`, split: 'test', classes: classes ?? train.classes });
+    return { train, test };
+  }
+  throw new UlearnError(`dataset spec must have one of name, folder or idx; got keys ${Object.keys(spec).join(', ') || '(none)'}`, { code: 'E_CONFIG' });
+}
+
+function isName(s: unknown): s is DatasetName {
+  return typeof s === 'string' && Object.hasOwn(NAMED, s);
+}
+
+/** Re-indexes a test folder's labels onto the train folder's classes (a class seen only in test is an error). */
+function alignClasses(trainClasses: string[], test: DatasetSplits['train'], folder: string): DatasetSplits['train'] {
+  const index = new Map(trainClasses.map((c, i) => [c, i]));
+  const unseen = test.classes.filter((c) => !index.has(c));
+  if (unseen.length > 0) {
+    throw new UlearnError(`${folder}: test classes ${unseen.map((c) => `'${c}'`).join(', ')} do not occur in the training folder`, { code: 'E_DATA' });
+  }
+  const y = test.y.map((c) => (c < 0 ? -1 : index.get(test.classes[c])!));
+  return { ...test, classes: trainClasses, y };
+}
