@@ -7,6 +7,7 @@ import { conv2DBackpropFilterConfig, conv2DBackpropInputConfig } from './conv2d-
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise-backprop.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { SAME_PADDING_KERNELS, samePaddingFixConfig } from './same-padding.js';
+import { tileConfig } from './tile.js';
 
 export const WASM_KERNELS: KernelConfig[] = [
   conv2DBackpropFilterConfig,
@@ -26,6 +27,8 @@ export function registerWasmKernels(): void {
       const builtin = getKernel(name, 'wasm');
       if (builtin) WASM_KERNELS.push(samePaddingFixConfig(name, builtin.kernelFunc));
     }
+    const tile = getKernel('Tile', 'wasm');
+    if (tile) WASM_KERNELS.push(tileConfig(tile.kernelFunc));
   }
   for (const config of WASM_KERNELS) {
     const existing = getKernel(config.kernelName, 'wasm');

@@ -1,0 +1,224 @@
+#!/usr/bin/env python3
+"""PyTorch side of `npm run bench engine`: the same two models, batch, optimizer and step counts as
+bench/engine.ts, timed the same way (img/s per timed window after warm-up). Prints one JSON object on stdout.
+
+Architectures mirror src/models/reference-cnn.ts and src/models/resnet.ts layer for layer (same parameter
+counts; the only difference is where 'same' padding puts the extra row for stride-2 convs: TensorFlow pads
+bottom/right, PyTorch padding=1 pads both sides, which costs the same FLOPs).
+"""
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class ReferenceCNN(nn.Module):
+    def __init__(self, in_ch=3, size=32, classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_ch, 32, 3, padding=1)
+        self.conv2 = nn.Conv2d(32, 64, 3, padding=1)
+        self.fc = nn.Linear(64 * (size // 4) * (size // 4), classes)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        return self.fc(torch.flatten(x, 1))
+
+
+def bn(ch):
+    # Same as the tfjs side: momentum 0.1 (Keras 0.9), eps 1e-5.
+    return nn.BatchNorm2d(ch, eps=1e-5, momentum=0.1)
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, in_ch, out_ch, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_ch, out_ch, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = bn(out_ch)
+        self.conv2 = nn.Conv2d(out_ch, out_ch, 3, padding=1, bias=False)
+        self.bn2 = bn(out_ch)
+        self.shortcut = None
+        if stride != 1 or in_ch != out_ch:
+            self.shortcut = nn.Sequential(nn.Conv2d(in_ch, out_ch, 1, stride=stride, bias=False), bn(out_ch))
+
+    def forward(self, x):
+        y = F.relu(self.bn1(self.conv1(x)))
+        y = self.bn2(self.conv2(y))
+        s = x if self.shortcut is None else self.shortcut(x)
+        return F.relu(y + s)
+
+
+class ResNetEncoder(nn.Module):
+    def __init__(self, in_ch, widths, blocks_per_stage):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(in_ch, widths[0], 3, padding=1, bias=False), bn(widths[0]), nn.ReLU())
+        blocks = []
+        ch = widths[0]
+        for stage, w in enumerate(widths):
+            for b in range(blocks_per_stage):
+                blocks.append(BasicBlock(ch, w, 2 if stage > 0 and b == 0 else 1))
+                ch = w
+        self.blocks = nn.Sequential(*blocks)
+        self.dim = ch
+
+    def forward(self, x):
+        x = self.blocks(self.stem(x))
+        return torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
+
+
+class ResNetClassifier(nn.Module):
+    def __init__(self, in_ch, widths, blocks_per_stage, classes):
+        super().__init__()
+        self.encoder = ResNetEncoder(in_ch, widths, blocks_per_stage)
+        self.head = nn.Linear(self.encoder.dim, classes)
+
+    def forward(self, x):
+        return self.head(self.encoder(x))
+
+
+def build(spec):
+    h, w, c = spec["inputShape"]
+    if spec["kind"] == "ref-cnn":
+        return ReferenceCNN(c, h, spec["classes"])
+    if spec["kind"] == "resnet":
+        return ResNetClassifier(c, spec["widths"], spec["blocksPerStage"], spec["classes"])
+    raise ValueError(f"unknown model kind {spec['kind']}")
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def bench_model(spec, device, batch, warmup, window_steps, windows):
+    torch.manual_seed(0)
+    model = build(spec).to(device)
+    model.train()
+    params = sum(p.numel() for p in model.parameters())
+    buffers = sum(b.numel() for name, b in model.named_buffers() if not name.endswith("num_batches_tracked"))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-8)
+    h, w, c = spec["inputShape"]
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(batch, c, h, w, generator=g).to(device)
+    y = torch.randint(0, spec["classes"], (batch,), generator=g).to(device)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    losses = []
+    for _ in range(warmup):
+        losses.append(step().item())
+    sync(device)
+    rates = []
+    for _ in range(windows):
+        t0 = time.perf_counter()
+        for _ in range(window_steps):
+            loss = step()
+        losses.append(loss.item())  # forces completion of the window's work
+        sync(device)
+        rates.append(window_steps * batch / (time.perf_counter() - t0))
+    return {
+        "model": spec["name"],
+        "params": params + buffers,
+        "trainable_params": params,
+        "img_s": statistics.mean(rates),
+        "img_s_std": statistics.stdev(rates) if len(rates) > 1 else 0.0,
+        "windows": rates,
+        "loss_first": losses[0],
+        "loss_last": losses[-1],
+    }
+
+
+def bench_kernel(k, device, min_window_s, windows):
+    n, h, w, cin = k["x"]
+    kh, kw, _, cout = k["filter"]
+    pad = kh // 2
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(n, cin, h, w, generator=g).to(device)
+    f = torch.randn(cout, cin, kh, kw, generator=g).to(device)
+    dy = torch.randn(n, cout, h, w, generator=g).to(device)
+    ops = {
+        "Conv2D": lambda: F.conv2d(x, f, padding=pad),
+        # aten's own backward kernels, the ones autograd calls for conv2d.
+        "Conv2DBackpropFilter": lambda: torch.ops.aten.convolution_backward(
+            dy, x, f, None, [1, 1], [pad, pad], [1, 1], False, [0, 0], 1, [False, True, False])[1],
+        "Conv2DBackpropInput": lambda: torch.ops.aten.convolution_backward(
+            dy, x, f, None, [1, 1], [pad, pad], [1, 1], False, [0, 0], 1, [True, False, False])[0],
+    }
+    out = []
+    for name, op in ops.items():
+        with torch.no_grad():
+            op()
+            sync(device)
+            t0 = time.perf_counter()
+            op()
+            sync(device)
+            one = max(time.perf_counter() - t0, 1e-6)
+            reps = max(1, int(min_window_s / one))
+            rates = []
+            for _ in range(windows):
+                t0 = time.perf_counter()
+                for _ in range(reps):
+                    op()
+                sync(device)
+                rates.append(k["gflop"] * reps / (time.perf_counter() - t0))
+        out.append({
+            "kernel": name,
+            "shape": k["label"],
+            "gflops": statistics.mean(rates),
+            "gflops_std": statistics.stdev(rates) if len(rates) > 1 else 0.0,
+            "ms": k["gflop"] / statistics.mean(rates) * 1e3,
+        })
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--config", required=True, help="JSON: {models, kernels, batch, warmup, ...}")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu", help="cpu | cuda | auto (cuda when available)")
+    args = ap.parse_args()
+    cfg = json.loads(args.config)
+
+    torch.set_num_threads(args.threads)
+    want = args.device
+    if want == "auto":
+        want = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(want)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+
+    result = {
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "threads": torch.get_num_threads(),
+        "device": str(device) if device.type == "cpu" else f"cuda ({torch.cuda.get_device_name(0)})",
+        "mkldnn": torch.backends.mkldnn.is_available(),
+        "models": [],
+        "kernels": [],
+    }
+    for spec in cfg["models"]:
+        print(f"pytorch: {spec['name']} on {result['device']}, {result['threads']} threads", file=sys.stderr, flush=True)
+        result["models"].append(bench_model(spec, device, spec.get("batch", cfg["batch"]), spec["warmup"], spec["windowSteps"], spec["windows"]))
+    for k in cfg.get("kernels", []):
+        result["kernels"].extend(bench_kernel(k, device, cfg.get("kernelWindowS", 0.3), cfg.get("kernelWindows", 3)))
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    result["cpu_s"] = ru.ru_utime + ru.ru_stime
+    json.dump(result, sys.stdout)
+    print()
+
+
+if __name__ == "__main__":
+    main()

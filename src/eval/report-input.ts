@@ -1,0 +1,65 @@
+/**
+ * What a report is made of. Plain JSON (no Dates, typed arrays or Maps) because the same object is saved as
+ * results.json next to report.html: the page is a view of that file, and the file is what scripts read.
+ * Accuracies are fractions in [0, 1]; the page shows them as percentages.
+ */
+import { UlearnError } from '../errors.js';
+
+export interface ReportMethod {
+  /** e.g. "supervised-only", "SSL + linear probe", "SSL + fine-tune". */
+  name: string;
+  /** Test accuracy (mean over seeds when several ran). */
+  acc: number;
+  /** Sample std of the accuracy over seeds. */
+  accStd?: number;
+  /** Recall per class, in `classes` order; null where the test split has no sample of that class. */
+  perClass?: (number | null)[];
+  /** counts[true][predicted], `classes.length` square. */
+  confusion?: number[][];
+  notes?: string;
+}
+
+export interface ReportEpoch {
+  epoch: number;
+  loss: number;
+  knnAcc?: number;
+  featureStd?: number;
+}
+
+export interface ReportInput {
+  title: string;
+  dataset: string;
+  labelsPerClass?: number;
+  totalLabels: number;
+  backend: string;
+  seed: number;
+  /** ISO 8601 timestamp. */
+  createdAt: string;
+  methods: ReportMethod[];
+  /** Class names in label-index order. */
+  classes: string[];
+  pretrain?: { method: string; epochs: ReportEpoch[]; seconds: number };
+  /** 2-D coordinates (e.g. from umap2d) and the true class of each point (-1: unlabeled). */
+  embedding?: { x: number[]; y: number[]; label: number[] };
+  /** The method the headline compares against (usually supervised-only); omitted: no comparison. */
+  baselineName?: string;
+}
+
+/** Rejects inconsistent input up front, so a mistake is reported as such rather than as a garbled chart. */
+export function checkReportInput(input: ReportInput): void {
+  const n = input.classes.length;
+  const bad = (msg: string) => new UlearnError(`report input: ${msg}`, { code: 'E_REPORT_INPUT' });
+  for (const m of input.methods) {
+    if (m.perClass && m.perClass.length !== n) throw bad(`method "${m.name}" has ${m.perClass.length} per-class values for ${n} classes`);
+    if (m.confusion && (m.confusion.length !== n || m.confusion.some((row) => row.length !== n))) {
+      throw bad(`method "${m.name}" confusion matrix is not ${n}×${n}`);
+    }
+  }
+  const e = input.embedding;
+  if (e && (e.x.length !== e.y.length || e.x.length !== e.label.length)) {
+    throw bad(`embedding has ${e.x.length} x, ${e.y.length} y and ${e.label.length} labels`);
+  }
+  if (input.baselineName !== undefined && !input.methods.some((m) => m.name === input.baselineName)) {
+    throw bad(`baseline "${input.baselineName}" is not one of the methods`);
+  }
+}

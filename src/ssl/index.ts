@@ -1,0 +1,20 @@
+/** Self-supervised pretraining: losses, heads, methods (by name) and the kNN monitor. */
+export { ntXentLoss, vicregLoss, vicregTerms, barlowTwinsLoss, maskedReconstructionLoss, l2Normalize } from './losses.js';
+export type { VicRegOptions, VicRegTerms } from './losses.js';
+export { mlpHead, pixelDecoder, upsamplingSteps } from './heads.js';
+export type { MlpHeadOptions, PixelDecoderOptions } from './heads.js';
+export { SSLMethod, encoderDim } from './method.js';
+export type { SSLMethodOptions } from './method.js';
+export { SimCLR } from './simclr.js';
+export type { SimCLROptions, ProjectorOptions } from './simclr.js';
+export { VICReg } from './vicreg.js';
+export type { VICRegOptions } from './vicreg.js';
+export { BarlowTwins } from './barlow-twins.js';
+export type { BarlowTwinsOptions } from './barlow-twins.js';
+export { MaskedPixels, randomPatchMask } from './masked-pixels.js';
+export type { MaskedPixelsOptions } from './masked-pixels.js';
+export { createSSLMethod, isSSLMethodName, SSL_METHODS } from './registry.js';
+export type { SSLMethodConfig, SSLMethodName } from './registry.js';
+export { KnnMonitor, embed, weightedKnnPredict } from './knn-monitor.js';
+export type { KnnMonitorOptions, KnnReport, KnnSlice } from './knn-monitor.js';
+export type { AugmentLike, ImageShape } from './types.js';

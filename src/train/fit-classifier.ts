@@ -1,0 +1,125 @@
+/**
+ * Supervised training of encoder + classifier head on the labeled samples, with augmentation. One function
+ * serves both fine-tuning a pretrained encoder (encoder learning rate lower than the head's, as in SimCLR's
+ * fine-tuning) and the supervised-only baseline (a fresh encoder, both rates equal): the baseline differs from
+ * the SSL arm in nothing but the starting weights.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { Rng } from '../engine/seed.js';
+import type { Budget } from '../util/budget.js';
+
+export interface AugmentFn {
+  apply(batch: tf.Tensor4D, rng: Rng): tf.Tensor4D;
+}
+
+export interface FitClassifierOptions {
+  encoder: tfl.LayersModel;
+  head: tfl.LayersModel;
+  /** All samples, [n * prod(inputShape)]. */
+  x: Float32Array;
+  inputShape: [number, number, number];
+  /** Label per sample (only `indices` are used). */
+  y: Int32Array;
+  indices: Int32Array;
+  nClasses: number;
+  augment?: AugmentFn;
+  epochs: number;
+  batchSize?: number;
+  lrHead?: number;
+  /** Encoder learning rate; default = lrHead. 0 freezes the encoder. */
+  lrEncoder?: number;
+  weightDecay?: number;
+  labelSmoothing?: number;
+  seed?: number;
+  budget?: Budget;
+  onEpoch?: (epoch: number, loss: number) => void;
+}
+
+export interface FitResult {
+  epochs: number;
+  losses: number[];
+  stoppedByBudget: boolean;
+}
+
+export function fitClassifier(o: FitClassifierOptions): FitResult {
+  const rng = new Rng(o.seed ?? 0);
+  const size = o.inputShape.reduce((a, b) => a * b, 1);
+  const bs = Math.min(o.batchSize ?? 64, o.indices.length);
+  const lrHead = o.lrHead ?? 1e-3;
+  const lrEnc = o.lrEncoder ?? lrHead;
+  const headVars = o.head.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+  const encVars = o.encoder.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+  const optHead = tf.train.adam(lrHead);
+  const optEnc = lrEnc > 0 ? tf.train.adam(lrEnc) : undefined;
+  const wd = o.weightDecay ?? 5e-4;
+  const losses: number[] = [];
+  let stoppedByBudget = false;
+  const order = Array.from(o.indices);
+  for (let epoch = 0; epoch < o.epochs; epoch++) {
+    if (o.budget?.exceeded()) {
+      stoppedByBudget = true;
+      break;
+    }
+    rng.shuffle(order);
+    let sum = 0;
+    let batches = 0;
+    // Drop the last partial batch only if a full one exists, so tiny label sets still train.
+    for (let s = 0; s + bs <= order.length || (s === 0 && order.length > 0); s += bs) {
+      const idx = order.slice(s, s + bs);
+      const xb = new Float32Array(idx.length * size);
+      idx.forEach((i, k) => xb.set(o.x.subarray(i * size, (i + 1) * size), k * size));
+      const yb = Int32Array.from(idx, (i) => o.y[i]);
+      const loss = tf.tidy(() => {
+        const raw = tf.tensor4d(xb, [idx.length, ...o.inputShape]);
+        const input = o.augment ? o.augment.apply(raw, rng) : raw;
+        const target = tf.oneHot(tf.tensor1d(yb, 'int32'), o.nClasses);
+        const vars = optEnc ? [...encVars, ...headVars] : headVars;
+        const { value, grads } = tf.variableGrads(() => {
+          const logits = o.head.apply(o.encoder.apply(input, { training: true }), { training: true }) as tf.Tensor2D;
+          const ce = tf.losses.softmaxCrossEntropy(target, logits, undefined, o.labelSmoothing ?? 0);
+          const l2 = tf.addN(vars.filter((v) => v.shape.length > 1).map((v) => tf.sum(tf.square(v))));
+          return tf.add(ce, tf.mul(wd, l2)) as tf.Scalar;
+        }, vars);
+        optHead.applyGradients(headVars.map((v) => ({ name: v.name, tensor: grads[v.name] })));
+        if (optEnc) optEnc.applyGradients(encVars.map((v) => ({ name: v.name, tensor: grads[v.name] })));
+        return value;
+      });
+      sum += loss.dataSync()[0];
+      loss.dispose();
+      batches++;
+      if (s + bs >= order.length) break;
+    }
+    losses.push(sum / Math.max(1, batches));
+    o.onEpoch?.(epoch, losses[losses.length - 1]);
+  }
+  optHead.dispose();
+  optEnc?.dispose();
+  return { epochs: losses.length, losses, stoppedByBudget };
+}
+
+/** Class probabilities for samples `indices` (or all), in batches, without augmentation. */
+export function predictProba(
+  encoder: tfl.LayersModel,
+  head: tfl.LayersModel,
+  x: Float32Array,
+  inputShape: [number, number, number],
+  batchSize = 512,
+): Float32Array {
+  const size = inputShape.reduce((a, b) => a * b, 1);
+  const n = x.length / size;
+  const parts: Float32Array[] = [];
+  for (let s = 0; s < n; s += batchSize) {
+    const m = Math.min(batchSize, n - s);
+    const p = tf.tidy(() => tf.softmax(head.apply(encoder.apply(tf.tensor4d(x.subarray(s * size, (s + m) * size), [m, ...inputShape]), { training: false }), { training: false }) as tf.Tensor2D));
+    parts.push(p.dataSync() as Float32Array);
+    p.dispose();
+  }
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}

@@ -1,0 +1,51 @@
+/**
+ * Linear probe: multinomial logistic regression on frozen features (the standard SSL evaluation, and the
+ * cheapest way to turn an encoder plus a few labels into a classifier). Features are standardized with
+ * statistics of the labeled rows; full-batch Adam with L2 weight decay, which is stable for 10..10,000 rows.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { UlearnError } from '../errors.js';
+
+export interface LinearProbeOptions {
+  epochs?: number;
+  lr?: number;
+  weightDecay?: number;
+  seed?: number;
+}
+
+export interface LinearProbe {
+  /** Class probabilities [n, nClasses] for features [n, dim]. */
+  predictProba(features: tf.Tensor2D): tf.Tensor2D;
+  dispose(): void;
+}
+
+export function trainLinearProbe(features: tf.Tensor2D, labels: Int32Array, nClasses: number, opts: LinearProbeOptions = {}): LinearProbe {
+  const [n, dim] = features.shape;
+  if (labels.length !== n) throw new UlearnError(`linear probe: ${n} feature rows but ${labels.length} labels`);
+  if (labels.some((l) => l < 0 || l >= nClasses)) throw new UlearnError('linear probe: labels must be in [0, nClasses)');
+  const epochs = opts.epochs ?? 300;
+  const wd = opts.weightDecay ?? 1e-3;
+  const { mean, invStd } = tf.tidy(() => {
+    const m = tf.moments(features, 0);
+    return { mean: tf.keep(m.mean), invStd: tf.keep(tf.div(1, tf.sqrt(tf.add(m.variance, 1e-6)))) };
+  });
+  const W = tf.variable(tf.randomNormal([dim, nClasses], 0, 0.01, 'float32', opts.seed ?? 0));
+  const b = tf.variable(tf.zeros([nClasses]));
+  const optimizer = tf.train.adam(opts.lr ?? 0.01);
+  const onehot = tf.oneHot(tf.tensor1d(labels, 'int32'), nClasses);
+  const xs = tf.tidy(() => tf.mul(tf.sub(features, mean), invStd));
+  for (let e = 0; e < epochs; e++) {
+    tf.tidy(() => {
+      optimizer.minimize(() => {
+        const logits = tf.add(tf.matMul(xs, W), b);
+        return tf.add(tf.losses.softmaxCrossEntropy(onehot, logits), tf.mul(wd, tf.sum(tf.square(W)))) as tf.Scalar;
+      }, false, [W, b]);
+    });
+  }
+  tf.dispose([onehot, xs]);
+  optimizer.dispose();
+  return {
+    predictProba: (f) => tf.tidy(() => tf.softmax(tf.add(tf.matMul(tf.mul(tf.sub(f, mean), invStd), W), b)) as tf.Tensor2D),
+    dispose: () => tf.dispose([W, b, mean, invStd]),
+  };
+}
