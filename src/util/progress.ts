@@ -24,6 +24,8 @@ export interface ProgressOptions {
   /** Time constant of the rate's moving average. Default 5 s: smooths batch jitter, still follows a slow-down. */
   smoothingMs?: number;
   now?: () => number;
+  /** A budget's end (same clock as `now`): the ETA never runs past it, since the work stops there. */
+  deadlineAt?: number;
 }
 
 export type ProgressInfo = Record<string, string | number>;
@@ -51,6 +53,7 @@ export class Progress {
   private lastOutputAt: number;
   private barShown = false;
   private finished = false;
+  private readonly deadlineAt: number | undefined;
 
   constructor(
     readonly label: string,
@@ -64,6 +67,7 @@ export class Progress {
     this.smoothingMs = opts.smoothingMs ?? 5_000;
     this.now = opts.now ?? Date.now;
     this.startAt = this.sampleAt = this.lastOutputAt = this.now();
+    this.deadlineAt = opts.deadlineAt;
   }
 
   /** Counts `n` more items done; `info` fields (e.g. { loss: 1.234, knn: '71.2%' }) replace earlier values. */
@@ -110,8 +114,9 @@ export class Progress {
   /** Remaining time from the smoothed rate; Infinity while the rate is unknown. */
   etaMs(): number {
     if (this.total > 0 && this.count >= this.total) return 0;
-    if (!(this.total > 0) || !this.rate) return Infinity;
-    return ((this.total - this.count) / this.rate) * 1000;
+    const untilDeadline = this.deadlineAt === undefined ? Infinity : Math.max(0, this.deadlineAt - this.now());
+    if (!(this.total > 0) || !this.rate) return untilDeadline;
+    return Math.min(((this.total - this.count) / this.rate) * 1000, untilDeadline);
   }
 
   private sample(t: number): void {

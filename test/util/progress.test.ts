@@ -108,3 +108,15 @@ test('any Writable works as the stream (not a TTY: no escape codes)', () => {
   p.done();
   assert.equal(out, 'w done 2/2 in 0ms\n');
 });
+
+test('the ETA stops at the budget deadline', () => {
+  let t = 0;
+  const out: string[] = [];
+  const p = new Progress('work', 1000, { stream: { write: (s: string) => (out.push(s), true) } as ProgressStream, isTTY: false, now: () => t, deadlineAt: 30_000 });
+  for (let i = 0; i < 10; i++) {
+    t += 1000;
+    p.tick(1);
+  }
+  // 990 items left at ~1/s would be ~16 min; the deadline is 20 s away.
+  assert.ok(p.etaMs() <= 20_000 && p.etaMs() > 19_000, `eta ${p.etaMs()}`);
+});

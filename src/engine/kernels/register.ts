@@ -8,6 +8,8 @@ import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './d
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { SAME_PADDING_KERNELS, samePaddingFixConfig } from './same-padding.js';
 import { tileConfig } from './tile.js';
+import { channelReduceConfig } from './reduce.js';
+import { batchMatMulConfig } from './batch-matmul.js';
 
 export const WASM_KERNELS: KernelConfig[] = [
   conv2DBackpropFilterConfig,
@@ -29,6 +31,12 @@ export function registerWasmKernels(): void {
     }
     const tile = getKernel('Tile', 'wasm');
     if (tile) WASM_KERNELS.push(tileConfig(tile.kernelFunc));
+    const matmul = getKernel('BatchMatMul', 'wasm');
+    if (matmul) WASM_KERNELS.push(batchMatMulConfig(matmul.kernelFunc));
+    for (const name of ['Sum', 'Mean'] as const) {
+      const builtin = getKernel(name, 'wasm');
+      if (builtin) WASM_KERNELS.push(channelReduceConfig(name, builtin.kernelFunc));
+    }
   }
   for (const config of WASM_KERNELS) {
     const existing = getKernel(config.kernelName, 'wasm');

@@ -1,0 +1,63 @@
+/**
+ * The pipeline's configuration: what `ulearn run <config>` reads (JSON or YAML) and what `ulearn demo` fills
+ * with defaults. Strict: a misspelt key is an error, not silently ignored.
+ */
+import { z } from 'zod';
+import { SSL_METHODS } from '../ssl/registry.js';
+
+export const PipelineConfigSchema = z
+  .object({
+    /** 'fashion-mnist', 'mnist', or a folder of images. */
+    data: z.string().min(1).default('fashion-mnist'),
+    /** Held-out test data when `data` is a folder (named datasets bring their own test split). */
+    testData: z.string().min(1).optional(),
+    labelsPerClass: z.number().int().positive().optional(),
+    totalLabels: z.number().int().positive().optional(),
+    seed: z.number().int().nonnegative().default(0),
+    /** Total wall-clock budget (e.g. '10m'); stages share it. */
+    budget: z.string().default('10m'),
+    backend: z.enum(['auto', 'wasm', 'webgpu', 'cpu', 'tensorflow']).default('auto'),
+    encoder: z
+      .object({
+        widths: z.array(z.number().int().positive()).min(1).default([16, 32, 64]),
+        blocksPerStage: z.number().int().positive().default(1),
+      })
+      .strict()
+      .default({}),
+    pretrain: z
+      .object({
+        method: z.enum(SSL_METHODS as [string, ...string[]]).default('simclr'),
+        batchSize: z.number().int().min(8).default(256),
+        lr: z.number().positive().default(2e-3),
+        /** Unlabeled samples used for pretraining (0 = all). */
+        poolSize: z.number().int().nonnegative().default(0),
+        /** Max passes over the pool; the budget usually stops it first. */
+        epochs: z.number().int().positive().default(100),
+        /** Steps between kNN-monitor checks and checkpoints. */
+        monitorEvery: z.number().int().positive().default(40),
+        /** Share of the total budget for pretraining; the rest is kept for the later stages. */
+        budgetShare: z.number().gt(0).max(1).default(0.72),
+      })
+      .strict()
+      .default({}),
+    finetune: z
+      .object({
+        epochs: z.number().int().positive().default(60),
+        batchSize: z.number().int().positive().default(32),
+        lr: z.number().positive().default(2e-3),
+        /** Encoder learning rate as a fraction of the head's when fine-tuning. */
+        encoderLrScale: z.number().min(0).max(1).default(0.3),
+      })
+      .strict()
+      .default({}),
+    /** Test samples scored (0 = all). */
+    testSize: z.number().int().nonnegative().default(0),
+  })
+  .strict();
+
+export type PipelineConfig = z.output<typeof PipelineConfigSchema>;
+export type PipelineConfigInput = z.input<typeof PipelineConfigSchema>;
+
+export function pipelineConfig(input: PipelineConfigInput = {}): PipelineConfig {
+  return PipelineConfigSchema.parse(input);
+}
