@@ -146,6 +146,40 @@ async function recorded<T extends { cpu_s: number }>(what: string, f: () => Prom
   return value;
 }
 
+/** Above this many cores used by other processes during a timed window, the window is measured again. */
+const MAX_OTHERS_CORES = 0.1;
+const WINDOW_RETRIES = 3;
+
+/**
+ * Runs `windows` timed windows of `body`. The machine may be shared: a window during which other processes
+ * kept more than MAX_OTHERS_CORES cores busy (from /proc/stat minus this process' own CPU time) is measured
+ * again, up to WINDOW_RETRIES times; after that it is kept, and `others` shows how disturbed it was.
+ */
+async function cleanWindows(windows: number, body: () => Promise<void>): Promise<{ seconds: number[]; others: Array<number | null>; retried: number }> {
+  const seconds: number[] = [];
+  const others: Array<number | null> = [];
+  let retried = 0;
+  for (let w = 0; w < windows; w++) {
+    for (let attempt = 0; ; attempt++) {
+      const busy0 = machineBusySeconds();
+      const own0 = cpuSeconds();
+      const t0 = performance.now();
+      await body();
+      const sec = (performance.now() - t0) / 1000;
+      const busy1 = machineBusySeconds();
+      const o = busy0 === null || busy1 === null ? null : Math.max(0, busy1 - busy0 - (cpuSeconds() - own0)) / sec;
+      if (o === null || o <= MAX_OTHERS_CORES || attempt >= WINDOW_RETRIES) {
+        seconds.push(sec);
+        others.push(o);
+        break;
+      }
+      retried++;
+      log(`  window disturbed (other processes used ${o.toFixed(2)} cores): measuring it again`);
+    }
+  }
+  return { seconds, others, retried };
+}
+
 function log(msg: string): void {
   process.stderr.write(`${msg}\n`);
 }
@@ -187,6 +221,9 @@ interface TrainResult {
   loss_last: number;
   /** Live tensors after the timed windows minus before them (0 = no leak per step). */
   tensors_delta: number;
+  /** Per kept window: cores other processes kept busy meanwhile (see cleanWindows). */
+  others_cores: Array<number | null>;
+  windows_retried: number;
 }
 
 interface KernelRow {
@@ -199,6 +236,8 @@ interface KernelRow {
   gflops: number;
   gflops_std: number;
   reps: number;
+  others_cores: Array<number | null>;
+  windows_retried: number;
 }
 
 interface DiagnosticRow {
@@ -319,12 +358,10 @@ async function measureTraining(e: Engine, spec: ModelSpec, method: Method, batch
   const trainer = makeTrainer(e, model, spec, method, batch, spec.windowSteps);
   const losses = [await trainer.steps(spec.warmup)];
   const tensorsBefore = e.tf.memory().numTensors;
-  const rates: number[] = [];
-  for (let w = 0; w < spec.windows; w++) {
-    const t0 = performance.now();
+  const timed = await cleanWindows(spec.windows, async () => {
     losses.push(await trainer.steps(spec.windowSteps));
-    rates.push((spec.windowSteps * batch) / ((performance.now() - t0) / 1000));
-  }
+  });
+  const rates = timed.seconds.map((sec) => (spec.windowSteps * batch) / sec);
   const tensorsDelta = e.tf.memory().numTensors - tensorsBefore;
   const { mean, std } = meanStd(rates);
   trainer.dispose();
@@ -339,6 +376,8 @@ async function measureTraining(e: Engine, spec: ModelSpec, method: Method, batch
     loss_first: losses[0],
     loss_last: losses[losses.length - 1],
     tensors_delta: tensorsDelta,
+    others_cores: timed.others,
+    windows_retried: timed.retried,
   };
   model.dispose();
   log(`${spec.name} [${method}] ${mean.toFixed(1)} ± ${std.toFixed(1)} img/s (loss ${result.loss_first.toFixed(3)} -> ${result.loss_last.toFixed(3)})`);
@@ -346,7 +385,12 @@ async function measureTraining(e: Engine, spec: ModelSpec, method: Method, batch
 }
 
 /** Times `op` (which returns its output) in windows of `reps` calls; reads the last output back per window. */
-async function timeOp(e: Engine, op: () => tfcore.Tensor, windows: number, windowS: number): Promise<{ ms: number[]; reps: number }> {
+async function timeOp(
+  e: Engine,
+  op: () => tfcore.Tensor,
+  windows: number,
+  windowS: number,
+): Promise<{ ms: number[]; reps: number; others: Array<number | null>; retried: number }> {
   const once = async () => {
     const t0 = performance.now();
     const y = op();
@@ -357,9 +401,7 @@ async function timeOp(e: Engine, op: () => tfcore.Tensor, windows: number, windo
   await once();
   const one = await once();
   const reps = Math.max(1, Math.ceil((windowS * 1000) / Math.max(one, 1e-3)));
-  const ms: number[] = [];
-  for (let w = 0; w < windows; w++) {
-    const t0 = performance.now();
+  const timed = await cleanWindows(windows, async () => {
     let y: tfcore.Tensor | null = null;
     for (let r = 0; r < reps; r++) {
       y?.dispose();
@@ -367,9 +409,8 @@ async function timeOp(e: Engine, op: () => tfcore.Tensor, windows: number, windo
     }
     await y!.data();
     y!.dispose();
-    ms.push((performance.now() - t0) / reps);
-  }
-  return { ms, reps };
+  });
+  return { ms: timed.seconds.map((sec) => (sec * 1000) / reps), reps, others: timed.others, retried: timed.retried };
 }
 
 async function measureKernels(e: Engine, cfg: BenchConfig): Promise<{ kernels: KernelRow[]; diagnostics: DiagnosticRow[] }> {
@@ -409,10 +450,22 @@ async function measureKernels(e: Engine, cfg: BenchConfig): Promise<{ kernels: K
     for (const o of ops) {
       if (o.builtin) restoreBuiltinWasmKernels();
       try {
-        const { ms, reps } = await timeOp(e, o.op, cfg.kernelWindows, cfg.kernelWindowS);
+        const { ms, reps, others, retried } = await timeOp(e, o.op, cfg.kernelWindows, cfg.kernelWindowS);
         const t = meanStd(ms);
         const g = meanStd(ms.map((m) => k.gflop / (m / 1000)));
-        kernels.push({ kernel: o.kernel, impl: o.impl, shape: k.label, gflop: k.gflop, ms: t.mean, ms_std: t.std, gflops: g.mean, gflops_std: g.std, reps });
+        kernels.push({
+          kernel: o.kernel,
+          impl: o.impl,
+          shape: k.label,
+          gflop: k.gflop,
+          ms: t.mean,
+          ms_std: t.std,
+          gflops: g.mean,
+          gflops_std: g.std,
+          reps,
+          others_cores: others,
+          windows_retried: retried,
+        });
         log(`kernel ${o.kernel} [${o.impl}] ${k.label}: ${t.mean.toFixed(1)} ms, ${g.mean.toFixed(1)} GFLOP/s`);
       } finally {
         if (o.builtin) registerWasmKernels();
@@ -546,6 +599,8 @@ interface TorchModelResult {
   windows: number[];
   loss_first: number;
   loss_last: number;
+  others_cores: Array<number | null>;
+  windows_retried: number;
 }
 
 interface TorchKernelResult {
@@ -554,6 +609,8 @@ interface TorchKernelResult {
   gflops: number;
   gflops_std: number;
   ms: number;
+  others_cores: Array<number | null>;
+  windows_retried: number;
 }
 
 interface TorchResult {
@@ -744,6 +801,8 @@ export async function run(args: string[]): Promise<number> {
         ulearn_by_method: Object.fromEntries(measured.map((r) => [r.method, { img_s: r.img_s, img_s_std: r.img_s_std }])),
         ulearn_loss: [best.loss_first, best.loss_last],
         ulearn_tensors_delta: best.tensors_delta,
+        ulearn_others_cores: best.others_cores,
+        ulearn_windows_retried: best.windows_retried,
         pytorch_img_s: p?.img_s ?? null,
         pytorch_img_s_std: p?.img_s_std ?? null,
         pytorch_windows: p?.windows ?? null,
@@ -751,13 +810,23 @@ export async function run(args: string[]): Promise<number> {
         pytorch_device: t?.device ?? null,
         pytorch_params: p?.params ?? null,
         pytorch_loss: p ? [p.loss_first, p.loss_last] : null,
+        pytorch_others_cores: p?.others_cores ?? null,
+        pytorch_windows_retried: p?.windows_retried ?? null,
         ratio: p ? best.img_s / p.img_s : null,
       });
       if (p && p.params !== best.params) log(`bench: WARNING ${spec.name}: ulearn has ${best.params} parameters, PyTorch ${p.params}`);
     }
     for (const k of u.kernels) {
       const p = t?.kernels.find((tk) => tk.kernel === k.kernel && tk.shape === k.shape);
-      kernels.push({ ...k, threads: u.threads, backend: u.backend, pytorch_gflops: p?.gflops ?? null, pytorch_gflops_std: p?.gflops_std ?? null, pytorch_ms: p?.ms ?? null });
+      kernels.push({
+        ...k,
+        threads: u.threads,
+        backend: u.backend,
+        pytorch_gflops: p?.gflops ?? null,
+        pytorch_gflops_std: p?.gflops_std ?? null,
+        pytorch_ms: p?.ms ?? null,
+        pytorch_others_cores: p?.others_cores ?? null,
+      });
     }
     for (const d of u.diagnostics) diagnostics.push({ ...d, threads: u.threads, backend: u.backend });
     load.push(os.loadavg()[0]);

@@ -1,0 +1,123 @@
+/**
+ * `npm run bench ssl`: Fashion-MNIST at 10 and 100 labels per class, 3 seeds, each SSL method, plus
+ * supervised-only and the all-labels upper bound, into bench/results/ssl-fashion-mnist.json.
+ *
+ * One pretraining run per method (seed 0, capped by --pretrain-budget) serves all seeds; the seeds vary the
+ * label draw, the head initialisation and the fine-tune (recorded in each row's `protocol`). Every unit of work
+ * is a pipeline run directory under --work, and the JSON is rewritten after each one, so a killed benchmark
+ * continues where it stopped (finished runs are read back, an interrupted pretraining resumes from its
+ * checkpoint).
+ */
+import { cp, mkdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { meanStd } from '../src/eval/metrics.js';
+import { pipelineConfig, type PipelineConfigInput } from '../src/pipeline/config.js';
+import { runPipeline, type MethodResult } from '../src/pipeline/run-pipeline.js';
+import { RunDir } from '../src/runs/run-dir.js';
+import { writeJsonAtomic } from '../src/util/atomic.js';
+import { describeBackend, currentBackend } from '../src/engine/backend.js';
+
+interface Row {
+  method: string;
+  labels_per_class: number;
+  seeds: number[];
+  acc: number[];
+  acc_mean: number;
+  acc_std: number;
+  pretrain_s: number | null;
+  wall_s: number[];
+  protocol: string;
+}
+
+const list = (s: string) => s.split(',').map((v) => v.trim()).filter(Boolean);
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      methods: { type: 'string', default: 'simclr,vicreg,masked-pixels' },
+      labels: { type: 'string', default: '10,100' },
+      seeds: { type: 'string', default: '0,1,2' },
+      'pretrain-budget': { type: 'string', default: '20m' },
+      'finetune-budget': { type: 'string', default: '6m' },
+      'all-labels-budget': { type: 'string', default: '20m' },
+      data: { type: 'string', default: 'fashion-mnist' },
+      work: { type: 'string', default: path.join('bench', '.work', 'ssl') },
+      out: { type: 'string', default: path.join('bench', 'results', 'ssl-fashion-mnist.json') },
+      'no-all-labels': { type: 'boolean', default: false },
+    },
+  });
+  const methods = list(values.methods!);
+  const labels = list(values.labels!).map(Number);
+  const seeds = list(values.seeds!).map(Number);
+  const work = path.resolve(values.work!);
+  await mkdir(work, { recursive: true });
+  const rows = new Map<string, Row>();
+  const samples = new Map<string, Map<number, { acc: number; wall: number }>>();
+  const started = new Date().toISOString();
+  const log = (l: string) => console.log(`[bench ssl] ${l}`);
+
+  const record = (method: string, lpc: number, seed: number, r: MethodResult, pretrainS: number | null, protocol: string) => {
+    const key = `${method}|${lpc}`;
+    const per = samples.get(key) ?? new Map();
+    per.set(seed, { acc: r.acc, wall: r.seconds });
+    samples.set(key, per);
+    const seedsDone = [...per.keys()].sort((a, b) => a - b);
+    const acc = seedsDone.map((s) => per.get(s)!.acc);
+    const { mean, std } = meanStd(acc);
+    rows.set(key, { method, labels_per_class: lpc, seeds: seedsDone, acc, acc_mean: mean, acc_std: std, pretrain_s: pretrainS, wall_s: seedsDone.map((s) => per.get(s)!.wall), protocol });
+  };
+  const save = async () => {
+    const backend = currentBackend();
+    await writeJsonAtomic(values.out!, {
+      dataset: 'fashion-mnist',
+      machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version, backend: backend ? describeBackend(backend) : null },
+      started,
+      updated: new Date().toISOString(),
+      settings: { methods, labels, seeds, pretrainBudget: values['pretrain-budget'], finetuneBudget: values['finetune-budget'] },
+      rows: [...rows.values()],
+    });
+  };
+
+  const base = (extra: PipelineConfigInput): PipelineConfigInput => ({ data: values.data, seed: 0, backend: 'wasm', ...extra });
+  for (const method of methods) {
+    const preCfg = pipelineConfig(base({ labelsPerClass: labels[0], budget: values['pretrain-budget'], pretrain: { method, budgetShare: 1 } }));
+    const preRun = await RunDir.create(work, preCfg, { id: `pretrain-${method}` });
+    log(`pretraining ${method} (${values['pretrain-budget']} cap) in ${preRun.dir}`);
+    await runPipeline(preCfg, { runDir: preRun.dir, stages: ['pretrain'], log });
+    const preStage = (await preRun.stage('pretrain'))!;
+    const pretrainS = Number(preStage.seconds ?? 0);
+    for (const lpc of labels) {
+      for (const seed of seeds) {
+        const cfg = pipelineConfig(base({ labelsPerClass: lpc, seed, budget: values['finetune-budget'], pretrain: { method } }));
+        const runDir = await RunDir.create(work, cfg, { id: `${method}-l${lpc}-s${seed}` });
+        if (!(await runDir.isStageDone('pretrain'))) {
+          await cp(preRun.path('checkpoints', 'pretrain-encoder'), runDir.path('checkpoints', 'pretrain-encoder'), { recursive: true });
+          const { doneAt: _doneAt, ...details } = preStage;
+          await runDir.stageDone('pretrain', { ...details, borrowedFrom: preRun.dir });
+        }
+        const res = await runPipeline(cfg, { runDir: runDir.dir, stages: ['probe', 'finetune', 'baseline'], log });
+        const protocol = `one ${method} pretraining (seed 0, ${Math.round(pretrainS)} s) serves all seeds; seeds vary labels, head init and fine-tune`;
+        for (const r of res.methods) {
+          if (r.name === 'supervised only') record('supervised-only', lpc, seed, r, null, 'same encoder architecture, labels, augmentations and epochs as fine-tune, from scratch');
+          else record(`${method} + ${r.name === 'SSL + linear probe' ? 'linear' : 'fine-tune'}`, lpc, seed, r, pretrainS, protocol);
+        }
+        await save();
+      }
+    }
+  }
+  if (!values['no-all-labels']) {
+    for (const seed of seeds) {
+      const cfg = pipelineConfig(base({ labelsPerClass: 6000, seed, budget: values['all-labels-budget'], finetune: { epochs: 30, batchSize: 128 } }));
+      const runDir = await RunDir.create(work, cfg, { id: `all-labels-s${seed}` });
+      const res = await runPipeline(cfg, { runDir: runDir.dir, stages: ['baseline'], log });
+      record('all-labels (supervised)', 6000, seed, res.methods[0], null, `supervised on all 60,000 labels, capped at ${values['all-labels-budget']}`);
+      await save();
+    }
+  }
+  await save();
+  log(`wrote ${values.out}`);
+  return 0;
+}

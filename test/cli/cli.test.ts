@@ -1,0 +1,69 @@
+/**
+ * The CLI as a user meets it: help for every command, and bad input answered with a clear message and a
+ * non-zero exit code, never a stack trace.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const bin = join(import.meta.dirname, '..', '..', 'bin', 'ulearn.js');
+
+function ulearn(...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, ULEARN_FROM_SOURCE: '1' } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+test('every command has --help', () => {
+  const top = ulearn('--help');
+  assert.equal(top.code, 0);
+  for (const cmd of ['demo', 'run', 'pretrain', 'finetune', 'eval', 'info']) {
+    assert.match(top.out, new RegExp(`\\b${cmd}\\b`), `top-level help lists ${cmd}`);
+    const h = ulearn(cmd, '--help');
+    assert.equal(h.code, 0, `${cmd} --help exits 0`);
+    assert.match(h.out, /Usage: ulearn /);
+  }
+});
+
+test('unknown backend: names the choices, exit 2', () => {
+  const r = ulearn('info', '--backend', 'tpu');
+  assert.equal(r.code, 2);
+  assert.match(r.err, /'tpu' is invalid.*auto, wasm, webgpu, cpu, tensorflow/s);
+});
+
+test('a requested backend that cannot start says why and exits non-zero; wasm starts', () => {
+  const wasm = ulearn('info', '--backend', 'wasm');
+  assert.equal(wasm.code, 0);
+  assert.match(wasm.out, /engine: wasm \(SIMD, \d+ threads?\)/);
+  const tfn = ulearn('info', '--backend', 'tensorflow');
+  assert.equal(tfn.code, 2);
+  assert.match(tfn.err, /@tensorflow\/tfjs-node is not installed/);
+  assert.doesNotMatch(tfn.err, /\n\s+at /, 'no stack trace');
+  // No GPU here (or in CI): webgpu must fail with the reason, not fall back. With a GPU it must really run webgpu.
+  const gpu = ulearn('info', '--backend', 'webgpu');
+  if (gpu.code === 0) assert.match(gpu.out, /engine: webgpu/);
+  else assert.match(gpu.err, /webgpu backend unavailable: (no GPU adapter|the optional package)/);
+});
+
+test('bad option values and bad config files are refused before any work', () => {
+  const t = ulearn('info', '--threads', '0');
+  assert.notEqual(t.code, 0);
+  assert.match(t.err, /--threads must be a positive integer, got '0'/);
+  const b = ulearn('demo', '--budget', 'soon');
+  assert.notEqual(b.code, 0);
+  assert.match(b.err, /soon/);
+  const dir = mkdtempSync(join(tmpdir(), 'ulearn-cli-'));
+  const cfg = join(dir, 'bad.yaml');
+  writeFileSync(cfg, 'data: fashion-mnist\nlabelsPerClass: 10\npretrain:\n  method: simclr\n  batchSize: -3\n');
+  const c = ulearn('run', cfg);
+  assert.equal(c.code, 2);
+  assert.match(c.err, /bad\.yaml: pretrain\.batchSize/);
+  const m = ulearn('run', join(dir, 'missing.yaml'));
+  assert.notEqual(m.code, 0);
+  assert.match(m.err, /missing\.yaml/);
+  const e = ulearn('eval', dir);
+  assert.notEqual(e.code, 0);
+  assert.match(e.err, /not a run directory/);
+});
