@@ -153,12 +153,14 @@ const WINDOW_RETRIES = 3;
 /**
  * Runs `windows` timed windows of `body`. The machine may be shared: a window during which other processes
  * kept more than MAX_OTHERS_CORES cores busy (from /proc/stat minus this process' own CPU time) is measured
- * again, up to WINDOW_RETRIES times; after that it is kept, and `others` shows how disturbed it was.
+ * again, up to WINDOW_RETRIES times; after that it is kept, `others` shows how disturbed it was, and the
+ * remaining windows are not retried (the machine is busy for longer than retrying can wait out).
  */
 async function cleanWindows(windows: number, body: () => Promise<void>): Promise<{ seconds: number[]; others: Array<number | null>; retried: number }> {
   const seconds: number[] = [];
   const others: Array<number | null> = [];
   let retried = 0;
+  let retries = WINDOW_RETRIES;
   for (let w = 0; w < windows; w++) {
     for (let attempt = 0; ; attempt++) {
       const busy0 = machineBusySeconds();
@@ -168,7 +170,8 @@ async function cleanWindows(windows: number, body: () => Promise<void>): Promise
       const sec = (performance.now() - t0) / 1000;
       const busy1 = machineBusySeconds();
       const o = busy0 === null || busy1 === null ? null : Math.max(0, busy1 - busy0 - (cpuSeconds() - own0)) / sec;
-      if (o === null || o <= MAX_OTHERS_CORES || attempt >= WINDOW_RETRIES) {
+      if (o === null || o <= MAX_OTHERS_CORES || attempt >= retries) {
+        if (attempt >= retries) retries = 0;
         seconds.push(sec);
         others.push(o);
         break;
@@ -289,7 +292,6 @@ interface MemoryResult {
 
 interface Engine {
   tf: typeof tfcore;
-  tfl: typeof tflayers;
   backend: string;
   describe: string;
   threads: number | null;
@@ -297,10 +299,9 @@ interface Engine {
 
 async function startEngine(backend: string, threads: number | undefined): Promise<Engine> {
   const tf = await import('@tensorflow/tfjs-core');
-  const tfl = await import('@tensorflow/tfjs-layers');
   const { initBackend, describeBackend } = await import('../src/engine/index.js');
   const report = await initBackend(backend, { threads });
-  return { tf, tfl, backend: report.name, describe: describeBackend(report), threads: report.threads ?? null };
+  return { tf, backend: report.name, describe: describeBackend(report), threads: report.threads ?? null };
 }
 
 async function buildModel(spec: ModelSpec): Promise<tflayers.LayersModel> {
@@ -321,7 +322,7 @@ async function buildModel(spec: ModelSpec): Promise<tflayers.LayersModel> {
 function makeTrainer(e: Engine, model: tflayers.LayersModel, spec: Pick<ModelSpec, 'inputShape' | 'classes'>, method: Method, batch: number, maxSteps: number) {
   const { tf } = e;
   const x = tf.randomNormal([batch, ...spec.inputShape], 0, 1, 'float32', 1);
-  const y = tf.oneHot(tf.randomUniform([batch], 0, spec.classes, 'int32', 2) as tfcore.Tensor1D, spec.classes);
+  const y = tf.tidy(() => tf.oneHot(tf.randomUniform([batch], 0, spec.classes, 'int32', 2) as tfcore.Tensor1D, spec.classes));
   const optimizer = tf.train.adam(1e-3, 0.9, 0.999, 1e-8);
   const keep: tfcore.Tensor[] = [x, y];
   let steps: (n: number) => Promise<number>;
@@ -601,6 +602,9 @@ interface TorchModelResult {
   loss_last: number;
   others_cores: Array<number | null>;
   windows_retried: number;
+  /** The faster memory format, whose numbers these are; both in by_format. */
+  format: string;
+  by_format: Record<string, { mean: number; std: number }>;
 }
 
 interface TorchKernelResult {
@@ -611,6 +615,8 @@ interface TorchKernelResult {
   ms: number;
   others_cores: Array<number | null>;
   windows_retried: number;
+  format: string;
+  by_format: Record<string, { mean: number; std: number }>;
 }
 
 interface TorchResult {
@@ -809,6 +815,8 @@ export async function run(args: string[]): Promise<number> {
         pytorch_threads: t?.threads ?? null,
         pytorch_device: t?.device ?? null,
         pytorch_params: p?.params ?? null,
+        pytorch_format: p?.format ?? null,
+        pytorch_by_format: p?.by_format ?? null,
         pytorch_loss: p ? [p.loss_first, p.loss_last] : null,
         pytorch_others_cores: p?.others_cores ?? null,
         pytorch_windows_retried: p?.windows_retried ?? null,
@@ -825,6 +833,8 @@ export async function run(args: string[]): Promise<number> {
         pytorch_gflops: p?.gflops ?? null,
         pytorch_gflops_std: p?.gflops_std ?? null,
         pytorch_ms: p?.ms ?? null,
+        pytorch_format: p?.format ?? null,
+        pytorch_by_format: p?.by_format ?? null,
         pytorch_others_cores: p?.others_cores ?? null,
       });
     }
