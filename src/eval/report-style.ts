@@ -12,7 +12,7 @@ header { margin-bottom: 24px; }
 .kicker { font-size: 12px; font-weight: 600; letter-spacing: .08em; text-transform: uppercase; color: var(--accent); }
 h1 { font-size: 30px; line-height: 1.2; margin: 6px 0 16px; letter-spacing: -.01em; }
 h2 { font-size: 18px; margin: 0 0 4px; }
-.meta { display: grid; grid-template-columns: minmax(0, 2.2fr) minmax(0, 1.6fr) repeat(4, minmax(0, auto)); gap: 8px 28px; margin: 0; padding: 14px 20px; background: var(--card); border: 1px solid var(--line); border-radius: 10px; }
+.meta { display: grid; grid-template-columns: repeat(auto-fit, minmax(140px, max-content)); gap: 8px 28px; margin: 0; padding: 14px 20px; background: var(--card); border: 1px solid var(--line); border-radius: 10px; }
 @media (max-width: 760px) { .meta { grid-template-columns: 1fr 1fr; } }
 .meta div { min-width: 0; }
 .meta dt { font-size: 11px; font-weight: 600; letter-spacing: .06em; text-transform: uppercase; color: var(--ink3); }

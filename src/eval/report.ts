@@ -112,11 +112,23 @@ function pretrainSection(input: ReportInput): string {
   const bestKnn = knn.reduce<{ x: number; y: number } | undefined>((a, pt) => (a === undefined || pt.y > a.y ? pt : a), undefined);
   const facts = [
     esc(p.method),
-    `${count(p.epochs.length)} epoch${p.epochs.length === 1 ? '' : 's'}`,
+    // Points may be monitor checks at fractional epochs (a budget-limited run), so state the epochs reached.
+    epochsReached(p.epochs),
     duration(p.seconds),
-    bestKnn ? `best kNN accuracy ${pct(bestKnn.y)} (epoch ${bestKnn.x})` : '',
+    bestKnn ? `best kNN accuracy ${pct(bestKnn.y)} (epoch ${formatEpoch(bestKnn.x)})` : '',
   ].filter((s) => s !== '');
   return card('pretraining', 'Self-supervised pretraining', facts.join(' · '), lineChart(panels));
+}
+
+function formatEpoch(e: number): string {
+  return Number.isInteger(e) ? String(e) : e.toFixed(2);
+}
+
+function epochsReached(epochs: { epoch: number }[]): string {
+  const last = epochs.length ? epochs[epochs.length - 1].epoch : 0;
+  const allWhole = epochs.every((e) => Number.isInteger(e.epoch));
+  if (allWhole) return `${count(epochs.length)} epoch${epochs.length === 1 ? '' : 's'}`;
+  return `${formatEpoch(last)} epochs, ${count(epochs.length)} checks`;
 }
 
 /** The confusion matrix shown: the headline method's when it has one, else the most accurate method's that does. */
