@@ -91,7 +91,10 @@ export async function run(argv: string[]): Promise<number> {
     const pretrainS = Number(preStage.seconds ?? 0);
     for (const lpc of labels) {
       for (const seed of seeds) {
-        const cfg = pipelineConfig(base({ labelsPerClass: lpc, seed, budget: values['finetune-budget'], pretrain: { method } }));
+        // Same number of optimizer steps' worth of passes regardless of label count: 60 epochs at 10 labels per
+        // class, 20 at 100 (more labels need fewer passes, and 60 would cost 8 minutes per run here).
+        const epochs = Math.max(20, Math.round(600 / lpc));
+        const cfg = pipelineConfig(base({ labelsPerClass: lpc, seed, budget: values['finetune-budget'], pretrain: { method }, finetune: { epochs } }));
         const runDir = await RunDir.create(work, cfg, { id: `${method}-l${lpc}-s${seed}` });
         if (!(await runDir.isStageDone('pretrain'))) {
           await cp(preRun.path('checkpoints', 'pretrain-encoder'), runDir.path('checkpoints', 'pretrain-encoder'), { recursive: true });

@@ -210,7 +210,9 @@ async function supervised(ctx: Context, name: string, encoder: tfl.LayersModel, 
   const t0 = Date.now();
   const { cfg } = ctx;
   const head = classifierHead(featureDim(encoder), ctx.train.classes.length, { seed: cfg.seed + 7 });
-  const stage = ctx.budget.child(pretrained ? 0.5 : 0.9);
+  // Fine-tune runs first and may use half of what is left; the baseline then may use all the rest, so when
+  // time is short the baseline is never the one starved.
+  const stage = ctx.budget.child(pretrained ? 0.5 : 1);
   const progress = new Progress(name, cfg.finetune.epochs, { deadlineAt: Date.now() + stage.remainingMs() });
   fitClassifier({
     encoder,
