@@ -15,7 +15,7 @@ import { basename, dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { UlearnError } from '../errors.js';
-import { writeJsonAtomic } from '../util/atomic.js';
+import { syncDir, writeJsonAtomic } from '../util/atomic.js';
 import type { RunDir } from './run-dir.js';
 
 const FORMAT = 'ulearn-checkpoint';
@@ -365,16 +365,3 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Makes renames/new entries in `dir` durable; best effort (not every platform can fsync a directory). */
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const fh = await open(dir, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    /* data files are already fsynced */
-  }
-}

@@ -33,7 +33,7 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
 }
 
 /** Makes the rename itself durable; best effort, since some platforms cannot open or fsync a directory. */
-async function syncDir(dir: string): Promise<void> {
+export async function syncDir(dir: string): Promise<void> {
   try {
     const fh = await open(dir, 'r');
     try {

@@ -50,26 +50,17 @@ export function convGeometry(
     unsupported(kernel, `strides ${strides} together with dilations ${dilations}`, 'strides > 1 or dilations > 1, not both (as in tfjs conv2d)');
   }
   const pad = attrs.pad as backend_util.ExplicitPadding | 'same' | 'valid' | number;
-  const info = depthwise
-    ? backend_util.computeConv2DInfo(
-        inShape as [number, number, number, number],
-        filterShape as [number, number, number, number],
-        strides,
-        dilations,
-        pad,
-        attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
-        true,
-      )
-    : backend_util.computeConv2DInfo(
-        inShape as [number, number, number, number],
-        filterShape as [number, number, number, number],
-        strides,
-        dilations,
-        pad,
-        attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
-        false,
-        'channelsLast',
-      );
+  // NHWC ('channelsLast') either way; `depthwise` makes the filter's last dim a channel multiplier.
+  const info = backend_util.computeConv2DInfo(
+    inShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    strides,
+    dilations,
+    pad,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+    depthwise,
+    'channelsLast',
+  );
   const g: ConvGeometry = {
     batch: info.batchSize,
     inH: info.inHeight,

@@ -10,7 +10,7 @@
  * and a correct slow path beats a fast wrong one for shapes we do not use in our models.
  */
 import { findBackend, getKernel, type KernelBackend, type KernelConfig, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
-import { composed } from './scope.js';
+import { cachedScalar, composed } from './scope.js';
 
 function asPair(v: unknown): [number, number] | undefined {
   if (typeof v === 'number') return [v, v];
@@ -18,15 +18,6 @@ function asPair(v: unknown): [number, number] | undefined {
   return undefined;
 }
 
-let scalars = new Map<number, TensorInfo>();
-function scalar(backend: KernelBackend, value: number): TensorInfo {
-  let s = scalars.get(value);
-  if (!s) {
-    s = { dataId: backend.write(new Float32Array([value]), [], 'float32'), shape: [], dtype: 'float32' };
-    scalars.set(value, s);
-  }
-  return s;
-}
 
 /** Runs the cpu backend's MaxPoolGrad on copies of the inputs and writes the result back to `backend`. */
 function onCpuBackend(args: Parameters<KernelFunc>[0]): TensorInfo {
@@ -64,7 +55,7 @@ export function makeMaxPoolGrad(): KernelFunc {
       const yUp = k.run('ResizeNearestNeighbor', { images: output }, up);
       const mask = k.run('Cast', { x: k.run('Equal', { a: input, b: yUp }) }, { dtype: 'float32' });
       const meanMask = k.run('AvgPool', { x: mask }, { filterSize: f, strides: f, pad: 'valid' });
-      const count = k.run('Multiply', { a: meanMask, b: scalar(backend, f[0] * f[1]) });
+      const count = k.run('Multiply', { a: meanMask, b: cachedScalar(backend, f[0] * f[1]) });
       const share = k.run('RealDiv', { a: dy, b: count });
       return k.run('Multiply', { a: mask, b: k.run('ResizeNearestNeighbor', { images: share }, up) });
     });
@@ -73,7 +64,3 @@ export function makeMaxPoolGrad(): KernelFunc {
 
 export const maxPoolGradConfig: KernelConfig = { kernelName: 'MaxPoolGrad', backendName: 'wasm', kernelFunc: makeMaxPoolGrad() };
 
-/** For tests: forget cached scalars (they belong to one backend instance). */
-export function resetMaxPoolGradCache(): void {
-  scalars = new Map();
-}

@@ -5,22 +5,9 @@
  * Other reductions go to the built-in kernels.
  */
 import { util, type KernelBackend, type KernelConfig, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
-import { composed } from './scope.js';
+import { cachedScalar, composed } from './scope.js';
 
-let scalars = new Map<number, TensorInfo>();
-function scalar(backend: KernelBackend, value: number): TensorInfo {
-  let s = scalars.get(value);
-  if (!s) {
-    s = { dataId: backend.write(new Float32Array([value]), [], 'float32'), shape: [], dtype: 'float32' };
-    scalars.set(value, s);
-  }
-  return s;
-}
 
-/** For tests: forget cached scalars. */
-export function resetReduceCache(): void {
-  scalars = new Map();
-}
 
 export function channelReduceConfig(kernelName: 'Sum' | 'Mean', builtin: KernelFunc): KernelConfig {
   return {
@@ -39,7 +26,7 @@ export function channelReduceConfig(kernelName: 'Sum' | 'Mean', builtin: KernelF
       const backend = args.backend as KernelBackend;
       return composed(backend, 'wasm', (s) => {
         const mean = s.run('AvgPool', { x: s.reshape(x, [1, M, 1, C]) }, { filterSize: [M, 1], strides: [1, 1], pad: 'valid' });
-        const out = kernelName === 'Sum' ? s.run('Multiply', { a: mean, b: scalar(backend, M) }) : mean;
+        const out = kernelName === 'Sum' ? s.run('Multiply', { a: mean, b: cachedScalar(backend, M) }) : mean;
         return s.reshape(out, outShape);
       });
     },

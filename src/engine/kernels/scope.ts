@@ -70,3 +70,19 @@ export function composed(backend: KernelBackend, backendName: string, body: (s: 
 export function unsupported(kernel: string, what: string, supported: string): never {
   throw new UlearnError(`${kernel}: unsupported ${what}`, { code: 'E_KERNEL_ATTR', hint: `supported: ${supported}` });
 }
+
+/**
+ * A float32 scalar owned by the backend and kept for the process (kernels need constants as TensorInfos;
+ * caching avoids a write per call). Keyed per backend instance.
+ */
+const scalarCache = new WeakMap<KernelBackend, Map<number, TensorInfo>>();
+export function cachedScalar(backend: KernelBackend, value: number): TensorInfo {
+  let byValue = scalarCache.get(backend);
+  if (!byValue) scalarCache.set(backend, (byValue = new Map()));
+  let s = byValue.get(value);
+  if (!s) {
+    s = { dataId: backend.write(new Float32Array([value]), [], 'float32'), shape: [], dtype: 'float32' };
+    byValue.set(value, s);
+  }
+  return s;
+}
