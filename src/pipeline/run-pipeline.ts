@@ -23,7 +23,8 @@ import { RunDir } from '../runs/run-dir.js';
 import { embed, KnnMonitor } from '../ssl/knn-monitor.js';
 import { createSSLMethod } from '../ssl/registry.js';
 import { fitClassifier, predictProba } from '../train/fit-classifier.js';
-import { trainLinearProbe } from '../train/linear-probe.js';
+import { encodeAll } from '../train/features.js';
+import { trainLinearProbe, type LinearProbe } from '../train/linear-probe.js';
 import { Budget } from '../util/budget.js';
 import { parseDuration } from '../util/duration.js';
 import { Progress } from '../util/progress.js';
@@ -191,17 +192,30 @@ async function pretrain(ctx: Context): Promise<{ encoder: tfl.LayersModel; epoch
   return { encoder, epochs: history, seconds };
 }
 
-async function probe(ctx: Context, encoder: tfl.LayersModel): Promise<MethodResult> {
-  const t0 = Date.now();
+function labeledSamples(ctx: Context): Float32Array {
   const size = sampleSize(ctx.train);
   const xl = new Float32Array(ctx.labeled.length * size);
   ctx.labeled.forEach((i, k) => xl.set(ctx.train.x.subarray(i * size, (i + 1) * size), k * size));
-  const fl = embed(encoder, xl, ctx.inputShape);
-  const clf = trainLinearProbe(fl, Int32Array.from(ctx.labeled, (i) => ctx.visibleY[i]), ctx.train.classes.length, { seed: ctx.cfg.seed });
-  const ft = embed(encoder, testSubset(ctx).x, ctx.inputShape);
+  return xl;
+}
+
+/** The linear probe on the frozen encoder's features of the labeled samples. */
+function fitProbe(ctx: Context, encoder: tfl.LayersModel): LinearProbe {
+  const fl = encodeAll(encoder, labeledSamples(ctx), ctx.inputShape);
+  try {
+    return trainLinearProbe(fl, Int32Array.from(ctx.labeled, (i) => ctx.visibleY[i]), ctx.train.classes.length, { seed: ctx.cfg.seed });
+  } finally {
+    fl.dispose();
+  }
+}
+
+async function probe(ctx: Context, encoder: tfl.LayersModel): Promise<MethodResult> {
+  const t0 = Date.now();
+  const clf = fitProbe(ctx, encoder);
+  const ft = encodeAll(encoder, testSubset(ctx).x, ctx.inputShape);
   const probs = clf.predictProba(ft);
   const result = score('SSL + linear probe', ctx, probs.dataSync() as Float32Array, (Date.now() - t0) / 1000);
-  tf.dispose([fl, ft, probs]);
+  tf.dispose([ft, probs]);
   clf.dispose();
   return result;
 }
@@ -210,6 +224,16 @@ async function supervised(ctx: Context, name: string, encoder: tfl.LayersModel, 
   const t0 = Date.now();
   const { cfg } = ctx;
   const head = classifierHead(featureDim(encoder), ctx.train.classes.length, { seed: cfg.seed + 7 });
+  if (pretrained) {
+    // LP-FT: start from the linear probe rather than a random head, so the first gradients into the
+    // pretrained encoder carry signal instead of noise (Kumar et al. 2022). The baseline has no features
+    // worth probing and starts from a random head, as supervised training does.
+    const clf = fitProbe(ctx, encoder);
+    const weights = clf.denseWeights();
+    head.layers[0].setWeights(weights);
+    tf.dispose(weights);
+    clf.dispose();
+  }
   // Fine-tune runs first and may use half of what is left; the baseline then may use all the rest, so when
   // time is short the baseline is never the one starved.
   const stage = ctx.budget.child(pretrained ? 0.5 : 1);

@@ -16,6 +16,12 @@ export interface LinearProbeOptions {
 export interface LinearProbe {
   /** Class probabilities [n, nClasses] for features [n, dim]. */
   predictProba(features: tf.Tensor2D): tf.Tensor2D;
+  /**
+   * The same classifier as one dense layer on unstandardized features (standardization folded in):
+   * kernel = W * invStd (per input row), bias = b - (mean * invStd) @ W. Used to start fine-tuning from the
+   * probe (LP-FT, Kumar et al. 2022) instead of a random head, so early gradients do not wreck the features.
+   */
+  denseWeights(): [tf.Tensor2D, tf.Tensor1D];
   dispose(): void;
 }
 
@@ -46,6 +52,12 @@ export function trainLinearProbe(features: tf.Tensor2D, labels: Int32Array, nCla
   optimizer.dispose();
   return {
     predictProba: (f) => tf.tidy(() => tf.softmax(tf.add(tf.matMul(tf.mul(tf.sub(f, mean), invStd), W), b)) as tf.Tensor2D),
+    denseWeights: () =>
+      tf.tidy(() => {
+        const kernel = tf.mul(W, tf.reshape(invStd, [-1, 1])) as tf.Tensor2D;
+        const bias = tf.sub(b, tf.reshape(tf.matMul(tf.reshape(tf.mul(mean, invStd), [1, -1]), W), [-1])) as tf.Tensor1D;
+        return [kernel, bias] as [tf.Tensor2D, tf.Tensor1D];
+      }),
     dispose: () => tf.dispose([W, b, mean, invStd]),
   };
 }
