@@ -295,7 +295,8 @@ export async function runPipeline(cfg: PipelineConfig, opts: PipelineOptions = {
   log(`data: ${train.name} ${train.size} train images (${lb.labeled.length} labeled, ${train.classes.length} classes), ${splits.test.size} test images`);
   const wanted = (s: StageName) => !opts.stages || opts.stages.includes(s);
 
-  const needsEncoder = ['pretrain', 'probe', 'finetune'].some((s) => wanted(s as StageName));
+  // The report alone (`ulearn eval`) still shows pretraining curves and the embedding map when the run has them.
+  const needsEncoder = ['pretrain', 'probe', 'finetune'].some((s) => wanted(s as StageName)) || (await run.isStageDone('pretrain'));
   const pre = needsEncoder ? await pretrain(ctx) : undefined;
   const methods: MethodResult[] = [];
   const probeRes = await stageResult(ctx, 'probe', wanted, () => probe(ctx, pre!.encoder));
