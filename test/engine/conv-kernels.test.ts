@@ -199,6 +199,43 @@ describe('wasm depthwise backward kernels', () => {
   });
 });
 
+describe('wasm depthwise backward kernels vs finite differences', () => {
+  before(useWasm);
+
+  test('agree with central differences of the forward depthwise conv (multiplier 2, stride 2)', () => {
+    const rng = new Rng(21);
+    const xs: [number, number, number, number] = [2, 7, 6, 3];
+    const fs: [number, number, number, number] = [3, 2, 3, 2];
+    const xv = randomArray(rng, xs.reduce((a, b) => a * b));
+    const fv = randomArray(rng, fs.reduce((a, b) => a * b));
+    const ys = tf.tidy(() => tf.depthwiseConv2d(tf.tensor4d(xv, xs), tf.tensor4d(fv, fs), 2, 'same').shape);
+    const dyv = randomArray(rng, ys.reduce((a, b) => a * b));
+    const loss = (xa: Float32Array, fa: Float32Array) =>
+      tf.tidy(() => dot(tf.depthwiseConv2d(tf.tensor4d(xa, xs), tf.tensor4d(fa, fs), 2, 'same').dataSync(), dyv));
+    const attrs = { strides: 2, pad: 'same', dilations: 1, dimRoundingMode: undefined };
+    const [df, dx] = tf.tidy(() => {
+      const dy = tf.tensor(dyv, ys);
+      return [
+        runKernel('DepthwiseConv2dNativeBackpropFilter', { x: tf.tensor4d(xv, xs), dy }, { ...attrs, filterShape: fs }),
+        runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter: tf.tensor4d(fv, fs) }, { ...attrs, inputShape: xs }),
+      ];
+    });
+    const eps = 1e-2;
+    for (const i of [0, 7, 19, fv.length - 1]) {
+      const p = fv.slice(); p[i] += eps;
+      const m = fv.slice(); m[i] -= eps;
+      const fd = (loss(xv, p) - loss(xv, m)) / (2 * eps);
+      assert.ok(Math.abs(fd - df[i]) < 2e-2 * Math.max(1, Math.abs(fd)), `dF[${i}]: fd ${fd} vs ${df[i]}`);
+    }
+    for (const i of [0, 11, 40, xv.length - 1]) {
+      const p = xv.slice(); p[i] += eps;
+      const m = xv.slice(); m[i] -= eps;
+      const fd = (loss(p, fv) - loss(m, fv)) / (2 * eps);
+      assert.ok(Math.abs(fd - dx[i]) < 2e-2 * Math.max(1, Math.abs(fd)), `dX[${i}]: fd ${fd} vs ${dx[i]}`);
+    }
+  });
+});
+
 describe('wasm forward convolutions with pad same', () => {
   before(useWasm);
 
