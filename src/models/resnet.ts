@@ -13,6 +13,7 @@
  * eps 1e-5), i.e. Keras momentum 0.9.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
+import { fastBatchNormalization } from './fast-batch-norm.js';
 import { UlearnError } from '../errors.js';
 
 type SymbolicTensor = tfl.SymbolicTensor;
@@ -66,7 +67,7 @@ function conv(filters: number, kernelSize: number, stride: number, seed: number,
 }
 
 function batchNorm(o: BatchNormOptions, name: string, zeroGamma = false): tfl.layers.Layer {
-  return tfl.layers.batchNormalization({
+  return fastBatchNormalization({
     axis: -1,
     momentum: o.bnMomentum ?? 0.9,
     epsilon: o.bnEpsilon ?? 1e-5,

@@ -4,6 +4,7 @@
  * Seeds: every initializer gets its own seed derived from `seed`, so a method is reproducible from its config.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
+import { fastBatchNormalization } from '../models/fast-batch-norm.js';
 import { UlearnError } from '../errors.js';
 import type { ImageShape } from './types.js';
 
@@ -38,7 +39,7 @@ export function mlpHead(o: MlpHeadOptions): tfl.Sequential {
         useBias: false,
         kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + i }),
       }),
-      tfl.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-5 }),
+      fastBatchNormalization({ momentum: 0.9, epsilon: 1e-5 }),
       tfl.layers.reLU(),
     );
   }
