@@ -15,6 +15,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { UlearnError } from '../errors.js';
+import { encodeAll } from '../train/features.js';
 import { l2Normalize } from './losses.js';
 
 export interface KnnSlice {
@@ -64,22 +65,11 @@ function countOf(s: KnnSlice, size: number, what: string): number {
 
 /** L2-normalized features of every sample, [n, D], in inference mode (BN moving stats, no gradient tape). */
 export function embed(encoder: tfl.LayersModel, x: Float32Array, inputShape: number[], batchSize = 256): tf.Tensor2D {
-  const size = inputShape.reduce((a, b) => a * b, 1);
-  const n = x.length / size;
-  const parts: tf.Tensor2D[] = [];
+  const raw = encodeAll(encoder, x, inputShape, batchSize);
   try {
-    for (let s = 0; s < n; s += batchSize) {
-      const m = Math.min(batchSize, n - s);
-      parts.push(
-        tf.tidy(() => {
-          const xb = tf.tensor(x.subarray(s * size, (s + m) * size), [m, ...inputShape]);
-          return l2Normalize(encoder.apply(xb, { training: false }) as tf.Tensor2D);
-        }),
-      );
-    }
-    return parts.length === 1 ? parts[0].clone() : (tf.concat(parts, 0) as tf.Tensor2D);
+    return l2Normalize(raw);
   } finally {
-    tf.dispose(parts);
+    raw.dispose();
   }
 }
 

@@ -1,24 +1,11 @@
 /** Shared fixtures for the src/augment tests: backend start, tiny images, leak and range checks. */
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src/engine/backend.js';
 import { Rng } from '../../src/engine/seed.js';
 import type { Augment } from '../../src/augment/index.js';
 
-/** wasm is what users run; the cpu backend (pure JS) serves as a cross-check in `onCpu`. */
-export async function useWasm(): Promise<void> {
-  await initBackend('wasm', { threads: 2 });
-}
-
-/** Runs `fn` with the `cpu` backend active, then switches back to wasm. */
-export async function onCpu<T>(fn: () => T): Promise<T> {
-  await tf.setBackend('cpu');
-  try {
-    return fn();
-  } finally {
-    await tf.setBackend('wasm');
-  }
-}
+// Backend start and the cpu cross-check are shared with the engine tests.
+export { onCpu, useWasm } from '../engine/helpers.js';
 
 /** A [n, h, w, c] batch from nested numbers or a flat list. */
 export function batch(values: number[], shape: [number, number, number, number]): tf.Tensor4D {
