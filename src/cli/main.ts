@@ -82,8 +82,6 @@ export function buildProgram(): Command {
       .option('--resume <run-dir>', 'continue a killed run of this config'),
   ).action(async (file: string, o: CliOpts & { resume?: string }) => {
     const cfg = await loadConfigFile(file, PipelineConfigSchema);
-    if (o.budget) cfg.budget = o.budget;
-    if (o.backend !== 'auto') cfg.backend = o.backend as typeof cfg.backend;
     await runAndPrint(cfg, o, { runDir: o.resume });
   });
 
@@ -158,7 +156,9 @@ function intArg(flag: string, min: number) {
 
 async function runAndPrint(input: PipelineConfigInput, o: CliOpts, extra: { runDir?: string; stages?: StageName[] }): Promise<void> {
   const cfg = pipelineConfig(input);
+  // Command-line --budget and --backend win over a config file or a resumed run's config, for every command.
   if (o.budget) cfg.budget = o.budget;
+  if (o.backend !== 'auto') cfg.backend = o.backend as typeof cfg.backend;
   const result = await runPipeline(cfg, { runsRoot: o.runs, runDir: extra.runDir, stages: extra.stages, threads: o.threads });
   if (result.methods.length > 0) {
     console.log('');
