@@ -27,6 +27,11 @@ interface Row {
   acc_mean: number;
   acc_std: number;
   pretrain_s: number | null;
+  /** What the pretraining budget bought: optimizer steps and passes over the pool. */
+  pretrain_steps?: number;
+  pretrain_epochs?: number;
+  /** 1-minute load average when pretraining ended: above ~2 on this 2-core machine, other work shared the CPU. */
+  pretrain_load_1m?: number;
   wall_s: number[];
   protocol: string;
 }
@@ -40,9 +45,9 @@ export async function run(argv: string[]): Promise<number> {
       methods: { type: 'string', default: 'simclr,vicreg,masked-pixels' },
       labels: { type: 'string', default: '10,100' },
       seeds: { type: 'string', default: '0,1,2' },
-      'pretrain-budget': { type: 'string', default: '20m' },
-      'finetune-budget': { type: 'string', default: '6m' },
-      'all-labels-budget': { type: 'string', default: '20m' },
+      'pretrain-budget': { type: 'string', default: '15m' },
+      'finetune-budget': { type: 'string', default: '8m' },
+      'all-labels-budget': { type: 'string', default: '10m' },
       data: { type: 'string', default: 'fashion-mnist' },
       work: { type: 'string', default: path.join('bench', '.work', 'ssl') },
       out: { type: 'string', default: path.join('bench', 'results', 'ssl-fashion-mnist.json') },
@@ -59,7 +64,7 @@ export async function run(argv: string[]): Promise<number> {
   const started = new Date().toISOString();
   const log = (l: string) => console.log(`[bench ssl] ${l}`);
 
-  const record = (method: string, lpc: number, seed: number, r: MethodResult, pretrainS: number | null, protocol: string) => {
+  const record = (method: string, lpc: number, seed: number, r: MethodResult, pretrainS: number | null, protocol: string, pre: Partial<Row> = {}) => {
     const key = `${method}|${lpc}`;
     const per = samples.get(key) ?? new Map();
     per.set(seed, { acc: r.acc, wall: r.seconds });
@@ -67,7 +72,7 @@ export async function run(argv: string[]): Promise<number> {
     const seedsDone = [...per.keys()].sort((a, b) => a - b);
     const acc = seedsDone.map((s) => per.get(s)!.acc);
     const { mean, std } = meanStd(acc);
-    rows.set(key, { method, labels_per_class: lpc, seeds: seedsDone, acc, acc_mean: mean, acc_std: std, pretrain_s: pretrainS, wall_s: seedsDone.map((s) => per.get(s)!.wall), protocol });
+    rows.set(key, { method, labels_per_class: lpc, seeds: seedsDone, acc, acc_mean: mean, acc_std: std, pretrain_s: pretrainS, ...pre, wall_s: seedsDone.map((s) => per.get(s)!.wall), protocol });
   };
   const save = async () => {
     const backend = currentBackend();
@@ -86,9 +91,21 @@ export async function run(argv: string[]): Promise<number> {
     const preCfg = pipelineConfig(base({ labelsPerClass: labels[0], budget: values['pretrain-budget'], pretrain: { method, budgetShare: 1 } }));
     const preRun = await RunDir.create(work, preCfg, { id: `pretrain-${method}` });
     log(`pretraining ${method} (${values['pretrain-budget']} cap) in ${preRun.dir}`);
+    const pretrainedBefore = await preRun.isStageDone('pretrain');
     await runPipeline(preCfg, { runDir: preRun.dir, stages: ['pretrain'], log });
-    const preStage = (await preRun.stage('pretrain'))!;
+    let preStage = (await preRun.stage('pretrain'))!;
+    if (!pretrainedBefore) {
+      await preRun.stageDone('pretrain', { ...preStage, load1m: os.loadavg()[0] });
+      preStage = (await preRun.stage('pretrain'))!;
+    }
     const pretrainS = Number(preStage.seconds ?? 0);
+    const steps = Number(preStage.steps ?? 0);
+    const epochList = (preStage.epochs as { epoch: number }[] | undefined) ?? [];
+    const pre: Partial<Row> = {
+      pretrain_steps: steps,
+      pretrain_epochs: epochList.length ? Number(epochList[epochList.length - 1].epoch.toFixed(3)) : undefined,
+      pretrain_load_1m: preStage.load1m === undefined ? undefined : Number(Number(preStage.load1m).toFixed(2)),
+    };
     for (const lpc of labels) {
       for (const seed of seeds) {
         // Same number of optimizer steps' worth of passes regardless of label count: 60 epochs at 10 labels per
@@ -105,7 +122,7 @@ export async function run(argv: string[]): Promise<number> {
         const protocol = `one ${method} pretraining (seed 0, ${Math.round(pretrainS)} s) serves all seeds; seeds vary labels, head init and fine-tune`;
         for (const r of res.methods) {
           if (r.name === 'supervised only') record('supervised-only', lpc, seed, r, null, 'same encoder architecture, labels, augmentations and epochs as fine-tune, from scratch');
-          else record(`${method} + ${r.name === 'SSL + linear probe' ? 'linear' : 'fine-tune'}`, lpc, seed, r, pretrainS, protocol);
+          else record(`${method} + ${r.name === 'SSL + linear probe' ? 'linear' : 'fine-tune'}`, lpc, seed, r, pretrainS, protocol, pre);
         }
         await save();
       }
