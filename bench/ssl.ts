@@ -17,6 +17,7 @@ import { pipelineConfig, type PipelineConfigInput } from '../src/pipeline/config
 import { runPipeline, type MethodResult } from '../src/pipeline/run-pipeline.js';
 import { RunDir } from '../src/runs/run-dir.js';
 import { writeJsonAtomic } from '../src/util/atomic.js';
+import { parseDuration } from '../src/util/duration.js';
 import { describeBackend, currentBackend } from '../src/engine/backend.js';
 
 interface Row {
@@ -52,6 +53,12 @@ export async function run(argv: string[]): Promise<number> {
       work: { type: 'string', default: path.join('bench', '.work', 'ssl') },
       out: { type: 'string', default: path.join('bench', 'results', 'ssl-fashion-mnist.json') },
       'no-all-labels': { type: 'boolean', default: false },
+      /**
+       * Pretrain every other method for the same number of optimizer steps (same batch size) as this method's
+       * time-capped run, instead of for the same wall-clock time: on a machine shared with other work a time cap
+       * hands each method whatever CPU happened to be free. '' turns it off.
+       */
+      'match-steps-of': { type: 'string', default: 'simclr' },
     },
   });
   const methods = list(values.methods!);
@@ -81,16 +88,29 @@ export async function run(argv: string[]): Promise<number> {
       machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version, backend: backend ? describeBackend(backend) : null },
       started,
       updated: new Date().toISOString(),
-      settings: { methods, labels, seeds, pretrainBudget: values['pretrain-budget'], finetuneBudget: values['finetune-budget'] },
+      settings: { methods, labels, seeds, pretrainBudget: values['pretrain-budget'], matchStepsOf: reference || null, finetuneBudget: values['finetune-budget'], allLabelsBudget: values['all-labels-budget'] },
       rows: [...rows.values()],
     });
   };
 
   const base = (extra: PipelineConfigInput): PipelineConfigInput => ({ data: values.data, seed: 0, backend: 'wasm', ...extra });
-  for (const method of methods) {
-    const preCfg = pipelineConfig(base({ labelsPerClass: labels[0], budget: values['pretrain-budget'], pretrain: { method, budgetShare: 1 } }));
+  const reference = values['match-steps-of'] ?? '';
+  if (reference && !methods.includes(reference)) throw new Error(`--match-steps-of ${reference}: not one of --methods (${methods.join(', ')})`);
+  // The reference method runs first, so the others know its step count.
+  const ordered = reference ? [reference, ...methods.filter((m) => m !== reference)] : methods;
+  let referenceSteps: number | undefined;
+  for (const method of ordered) {
+    const matched = reference !== '' && method !== reference;
+    const preCfg = pipelineConfig(
+      base({
+        labelsPerClass: labels[0],
+        // A matched run is capped by steps; the (4x) time budget only guards against a run that never ends.
+        budget: matched ? `${(4 * parseDuration(values['pretrain-budget']!)) / 1000}s` : values['pretrain-budget'],
+        pretrain: { method, budgetShare: 1, ...(matched ? { maxSteps: referenceSteps } : {}) },
+      }),
+    );
     const preRun = await RunDir.create(work, preCfg, { id: `pretrain-${method}` });
-    log(`pretraining ${method} (${values['pretrain-budget']} cap) in ${preRun.dir}`);
+    log(`pretraining ${method} (${matched ? `${referenceSteps} steps, as ${reference}` : `${values['pretrain-budget']} cap`}) in ${preRun.dir}`);
     const pretrainedBefore = await preRun.isStageDone('pretrain');
     await runPipeline(preCfg, { runDir: preRun.dir, stages: ['pretrain'], log });
     let preStage = (await preRun.stage('pretrain'))!;
@@ -100,6 +120,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     const pretrainS = Number(preStage.seconds ?? 0);
     const steps = Number(preStage.steps ?? 0);
+    if (method === reference) referenceSteps = steps;
     const epochList = (preStage.epochs as { epoch: number }[] | undefined) ?? [];
     const pre: Partial<Row> = {
       pretrain_steps: steps,
@@ -119,7 +140,8 @@ export async function run(argv: string[]): Promise<number> {
           await runDir.stageDone('pretrain', { ...details, borrowedFrom: preRun.dir });
         }
         const res = await runPipeline(cfg, { runDir: runDir.dir, stages: ['probe', 'finetune', 'baseline'], log });
-        const protocol = `one ${method} pretraining (seed 0, ${Math.round(pretrainS)} s) serves all seeds; seeds vary labels, head init and fine-tune`;
+        const cap = matched ? `${steps} steps of ${preCfg.pretrain.batchSize}, matching ${reference}'s ${values['pretrain-budget']} run` : `${values['pretrain-budget']} cap`;
+        const protocol = `one ${method} pretraining (seed 0, ${cap}, ${Math.round(pretrainS)} s) serves all seeds; seeds vary labels, head init and fine-tune`;
         for (const r of res.methods) {
           if (r.name === 'supervised only') record('supervised-only', lpc, seed, r, null, 'same encoder architecture, labels, augmentations and epochs as fine-tune, from scratch');
           else record(`${method} + ${r.name === 'SSL + linear probe' ? 'linear' : 'fine-tune'}`, lpc, seed, r, pretrainS, protocol, pre);

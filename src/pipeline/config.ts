@@ -33,6 +33,12 @@ export const PipelineConfigSchema = z
         poolSize: z.number().int().nonnegative().default(0),
         /** Max passes over the pool; the budget usually stops it first. */
         epochs: z.number().int().positive().default(100),
+        /**
+         * Optional cap on optimizer steps, on top of the time budget. Benchmarks use it to compare methods at equal
+         * work when the machine is shared and a wall-clock cap would not be fair. Optional (not defaulted) so that
+         * configs written before it existed still match their run directories.
+         */
+        maxSteps: z.number().int().positive().optional(),
         /** Steps between kNN-monitor checks and checkpoints. */
         monitorEvery: z.number().int().positive().default(40),
         /** Share of the total budget for pretraining; the rest is kept for the later stages. */

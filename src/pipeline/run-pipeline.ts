@@ -132,7 +132,7 @@ async function pretrain(ctx: Context): Promise<{ encoder: tfl.LayersModel; epoch
   const poolN = cfg.pretrain.poolSize > 0 ? Math.min(cfg.pretrain.poolSize, ctx.train.size) : ctx.train.size;
   const bs = Math.min(cfg.pretrain.batchSize, poolN);
   const stepsPerEpoch = Math.max(1, Math.floor(poolN / bs));
-  const totalSteps = stepsPerEpoch * cfg.pretrain.epochs;
+  const totalSteps = Math.min(stepsPerEpoch * cfg.pretrain.epochs, cfg.pretrain.maxSteps ?? Infinity);
   let step = 0;
   let seconds = 0;
   let history: ReportEpoch[] = [];

@@ -104,3 +104,13 @@ test('bad input fails before any training, with a message naming the problem', a
   );
   assert.throws(() => pipelineConfig({ ...config(), pretrain: { method: 'simclr', batchSize: -1 } } as PipelineConfigInput));
 });
+
+test('pretrain.maxSteps stops pretraining at that many steps, before the epochs run out', async () => {
+  const cfg = pipelineConfig(config({ pretrain: { method: 'simclr', batchSize: 16, epochs: 5, monitorEvery: 2, maxSteps: 3 } }));
+  const res = await runPipeline(cfg, { runsRoot: join(root, 'runs-steps'), stages: ['pretrain'], log: () => {} });
+  const state = JSON.parse(await readFile(join(res.runDir, 'state.json'), 'utf8'));
+  // 60 images / 16 = 3 steps an epoch, so 5 epochs would be 15 steps; the time budget (2m) is not what stopped it.
+  assert.equal(state.stages.pretrain.steps, 3);
+  assert.equal(state.stages.pretrain.stoppedByBudget, false);
+  assert.ok(state.stages.pretrain.epochs.at(-1).epoch < 1.01);
+});
