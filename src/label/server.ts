@@ -161,7 +161,7 @@ export function buildServer(store: LabelStore, opts: ServerOptions): FastifyInst
 
   app.get('/api/samples', async (req) => {
     const q = parse(SamplesQuery, req.query, 'query');
-    return { total: store.sampleCount(), samples: store.listSamples(q.offset, q.limit, q.filter).map(view) };
+    return { total: store.countSamples(q.filter), samples: store.listSamples(q.offset, q.limit, q.filter).map(view) };
   });
 
   app.get('/api/samples/:id', async (req) => {

@@ -30,6 +30,9 @@ export interface ProjectMeta {
   model: 'linear' | 'label-propagation';
 }
 
+export type SampleFilter = 'all' | 'labeled' | 'unlabeled';
+const WHERE: Record<SampleFilter, string> = { all: '', labeled: 'WHERE label IS NOT NULL', unlabeled: 'WHERE label IS NULL' };
+
 export interface SampleRow {
   id: number;
   file: string;
@@ -202,9 +205,12 @@ export class LabelStore {
     return this.db.prepare('SELECT id, file, hash, kind, meta, label FROM samples WHERE file = ?').get(file) as SampleRow | undefined;
   }
 
-  listSamples(offset: number, limit: number, filter: 'all' | 'labeled' | 'unlabeled' = 'all'): SampleRow[] {
-    const where = filter === 'labeled' ? 'WHERE label IS NOT NULL' : filter === 'unlabeled' ? 'WHERE label IS NULL' : '';
-    return this.db.prepare(`SELECT id, file, hash, kind, meta, label FROM samples ${where} ORDER BY id LIMIT ? OFFSET ?`).all(limit, offset) as SampleRow[];
+  listSamples(offset: number, limit: number, filter: SampleFilter = 'all'): SampleRow[] {
+    return this.db.prepare(`SELECT id, file, hash, kind, meta, label FROM samples ${WHERE[filter]} ORDER BY id LIMIT ? OFFSET ?`).all(limit, offset) as SampleRow[];
+  }
+
+  countSamples(filter: SampleFilter = 'all'): number {
+    return (this.db.prepare(`SELECT count(*) AS n FROM samples ${WHERE[filter]}`).get() as { n: number }).n;
   }
 
   /** Current label per sample, indexed by sample id - 1; -1 = unlabeled (the `Dataset.y` convention). */

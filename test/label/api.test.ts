@@ -69,6 +69,10 @@ describe('label API', async () => {
     const q = (await app.inject({ url: '/api/queue?limit=5&exclude=1,2' })).json() as { samples: { id: number; label: string | null }[] };
     assert.equal(q.samples.length, 5);
     assert.ok(q.samples.every((s) => s.id !== 1 && s.id !== 2 && s.id !== 4 && s.label === null));
+    const g = (await app.inject({ url: '/api/samples?filter=labeled' })).json() as { total: number; samples: { id: number }[] };
+    assert.equal(g.total, store.stats().labeled);
+    assert.deepEqual(g.samples.map((s) => s.id), [4]);
+    assert.equal((await app.inject({ url: '/api/samples?filter=unlabeled' })).json().total, 29);
   });
 
   test('bound to a non-loopback address, reads need a token too', async () => {

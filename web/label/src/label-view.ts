@@ -1,5 +1,5 @@
 /**
- * One sample at a time. Keys: 1–9 label with that class, Enter accepts the pre-selected class (the model's
+ * One sample at a time. Keys: 1–9 (and 0 for a 10th class) label with that class, Enter accepts the pre-selected class (the model's
  * suggestion), ↑/↓ move the selection, ← goes back to the previous sample, → / s skip, u undo, space plays
  * audio. Key presses are processed strictly in order (a chain of promises), so fast typing never drops or
  * reorders a label; each label is shown as saved only after the server acknowledged it.
@@ -55,7 +55,7 @@ export class LabelView {
     if (e.ctrlKey || e.metaKey || e.altKey || (e.target instanceof HTMLInputElement && e.target.type === 'text')) return;
     const k = e.key;
     let action: (() => Promise<void>) | undefined;
-    if (/^[1-9]$/.test(k) && Number(k) <= this.classes.length) action = () => this.label(Number(k) - 1);
+    if (/^[0-9]$/.test(k) && (Number(k) || 10) <= this.classes.length) action = () => this.label((Number(k) || 10) - 1);
     else if (k === 'Enter') action = () => this.label(this.selected);
     else if (k === 'u' || k === 'U') action = () => this.undo();
     else if (k === 's' || k === 'S' || k === 'ArrowRight') action = async () => this.skip();
@@ -182,7 +182,7 @@ export class LabelView {
       btn.type = 'button';
       btn.className = 'class' + (i === this.selected ? ' selected' : '') + (saving && i === this.selected ? ' saving' : '');
       btn.dataset.class = c;
-      btn.innerHTML = `<kbd>${i < 9 ? i + 1 : ''}</kbd><span class="name">${esc(c)}</span><span class="bar"><i style="width:${(100 * p.stats.perClass[i]) / max}%"></i></span><span class="count">${p.stats.perClass[i]}</span>`;
+      btn.innerHTML = `<kbd>${i < 9 ? i + 1 : i === 9 ? 0 : ''}</kbd><span class="name">${esc(c)}</span><span class="bar"><i style="width:${(100 * p.stats.perClass[i]) / max}%"></i></span><span class="count">${p.stats.perClass[i]}</span>`;
       btn.addEventListener('click', () => {
         this.chain = this.chain.then(() => this.label(i)).catch((err: unknown) => this.deps.toast(String(err), 'error'));
       });
