@@ -40,6 +40,8 @@ export interface InitOptions {
   retrainEvery?: number;
   strategy?: string;
   model?: ProjectMeta['model'];
+  /** Share of labeled samples shown blind to other annotators (default 0.1). */
+  overlap?: number;
   log?: (line: string) => void;
 }
 
@@ -95,6 +97,7 @@ export async function initProject(dir: string, opts: InitOptions): Promise<Label
     retrainEvery: opts.retrainEvery ?? 20,
     strategy: opts.strategy ?? 'hybrid',
     model: opts.model ?? 'linear',
+    overlap: opts.overlap ?? 0.1,
   });
   store.addSamples(samples);
   if (emb) {

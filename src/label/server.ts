@@ -156,7 +156,11 @@ export function buildServer(store: LabelStore, opts: ServerOptions): FastifyInst
 
   app.get('/api/queue', async (req) => {
     const q = parse(QueueQuery, req.query, 'query');
-    return { samples: store.nextSamples(q.limit, q.exclude).map(view) };
+    const me = annotatorOf(req);
+    // Second opinions are blind: neither the first label nor the model's suggestion is shown.
+    const second = me ? store.secondOpinions(me.id, q.limit, q.exclude).map((s) => ({ ...view(s), label: null, suggestion: null, secondOpinion: true })) : [];
+    const fresh = store.nextSamples(q.limit - second.length, q.exclude).map((s) => ({ ...view(s), secondOpinion: false }));
+    return { samples: [...second, ...fresh] };
   });
 
   app.get('/api/samples', async (req) => {

@@ -28,6 +28,8 @@ export interface ProjectMeta {
   retrainEvery: number;
   strategy: string;
   model: 'linear' | 'label-propagation';
+  /** Fraction of samples that, once labeled, are shown to each other annotator too (blind) for agreement. */
+  overlap: number;
 }
 
 export type SampleFilter = 'all' | 'labeled' | 'unlabeled';
@@ -120,11 +122,23 @@ export function hashToken(token: string): string {
  * held out from the light model's training and only used to measure its accuracy.
  */
 export function isHoldout(sampleId: number, seed: number): boolean {
-  let h = (Math.imul(sampleId ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(seed + 1, 0xc2b2ae35)) >>> 0;
+  return sampleHash(sampleId, seed, 0x9e3779b9) % 5 === 0;
+}
+
+/**
+ * Whether a labeled sample is also shown to other annotators for a second opinion (the source of the
+ * agreement numbers): a fixed `fraction` of samples, by a seeded hash independent of the held-out one.
+ */
+export function isOverlap(sampleId: number, seed: number, fraction: number): boolean {
+  return sampleHash(sampleId, seed, 0x632be5ab) % 10000 < Math.round(fraction * 10000);
+}
+
+function sampleHash(sampleId: number, seed: number, salt: number): number {
+  let h = (Math.imul(sampleId ^ salt, 0x85ebca6b) ^ Math.imul(seed + 1, 0xc2b2ae35)) >>> 0;
   h ^= h >>> 16;
   h = Math.imul(h, 0x7feb352d) >>> 0;
   h ^= h >>> 15;
-  return h % 5 === 0;
+  return h >>> 0;
 }
 
 export class LabelStore {
@@ -138,7 +152,8 @@ export class LabelStore {
     const m = Object.fromEntries(rows.map((r) => [r.key, JSON.parse(r.value) as unknown]));
     if (typeof m.name !== 'string') throw new UlearnError(`${join(dir, DB_FILE)}: not a ulearn label project (no meta)`, { code: 'E_PROJECT' });
     const classes = (db.prepare('SELECT name FROM classes ORDER BY idx').all() as { name: string }[]).map((r) => r.name);
-    this.meta = { ...(m as unknown as ProjectMeta), classes };
+    const stored = m as unknown as ProjectMeta;
+    this.meta = { ...stored, overlap: stored.overlap ?? 0, classes };
   }
 
   /** Creates `<dir>/project.db`; refuses a directory that already has one. */
@@ -372,6 +387,30 @@ export class LabelStore {
           ORDER BY q.position IS NULL, q.position, (s.id * 2654435761) % 4294967296 LIMIT ?`,
       )
       .all(ex, limit) as SampleRow[];
+  }
+
+  /**
+   * Labeled samples in the overlap set that `annotatorId` has never judged, for a blind second opinion;
+   * served before new samples so that agreement builds up from the start.
+   */
+  secondOpinions(annotatorId: number, limit: number, exclude: number[] = []): SampleRow[] {
+    const { seed, overlap } = this.meta;
+    if (!(overlap > 0)) return [];
+    const out: SampleRow[] = [];
+    const rows = this.db
+      .prepare(
+        `SELECT s.id, s.file, s.hash, s.kind, s.meta, s.label FROM samples s
+          WHERE s.label IS NOT NULL AND s.id NOT IN (SELECT value FROM json_each(?))
+            AND NOT EXISTS (SELECT 1 FROM label_events e WHERE e.sample_id = s.id AND e.annotator_id = ?)
+          ORDER BY s.label_event`,
+      )
+      .iterate(JSON.stringify(exclude), annotatorId) as IterableIterator<SampleRow>;
+    for (const r of rows) {
+      if (!isOverlap(r.id, seed, overlap)) continue;
+      out.push(r);
+      if (out.length >= limit) break;
+    }
+    return out;
   }
 
   /** Replaces the model's suggestions and the queue, and records the run, in one transaction. */

@@ -122,3 +122,33 @@ describe('label API', async () => {
     }
   });
 });
+
+test('second opinions: labeled overlap samples come first for other annotators, blind, and feed the agreement', async () => {
+  const { store } = await makeProject(12, { overlap: 1 });
+  const app = buildServer(store, { host: '127.0.0.1' });
+  try {
+    const alice = store.addAnnotator('alice');
+    const bob = store.addAnnotator('bob');
+    const post = (t: string, sampleId: number, label: string) => app.inject({ method: 'POST', url: '/api/labels', headers: { authorization: `Bearer ${t}` }, payload: { sampleId, label } });
+    assert.equal((await post(alice, 3, 'dark')).statusCode, 201);
+    assert.equal((await post(alice, 5, 'light')).statusCode, 201);
+    type Q = { samples: { id: number; label: string | null; suggestion: unknown; secondOpinion: boolean }[] };
+    const forBob = (await app.inject({ url: '/api/queue?limit=4', headers: { authorization: `Bearer ${bob}` } })).json() as Q;
+    assert.deepEqual(forBob.samples.slice(0, 2).map((s) => [s.id, s.label, s.suggestion, s.secondOpinion]), [[3, null, null, true], [5, null, null, true]]);
+    assert.ok(forBob.samples.slice(2).every((s) => !s.secondOpinion && s.id !== 3 && s.id !== 5));
+    // Alice never gets her own labels back; anonymous readers get no second opinions.
+    const forAlice = (await app.inject({ url: '/api/queue?limit=4', headers: { authorization: `Bearer ${alice}` } })).json() as Q;
+    assert.ok(forAlice.samples.every((s) => !s.secondOpinion && s.id !== 3 && s.id !== 5));
+    assert.ok(((await app.inject({ url: '/api/queue?limit=4' })).json() as Q).samples.every((s) => !s.secondOpinion));
+    await post(bob, 3, 'dark');
+    await post(bob, 5, 'other');
+    const forBobAgain = (await app.inject({ url: '/api/queue?limit=4', headers: { authorization: `Bearer ${bob}` } })).json() as Q;
+    assert.ok(forBobAgain.samples.every((s) => !s.secondOpinion));
+    const o = (await app.inject({ url: '/api/overview' })).json() as { agreement: { multiplyLabeled: number; overall: number; pairs: { a: string; b: string; shared: number; agreement: number }[] } };
+    assert.equal(o.agreement.multiplyLabeled, 2);
+    assert.deepEqual(o.agreement.pairs.map((p) => [p.a, p.b, p.shared, p.agreement]), [['alice', 'bob', 2, 0.5]]);
+  } finally {
+    await app.close();
+    store.close();
+  }
+});

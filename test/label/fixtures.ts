@@ -26,10 +26,10 @@ export async function makeImageFolder(dir: string, n: number): Promise<string> {
   return folder;
 }
 
-export async function makeProject(n = 20, opts: { classes?: string[]; retrainEvery?: number } = {}): Promise<{ store: LabelStore; dir: string; root: string }> {
+export async function makeProject(n = 20, opts: { classes?: string[]; retrainEvery?: number; overlap?: number } = {}): Promise<{ store: LabelStore; dir: string; root: string }> {
   const root = tempDir('label');
   const folder = await makeImageFolder(root, n);
   const dir = join(root, 'project');
-  const store = await initProject(dir, { data: folder, classes: opts.classes ?? ['dark', 'light', 'other'], retrainEvery: opts.retrainEvery ?? 1000, strategy: 'random', log: () => undefined });
+  const store = await initProject(dir, { data: folder, classes: opts.classes ?? ['dark', 'light', 'other'], retrainEvery: opts.retrainEvery ?? 1000, strategy: 'random', overlap: opts.overlap ?? 0, log: () => undefined });
   return { store, dir, root };
 }

@@ -29,6 +29,12 @@ function positiveInt(flag: string, min = 1) {
   };
 }
 
+function fraction(v: string): number {
+  const x = Number(v);
+  if (!(x >= 0 && x <= 1)) throw new UlearnError(`--overlap must be a number in [0, 1], got '${v}'`, { code: 'E_ARG' });
+  return x;
+}
+
 export function registerLabelCommand(program: Command): void {
   const label = program.command('label').description('annotation web app with active learning: init a project, add annotators, serve, import/export labels');
 
@@ -44,8 +50,9 @@ export function registerLabelCommand(program: Command): void {
     .option('--retrain-every <n>', 'retrain the light model after this many new labels', positiveInt('--retrain-every'), 20)
     .addOption(new Option('--strategy <name>', 'active-learning strategy for the queue').choices([...STRATEGIES]).default('hybrid'))
     .addOption(new Option('--model <kind>', 'light model retrained in the background').choices([...LIGHT_MODEL_KINDS]).default('linear'))
+    .option('--overlap <fraction>', 'share of labeled samples also shown (blind) to each other annotator, for agreement', fraction, 0.1)
     .option('--seed <n>', 'seed (held-out slice, strategy draws)', positiveInt('--seed', 0), 0)
-    .action(async (dir: string, o: { data: string; classes?: string; limit?: number; encoder?: string; target?: number; retrainEvery: number; strategy: string; model: ProjectMeta['model']; seed: number }) => {
+    .action(async (dir: string, o: { data: string; classes?: string; limit?: number; encoder?: string; target?: number; retrainEvery: number; strategy: string; model: ProjectMeta['model']; overlap: number; seed: number }) => {
       createStrategy(o.strategy);
       const classes = o.classes?.split(',').map((c) => c.trim());
       if (classes?.some((c) => c === '')) throw new UlearnError(`--classes has an empty name: '${o.classes}'`, { code: 'E_ARG' });

@@ -6,6 +6,8 @@ export interface SampleView {
   media: string;
   label: string | null;
   suggestion: { label: string; confidence: number } | null;
+  /** Labeled by someone else; shown blind for a second opinion (agreement). */
+  secondOpinion?: boolean;
 }
 
 export interface ProjectInfo {

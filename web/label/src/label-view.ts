@@ -152,7 +152,7 @@ export class LabelView {
       this.media = s.kind === 'audio' ? audioPlayer(s.media) : imageViewer(s.media, s.file);
       const cap = document.createElement('div');
       cap.className = 'caption';
-      cap.textContent = `#${s.id} · ${s.file}${s.label ? ` · currently ${s.label}` : ''}`;
+      cap.textContent = `#${s.id} · ${s.file}${s.label ? ` · currently ${s.label}` : ''}${s.secondOpinion ? ' · second opinion (labeled by someone else; their label is hidden)' : ''}`;
       stage.append(this.media.el, cap);
     }
     const panel = document.createElement('aside');
