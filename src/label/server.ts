@@ -97,11 +97,15 @@ export function buildServer(store: LabelStore, opts: ServerOptions): FastifyInst
   const annotatorOf = (req: FastifyRequest): Annotator | undefined => {
     const h = req.headers.authorization;
     const m = typeof h === 'string' ? /^Bearer ([A-Za-z0-9_-]{1,200})$/.exec(h) : null;
-    return m ? store.annotatorByToken(m[1]) : undefined;
+    if (m) return store.annotatorByToken(m[1]);
+    // <img>, <audio> and download links cannot send a header: GETs may carry the token in a SameSite=Strict
+    // cookie the UI sets. Writes never accept the cookie, so another site cannot make a browser label.
+    const c = req.method === 'GET' && typeof req.headers.cookie === 'string' ? /(?:^|;\s*)ulearn_token=([A-Za-z0-9_-]{1,200})(?:;|$)/.exec(req.headers.cookie) : null;
+    return c ? store.annotatorByToken(c[1]) : undefined;
   };
   const requireAnnotator = (req: FastifyRequest): Annotator => {
     const a = annotatorOf(req);
-    if (!a) throw new HttpError(401, req.headers.authorization ? 'unknown annotator token' : 'this needs an annotator token (Authorization: Bearer <token>)');
+    if (!a) throw new HttpError(401, req.headers.authorization || req.headers.cookie ? 'unknown annotator token' : 'this needs an annotator token (Authorization: Bearer <token>)');
     return a;
   };
 

@@ -83,6 +83,13 @@ describe('label API', async () => {
       const r = await lan.inject({ url: '/api/project', headers: auth(bob) });
       assert.equal(r.statusCode, 200);
       assert.equal(r.json().annotator, 'bob');
+      // The UI's cookie authenticates GETs (media in <img>), never writes.
+      assert.equal((await lan.inject({ url: '/media/1', headers: { cookie: `x=1; ulearn_token=${bob}` } })).statusCode, 200);
+      assert.equal((await lan.inject({ url: '/media/1', headers: { cookie: 'ulearn_token=wrong' } })).statusCode, 401);
+      const before = store.eventCount();
+      const w = await lan.inject({ method: 'POST', url: '/api/labels', headers: { cookie: `ulearn_token=${bob}` }, payload: { sampleId: 2, label: 'dark' } });
+      assert.equal(w.statusCode, 401);
+      assert.equal(store.eventCount(), before);
     } finally {
       await lan.close();
     }

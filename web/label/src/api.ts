@@ -42,16 +42,29 @@ export function adoptTokenFromUrl(): void {
   const url = new URL(location.href);
   const t = url.searchParams.get('token');
   if (t) {
-    localStorage.setItem(TOKEN_KEY, t);
+    token.set(t);
     url.searchParams.delete('token');
     history.replaceState(null, '', url.pathname + url.search + url.hash);
   }
 }
 
+/** The cookie copy lets <img>/<audio>/download GETs authenticate on a server bound to a LAN address. */
+function setCookie(t: string | null): void {
+  document.cookie = t ? `ulearn_token=${encodeURIComponent(t)}; path=/; SameSite=Strict` : 'ulearn_token=; path=/; max-age=0';
+}
+
 export const token = {
   get: (): string | null => localStorage.getItem(TOKEN_KEY),
-  set: (t: string) => localStorage.setItem(TOKEN_KEY, t),
-  clear: () => localStorage.removeItem(TOKEN_KEY),
+  set: (t: string) => {
+    localStorage.setItem(TOKEN_KEY, t);
+    setCookie(t);
+  },
+  clear: () => {
+    localStorage.removeItem(TOKEN_KEY);
+    setCookie(null);
+  },
+  /** Refreshes the cookie from localStorage (it may have been cleared with the browser's cookies). */
+  sync: () => setCookie(localStorage.getItem(TOKEN_KEY)),
 };
 
 export class ApiError extends Error {

@@ -88,4 +88,5 @@ async function start(): Promise<void> {
 }
 
 adoptTokenFromUrl();
+token.sync();
 void start().catch((err: unknown) => toast(err instanceof Error ? err.message : String(err), 'error'));
