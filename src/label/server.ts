@@ -228,7 +228,17 @@ export function buildServer(store: LabelStore, opts: ServerOptions): FastifyInst
     const { id } = parse(IdParam, req.params, 'sample id');
     const path = store.mediaPath(id);
     if (!path || !existsSync(path)) throw new HttpError(404, `no media for sample ${id}`);
-    return reply.header('content-type', MIME[extname(path).toLowerCase()] ?? 'application/octet-stream').header('cache-control', 'private, max-age=3600').send(createReadStream(path));
+    const size = statSync(path).size;
+    reply.header('content-type', MIME[extname(path).toLowerCase()] ?? 'application/octet-stream').header('cache-control', 'private, max-age=3600').header('accept-ranges', 'bytes');
+    // Byte ranges: browsers need them to seek in audio.
+    const range = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? '');
+    if (range && (range[1] || range[2])) {
+      const start = range[1] ? Number(range[1]) : Math.max(0, size - Number(range[2]));
+      const end = range[1] && range[2] ? Math.min(Number(range[2]), size - 1) : size - 1;
+      if (start > end || start >= size) return reply.code(416).header('content-range', `bytes */${size}`).header('content-type', 'application/json; charset=utf-8').send({ error: 'range not satisfiable' });
+      return reply.code(206).header('content-range', `bytes ${start}-${end}/${size}`).header('content-length', end - start + 1).send(createReadStream(path, { start, end }));
+    }
+    return reply.header('content-length', size).send(createReadStream(path));
   });
 
   if (opts.webDir && existsSync(join(opts.webDir, 'index.html'))) registerStatic(app, opts.webDir);

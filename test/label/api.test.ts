@@ -55,6 +55,13 @@ describe('label API', async () => {
     assert.equal(ok.statusCode, 200);
     assert.equal(ok.headers['content-type'], 'image/png');
     assert.deepEqual([...ok.rawPayload.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+    const part = await app.inject({ url: '/media/1', headers: { range: 'bytes=1-3' } });
+    assert.equal(part.statusCode, 206);
+    assert.equal(part.headers['content-range'], `bytes 1-3/${ok.rawPayload.length}`);
+    assert.deepEqual([...part.rawPayload], [...ok.rawPayload.subarray(1, 4)]);
+    const tail = await app.inject({ url: '/media/1', headers: { range: 'bytes=-2' } });
+    assert.deepEqual([...tail.rawPayload], [...ok.rawPayload.subarray(ok.rawPayload.length - 2)]);
+    assert.equal((await app.inject({ url: '/media/1', headers: { range: `bytes=${ok.rawPayload.length}-` } })).statusCode, 416);
     for (const url of ['/media/../project.db', '/media/..%2fproject.db', '/media/%2e%2e%2f%2e%2e%2fetc%2fpasswd', '/media/1/../../project.db', '/media/0', '/media/31', '/media/1abc', '/media/s000.png', '/../../etc/passwd', '/project.db']) {
       const r = await app.inject({ url });
       assert.ok(r.statusCode === 400 || r.statusCode === 404, `${url} -> ${r.statusCode}`);
