@@ -152,6 +152,7 @@ export function buildServer(store: LabelStore, opts: ServerOptions): FastifyInst
         ...(opts.modelStatus?.() ?? { running: false, pendingLabels: 0, retrainEvery: store.meta.retrainEvery }),
         kind: store.meta.model,
         strategy: store.meta.strategy,
+        embeddings: store.embeddings()?.source ?? null,
         runs: runs.length,
         last: last ? { at: new Date(last.createdAt).toISOString(), trainLabels: last.trainLabels, holdoutLabels: last.holdoutLabels, holdoutAccuracy: last.holdoutAccuracy } : null,
       },

@@ -4,14 +4,16 @@
  * screenshot of the main screen (and the overview) in test-artifacts/.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { initBackend } from '../../src/engine/backend.js';
 import { retrain } from '../../src/label/retrain.js';
 import { buildServer } from '../../src/label/server.js';
 import { ensureWebBuilt } from '../../src/label/web-build.js';
-import { makeProject } from './fixtures.js';
+import { initProject } from '../../src/label/init.js';
+import { makeProject, sineWav, tempDir } from './fixtures.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = 'test-artifacts';
@@ -90,6 +92,54 @@ test('label 5 samples with the keyboard, undo one, reload: exactly the right 4 l
     await page.locator('.cards').waitFor();
     assert.match(await page.locator('.cards').innerText(), /12\s*labeled of 40/);
     await page.screenshot({ path: `${mkdirOut()}/label-overview.png`, fullPage: true });
+  } finally {
+    await page.close();
+    await app.close();
+    store.close();
+  }
+});
+
+test('audio: waveform drawn from the decoded file, play with space, label with a key', async () => {
+  const webDir = await ensureWebBuilt(() => undefined);
+  const root = tempDir('audio');
+  mkdirSync(join(root, 'clips'));
+  writeFileSync(join(root, 'clips', 'a.wav'), sineWav(440, 0.5));
+  writeFileSync(join(root, 'clips', 'b.wav'), sineWav(880, 0.5));
+  const store = await initProject(join(root, 'project'), { data: join(root, 'clips'), classes: ['low', 'high'], overlap: 0, log: () => undefined });
+  const token = store.addAnnotator('alice');
+  const app = buildServer(store, { host: '127.0.0.1', webDir });
+  const address = await app.listen({ port: 0, host: '127.0.0.1' });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  try {
+    await page.goto(`${address}/?token=${token}#label`);
+    await page.locator('.media.audio canvas').waitFor();
+    // The waveform's envelope rises (the fixture's amplitude ramps up): bar heights at the right > left.
+    await page.waitForFunction(() => {
+      const c = document.querySelector('.media.audio canvas') as HTMLCanvasElement;
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      let painted = 0;
+      for (let i = 3; i < d.length; i += 4) if (d[i] > 0) painted++;
+      return painted > 1000;
+    });
+    // A string, not a function: tsx would wrap named inner functions in a helper the page does not have.
+    const heights = (await page.evaluate(`(() => {
+      const c = document.querySelector('.media.audio canvas');
+      const ctx = c.getContext('2d');
+      return [0.1, 0.9].map((f) => {
+        const d = ctx.getImageData(Math.floor(c.width * f), 0, 1, c.height).data;
+        let h = 0;
+        for (let i = 3; i < d.length; i += 4) if (d[i] > 0) h++;
+        return h;
+      });
+    })()`)) as number[];
+    assert.ok(heights[1] > 3 * heights[0], `waveform envelope ${heights}`);
+    await page.keyboard.press(' ');
+    await page.waitForFunction(() => document.querySelector('.play')?.textContent?.includes('pause'));
+    const id = await currentId(page);
+    await page.keyboard.press('2');
+    await page.waitForFunction((prev) => !document.querySelector('.caption')?.textContent?.startsWith(`#${prev} `), id);
+    assert.equal(store.sample(id)!.label, 1);
+    await page.screenshot({ path: `${mkdirOut()}/label-audio.png` });
   } finally {
     await page.close();
     await app.close();

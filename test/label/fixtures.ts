@@ -33,3 +33,24 @@ export async function makeProject(n = 20, opts: { classes?: string[]; retrainEve
   const store = await initProject(dir, { data: folder, classes: opts.classes ?? ['dark', 'light', 'other'], retrainEvery: opts.retrainEvery ?? 1000, strategy: 'random', overlap: opts.overlap ?? 0, log: () => undefined });
   return { store, dir, root };
 }
+
+/** A mono 16-bit PCM WAV: `seconds` of a `hz` sine at 8 kHz, amplitude rising linearly from 0 to 0.8. */
+export function sineWav(hz: number, seconds: number): Buffer {
+  const rate = 8000;
+  const n = Math.round(rate * seconds);
+  const buf = Buffer.alloc(44 + 2 * n);
+  buf.write('RIFF', 0);
+  buf.writeUInt32LE(36 + 2 * n, 4);
+  buf.write('WAVEfmt ', 8);
+  buf.writeUInt32LE(16, 16);
+  buf.writeUInt16LE(1, 20); // PCM
+  buf.writeUInt16LE(1, 22); // mono
+  buf.writeUInt32LE(rate, 24);
+  buf.writeUInt32LE(rate * 2, 28);
+  buf.writeUInt16LE(2, 32);
+  buf.writeUInt16LE(16, 34);
+  buf.write('data', 36);
+  buf.writeUInt32LE(2 * n, 40);
+  for (let i = 0; i < n; i++) buf.writeInt16LE(Math.round(32767 * 0.8 * (i / n) * Math.sin((2 * Math.PI * hz * i) / rate)), 44 + 2 * i);
+  return buf;
+}

@@ -22,6 +22,8 @@ export interface ProjectInfo {
     retrainEvery: number;
     kind: string;
     strategy: string;
+    /** Where the embeddings came from; null: none (audio without an encoder), so no model. */
+    embeddings: string | null;
     runs: number;
     last: { at: string; trainLabels: number; holdoutLabels: number; holdoutAccuracy: number | null } | null;
   };

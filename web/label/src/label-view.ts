@@ -173,7 +173,9 @@ export class LabelView {
     head.className = 'suggestion';
     head.innerHTML = sug
       ? `model suggests <b>${esc(sug.label)}</b> <span class="conf">${(sug.confidence * 100).toFixed(0)}%</span>`
-      : `<span class="muted">no suggestion yet (the model trains after every ${p.model.retrainEvery} labels)</span>`;
+      : p.model.embeddings === null
+        ? '<span class="muted">no suggestions: this project has no embeddings (audio needs <code>--encoder</code>)</span>'
+        : `<span class="muted">no suggestion yet (the model trains after every ${p.model.retrainEvery} labels)</span>`;
     const list = document.createElement('ol');
     list.className = 'classes';
     this.classes.forEach((c, i) => {

@@ -35,7 +35,7 @@ async function refreshProject(): Promise<void> {
   const m = project.model;
   const acc = m.last?.holdoutAccuracy;
   document.getElementById('who')!.innerHTML =
-    `<span class="model" title="light model">${m.running ? '⟳ retraining…' : acc !== null && acc !== undefined ? `model ${(100 * acc).toFixed(0)}% held-out` : 'model: not trained yet'}</span>` +
+    `<span class="model" title="light model">${m.embeddings === null ? 'no model (no embeddings)' : m.running ? '⟳ retraining…' : acc !== null && acc !== undefined ? `model ${(100 * acc).toFixed(0)}% held-out` : 'model: not trained yet'}</span>` +
     (project.annotator ? `<span class="me">${project.annotator}</span>` : '<span class="me muted">read-only</span>');
 }
 
