@@ -14,7 +14,6 @@ import type { Rng } from '../engine/seed.js';
 import { badgeStrategy } from './badge.js';
 import { coresetStrategy } from './coreset.js';
 import { hybridStrategy } from './hybrid.js';
-import { probCoverStrategy } from './probcover.js';
 import { randomStrategy } from './random.js';
 import { typicalityStrategy } from './typicality.js';
 import { uncertaintyStrategy } from './uncertainty.js';
@@ -56,7 +55,6 @@ export const STRATEGIES = [
   'least-confidence',
   'coreset',
   'typicality',
-  'probcover',
   'badge',
   'hybrid',
 ] as const;
@@ -70,7 +68,6 @@ export const STRATEGY_DESCRIPTIONS: Record<StrategyName, string> = {
   'least-confidence': 'lowest top class probability of the light model',
   coreset: 'k-center greedy: each pick is the sample farthest from everything labeled or picked (Sener & Savarese 2018)',
   typicality: 'TypiClust: k-means into labeled+k clusters, the most typical sample of the least-covered clusters (cold start)',
-  probcover: 'ProbCover: greedy max coverage of pure δ-balls in embedding space (cold start, suits label propagation)',
   badge: 'BADGE: k-means++ seeding on the light model\'s gradient embeddings (uncertain and diverse)',
   hybrid: 'typicality while labels are few, then margin among typical, diverse candidates',
 };
@@ -96,8 +93,6 @@ export function createStrategy(name: string, opts: StrategyOptions = {}): Strate
       return coresetStrategy();
     case 'typicality':
       return typicalityStrategy(opts);
-    case 'probcover':
-      return probCoverStrategy();
     case 'badge':
       return badgeStrategy();
     case 'hybrid':
