@@ -1,6 +1,7 @@
 /**
  * Labels in and out of a project: current labels as CSV or JSON, the full event history as JSONL, and
- * import of existing labels (CSV `file,label` or JSON `[{file, label}]`) with a conflict report.
+ * import of existing labels (CSV `file,label`, JSON `[{file, label}]`, or JSONL lines / an exported event
+ * history, taken at its end state) with a conflict report.
  *
  * Import is all-or-nothing: any row naming an unknown file or class, or a malformed row, refuses the whole
  * file (listing every bad row with its line), so a typo never leaves a project half-imported. A row whose
@@ -95,13 +96,20 @@ export function parseLabelFile(text: string, source: string): ImportRow[] {
         throw new UlearnError(`${source}: expected an array of {file, label} or an object with a 'labels' array`, { code: 'E_DATA' });
       }
     }
-    return items.map((it, i) => {
+    const jsonl = /\.jsonl$/i.test(source);
+    const rows = items.map((it, i) => {
       const o = it as { file?: unknown; label?: unknown };
-      if (typeof o?.file !== 'string' || typeof o.label !== 'string') {
-        throw new UlearnError(`${source} item ${i + 1}: expected {"file": string, "label": string}, got ${JSON.stringify(it).slice(0, 120)}`, { code: 'E_DATA' });
+      // JSONL may be an event history (our export): a null label there means "unlabeled again" (an undo).
+      if (typeof o?.file !== 'string' || !(typeof o.label === 'string' || (jsonl && o.label === null))) {
+        throw new UlearnError(`${source} ${jsonl ? 'line' : 'item'} ${i + 1}: expected {"file": string, "label": string}, got ${JSON.stringify(it).slice(0, 120)}`, { code: 'E_DATA' });
       }
-      return { line: i + 1, file: o.file, label: o.label };
+      return { line: i + 1, file: o.file, label: o.label as string | null };
     });
+    if (!jsonl) return rows as ImportRow[];
+    // An event history is imported as its end state: the last line per file, files left unlabeled skipped.
+    const last = new Map<string, (typeof rows)[number]>();
+    for (const r of rows) last.set(r.file, r);
+    return [...last.values()].filter((r): r is ImportRow => r.label !== null).sort((a, b) => a.line - b.line);
   }
   throw new UlearnError(`${source}: unknown label file type`, { code: 'E_DATA', hint: 'use a .csv (file,label header), .json or .jsonl file' });
 }

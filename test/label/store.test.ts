@@ -118,6 +118,12 @@ describe('label store', async () => {
     const r2 = importLabels(store, parseLabelFile(JSON.stringify([{ file: 's004.png', label: 'light' }]), 'z.json'), { source: 'z.json', annotatorName: 'import:z', overwrite: true });
     assert.equal(r2.conflicts.length, 1);
     assert.equal(store.sampleByFile('s004.png')!.label, 1);
+    // The JSONL event history imports as its end state (undone labels are not resurrected).
+    const fromEvents = parseLabelFile(exportLabels(store, 'jsonl'), 'events.jsonl');
+    assert.deepEqual(
+      fromEvents.map((r) => [r.file, r.label]).sort(),
+      store.currentLabelEvents().map((x) => [x.sample.file, store.meta.classes[x.sample.label!]]).sort(),
+    );
     // Round trip: an export imported into the same project changes nothing.
     const again = importLabels(store, parseLabelFile(exportLabels(store, 'csv'), 'e.csv'), { source: 'e.csv', annotatorName: 'import:e' });
     assert.equal(again.unchanged, again.rows);
