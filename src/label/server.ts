@@ -202,11 +202,10 @@ export function buildServer(store: LabelStore, opts: ServerOptions): FastifyInst
   app.get('/api/overview', async () => {
     const names = new Map(store.annotators().map((a) => [a.id, a.name]));
     const ag = agreement(store.events(), classes.length);
-    const perAnnotator = store.db.prepare("SELECT annotator_id AS id, count(*) AS n FROM label_events WHERE kind != 'undo' GROUP BY annotator_id").all() as { id: number; n: number }[];
     return {
       stats: store.stats(),
       classes,
-      annotators: perAnnotator.map((r) => ({ name: names.get(r.id), labels: r.n })),
+      annotators: store.labelsPerAnnotator().map((r) => ({ name: names.get(r.annotatorId), labels: r.labels })),
       agreement: {
         multiplyLabeled: ag.multiplyLabeled,
         overall: ag.overall,

@@ -330,6 +330,14 @@ export class LabelStore {
     }).immediate();
   }
 
+  /** Label and import events per annotator (undo events not counted). */
+  labelsPerAnnotator(): { annotatorId: number; labels: number }[] {
+    return this.db.prepare("SELECT annotator_id AS annotatorId, count(*) AS labels FROM label_events WHERE kind != 'undo' GROUP BY annotator_id ORDER BY annotator_id").all() as {
+      annotatorId: number;
+      labels: number;
+    }[];
+  }
+
   eventCount(): number {
     return (this.db.prepare('SELECT count(*) AS n FROM label_events').get() as { n: number }).n;
   }

@@ -158,7 +158,8 @@ test('second opinions: labeled overlap samples come first for other annotators, 
     await post(bob, 5, 'other');
     const forBobAgain = (await app.inject({ url: '/api/queue?limit=4', headers: { authorization: `Bearer ${bob}` } })).json() as Q;
     assert.ok(forBobAgain.samples.every((s) => !s.secondOpinion));
-    const o = (await app.inject({ url: '/api/overview' })).json() as { agreement: { multiplyLabeled: number; overall: number; pairs: { a: string; b: string; shared: number; agreement: number }[] } };
+    const o = (await app.inject({ url: '/api/overview' })).json() as { annotators: { name: string; labels: number }[]; agreement: { multiplyLabeled: number; overall: number; pairs: { a: string; b: string; shared: number; agreement: number }[] } };
+    assert.deepEqual(o.annotators, [{ name: 'alice', labels: 2 }, { name: 'bob', labels: 2 }]);
     assert.equal(o.agreement.multiplyLabeled, 2);
     assert.deepEqual(o.agreement.pairs.map((p) => [p.a, p.b, p.shared, p.agreement]), [['alice', 'bob', 2, 0.5]]);
   } finally {
