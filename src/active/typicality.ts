@@ -45,6 +45,11 @@ export function typiclustPick(
   numClusters: number,
   k: number,
   neighbors: number,
+  /**
+   * Optional per-cluster weight: then the next cluster is the one with the largest weight / (1 + labeled),
+   * instead of the fewest labeled (hybrid passes the light model's mean uncertainty per cluster).
+   */
+  weight?: Float64Array,
 ): number[] {
   const members: number[][] = Array.from({ length: numClusters }, () => []);
   // Labeled (or picked in this batch) members per cluster, and unlabeled members still available.
@@ -55,6 +60,14 @@ export function typiclustPick(
     if (labels[i] !== -1) labeledIn[assignments[i]]++;
     else free[assignments[i]]++;
   }
+  const before = (c: number, d: number) => {
+    if (weight) {
+      const wc = weight[c] / (1 + labeledIn[c]);
+      const wd = weight[d] / (1 + labeledIn[d]);
+      if (wc !== wd) return wc > wd;
+    } else if (labeledIn[c] !== labeledIn[d]) return labeledIn[c] < labeledIn[d];
+    return members[c].length > members[d].length;
+  };
   const taken = new Uint8Array(labels.length);
   const scores = new Map<number, Float64Array>();
   const picked: number[] = [];
@@ -65,7 +78,7 @@ export function typiclustPick(
       for (let c = 0; c < numClusters; c++) {
         const size = members[c].length;
         if (size < minSize || free[c] === 0) continue;
-        if (best < 0 || labeledIn[c] < labeledIn[best] || (labeledIn[c] === labeledIn[best] && size > members[best].length)) best = c;
+        if (best < 0 || before(c, best)) best = c;
       }
       if (best >= 0) break;
     }

@@ -145,20 +145,18 @@ describe('hybrid', () => {
     assert.deepEqual(a, b);
   });
 
-  test('after it: the smallest-margin sample of each least-covered cluster', () => {
+  test('after it: the most typical samples of the cluster the light model is least sure about', () => {
     const labels = new Int32Array(90).fill(-1);
     labels[0] = 0;
     labels[30] = 1;
     labels[60] = 2;
-    const probs = Array.from({ length: 90 }, () => [0.9, 0.05, 0.05]);
-    const unsure = [17, 44, 71];
-    probs[17] = [0.5, 0.45, 0.05];
-    probs[44] = [0.4, 0.38, 0.22];
-    probs[71] = [0.6, 0.39, 0.01];
-    // A labeled row with a smaller margin still must not be picked.
-    probs[30] = [0.34, 0.33, 0.33];
-    const picks = createStrategy('hybrid', { coldStartLabels: 3, maxClusters: 3 }).select(context(data.x, 2, labels, 3, 0, probs), 3);
-    assert.deepEqual([...picks].sort((a, b) => a - b), unsure);
+    // Blob 1 confused (uncertainty 1 - margin = 0.95), blobs 0 and 2 sure (0.15). Weights: blob 1 stays
+    // ahead after one pick (0.95 / 3 > 0.15 / 2), so both picks come from it, most typical first.
+    const probs = Array.from({ length: 90 }, (_, i) => (i >= 30 && i < 60 ? [0.45, 0.5, 0.05] : [0.9, 0.05, 0.05]));
+    const picks = createStrategy('hybrid', { coldStartLabels: 3, maxClusters: 3 }).select(context(data.x, 2, labels, 3, 0, probs), 2);
+    const rows = Array.from({ length: 30 }, (_, j) => 30 + j);
+    const byTypicality = rows.filter((i) => i !== 30).sort((a, b) => referenceTypicality(data.x, 2, rows, b, 15) - referenceTypicality(data.x, 2, rows, a, 15));
+    assert.deepEqual(picks, byTypicality.slice(0, 2));
   });
 });
 
