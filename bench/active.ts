@@ -185,7 +185,7 @@ export async function run(argv: string[]): Promise<number> {
     curveChart(
       strategies.map((s) => ({ name: s, points: result.rows.filter((r) => r.strategy === s).map((r) => ({ x: r.labels, y: r.acc_mean, std: r.acc_std })) })),
       {
-        title: `Fashion-MNIST active learning: ${lightModel} light model on SSL embeddings, mean of ${seeds.length} seeds`,
+        title: `Fashion-MNIST: test accuracy vs labels (${lightModel}, mean of ${seeds.length} seeds)`,
         reference: random200 ? { y: random200.acc_mean, label: `random at 200 labels: ${(random200.acc_mean * 100).toFixed(1)}%` } : undefined,
       },
     ),
