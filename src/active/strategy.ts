@@ -44,7 +44,7 @@ export interface StrategyOptions {
   neighbors?: number;
   /** typicality: at most this many k-means clusters (TypiClust caps at 500). */
   maxClusters?: number;
-  /** hybrid: use the cold-start strategy while fewer than this many samples are labeled (default 10 per class). */
+  /** hybrid: use the cold-start strategy while fewer than this many samples are labeled (default 2 per class). */
   coldStartLabels?: number;
 }
 
@@ -69,7 +69,7 @@ export const STRATEGY_DESCRIPTIONS: Record<StrategyName, string> = {
   coreset: 'k-center greedy: each pick is the sample farthest from everything labeled or picked (Sener & Savarese 2018)',
   typicality: 'TypiClust: k-means into labeled+k clusters, the most typical sample of the least-covered clusters (cold start)',
   badge: 'BADGE: k-means++ seeding on the light model\'s gradient embeddings (uncertain and diverse)',
-  hybrid: 'typicality while labels are few, then margin among typical, diverse candidates',
+  hybrid: 'TypiClust while labels are few (< 2 per class), then the most typical samples of the clusters the light model is least sure about',
 };
 
 export function isStrategyName(name: string): name is StrategyName {
