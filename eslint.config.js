@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'tmp/**', 'test-artifacts/**', 'node_modules/**', 'bench/results/**', '.gpu/**', 'runs/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'web/label/dist/**', 'tmp/**', 'test-artifacts/**', 'node_modules/**', 'bench/results/**', '.gpu/**', 'runs/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

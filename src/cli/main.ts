@@ -11,6 +11,7 @@ import { loadConfigFile } from '../runs/config.js';
 import { RunDir } from '../runs/run-dir.js';
 import { SSL_METHODS } from '../ssl/registry.js';
 import { parseDuration } from '../util/duration.js';
+import { registerLabelCommand } from './commands/label.js';
 
 export function backendOption(): Option {
   return new Option('--backend <name>', 'compute backend').choices([...BACKENDS]).default('auto');
@@ -128,6 +129,7 @@ export function buildProgram(): Command {
     await runAndPrint(run.config as PipelineConfigInput, o, { runDir: dir, stages: ['report'] });
   });
 
+  registerLabelCommand(program);
   return program;
 }
 

@@ -1,0 +1,150 @@
+/**
+ * `ulearn label …`: the annotation web app and its project.
+ *
+ *   ulearn label init <project-dir> --data <folder|fashion-mnist> [--classes a,b,c] [--encoder <run-dir>]
+ *   ulearn label add-annotator <name> [--project <dir>]
+ *   ulearn label <project-dir> [--port 8765] [--host 127.0.0.1]          (serve; same as `label serve`)
+ *   ulearn label export [--project <dir>] [--format csv|json|jsonl] [--out <file>]
+ *   ulearn label import <file> [--project <dir>] [--overwrite] [--dry-run] [--as <name>]
+ */
+import { readFile } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import { createStrategy, STRATEGIES } from '../../active/strategy.js';
+import { LIGHT_MODEL_KINDS } from '../../active/light-model.js';
+import { UlearnError } from '../../errors.js';
+import { EXPORT_FORMATS, exportLabels, importLabels, parseLabelFile, type ExportFormat } from '../../label/import-export.js';
+import { initProject } from '../../label/init.js';
+import { RetrainScheduler } from '../../label/retrain.js';
+import { buildServer, isLoopback } from '../../label/server.js';
+import { LabelStore, type ProjectMeta } from '../../label/store.js';
+import { ensureWebBuilt } from '../../label/web-build.js';
+import { writeFileAtomic } from '../../util/atomic.js';
+
+function positiveInt(flag: string, min = 1) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new UlearnError(`${flag} must be an integer >= ${min}, got '${v}'`, { code: 'E_ARG' });
+    return n;
+  };
+}
+
+function fraction(v: string): number {
+  const x = Number(v);
+  if (!(x >= 0 && x <= 1)) throw new UlearnError(`--overlap must be a number in [0, 1], got '${v}'`, { code: 'E_ARG' });
+  return x;
+}
+
+export function registerLabelCommand(program: Command): void {
+  const label = program.command('label').description('annotation web app with active learning: init a project, add annotators, serve, import/export labels');
+
+  label
+    .command('init')
+    .description('create a labeling project from a folder of images/audio or from Fashion-MNIST')
+    .argument('<project-dir>', 'directory to create (holds project.db, embeddings, media)')
+    .requiredOption('--data <folder|fashion-mnist>', "a folder (searched recursively) or 'fashion-mnist'")
+    .option('--classes <a,b,c>', 'class names, comma-separated (default for fashion-mnist: its 10 classes)')
+    .option('--limit <n>', 'at most this many samples (fashion-mnist default 2000)', positiveInt('--limit'))
+    .option('--encoder <run-dir>', 'embed with this pretrained encoder run (`ulearn pretrain`) instead of 16×16 pixels')
+    .option('--target <n>', 'labels wanted in total (progress bar; default 20 per class)', positiveInt('--target'))
+    .option('--retrain-every <n>', 'retrain the light model after this many new labels', positiveInt('--retrain-every'), 20)
+    .addOption(new Option('--strategy <name>', 'active-learning strategy for the queue').choices([...STRATEGIES]).default('hybrid'))
+    .addOption(new Option('--model <kind>', 'light model retrained in the background').choices([...LIGHT_MODEL_KINDS]).default('linear'))
+    .option('--overlap <fraction>', 'share of labeled samples also shown (blind) to each other annotator, for agreement', fraction, 0.1)
+    .option('--seed <n>', 'seed (held-out slice, strategy draws)', positiveInt('--seed', 0), 0)
+    .action(async (dir: string, o: { data: string; classes?: string; limit?: number; encoder?: string; target?: number; retrainEvery: number; strategy: string; model: ProjectMeta['model']; overlap: number; seed: number }) => {
+      createStrategy(o.strategy);
+      const classes = o.classes?.split(',').map((c) => c.trim());
+      if (classes?.some((c) => c === '')) throw new UlearnError(`--classes has an empty name: '${o.classes}'`, { code: 'E_ARG' });
+      const store = await initProject(dir, { ...o, classes });
+      console.log(`project ${store.dir}: ${store.sampleCount()} samples, classes ${store.meta.classes.join(', ')}`);
+      console.log(`next: ulearn label add-annotator <name> --project ${dir}   then   ulearn label ${dir}`);
+      store.close();
+    });
+
+  label
+    .command('add-annotator')
+    .description("register an annotator and print their token (needed for writes; shown only once)")
+    .argument('<name>', 'annotator name')
+    .option('-p, --project <dir>', 'project directory', '.')
+    .action((name: string, o: { project: string }) => {
+      const store = LabelStore.open(o.project);
+      try {
+        const token = store.addAnnotator(name);
+        console.log(token);
+        console.error(`annotator '${name}' added; open the app with ?token=<token> once, the browser remembers it`);
+      } finally {
+        store.close();
+      }
+    });
+
+  label
+    .command('serve', { isDefault: true })
+    .description('serve the labeling app (the default: `ulearn label <project-dir>`)')
+    .argument('<project-dir>', 'project directory')
+    .option('--port <n>', 'port (0 = any free port)', positiveInt('--port', 0), 8765)
+    .option('--host <addr>', 'address to bind; anything but loopback requires a token for every request', '127.0.0.1')
+    .action(async (dir: string, o: { port: number; host: string }) => {
+      const store = LabelStore.open(dir);
+      const webDir = await ensureWebBuilt();
+      const scheduler = new RetrainScheduler(store, {
+        retrainEvery: store.meta.retrainEvery,
+        onDone: (r) => console.error(r instanceof Error ? `label: retrain failed: ${r.message}` : `label: retrained on ${r.trainLabels} labels in ${r.seconds.toFixed(1)} s; held-out accuracy ${r.holdoutAccuracy === null ? 'n/a' : (100 * r.holdoutAccuracy).toFixed(1) + '%'} (${r.holdoutLabels} labels)`),
+      });
+      const app = buildServer(store, { host: o.host, webDir, onLabel: () => scheduler.noteLabel(), modelStatus: () => scheduler.status });
+      const address = await app.listen({ port: o.port, host: o.host });
+      scheduler.start();
+      // One machine-readable line first (tests and scripts wait for it), then the human-readable hints.
+      console.log(`listening ${address}`);
+      if (!isLoopback(o.host)) console.error('label: bound to a non-loopback address: every request needs an annotator token');
+      console.error(`label: open ${address}/?token=<token> (tokens: ulearn label add-annotator <name> --project ${dir})`);
+      await new Promise<void>((done) => {
+        const stop = () => done();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      await app.close();
+      await scheduler.close();
+      store.close();
+    });
+
+  label
+    .command('export')
+    .description('write the current labels (csv, json) or the whole label event history (jsonl)')
+    .option('-p, --project <dir>', 'project directory', '.')
+    .addOption(new Option('--format <fmt>', 'output format').choices([...EXPORT_FORMATS]).default('csv'))
+    .option('--out <file>', 'write here (atomically) instead of stdout')
+    .action(async (o: { project: string; format: ExportFormat; out?: string }) => {
+      const store = LabelStore.open(o.project);
+      try {
+        const text = exportLabels(store, o.format);
+        if (o.out) await writeFileAtomic(o.out, text);
+        else process.stdout.write(text);
+      } finally {
+        store.close();
+      }
+    });
+
+  label
+    .command('import')
+    .description('import existing labels (csv with file,label columns; json [{file,label}]; jsonl) with a conflict report')
+    .argument('<file>', 'label file')
+    .option('-p, --project <dir>', 'project directory', '.')
+    .option('--overwrite', 'apply rows that disagree with a sample\'s current label (default: report them only)', false)
+    .option('--dry-run', 'report only, write nothing', false)
+    .option('--as <name>', 'annotator name the imported labels are recorded under (default: import:<file name>)')
+    .action(async (file: string, o: { project: string; overwrite: boolean; dryRun: boolean; as?: string }) => {
+      const text = await readFile(file, 'utf8').catch((err: Error) => {
+        throw new UlearnError(`${file}: cannot read (${err.message})`, { code: 'E_ARG' });
+      });
+      const store = LabelStore.open(o.project);
+      try {
+        const report = importLabels(store, parseLabelFile(text, file), { source: resolve(file), annotatorName: o.as ?? `import:${basename(file)}`, overwrite: o.overwrite, dryRun: o.dryRun });
+        console.log(`${o.dryRun ? 'would import' : 'imported'}: ${report.rows} rows, ${report.added} new labels, ${report.unchanged} unchanged, ${report.conflicts.length} conflicts${report.conflicts.length ? (report.conflictsApplied ? ' (overwritten)' : ' (kept the current label; --overwrite to apply)') : ''}`);
+        for (const c of report.conflicts.slice(0, 50)) console.log(`  conflict line ${c.line}: ${c.file}: current '${c.current}', file says '${c.incoming}'`);
+        if (report.conflicts.length > 50) console.log(`  … and ${report.conflicts.length - 50} more`);
+      } finally {
+        store.close();
+      }
+    });
+}

@@ -1,0 +1,86 @@
+/**
+ * The project database's schema, as numbered migrations. `PRAGMA user_version` records how many have run,
+ * so opening an older project upgrades it in place (each migration in its own transaction) and opening a
+ * project written by a newer ulearn is refused instead of silently misread.
+ *
+ * Label events are append-only (triggers refuse UPDATE and DELETE): the current label of a sample is its
+ * latest event, undo is a new event, and the whole history can be exported or replayed. `samples.label` is a
+ * cache of the latest event's label, written in the same transaction as the event.
+ */
+import type Database from 'better-sqlite3';
+import { UlearnError } from '../errors.js';
+
+export const MIGRATIONS: readonly string[] = [
+  // 1: the first schema.
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE classes (idx INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+  CREATE TABLE samples (
+    id INTEGER PRIMARY KEY,
+    file TEXT NOT NULL UNIQUE,          -- path relative to the project's data root
+    hash TEXT NOT NULL,                 -- sha256 of the file's bytes
+    kind TEXT NOT NULL CHECK (kind IN ('image', 'audio')),
+    meta TEXT NOT NULL DEFAULT '{}',    -- JSON
+    label INTEGER REFERENCES classes(idx),
+    label_event INTEGER
+  );
+  CREATE TABLE annotators (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    token_hash TEXT UNIQUE,             -- sha256 of the token; NULL for import pseudo-annotators
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE label_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    sample_id INTEGER NOT NULL REFERENCES samples(id),
+    label INTEGER REFERENCES classes(idx),   -- NULL: the sample is unlabeled again (an undo of its first label)
+    annotator_id INTEGER NOT NULL REFERENCES annotators(id),
+    kind TEXT NOT NULL CHECK (kind IN ('label', 'undo', 'import')),
+    undoes INTEGER REFERENCES label_events(id),
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX label_events_by_sample ON label_events(sample_id, id);
+  CREATE INDEX label_events_by_annotator ON label_events(annotator_id, id);
+  CREATE UNIQUE INDEX label_events_undone ON label_events(undoes) WHERE undoes IS NOT NULL;
+  CREATE TRIGGER label_events_no_update BEFORE UPDATE ON label_events BEGIN SELECT RAISE(ABORT, 'label_events is append-only'); END;
+  CREATE TRIGGER label_events_no_delete BEFORE DELETE ON label_events BEGIN SELECT RAISE(ABORT, 'label_events is append-only'); END;
+  CREATE TABLE embeddings (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL,                 -- relative to the project dir; float32 little-endian, rows in sample-id order
+    dim INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    source TEXT NOT NULL,               -- 'pixels:16x16' or 'encoder:<run dir>'
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE model_runs (
+    id INTEGER PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    strategy TEXT NOT NULL,
+    last_event_id INTEGER NOT NULL,     -- labels up to this event were used
+    train_labels INTEGER NOT NULL,
+    holdout_labels INTEGER NOT NULL,
+    holdout_accuracy REAL,              -- NULL when the held-out slice is empty
+    seconds REAL NOT NULL,
+    error TEXT
+  );
+  CREATE TABLE suggestions (sample_id INTEGER PRIMARY KEY REFERENCES samples(id), label INTEGER NOT NULL, confidence REAL NOT NULL);
+  CREATE TABLE queue (position INTEGER PRIMARY KEY, sample_id INTEGER NOT NULL UNIQUE REFERENCES samples(id));
+  `,
+];
+
+export function migrate(db: Database.Database, file: string): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > MIGRATIONS.length) {
+    throw new UlearnError(`${file}: project database is schema version ${version}, this ulearn knows up to ${MIGRATIONS.length}`, {
+      code: 'E_PROJECT',
+      hint: 'upgrade ulearn to open this project',
+    });
+  }
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
