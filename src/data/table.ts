@@ -166,6 +166,8 @@ export interface Table {
   nRows: number;
   /** File line of each row (for messages that point back into the file). */
   lines: Int32Array;
+  /** The cell values that counted as missing. */
+  missingValues: string[];
   /** Rows skipped with skipBadRows (unreadable rows and rows with a bad value in a numeric column). */
   skipped: (RowProblem & { source: string })[];
 }
@@ -234,7 +236,7 @@ export async function readTable(path: string, opts: TableOptions = {}): Promise<
     }
     return col;
   });
-  return { source: path, format, columns, nRows: keep.length, lines: Int32Array.from(keep, (i) => lines[i]), skipped };
+  return { source: path, format, columns, nRows: keep.length, lines: Int32Array.from(keep, (i) => lines[i]), missingValues: [...missing], skipped };
 }
 
 /** The column called `name`, or an error that lists the columns there are. */
