@@ -98,7 +98,7 @@ export async function loadDataset(spec: DatasetSpec, opts: LoadOptions = {}): Pr
     const test = await loadIdxPair(testImages, testLabels!, { name: `${base}/test`, split: 'test', classes: classes ?? train.classes });
     return { train, test };
   }
-  throw new UlearnError(`dataset spec must have one of name, folder, idx or manifest; got keys ${Object.keys(spec).join(', ') || '(none)'}`, { code: 'E_CONFIG' });
+  throw new UlearnError(`dataset spec must have one of name, folder or idx (or manifest); got keys ${Object.keys(spec).join(', ') || '(none)'}`, { code: 'E_CONFIG' });
 }
 
 function isName(s: unknown): s is DatasetName {
