@@ -16,7 +16,7 @@ import { basename } from 'node:path';
 import { UlearnError } from '../errors.js';
 import type { Dataset, DatasetSplits, Split } from './dataset.js';
 import { TabularFitter, TabularPreprocessor, type TabularPreprocessOptions } from './preprocess/tabular.js';
-import { ColumnProfile, isNumber, missingSet, requireColumn, resolveTypes, streamTable, type ColumnDecl, type ColumnType, type Table, type TableOptions } from './table.js';
+import { ColumnProfile, isNumber, missingSet, parseNumber, requireColumn, resolveTypes, streamTable, type ColumnDecl, type ColumnType, type Table, type TableOptions } from './table.js';
 
 export interface TableDatasetOptions extends TableOptions {
   /** Column holding the class; rows where it is missing are unlabeled. Omit for a fully unlabeled table. */
@@ -80,6 +80,7 @@ export async function loadTableDataset(path: string, opts: TableDatasetOptions =
   if (!(testFraction >= 0 && testFraction < 1)) throw new UlearnError(`testFraction must be in [0, 1), got ${testFraction}`, { code: 'E_CONFIG' });
   const seed = opts.seed ?? 0;
   const missing = missingSet(path, opts);
+  const numericMissing = [...missing].some(isNumber);
 
   // Pass 1: types, classes, preprocessor statistics.
   let decls: ColumnDecl[] = [];
@@ -89,19 +90,33 @@ export async function loadTableDataset(path: string, opts: TableDatasetOptions =
   const labels = new Set<string>();
   let counts = { train: 0, test: 0 };
   let row = 0;
+  let isMissing = new Uint8Array(0);
+  let numbers = new Float64Array(0);
   const pass1 = await streamTable(path, opts, (cols) => {
     decls = cols;
     featureFilter(path, cols, opts);
     profiles = cols.map(() => new ColumnProfile());
     fitter = new TabularFitter(cols.map((c) => c.name), missing, seed);
     labelAt = opts.labelColumn === undefined ? -1 : cols.findIndex((c) => c.name === opts.labelColumn);
+    isMissing = new Uint8Array(cols.length);
+    numbers = new Float64Array(cols.length);
   }, (values, line) => {
-    for (let j = 0; j < values.length; j++) profiles[j].add(values[j], line, missing);
-    if (labelAt >= 0 && !missing.has(values[labelAt]) && labels.size <= 10_000) labels.add(values[labelAt]);
+    // Each cell is looked up and parsed once, for both the type profile and the fit.
+    for (let j = 0; j < values.length; j++) {
+      const v = values[j];
+      const x = parseNumber(v);
+      // Hashing every cell into the missing set is the slowest part of a pass; numbers skip it unless a
+      // missing token is itself a number (e.g. -999).
+      const m = x === x ? numericMissing && missing.has(v) : missing.has(v);
+      isMissing[j] = m ? 1 : 0;
+      numbers[j] = m ? NaN : x;
+      if (!m) profiles[j].addPresent(v, x, line);
+    }
+    if (labelAt >= 0 && !isMissing[labelAt] && labels.size <= 10_000) labels.add(values[labelAt]);
     if (isTestRow(seed, row++, testFraction)) counts.test++;
     else {
       counts.train++;
-      fitter!.add(values);
+      fitter!.addParsed(values, isMissing, numbers);
     }
   });
   if (row === 0) throw new UlearnError(`${path}: no data rows (only a header)`, { code: 'E_DATA' });
@@ -214,4 +229,57 @@ export function tableToDatasets(
     source: table.source,
   });
   return { train: make('train', train), ...(test && test.length > 0 ? { test: make('test', test) } : {}), preprocessor, labelColumn: opts.labelColumn, skipped: table.skipped.length };
+}
+
+export interface ApplyOptions extends TableOptions {
+  /** Read labels from this column (rows where it is missing get -1); omit for prediction on unlabeled rows. */
+  labelColumn?: string;
+  /** The training classes; a label outside them is an error naming the row. */
+  classes?: string[];
+  split?: Split;
+}
+
+/**
+ * One streaming pass that encodes a whole file with an already fitted preprocessor: a separate test file, or
+ * the rows `ulearn predict` scores. Columns are matched by name; one the model needs but the file lacks is an
+ * error naming it. Memory: the output arrays only (rows are counted first, in a cheap pass that keeps nothing).
+ */
+export async function applyPreprocessor(path: string, preprocessor: TabularPreprocessor, opts: ApplyOptions = {}): Promise<Dataset> {
+  const missing = missingSet(path, opts);
+  let total = 0;
+  await streamTable(path, { ...opts, onSkip: undefined }, () => undefined, () => void total++);
+  const width = preprocessor.width;
+  const x = new Float32Array(total * width);
+  const y = new Int32Array(total).fill(-1);
+  const ids: string[] = [];
+  const classIndex = new Map((opts.classes ?? []).map((c, i) => [c, i]));
+  let at: Int32Array = new Int32Array(0);
+  let names: string[] = [];
+  let labelAt = -1;
+  let n = 0;
+  await streamTable(path, opts, (cols) => {
+    names = cols.map((c) => c.name);
+    at = preprocessor.bind(names, path);
+    if (opts.labelColumn !== undefined) labelAt = names.indexOf(requireColumn(path, cols, opts.labelColumn, 'label column').name);
+  }, (values, line) => {
+    const bad = preprocessor.encodeRow(values, at, x, n * width);
+    if (bad >= 0) {
+      const problem = { source: path, line, column: at[bad] + 1, message: `column '${names[at[bad]]}' is numeric, but this value is '${values[at[bad]]}'` };
+      if (!opts.skipBadRows) throw new UlearnError(`${path} line ${line}, column ${problem.column}: ${problem.message}`, { code: 'E_DATA' });
+      opts.onSkip?.(problem);
+      return;
+    }
+    if (labelAt >= 0 && !missing.has(values[labelAt])) {
+      const c = classIndex.get(values[labelAt]);
+      if (c === undefined) {
+        throw new UlearnError(`${path} line ${line}, column ${labelAt + 1}: label '${values[labelAt]}' is not one of the training classes (${(opts.classes ?? []).slice(0, 10).join(', ')})`, { code: 'E_DATA' });
+      }
+      y[n] = c;
+    }
+    ids.push(String(line));
+    n++;
+  });
+  const name = basename(path).replace(/\.(csv|tsv|txt|arff)$/i, '');
+  const split = opts.split ?? 'test';
+  return { name: `${name}/${split}`, modality: 'table', inputShape: [width], classes: opts.classes ?? [], size: n, ids, x: n === total ? x : x.slice(0, n * width), y: n === total ? y : y.slice(0, n), split, source: path };
 }

@@ -75,9 +75,17 @@ export async function streamTable(
   }, onRow);
 }
 
+/** The cell as a finite number, or NaN when it is not one. Hot path: called once per cell per pass. */
+export function parseNumber(v: string): number {
+  const x = +v;
+  if (x - x !== 0) return NaN; // NaN and ±Infinity
+  // +'' and +'  ' are 0, but a blank cell is not the number 0.
+  if (x === 0 && v.trim() === '') return NaN;
+  return x;
+}
+
 export function isNumber(v: string): boolean {
-  // Number('') and Number(' ') are 0, so blank strings are checked first (they are missing values anyway).
-  return v.trim() !== '' && Number.isFinite(Number(v));
+  return !Number.isNaN(parseNumber(v));
 }
 
 /** Share of present values that must be numbers before the rest are called bad values rather than categories. */
@@ -97,9 +105,13 @@ export class ColumnProfile {
   readonly firstNonNumeric: { line: number; value: string }[] = [];
 
   add(v: string, line: number, missing: Set<string>): void {
-    if (missing.has(v)) return;
+    if (!missing.has(v)) this.addPresent(v, parseNumber(v), line);
+  }
+
+  /** A present (not missing) cell `v`, already parsed as `x` (NaN when not a number). */
+  addPresent(v: string, x: number, line: number): void {
     this.present++;
-    if (isNumber(v)) {
+    if (x === x) {
       this.numbers++;
       return;
     }

@@ -10,7 +10,7 @@ import { ChannelNormalizer } from './image.js';
 import { TabularPreprocessor } from './tabular.js';
 
 export { ChannelNormalizer, type ChannelNormalizerJSON } from './image.js';
-export { TabularFitter, TabularPreprocessor, quantile, type TabularPreprocessOptions, type TabularPreprocessorJSON, type FeatureSpec, type Encoding, type Scaling, type NumericImpute } from './tabular.js';
+export { TabularFitter, TabularPreprocessor, columnGroups, quantile, type TabularPreprocessOptions, type TabularPreprocessorJSON, type FeatureSpec, type Encoding, type Scaling, type NumericImpute } from './tabular.js';
 
 export type Preprocessor = TabularPreprocessor | ChannelNormalizer;
 export const PREPROCESSOR_FILE = 'preprocessor.json';

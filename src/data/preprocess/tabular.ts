@@ -17,7 +17,7 @@
  */
 import { UlearnError } from '../../errors.js';
 import { Rng } from '../../engine/seed.js';
-import { isNumber, listNames, type ColumnType } from '../table.js';
+import { listNames, parseNumber, type ColumnType } from '../table.js';
 
 export type NumericImpute = 'mean' | 'median' | 'most-frequent';
 export type Encoding = 'onehot' | 'ordinal';
@@ -78,6 +78,8 @@ const DEFAULTS: Required<TabularPreprocessOptions> = { numericImpute: 'mean', mi
 export const RESERVOIR = 100_000;
 /** Distinct categories counted per column; more than this and the column is not a usable categorical feature. */
 const MAX_CATEGORIES = 10_000;
+/** Distinct numeric strings counted per column (a categorical column of numeric codes has fewer). */
+const MAX_NUMERIC_CATEGORIES = 1000;
 
 /** Running statistics of one column (both numeric and categorical views, since CSV types are known only at the end). */
 class ColumnStats {
@@ -93,15 +95,17 @@ class ColumnStats {
 
   constructor(private readonly rng: Rng) {}
 
-  add(v: string, isMissing: boolean): void {
+  /** `x` is v as a number (NaN when it is not one). */
+  add(v: string, isMissing: boolean, x: number): void {
     if (isMissing) {
       this.missing++;
       return;
     }
     this.present++;
-    if (this.counts.size <= MAX_CATEGORIES) this.counts.set(v, (this.counts.get(v) ?? 0) + 1);
-    if (!isNumber(v)) return;
-    const x = Number(v);
+    // Numbers are counted as categories too (a column of codes can be categorical), but only while few are
+    // distinct: a continuous column would otherwise cost a map update per cell for nothing.
+    if (x !== x ? this.counts.size <= MAX_CATEGORIES : this.counts.size <= MAX_NUMERIC_CATEGORIES) this.counts.set(v, (this.counts.get(v) ?? 0) + 1);
+    if (x !== x) return;
     this.count++;
     this.sum += x;
     this.sumSq += x * x;
@@ -143,7 +147,13 @@ export class TabularFitter {
   }
 
   add(values: string[]): void {
-    for (let j = 0; j < this.stats.length; j++) this.stats[j].add(values[j], this.missing.has(values[j]));
+    for (let j = 0; j < this.stats.length; j++) this.stats[j].add(values[j], this.missing.has(values[j]), parseNumber(values[j]));
+    this.rows++;
+  }
+
+  /** `add` with each cell's missing flag and number already worked out (the streaming loader has them). */
+  addParsed(values: string[], isMissing: Uint8Array, numbers: Float64Array): void {
+    for (let j = 0; j < this.stats.length; j++) this.stats[j].add(values[j], isMissing[j] === 1, numbers[j]);
     this.rows++;
   }
 
@@ -200,7 +210,7 @@ function scaling(kind: Scaling, st: ColumnStats, sorted: Float64Array): { center
 /** Scaling of ordinal codes: the same statistics, over the codes of the present training values. */
 function ordinalScaling(kind: Scaling, st: ColumnStats, index: Map<string, number>, fill: number): { center: number; scale: number } {
   const codes = new ColumnStats(new Rng(0));
-  for (const [v, n] of st.counts) for (let k = 0; k < n && k < RESERVOIR; k++) codes.add(String(index.get(v) ?? fill), false);
+  for (const [v, n] of st.counts) for (let k = 0; k < n && k < RESERVOIR; k++) codes.add(String(index.get(v) ?? fill), false, index.get(v) ?? fill);
   return scaling(kind, codes, Float64Array.from(codes.sample).sort());
 }
 
@@ -236,15 +246,31 @@ function outputNames(features: FeatureSpec[]): string[] {
   return names;
 }
 
+/**
+ * Where each input column's block of output features starts (a one-hot block and its missing indicator are
+ * one block): SCARF corrupts whole columns, not single one-hot bits.
+ */
+export function columnGroups(json: TabularPreprocessorJSON): number[] {
+  const starts: number[] = [];
+  let k = 0;
+  for (const f of json.features) {
+    starts.push(k);
+    k += (f.kind === 'categorical' && f.encoding === 'onehot' ? f.categories.length : 1) + (f.indicator ? 1 : 0);
+  }
+  return starts;
+}
+
 /** A fitted preprocessor: rows of raw strings in, rows of float features out. */
 export class TabularPreprocessor {
   readonly json: TabularPreprocessorJSON;
   private readonly missing: Set<string>;
+  private readonly numericMissing: boolean;
   private readonly catIndex: (Map<string, number> | undefined)[];
 
   constructor(json: TabularPreprocessorJSON) {
     this.json = json;
     this.missing = new Set(json.missing);
+    this.numericMissing = json.missing.some((m) => parseNumber(m) === parseNumber(m));
     this.catIndex = json.features.map((f) => (f.kind === 'categorical' ? new Map(f.categories.map((c, i) => [c, i])) : undefined));
   }
 
@@ -295,15 +321,16 @@ export class TabularPreprocessor {
     for (let f = 0; f < feats.length; f++) {
       const spec = feats[f];
       const v = values[at[f]];
-      const isMissing = this.missing.has(v);
+      let isMissing: boolean;
       if (spec.kind === 'numeric') {
-        let x = spec.fill;
-        if (!isMissing) {
-          x = Number(v);
-          if (!Number.isFinite(x) || v.trim() === '') return f;
-        }
+        let x = parseNumber(v);
+        // A number is missing only if a missing token is a number (checking the set for every cell is slow).
+        isMissing = x === x ? this.numericMissing && this.missing.has(v) : this.missing.has(v);
+        if (isMissing) x = spec.fill;
+        else if (x !== x) return f;
         out[k++] = (x - spec.center) / spec.scale;
       } else {
+        isMissing = this.missing.has(v);
         const idx = isMissing ? spec.fill : this.catIndex[f]!.get(v);
         if (spec.encoding === 'onehot') {
           for (let c = 0; c < spec.categories.length; c++) out[k + c] = c === idx ? 1 : 0;
