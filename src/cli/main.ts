@@ -11,7 +11,6 @@ import { loadConfigFile } from '../runs/config.js';
 import { RunDir } from '../runs/run-dir.js';
 import { SSL_METHODS } from '../ssl/registry.js';
 import { parseDuration } from '../util/duration.js';
-import { registerTabularCommand } from './commands/tabular.js';
 import { registerCleanCommand } from './commands/clean.js';
 import { registerTabularCommand } from './commands/tabular.js';
 
