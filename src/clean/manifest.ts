@@ -116,7 +116,8 @@ export function applyManifest(splits: DatasetSplits, m: Manifest, path = 'manife
     const keep: number[] = [];
     const unlabel: number[] = [];
     for (let i = 0; i < ds.size; i++) {
-      const a = byKey.get(`${split}\u0000${ds.ids[i]}`);
+      // split '*' (tables: rows are split into train/test at load time) matches the id in any split.
+      const a = byKey.get(`${split}\u0000${ds.ids[i]}`) ?? byKey.get(`*\u0000${ds.ids[i]}`);
       if (a === undefined) stats.unlisted++;
       else matched++;
       if (a === 'exclude') {

@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Rng } from '../engine/seed.js';
 import { currentBackend, initBackend } from '../engine/backend.js';
+import { DEFAULT_EXACT_LIMIT } from '../neighbors/knn.js';
 import { UlearnError } from '../errors.js';
 import { loadDataset, DATASET_NAMES } from '../data/load.js';
 import { Budget } from '../util/budget.js';
@@ -85,8 +86,8 @@ export async function runClean(o: CleanOptions): Promise<CleanOutcome> {
     results: new Map(),
     neighbours: async () => {
       if (!graph) {
-        // Exact search (small datasets) and encoders run on tfjs.
-        if (!currentBackend()) await initBackend(o.backend ?? 'auto');
+        // Exact search (small datasets) and encoders run on tfjs; HNSW over a large dataset needs no backend.
+        if (!currentBackend() && (o.embed || samples.ids.length <= DEFAULT_EXACT_LIMIT)) await initBackend(o.backend ?? 'auto');
         const te = performance.now();
         const embedding = o.embed ? await o.embed(samples) : undefined;
         if (o.embed) timings.embedding = (performance.now() - te) / 1000;

@@ -79,7 +79,7 @@ export async function scanImageFolders(folders: Partial<Record<SplitName, string
   const keepBytes = opts.keepBytes ?? 256 * 2 ** 20;
   let keptBytes = 0;
   const concurrency = opts.concurrency ?? 16;
-  const bar = opts.progress ? new Progress('read', n) : undefined;
+  let bar = opts.progress ? new Progress('read', n) : undefined;
 
   // Pass 1: bytes and headers.
   await mapLimit(entries, concurrency, async (e, i) => {
@@ -96,9 +96,11 @@ export async function scanImageFolders(folders: Partial<Record<SplitName, string
     } catch (err) {
       readError.set(i, errorText(err));
     }
-    bar?.tick(0.5);
+    bar?.tick();
   });
 
+  bar?.done();
+  bar = opts.progress ? new Progress('decode', n) : undefined;
   const [height, width] = opts.size !== undefined ? [opts.size, opts.size] : mostCommonSize(nativeShape, readError, n);
   const channels = opts.channels ?? mostCommonChannels(nativeShape, readError, n);
   const per = height * width * channels;
@@ -107,7 +109,7 @@ export async function scanImageFolders(folders: Partial<Record<SplitName, string
   // Pass 2: pixels at the common size.
   await mapLimit(entries, concurrency, async (e, i) => {
     if (readError.has(i)) {
-      bar?.tick(0.5);
+      bar?.tick();
       return;
     }
     try {
@@ -126,7 +128,7 @@ export async function scanImageFolders(folders: Partial<Record<SplitName, string
       pixels.fill(0, i * per, (i + 1) * per);
       nativeShape.fill(0, i * 3, i * 3 + 3);
     }
-    bar?.tick(0.5);
+    bar?.tick();
   });
 
   bar?.done();

@@ -3,12 +3,14 @@
  * manifest into --out. The data is only read. Later commands take the manifest in place of the data
  * (`ulearn pretrain <out>/manifest.json`).
  */
+import { stat } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { UlearnError } from '../../errors.js';
 import { Budget } from '../../util/budget.js';
 import { parseDuration } from '../../util/duration.js';
 import { CHECK_NAMES, runClean } from '../../clean/run-clean.js';
 import { encoderEmbedding } from '../../clean/encoder-embedding.js';
+import { runTabularClean } from '../../clean/run-tabular.js';
 
 interface CleanCliOpts {
   out?: string;
@@ -29,7 +31,7 @@ export function registerCleanCommand(program: Command): void {
   program
     .command('clean')
     .description('find corrupt files, duplicates, near duplicates, train/test leakage, outliers and likely label errors; write a report and a cleaned manifest (your files are not changed)')
-    .argument('<data>', "dataset name ('fashion-mnist', 'mnist') or a folder of images")
+    .argument('<data>', "dataset name ('fashion-mnist', 'mnist'), a folder of images, or a table (.csv, .tsv, .arff)")
     .option('--out <dir>', 'where report.html, issues.json and manifest.json go (default: runs/clean-<data name>)')
     .option('--test-data <folder>', 'test images for a folder dataset (checked for leakage against the training folder)')
     .option('--checks <names>', `comma-separated checks to run (default all: ${CHECK_NAMES.join(', ')})`)
@@ -49,6 +51,18 @@ export function registerCleanCommand(program: Command): void {
       if (unknown.length > 0) throw new UlearnError(`--skip: unknown check(s) ${unknown.join(', ')}; known: ${CHECK_NAMES.join(', ')}`, { code: 'E_ARG' });
       const checks = (list(o.checks) ?? CHECK_NAMES).filter((c) => !skip.has(c));
       const outDir = o.out ?? `runs/clean-${data.replace(/\/+$/, '').split('/').pop() || 'data'}`;
+      if (/\.(csv|tsv|txt|arff)$/i.test(data) && (await stat(data).catch(() => undefined))?.isFile()) {
+        const t = await runTabularClean(data, outDir, { html: o.html });
+        const k = t.report.checks;
+        console.log(`clean: ${t.report.rows} rows x ${t.report.columns.length} columns in ${t.seconds.toFixed(1)} s (peak RSS ${Math.round(t.peakRssMb)} MB)`);
+        console.log(`  missing values    ${k.missing_values.columns.length} columns, ${k.missing_values.rows_flagged} rows mostly empty`);
+        console.log(`  constant columns  ${k.constant_column.columns.join(', ') || 'none'}`);
+        console.log(`  mixed types       ${k.mixed_types.columns.map((m) => m.name).join(', ') || 'none'}`);
+        console.log(`  high cardinality  ${k.high_cardinality.columns.map((m) => m.name).join(', ') || 'none'}`);
+        console.log(`  duplicate rows    ${k.duplicate_row.rows_flagged}`);
+        console.log(`issues: ${t.paths.issues}\nmanifest: ${t.paths.manifest}${t.paths.report ? `\nreport: ${t.paths.report}` : ''}`);
+        return;
+      }
       const out = await runClean({
         data,
         testData: o.testData,
