@@ -47,7 +47,8 @@ export const TabularConfigSchema = z
         batchSize: z.number().int().min(4).default(128),
         lr: z.number().positive().default(1e-3),
         corruptionRate: z.number().gt(0).lt(1).default(0.6),
-        temperature: z.number().positive().default(1),
+        // 0.2, not the paper's 1: on the Weka sets (soybean, 200 steps) T=1 gave a 53% probe, T=0.2 62%; short CPU runs need the sharper signal.
+        temperature: z.number().positive().default(0.2),
       })
       .strict()
       .default({}),

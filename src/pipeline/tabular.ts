@@ -239,9 +239,10 @@ export interface TabularRunResult {
 /** The whole pipeline for one config, into `runDir`. */
 export async function runTabular(cfg: TabularConfig, runDir: string, log: (s: string) => void = () => undefined): Promise<TabularRunResult> {
   const budget = new Budget(parseDuration(cfg.budget));
+  // Data first: a bad file is reported before any backend start-up output.
+  const data = await loadTabularData(cfg, (p) => log(`skipped ${p.source} line ${p.line}, column ${p.column}: ${p.message}`));
   const backend = describeBackend(await initBackend(cfg.backend));
   log(`backend: ${backend}`);
-  const data = await loadTabularData(cfg, (p) => log(`skipped ${p.source} line ${p.line}, column ${p.column}: ${p.message}`));
   if (!data.test || data.test.size === 0) throw new UlearnError(`${cfg.data}: no test rows (set testFraction > 0 or testData)`, { code: 'E_CONFIG' });
   const labeled = chooseLabeled(data.train, cfg, cfg.seed);
   log(`${data.train.size} training rows (${labeled.length} labeled), ${data.test.size} test rows, ${data.preprocessor.width} features, ${data.train.classes.length} classes`);
