@@ -90,6 +90,12 @@ export async function streamArff(
       parser.push(pending.slice(split.dataStart));
       pending = '';
     }
+    if (!parser && findData(pending + '\n')) {
+      // The file ends right after its @data line (no rows, no final newline).
+      const split = findData(pending + '\n')!;
+      onHeader(parseArffHeader(path, pending.slice(0, split.headerEnd), split.line));
+      return { rows, skipped };
+    }
     if (!parser) {
       const text = pending.replace(/^\ufeff/, '');
       if (text.trim() === '') throw new UlearnError(`${path}: the file is empty (expected an ARFF header)`, { code: 'E_DATA' });

@@ -50,4 +50,5 @@ test('readTable on ARFF uses the declared types and nominal order', async () => 
 
 test('readTable: a header without rows is an error', async () => {
   await assert.rejects(table('h.csv', 'a,b\n'), /h\.csv: no data rows \(only a header\)/);
+  await assert.rejects(table('h.arff', '@relation r\n@attribute a numeric\n@data'), /h\.arff: no data rows \(only a header\)/);
 });
