@@ -116,6 +116,31 @@ export async function run(argv: string[]): Promise<number> {
     await writeJsonAtomic(values.out!, result);
     log(`recall ${JSON.stringify(scores.recall)} precision ${JSON.stringify(scores.precision)}`);
   }
+  if (values.csv) {
+    const csvPath = path.join(work, 'table-1m.csv');
+    const plantedCsv = await writeCsv(csvPath, 1_000_000, seed, log);
+    log('ulearn clean on the 1,000,000-row CSV');
+    const t = cli(['clean', csvPath, '--out', path.join(work, 'csv-out')]);
+    const found = t.issues as unknown as { run: { peak_rss_mb: number; seconds: number }; checks: TabChecks };
+    const names = (xs: { name: string }[]) => xs.map((x) => x.name).sort();
+    Object.assign(result, {
+      csv_rows: 1_000_000,
+      csv_seconds: t.wall,
+      csv_scan_seconds: found.run.seconds,
+      csv_peak_rss_mb: found.run.peak_rss_mb,
+      csv_load_avg_1m: t.load,
+      csv_planted: plantedCsv,
+      csv_found: {
+        missing_value_columns: names(found.checks.missing_values.columns),
+        constant_columns: found.checks.constant_column.columns,
+        mixed_type_columns: names(found.checks.mixed_types.columns),
+        high_cardinality_columns: names(found.checks.high_cardinality.columns),
+        duplicate_rows: found.checks.duplicate_row.rows_flagged,
+      },
+    });
+    await writeJsonAtomic(values.out!, result);
+    log(`${t.wall.toFixed(1)} s, peak RSS ${Math.round(found.run.peak_rss_mb)} MB`);
+  }
   result.finished = new Date().toISOString();
   await writeJsonAtomic(values.out!, result);
   log(`wrote ${values.out}`);
@@ -261,4 +286,52 @@ function score(issues: Issues, p: Planted) {
     unplanted_flagged: Object.fromEntries(Object.entries(all).map(([k, v]) => [k, v.unplanted])),
     label_error_vote_accuracy: issues.checks.label_error.summary.vote_accuracy,
   };
+}
+
+interface TabChecks {
+  missing_values: { columns: { name: string }[] };
+  constant_column: { columns: string[] };
+  mixed_types: { columns: { name: string }[] };
+  high_cardinality: { columns: { name: string }[] };
+  duplicate_row: { rows_flagged: number };
+}
+
+/**
+ * A generated table: a unique id (high cardinality), a numeric column with 2% missing cells, a numeric column
+ * with 0.1% 'n/a' strings (mixed types), a 20-value category, a constant column, a label; 1,000 rows are
+ * repeated verbatim later in the file (duplicate rows).
+ */
+async function writeCsv(file: string, rows: number, seed: number, log: (l: string) => void) {
+  const planted = { missing_value_columns: ['age'], constant_columns: ['source'], mixed_type_columns: ['income'], high_cardinality_columns: ['customer_id'], duplicate_rows: 1000 };
+  if (existsSync(file)) return planted;
+  log(`writing ${rows} rows to ${file}`);
+  const rng = new Rng(seed).fork('csv');
+  const { createWriteStream } = await import('node:fs');
+  const tmp = `${file}.tmp`;
+  const out = createWriteStream(tmp);
+  const write = (s: string) => (out.write(s) ? Promise.resolve() : new Promise<void>((r) => out.once('drain', () => r())));
+  await write('customer_id,age,income,city,source,label\n');
+  const kept: string[] = [];
+  const dupAt = new Set(Array.from({ length: planted.duplicate_rows }, (_, k) => rows - planted.duplicate_rows + k));
+  let buf = '';
+  for (let i = 0; i < rows; i++) {
+    let line: string;
+    if (dupAt.has(i)) line = kept[i - (rows - planted.duplicate_rows)];
+    else {
+      const age = rng.random() < 0.02 ? '' : String(18 + rng.int(60));
+      const income = rng.random() < 0.001 ? 'n/a' : (20000 + 80000 * rng.random()).toFixed(2);
+      line = `C${String(i).padStart(7, '0')},${age},${income},city${rng.int(20)},web,${rng.int(2)}`;
+      if (kept.length < planted.duplicate_rows && i % 997 === 0) kept.push(line);
+    }
+    buf += line + '\n';
+    if (buf.length > 1 << 20) {
+      await write(buf);
+      buf = '';
+    }
+  }
+  await write(buf);
+  await new Promise<void>((r) => out.end(() => r()));
+  const { rename } = await import('node:fs/promises');
+  await rename(tmp, file);
+  return planted;
 }

@@ -76,16 +76,30 @@ async function checkSection(s: ImageSamples, r: CheckResult): Promise<string> {
   for (let i = 0; i < r.flags.length; i++) if (r.flags[i]) flagged.push(i);
   if (flagged.length === 0) return `${head}<p class="empty">Nothing flagged.</p></section>`;
   flagged.sort((a, b) => (Number.isNaN(r.scores[b]) ? -1 : r.scores[b]) - (Number.isNaN(r.scores[a]) ? -1 : r.scores[a]));
-  const shown = flagged.slice(0, EXAMPLES);
+  const shown = pickExamples(flagged, r.scores);
   const cards: string[] = [];
   for (const i of shown) {
     const pics = [await thumb(s, i)];
     if (r.related && r.related[i] >= 0 && r.name !== 'label_error') pics.push(await thumb(s, r.related[i]));
-    const rel = r.related && r.related[i] >= 0 && r.name !== 'label_error' ? `<div>kept: ${esc(SPLIT_NAMES[s.split[r.related[i]]])}/${esc(s.ids[r.related[i]])}</div>` : '';
-    cards.push(`<div class="ex"><div class="pics">${pics.join('')}</div><div class="id">${esc(SPLIT_NAMES[s.split[i]])}/${esc(s.ids[i])}</div>${rel}<div>${esc(r.reason ? r.reason(i) : r.name)}</div></div>`);
+    // A duplicate's reason only repeats the kept sample's name: show that once.
+    const text = r.related && r.related[i] >= 0 ? `kept: ${SPLIT_NAMES[s.split[r.related[i]]]}/${s.ids[r.related[i]]}` : r.reason ? r.reason(i) : r.name;
+    cards.push(`<div class="ex"><div class="pics">${pics.join('')}</div><div class="id">${esc(SPLIT_NAMES[s.split[i]])}/${esc(s.ids[i])}</div><div>${esc(text)}</div></div>`);
   }
   const more = flagged.length > shown.length ? `<p class="sub">Showing the ${shown.length} highest-scoring of ${count(flagged.length)}; issues.json lists all.</p>` : '';
   return `${head}<div class="grid">${cards.join('\n')}</div>${more}</section>`;
+}
+
+/**
+ * The highest-scoring examples; when more than fit share the top score (every exact duplicate scores 1), an
+ * even spread over them instead of the first few in path order, which would all come from one class folder.
+ */
+function pickExamples(sorted: number[], scores: Float32Array): number[] {
+  if (sorted.length <= EXAMPLES) return sorted;
+  const top = scores[sorted[0]];
+  let tied = 0;
+  while (tied < sorted.length && (scores[sorted[tied]] === top || (Number.isNaN(top) && Number.isNaN(scores[sorted[tied]])))) tied++;
+  if (tied <= EXAMPLES) return sorted.slice(0, EXAMPLES);
+  return Array.from({ length: EXAMPLES }, (_, k) => sorted[Math.floor((k * tied) / EXAMPLES)]);
 }
 
 function summaryText(r: CheckResult): string {

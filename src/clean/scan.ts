@@ -102,9 +102,12 @@ export async function scanImageFolders(folders: Partial<Record<SplitName, string
   bar?.done();
   bar = opts.progress ? new Progress('decode', n) : undefined;
   const [height, width] = opts.size !== undefined ? [opts.size, opts.size] : mostCommonSize(nativeShape, readError, n);
-  const channels = opts.channels ?? mostCommonChannels(nativeShape, readError, n);
-  const per = height * width * channels;
+  // Decode with colour whenever any file stores colour; whether the dataset *is* colour is decided after
+  // decoding, by content (many tools save gray images as RGB files), as the dataset loader does.
+  const decodeChannels = opts.channels ?? (anyColorFile(nativeShape, readError, n) ? 3 : 1);
+  const per = height * width * decodeChannels;
   const pixels = new Uint8Array(n * per);
+  const colorful = new Uint8Array(n);
 
   // Pass 2: pixels at the common size.
   await mapLimit(entries, concurrency, async (e, i) => {
@@ -118,11 +121,15 @@ export async function scanImageFolders(folders: Partial<Record<SplitName, string
       const out = pixels.subarray(i * per, (i + 1) * per);
       const png = isPng(bytes) ? decodePng(bytes) : undefined;
       if (png && png.width === width && png.height === height) {
-        convertChannels(png.pixels, png.channels, out, channels);
+        convertChannels(png.pixels, png.channels, out, decodeChannels);
+        colorful[i] = png.channels === 3 && isColorful(png.pixels) ? 1 : 0;
       } else {
         const d = await decodeImage(bytes, height, width, 'crop');
-        convertChannels(d.pixels, d.channels, out, channels);
+        convertChannels(d.pixels, d.channels, out, decodeChannels);
+        colorful[i] = d.color ? 1 : 0;
       }
+      // The channel count a user would see: gray stored as RGB counts as gray.
+      nativeShape[i * 3 + 2] = colorful[i] ? 3 : 1;
     } catch (err) {
       readError.set(i, errorText(err));
       pixels.fill(0, i * per, (i + 1) * per);
@@ -132,6 +139,16 @@ export async function scanImageFolders(folders: Partial<Record<SplitName, string
   });
 
   bar?.done();
+  let channels = decodeChannels;
+  let samplesPixels = pixels;
+  if (opts.channels === undefined && decodeChannels === 3) {
+    const gray = mostCommonChannels(nativeShape, readError, n) === 1;
+    if (gray) {
+      channels = 1;
+      samplesPixels = new Uint8Array(n * height * width);
+      for (let i = 0; i < n; i++) convertChannels(pixels.subarray(i * per, (i + 1) * per), 3, samplesPixels.subarray(i * height * width, (i + 1) * height * width), 1);
+    }
+  }
   const readable = new Uint8Array(n).fill(1);
   for (const i of readError.keys()) readable[i] = 0;
   const roots: Partial<Record<SplitName, string>> = {};
@@ -145,7 +162,7 @@ export async function scanImageFolders(folders: Partial<Record<SplitName, string
     height,
     width,
     channels,
-    pixels,
+    pixels: samplesPixels,
     readable,
     readError,
     nativeShape,
@@ -235,6 +252,22 @@ function mostCommonSize(shape: Int32Array, bad: Map<number, string>, n: number):
   const best = [...counts.entries()].sort((a, b) => b[1] - a[1])[0][0];
   const [h, w] = best.split('x').map(Number);
   return [h, w];
+}
+
+function anyColorFile(shape: Int32Array, bad: Map<number, string>, n: number): boolean {
+  for (let i = 0; i < n; i++) if (!bad.has(i) && shape[i * 3 + 2] === 3) return true;
+  return false;
+}
+
+/** Some pixel's channels differ by more than JPEG chroma noise (the loader's tolerance). */
+function isColorful(rgb: Uint8Array): boolean {
+  for (let p = 0; p < rgb.length; p += 3) {
+    const r = rgb[p];
+    const g = rgb[p + 1];
+    const b = rgb[p + 2];
+    if (Math.max(r, g, b) - Math.min(r, g, b) > 8) return true;
+  }
+  return false;
 }
 
 function mostCommonChannels(shape: Int32Array, bad: Map<number, string>, n: number): 1 | 3 {

@@ -137,7 +137,8 @@ class Profiler {
       if (c.numbers < c.present / 2) c.odd_cells = [];
     });
     const flaggedRows = [...this.flagged.entries()].sort((a, b) => a[0] - b[0]).map(([line, reasons]) => ({ line, reasons }));
-    const highCard = (c: ColumnFinding) => c.numbers < c.present && c.distinct > 50 && c.distinct > 0.5 * (c.present - c.numbers);
+    // More distinct values than we track is never a usable category, whatever share of the rows it is.
+    const highCard = (c: ColumnFinding) => c.numbers < c.present && (c.distinct_capped || (c.distinct > 50 && c.distinct > 0.5 * (c.present - c.numbers)));
     return {
       source,
       rows,
@@ -157,7 +158,7 @@ class Profiler {
         },
         high_cardinality: {
           columns: cols.filter(highCard).map((c) => ({ name: c.name, distinct: c.distinct, capped: c.distinct_capped, share_of_rows: (c.present - c.numbers) ? c.distinct / (c.present - c.numbers) : 0 })),
-          threshold: 'non-numeric column with more than 50 distinct values and more distinct values than half its non-numeric cells',
+          threshold: `non-numeric column with more than 50 distinct values and more distinct values than half its non-numeric cells, or more than ${MAX_DISTINCT} distinct values`,
         },
         duplicate_row: { rows_flagged: flaggedRows.filter((r) => r.reasons.some((x) => x.startsWith('duplicate_row'))).length, groups: this.dupGroups.size },
       },

@@ -43,6 +43,15 @@ test('missing values, constant, mixed-type and high-cardinality columns, duplica
   assert.equal(dup.checks.missing_values.rows_flagged, 2);
 });
 
+test('a column with more distinct values than are tracked is high-cardinality even when most values repeat', () => {
+  // 25,000 distinct ids, each twice: distinct/cells = 0.5 (not above half), but beyond the 20,000 tracked.
+  const values = Array.from({ length: 50_000 }, (_, i) => `id${i % 25_000}`);
+  const r = profileColumns({ source: 't', columns: [{ name: 'id', values }] });
+  assert.deepEqual(r.checks.high_cardinality.columns.map((c) => [c.name, c.capped]), [['id', true]]);
+  const few = profileColumns({ source: 't', columns: [{ name: 'id', values: values.slice(0, 20_000).map((v) => v.slice(0, 4)) }] });
+  assert.deepEqual(few.checks.high_cardinality.columns, [], "'id0'..'id99': about a hundred values, not high-cardinality");
+});
+
 test('a CSV file: streamed, manifest excludes the flagged rows by line number', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ulearn-tab-'));
   const csv = join(dir, 't.csv');

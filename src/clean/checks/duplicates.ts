@@ -116,8 +116,14 @@ export function nearDuplicateCheck(opts: NearDuplicateOptions = {}): Check {
       const kept = new Uint8Array(n);
       const groups = new Map<number, number[]>();
       for (const i of order) {
-        const keeper = adjacency.get(i)!.filter((j) => kept[j]).sort((a, b) => correlation(s.pixels, i, b, per, mean, norm) - correlation(s.pixels, i, a, per, mean, norm))[0];
-        if (keeper === undefined) {
+        let keeper = -1;
+        let bestR = -Infinity;
+        for (const j of adjacency.get(i)!) {
+          if (!kept[j]) continue;
+          const r = correlation(s.pixels, i, j, per, mean, norm);
+          if (r > bestR) [keeper, bestR] = [j, r];
+        }
+        if (keeper < 0) {
           kept[i] = 1;
           groups.set(i, [i]);
         } else {
