@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -34,4 +34,15 @@ test('bad input: missing folder, unknown check, bad threshold; nothing written',
   assert.notEqual(thr.code, 0);
   assert.match(thr.err, /--near-threshold must be a number in \[0, 1\], got '2'/);
   assert.equal(existsSync(out), false, 'no output folder for a failed run');
+});
+
+test('a malformed CSV names file and line, exits non-zero, and writes nothing', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ulearn-clean-csv-'));
+  const csv = join(dir, 'bad.csv');
+  writeFileSync(csv, 'a,b\n1,2\n3,"x"y\n');
+  const out = join(dir, 'out');
+  const r = ulearn('clean', csv, '--out', out);
+  assert.notEqual(r.code, 0);
+  assert.match(r.err, /bad\.csv.*line 3/);
+  assert.equal(existsSync(out), false);
 });
