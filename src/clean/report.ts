@@ -42,7 +42,7 @@ export async function writeCleanReport(path: string, s: ImageSamples, results: C
 <body><main>
 <header><div class="kicker">ulearn clean</div><h1>Data quality: ${esc(s.source)}</h1><dl class="meta">
 <div><dt>Samples</dt><dd>${count(s.ids.length)}</dd></div>
-<div><dt>Shape</dt><dd>${s.height}×${s.width}×${s.channels}</dd></div>
+<div><dt>Shape</dt><dd>${s.storedHeight}×${s.storedWidth}×${s.channels}</dd></div>
 <div><dt>Classes</dt><dd>${s.classes.length}</dd></div>
 <div><dt>Kept</dt><dd>${count(c.keep)}</dd></div>
 <div><dt>Excluded</dt><dd>${count(c.exclude)}</dd></div>

@@ -75,7 +75,8 @@ export async function runClean(o: CleanOptions): Promise<CleanOutcome> {
   const { samples, data } = await loadSamples(o);
   timings.load = (performance.now() - t) / 1000;
   rss.sample();
-  log(`clean: ${samples.ids.length} samples, ${samples.height}x${samples.width}x${samples.channels}, ${samples.classes.length} classes (${timings.load.toFixed(1)} s to read)`);
+  const checkedAt = samples.height !== samples.storedHeight || samples.width !== samples.storedWidth ? ` (checked at ${samples.height}x${samples.width})` : '';
+  log(`clean: ${samples.ids.length} samples, ${samples.storedHeight}x${samples.storedWidth}x${samples.channels}${checkedAt}, ${samples.classes.length} classes (${timings.load.toFixed(1)} s to read)`);
 
   let graph: NeighbourGraph | undefined;
   const ctx: CheckContext = {
@@ -157,7 +158,7 @@ async function loadSamples(o: CleanOptions): Promise<{ samples: ImageSamples; da
   // excludes them anyway) and pin the size and channels chosen here.
   const data: Record<string, unknown> = { folder: resolve(o.data), skipBad: true, channels: samples.channels };
   if (o.testData) data.test = resolve(o.testData);
-  if (samples.height === samples.width) data.size = samples.height;
+  if (samples.storedHeight === samples.storedWidth) data.size = samples.storedHeight;
   if (o.scan?.csv) data.csv = o.scan.csv;
   return { samples, data };
 }

@@ -31,6 +31,8 @@ export interface ScanFolderOptions {
   concurrency?: number;
   /** File bytes kept between the two passes (default 256 MiB); beyond it files are read again. */
   keepBytes?: number;
+  /** Images larger than this (longer side of the common size) are checked at a downscaled copy (default 64). */
+  maxSide?: number;
   /** Show a progress bar (stderr) while reading. */
   progress?: boolean;
 }
@@ -43,6 +45,7 @@ interface FileEntry {
 }
 
 const collator = new Intl.Collator('en', { numeric: true });
+const DEFAULT_MAX_SIDE = 64;
 
 /** Scans a train folder and optionally a test folder into one sample table (train samples first). */
 export async function scanImageFolders(folders: Partial<Record<SplitName, string>>, opts: ScanFolderOptions = {}): Promise<ImageSamples> {
@@ -101,7 +104,12 @@ export async function scanImageFolders(folders: Partial<Record<SplitName, string
 
   bar?.done();
   bar = opts.progress ? new Progress('decode', n) : undefined;
-  const [height, width] = opts.size !== undefined ? [opts.size, opts.size] : mostCommonSize(nativeShape, readError, n);
+  const [commonHeight, commonWidth] = opts.size !== undefined ? [opts.size, opts.size] : mostCommonSize(nativeShape, readError, n);
+  // The checks work on small copies: duplicates, blanks and neighbours do not need full resolution, and
+  // 100,000 photos at full size would not fit in memory.
+  const scale = Math.min(1, (opts.maxSide ?? DEFAULT_MAX_SIDE) / Math.max(commonHeight, commonWidth));
+  const height = Math.max(1, Math.round(commonHeight * scale));
+  const width = Math.max(1, Math.round(commonWidth * scale));
   // Decode with colour whenever any file stores colour; whether the dataset *is* colour is decided after
   // decoding, by content (many tools save gray images as RGB files), as the dataset loader does.
   const decodeChannels = opts.channels ?? (anyColorFile(nativeShape, readError, n) ? 3 : 1);
@@ -161,6 +169,8 @@ export async function scanImageFolders(folders: Partial<Record<SplitName, string
     classes,
     height,
     width,
+    storedHeight: commonHeight,
+    storedWidth: commonWidth,
     channels,
     pixels: samplesPixels,
     readable,
@@ -209,6 +219,8 @@ export function samplesFromSplits(splits: DatasetSplits, source: string): ImageS
     classes: ds.classes,
     height,
     width,
+    storedHeight: height,
+    storedWidth: width,
     channels,
     pixels,
     readable: new Uint8Array(n).fill(1),

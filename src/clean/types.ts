@@ -21,8 +21,12 @@ export interface ImageSamples {
   /** Per sample: class index, -1 = unlabeled. */
   y: Int32Array;
   classes: string[];
+  /** Size the checks work at (the common size, downscaled for large images). */
   height: number;
   width: number;
+  /** The dataset's common stored size (what files should have); differs from height/width when downscaled. */
+  storedHeight: number;
+  storedWidth: number;
   channels: number;
   /** n * height * width * channels bytes, NHWC; zeros for unreadable samples. */
   pixels: Uint8Array;

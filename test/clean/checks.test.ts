@@ -4,7 +4,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import sharp from 'sharp';
+import { shapeCheck } from '../../src/clean/checks/integrity.js';
+import { scanImageFolders } from '../../src/clean/scan.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { correlation, leakageCheck, nearDuplicateCheck, pixelMoments } from '../../src/clean/checks/duplicates.js';
@@ -31,6 +34,8 @@ function samples(images: Uint8Array[], split: number[]): ImageSamples {
     classes: [],
     height: SIDE,
     width: SIDE,
+    storedHeight: SIDE,
+    storedWidth: SIDE,
     channels: 1,
     pixels,
     readable: new Uint8Array(n).fill(1),
@@ -108,4 +113,16 @@ test('manifest: written, read back, applied (exclude, unlabel, unlisted kept; sp
   const star = { ...back, samples: [{ id: '7', split: '*', action: 'exclude' as const }] };
   assert.deepEqual(applyManifest({ train: ds(['6', '7'], 'train'), test: ds(['8'], 'test') }, star).splits.train.ids, ['6']);
   assert.throws(() => applyManifest({ train: ds(['zz'], 'train') }, back, 'm.json'), /m\.json: none of its 4 sample ids occur in the data it names/);
+});
+
+test('large images are checked at a downscaled copy; wrong_shape compares the stored size', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ulearn-big-'));
+  const img = (w: number, h: number, v: number) => sharp({ create: { width: w, height: h, channels: 3, background: { r: v, g: v, b: v } } }).png().toBuffer();
+  for (const [k, [w, h]] of [[80, 100], [80, 100], [80, 100], [50, 50]].entries()) writeFileSync(join(dir, `i${k}.png`), await img(w, h, 30 * k));
+  const s = await scanImageFolders({ train: dir });
+  // Common size 100x80 (h x w) scaled so the longer side is 64: 64 x round(80 * 0.64) = 64 x 51; gray by content.
+  assert.deepEqual([s.height, s.width, s.storedHeight, s.storedWidth, s.channels], [64, 51, 100, 80, 1]);
+  const r = shapeCheck.run(ctxFor(s)) as CheckResult;
+  assert.deepEqual(Array.from(r.flags), [0, 0, 0, 1]);
+  assert.match(r.reason!(3), /50x50x1, expected 100x80x1/);
 });

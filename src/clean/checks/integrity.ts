@@ -40,7 +40,7 @@ export const shapeCheck: Check = {
     for (let i = 0; i < n; i++) {
       if (!s.readable[i]) continue;
       const [h, w, c] = s.nativeShape.subarray(i * 3, i * 3 + 3);
-      const badSize = h !== s.height || w !== s.width;
+      const badSize = h !== s.storedHeight || w !== s.storedWidth;
       const badChannels = c !== s.channels;
       size += +badSize;
       channels += +badChannels;
@@ -48,12 +48,12 @@ export const shapeCheck: Check = {
     }
     return {
       name: 'wrong_shape',
-      description: `size or channel count differs from the dataset's ${s.height}x${s.width}x${s.channels} (the sample was resized or converted)`,
+      description: `size or channel count differs from the dataset's ${s.storedHeight}x${s.storedWidth}x${s.channels} (the sample was resized or converted)`,
       scores,
       flags,
       action: 'none',
-      reason: (i) => `wrong_shape: ${nativeText(s, i)}, expected ${s.height}x${s.width}x${s.channels}`,
-      summary: { flagged: size + channels - countBoth(s), wrong_size: size, wrong_channels: channels, expected: [s.height, s.width, s.channels] },
+      reason: (i) => `wrong_shape: ${nativeText(s, i)}, expected ${s.storedHeight}x${s.storedWidth}x${s.channels}`,
+      summary: { flagged: size + channels - countBoth(s), wrong_size: size, wrong_channels: channels, expected: [s.storedHeight, s.storedWidth, s.channels] },
     };
   },
 };
@@ -168,7 +168,7 @@ function countBoth(s: ImageSamples): number {
   for (let i = 0; i < s.ids.length; i++) {
     if (!s.readable[i]) continue;
     const [h, w, c] = s.nativeShape.subarray(i * 3, i * 3 + 3);
-    if ((h !== s.height || w !== s.width) && c !== s.channels) both++;
+    if ((h !== s.storedHeight || w !== s.storedWidth) && c !== s.channels) both++;
   }
   return both;
 }

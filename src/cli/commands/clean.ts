@@ -20,6 +20,7 @@ interface CleanCliOpts {
   nearThreshold: number;
   k: number;
   size?: number;
+  maxSide: number;
   encoder?: string;
   budget?: string;
   seed: number;
@@ -38,7 +39,8 @@ export function registerCleanCommand(program: Command): void {
     .option('--skip <names>', 'comma-separated checks not to run')
     .option('--near-threshold <r>', 'pixel correlation at or above which two images are near duplicates', numberIn('--near-threshold', 0, 1), 0.99)
     .option('--k <n>', 'neighbours per sample for outliers and label errors', intArg('--k', 2), 10)
-    .option('--size <px>', 'resize images to this square size (default: the most common size)', intArg('--size', 1))
+    .option('--size <px>', 'the expected square image size (default: the most common size)', intArg('--size', 1))
+    .option('--max-side <px>', 'check larger images at a copy downscaled to this longer side', intArg('--max-side', 8), 64)
     .option('--encoder <run-dir>', 'embed with the pretrained encoder of this run directory instead of downscaled pixels')
     .option('--budget <time>', 'wall-clock budget; checks not started when it runs out are reported as skipped', (v) => (parseDuration(v), v))
     .option('--seed <n>', 'random seed', intArg('--seed', 0), 0)
@@ -70,7 +72,7 @@ export function registerCleanCommand(program: Command): void {
         checks,
         near: { threshold: o.nearThreshold },
         k: o.k,
-        scan: o.size ? { size: o.size } : undefined,
+        scan: { size: o.size, maxSide: o.maxSide },
         embed: o.encoder ? encoderEmbedding(o.encoder, o.backend) : undefined,
         seed: o.seed,
         backend: o.backend,
