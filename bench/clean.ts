@@ -10,7 +10,8 @@
  *    flipped labels (5% of the 60,000 train images filed under another class). The sets of touched images are
  *    disjoint. Then `ulearn clean <train> --test-data <test>` in a child process (the same code path a user
  *    runs), timed, and precision/recall per check against what was planted.
- * 3. Optionally (--csv) the tabular checks on a generated 1,000,000-row CSV.
+ * 3. The tabular checks on a generated 1,000,000-row CSV (--skip-csv to leave out).
+ * --skip-timing / --skip-planted leave out parts 1 / 2; --repeats N times part 1 (default 3).
  * The planted folder is kept and reused (it takes minutes to write); delete --work to rebuild it.
  */
 import { spawnSync } from 'node:child_process';
@@ -52,7 +53,7 @@ export async function run(argv: string[]): Promise<number> {
       corrupt: { type: 'string', default: '200' },
       'skip-timing': { type: 'boolean', default: false },
       'skip-planted': { type: 'boolean', default: false },
-      csv: { type: 'boolean', default: false },
+      'skip-csv': { type: 'boolean', default: false },
       repeats: { type: 'string', default: '3' },
     },
   });
@@ -131,7 +132,7 @@ export async function run(argv: string[]): Promise<number> {
     await writeJsonAtomic(values.out!, result);
     log(`recall ${JSON.stringify(scores.recall)} precision ${JSON.stringify(scores.precision)}`);
   }
-  if (values.csv) {
+  if (!values['skip-csv']) {
     const csvPath = path.join(work, 'table-1m.csv');
     const plantedCsv = await writeCsv(csvPath, 1_000_000, seed, log);
     log('ulearn clean on the 1,000,000-row CSV');

@@ -108,7 +108,7 @@ export async function runClean(o: CleanOptions): Promise<CleanOutcome> {
     current = check.name;
     t = performance.now();
     let r: CheckResult;
-    if (budget.exceeded()) {
+    if (budget.exceeded() && !check.always) {
       r = skippedResult(check.name, 'not run', samples.ids.length, 'budget exhausted before this check');
     } else {
       r = await check.run(ctx);

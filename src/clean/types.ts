@@ -89,6 +89,8 @@ export interface CheckContext {
 
 export interface Check {
   name: string;
+  /** Cheap and needed for a correct manifest (e.g. corrupt files): runs even when the budget is exhausted. */
+  always?: boolean;
   run(ctx: CheckContext): CheckResult | Promise<CheckResult>;
 }
 

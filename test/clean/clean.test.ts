@@ -12,6 +12,7 @@ import sharp from 'sharp';
 import { runClean } from '../../src/clean/run-clean.js';
 import { loadDataset } from '../../src/data/load.js';
 import { Rng } from '../../src/engine/seed.js';
+import { Budget } from '../../src/util/budget.js';
 
 const S = 16;
 
@@ -117,4 +118,15 @@ test('every planted problem is found, the manifest says what to drop, and the da
   assert.equal(trainIds.length, r.samples.ids.filter((_, i) => r.samples.split[i] === 0).length - 7);
   assert.equal(loaded.train.y[trainIds.indexOf('v/mislabeled.png')], -1, 'doubtful label removed');
   assert.equal(loaded.test!.size, 24);
+});
+
+test('an exhausted budget skips the expensive checks but still excludes corrupt files and duplicates', async () => {
+  const root = await fixture();
+  const out = join(root, '..', `${root.split('/').pop()}-budget`);
+  const r = await runClean({ data: join(root, 'train'), outDir: out, budget: new Budget(0), log: () => undefined });
+  const byName = new Map(r.results.map((x) => [x.name, x]));
+  for (const name of ['near_duplicate', 'outlier', 'label_error']) assert.match(byName.get(name)!.skipped ?? '', /budget/, name);
+  assert.equal(byName.get('corrupt')!.skipped, undefined);
+  // Without the test folder leak.png has no twin: 3 corrupt + 1 blank + 1 exact duplicate (img3.png).
+  assert.equal(r.manifest.counts.exclude, 3 + 1 + 1);
 });

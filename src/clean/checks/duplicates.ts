@@ -27,6 +27,7 @@ export interface NearDuplicateOptions {
 
 export const exactDuplicateCheck: Check = {
   name: 'exact_duplicate',
+  always: true,
   run({ samples: s }): CheckResult {
     const n = s.ids.length;
     const per = s.height * s.width * s.channels;
@@ -142,6 +143,7 @@ export function nearDuplicateCheck(opts: NearDuplicateOptions = {}): Check {
 /** Train samples whose exact or near duplicate is in the test split (they would inflate test accuracy). */
 export const leakageCheck: Check = {
   name: 'leakage',
+  always: true,
   run(ctx): CheckResult {
     const s = ctx.samples;
     const n = s.ids.length;

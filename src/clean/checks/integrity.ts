@@ -6,6 +6,7 @@ import { SPLIT_NAMES, type Check, type CheckResult, type ImageSamples } from '..
 
 export const corruptCheck: Check = {
   name: 'corrupt',
+  always: true,
   run({ samples: s }): CheckResult {
     const n = s.ids.length;
     const flags = new Uint8Array(n);
@@ -31,6 +32,7 @@ export const corruptCheck: Check = {
 /** Size or channel count differs from the dataset's common one: the sample was resized/converted to fit. */
 export const shapeCheck: Check = {
   name: 'wrong_shape',
+  always: true,
   run({ samples: s }): CheckResult {
     const n = s.ids.length;
     const flags = new Uint8Array(n);
@@ -61,6 +63,7 @@ export const shapeCheck: Check = {
 /** Every pixel the same value: an empty frame, a failed capture, a placeholder. Score: 1 - normalised std. */
 export const blankCheck: Check = {
   name: 'blank',
+  always: true,
   run({ samples: s }): CheckResult {
     const n = s.ids.length;
     const per = s.height * s.width * s.channels;
@@ -98,6 +101,7 @@ export const blankCheck: Check = {
 
 export const nonFiniteCheck: Check = {
   name: 'non_finite',
+  always: true,
   run({ samples: s }): CheckResult {
     const n = s.ids.length;
     const flags = Uint8Array.from(s.nonFinite);
@@ -117,6 +121,7 @@ export const nonFiniteCheck: Check = {
 /** Samples per class per split and the largest/smallest class ratio; flags nothing per sample. */
 export const imbalanceCheck: Check = {
   name: 'class_imbalance',
+  always: true,
   run({ samples: s }): CheckResult {
     const n = s.ids.length;
     const perSplit: Record<string, Record<string, number>> = {};
