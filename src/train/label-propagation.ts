@@ -13,6 +13,12 @@ export interface LabelPropagationOptions {
   /** Weight of the graph against the given labels, in (0, 1). Default 0.99 (the paper's). */
   alpha?: number;
   iterations?: number;
+  /**
+   * Class mass normalization (Zhu et al. 2003): rescale each class's propagated mass to the class's share of
+   * the given labels before reading off labels, so a class whose labeled rows sit in dense parts of the graph
+   * does not take over. Default true.
+   */
+  classMassNormalization?: boolean;
   knn?: Pick<KnnOptions, 'mode' | 'metric'>;
 }
 
@@ -60,6 +66,15 @@ export function propagateLabels(embeddings: Float32Array, dim: number, y: Int32A
     }
     for (let t = 0; t < next.length; t++) next[t] += (1 - alpha) * Y[t];
     F = next;
+  }
+  if (o.classMassNormalization ?? true) {
+    const prior = new Float64Array(nClasses);
+    for (let i = 0; i < n; i++) if (y[i] >= 0) prior[y[i]]++;
+    for (let c = 0; c < nClasses; c++) {
+      let mass = 0;
+      for (let i = 0; i < n; i++) mass += F[i * nClasses + c];
+      if (mass > 0) for (let i = 0; i < n; i++) F[i * nClasses + c] *= prior[c] / mass;
+    }
   }
   const scores = new Float32Array(n * nClasses);
   for (let i = 0; i < n; i++) {

@@ -8,8 +8,8 @@ before(async () => {
   await initBackend('wasm', { threads: 2 });
 });
 
-/** Plain-loop reference: brute-force cosine kNN, W = max(W, Wᵀ), closed form F = (I - alpha S)^-1 Y by Gaussian elimination. */
-function reference(x: number[][], y: number[], nClasses: number, k: number, alpha: number): number[][] {
+/** Plain-loop reference: brute-force cosine kNN, W = max(W, Wᵀ), closed form F = (I - alpha S)^-1 Y by Gaussian elimination, optional class mass normalization. */
+function reference(x: number[][], y: number[], nClasses: number, k: number, alpha: number, cmn: boolean): number[][] {
   const n = x.length;
   const cos = (a: number[], b: number[]) => {
     let d = 0;
@@ -43,8 +43,14 @@ function reference(x: number[][], y: number[], nClasses: number, k: number, alph
       for (let c = 0; c < nClasses; c++) B[r][c] -= f * B[col][c];
     }
   }
-  return B.map((row, i) => {
-    const v = row.map((b) => b / A[i][i]);
+  let F = B.map((row, i) => row.map((b) => b / A[i][i]));
+  if (cmn) {
+    // Zhu et al.'s class mass normalization: column c scaled to (labels of c) / (mass of c).
+    const prior = Array.from({ length: nClasses }, (_, c) => y.filter((v) => v === c).length);
+    const mass = Array.from({ length: nClasses }, (_, c) => F.reduce((a, r) => a + r[c], 0));
+    F = F.map((r) => r.map((v, c) => (v * prior[c]) / mass[c]));
+  }
+  return F.map((v) => {
     const s = v.reduce((a, b) => a + b, 0);
     return v.map((t) => (s > 0 ? t / s : 0));
   });
@@ -59,9 +65,15 @@ test('label propagation converges to the closed form computed by brute force', (
   const truth = x.map((_, i) => (i < n / 2 ? 0 : 1));
   const y = truth.map((c, i) => (i % 7 === 0 ? c : -1));
   const alpha = 0.9;
+  // Unbalanced labels (3 of class 0, 2 of class 1) so class mass normalization changes the scores.
+  y[35] = -1;
+  const plain = propagateLabels(Float32Array.from(x.flat()), dim, Int32Array.from(y), 2, { k: 5, alpha, iterations: 400, knn: { mode: 'exact' }, classMassNormalization: false });
+  const refPlain = reference(x, y, 2, 5, alpha, false);
+  for (let i = 0; i < n; i++) for (let c = 0; c < 2; c++) assert.ok(Math.abs(plain.scores[i * 2 + c] - refPlain[i][c]) < 1e-3, `row ${i} class ${c}: ${plain.scores[i * 2 + c]} vs ${refPlain[i][c]}`);
   const lp = propagateLabels(Float32Array.from(x.flat()), dim, Int32Array.from(y), 2, { k: 5, alpha, iterations: 400, knn: { mode: 'exact' } });
-  const ref = reference(x, y, 2, 5, alpha);
-  for (let i = 0; i < n; i++) for (let c = 0; c < 2; c++) assert.ok(Math.abs(lp.scores[i * 2 + c] - ref[i][c]) < 1e-3, `row ${i} class ${c}: ${lp.scores[i * 2 + c]} vs ${ref[i][c]}`);
+  const ref = reference(x, y, 2, 5, alpha, true);
+  for (let i = 0; i < n; i++) for (let c = 0; c < 2; c++) assert.ok(Math.abs(lp.scores[i * 2 + c] - ref[i][c]) < 1e-3, `CMN row ${i} class ${c}: ${lp.scores[i * 2 + c]} vs ${ref[i][c]}`);
+  assert.ok(refPlain.some((r, i) => Math.abs(r[0] - ref[i][0]) > 1e-3), 'the normalization matters on this data');
   // And it is useful: the unlabeled rows get their cluster's label; new points near a cluster get it too.
   const wrong = truth.filter((c, i) => (lp.scores[i * 2 + 1] > 0.5 ? 1 : 0) !== c).length;
   assert.ok(wrong <= 2, `${wrong} of ${n} rows mislabeled`);
