@@ -64,7 +64,9 @@ export function registerTabularCommand(program: Command): void {
         backend: o.backend as TabularConfigInput['backend'],
       };
       for (const [k, v] of Object.entries(flags)) if (v !== undefined) base[k] = v;
-      if (base.labelsPerClass !== undefined && o.labelFraction === undefined && flags.labelsPerClass !== undefined) delete base.labelFraction;
+      // A label budget on the command line replaces the config file's, whichever form either uses.
+      if (o.labelsPerClass !== undefined && o.labelFraction === undefined) delete base.labelFraction;
+      if (o.labelFraction !== undefined && o.labelsPerClass === undefined) delete base.labelsPerClass;
       const parsed = TabularConfigSchema.safeParse(base);
       if (!parsed.success) {
         throw new UlearnError(formatZodError(parsed.error, o.config ?? 'ulearn tabular', base, TabularConfigSchema), {
