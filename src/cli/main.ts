@@ -12,6 +12,8 @@ import { RunDir } from '../runs/run-dir.js';
 import { SSL_METHODS } from '../ssl/registry.js';
 import { parseDuration } from '../util/duration.js';
 import { registerLabelCommand } from './commands/label.js';
+import { registerCleanCommand } from './commands/clean.js';
+import { registerTabularCommand } from './commands/tabular.js';
 
 export function backendOption(): Option {
   return new Option('--backend <name>', 'compute backend').choices([...BACKENDS]).default('auto');
@@ -130,6 +132,8 @@ export function buildProgram(): Command {
   });
 
   registerLabelCommand(program);
+  registerCleanCommand(program);
+  registerTabularCommand(program);
   return program;
 }
 

@@ -32,7 +32,7 @@ export async function imageSize(path: string): Promise<{ width: number; height: 
   return { width: meta.autoOrient.width, height: meta.autoOrient.height };
 }
 
-export async function decodeImage(path: string, height: number, width: number, policy: ResizePolicy): Promise<DecodedImage> {
+export async function decodeImage(path: string | Uint8Array, height: number, width: number, policy: ResizePolicy): Promise<DecodedImage> {
   const { data, info } = await sharp(path)
     .autoOrient()
     .flatten({ background: { r: 0, g: 0, b: 0 } })

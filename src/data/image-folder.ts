@@ -166,7 +166,7 @@ async function checkFolder(root: string): Promise<void> {
  * dot-folders (.git, .DS_Store, .cache) are skipped without descending; symlinked files are followed,
  * symlinked folders are not (no cycles).
  */
-async function listImages(root: string): Promise<string[]> {
+export async function listImages(root: string): Promise<string[]> {
   const out: string[] = [];
   const walk = async (dir: string, prefix: string): Promise<void> => {
     for (const e of await readdir(dir, { withFileTypes: true })) {
@@ -184,13 +184,13 @@ async function listImages(root: string): Promise<string[]> {
 
 const isImageName = (name: string): boolean => IMAGE_EXTENSIONS.some((ext) => name.toLowerCase().endsWith(ext));
 
-interface Labeling {
+export interface Labeling {
   classes: string[];
   /** Per file in `files` order; -1 = unlabeled. */
   labels: number[];
 }
 
-function labelsFromLayout(root: string, files: string[], mode: 'auto' | 'none'): Labeling {
+export function labelsFromLayout(root: string, files: string[], mode: 'auto' | 'none'): Labeling {
   const top = files.filter((f) => !f.includes('/'));
   if (mode === 'none' || top.length === files.length) return { classes: [], labels: files.map(() => -1) };
   if (top.length > 0) {
@@ -206,7 +206,7 @@ function labelsFromLayout(root: string, files: string[], mode: 'auto' | 'none'):
   return { classes, labels: names.map((n) => index.get(n)!) };
 }
 
-async function labelsFromCsv(root: string, csv: string, files: string[]): Promise<Labeling> {
+export async function labelsFromCsv(root: string, csv: string, files: string[]): Promise<Labeling> {
   const csvPath = isAbsolute(csv) ? csv : join(root, csv);
   const text = await readFile(csvPath, 'utf8').catch((err: NodeJS.ErrnoException) => {
     throw new UlearnError(`${csvPath}: ${err.code === 'ENOENT' ? 'label file not found' : `cannot read (${err.code})`}`, { code: 'E_DATA_MISSING', cause: err });

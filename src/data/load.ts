@@ -7,12 +7,15 @@
  *   { folder, test?, ...ImageFolderOptions }        folder with options; `test` is a second folder loaded the
  *                                                   same way (its size and channels follow the train folder's)
  *   { idx: { images, labels, testImages?, testLabels?, classes? } }   your own IDX files
+ *   './clean/manifest.json' | { manifest }           the data a `ulearn clean` manifest names, minus what it
+ *                                                   excludes, with its doubtful labels removed
  *
  * A string is a dataset name if it is one, else a path (a path that happens to equal a name: write './mnist').
  */
 import { stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { UlearnError } from '../errors.js';
+import { applyManifest, readManifest } from '../clean/manifest.js';
 import type { DatasetSplits } from './dataset.js';
 import { loadFashionMnist } from './fashion-mnist.js';
 import { loadIdxPair } from './idx.js';
@@ -31,7 +34,8 @@ export type DatasetSpec =
   | string
   | ({ name: DatasetName } & NamedIdxOptions)
   | ({ folder: string; test?: string } & ImageFolderOptions)
-  | { idx: { images: string; labels: string; testImages?: string; testLabels?: string; classes?: string[]; name?: string } };
+  | { idx: { images: string; labels: string; testImages?: string; testLabels?: string; classes?: string[]; name?: string } }
+  | { manifest: string };
 
 export interface LoadOptions {
   /** Told about each image skipped with skipBad (default: none; the CLI prints them). */
@@ -47,10 +51,11 @@ export async function loadDataset(spec: DatasetSpec, opts: LoadOptions = {}): Pr
         code: 'E_DATA_MISSING',
       });
     }
+    if (st.isFile() && spec.endsWith('.json')) return loadDataset({ manifest: spec }, opts);
     if (!st.isDirectory()) {
       throw new UlearnError(`${spec}: is a file; a dataset path must be a folder of images`, {
         code: 'E_CONFIG',
-        hint: 'for IDX files use { idx: { images, labels } }',
+        hint: 'for IDX files use { idx: { images, labels } }; a clean manifest is a .json file',
       });
     }
     return loadDataset({ folder: spec }, opts);
@@ -60,6 +65,10 @@ export async function loadDataset(spec: DatasetSpec, opts: LoadOptions = {}): Pr
     const { name, ...rest } = spec;
     if (!isName(name)) throw new UlearnError(`unknown dataset name '${String(name)}'; known: ${DATASET_NAMES.join(', ')}`, { code: 'E_CONFIG' });
     return NAMED[name](rest);
+  }
+  if ('manifest' in spec) {
+    const manifest = await readManifest(spec.manifest);
+    return applyManifest(await loadDataset(manifest.data as DatasetSpec, opts), manifest, spec.manifest).splits;
   }
   if ('folder' in spec) {
     const { folder, test, ...options } = spec;
@@ -89,7 +98,7 @@ export async function loadDataset(spec: DatasetSpec, opts: LoadOptions = {}): Pr
     const test = await loadIdxPair(testImages, testLabels!, { name: `${base}/test`, split: 'test', classes: classes ?? train.classes });
     return { train, test };
   }
-  throw new UlearnError(`dataset spec must have one of name, folder or idx; got keys ${Object.keys(spec).join(', ') || '(none)'}`, { code: 'E_CONFIG' });
+  throw new UlearnError(`dataset spec must have one of name, folder or idx (or manifest); got keys ${Object.keys(spec).join(', ') || '(none)'}`, { code: 'E_CONFIG' });
 }
 
 function isName(s: unknown): s is DatasetName {

@@ -27,6 +27,8 @@ export interface KnnOptions {
   excludeSelf?: boolean;
   /** Threads for the approximate index (default: all cores). */
   threads?: number;
+  /** HNSW build settings for the approximate index (defaults: connectivity 16, expansionAdd 128, f32). */
+  hnsw?: { connectivity?: number; expansionAdd?: number; expansionSearch?: number; quantization?: 'f32' | 'f16' | 'i8' };
 }
 
 /** Row i's neighbours are at [i*k, (i+1)*k), nearest first; index -1 (distance Infinity) pads short lists. */
@@ -62,7 +64,7 @@ export function searchKnn(base: Float32Array, queries: Float32Array, dim: number
   if (excludeSelf && nQ !== nBase) throw new UlearnError('knn: excludeSelf needs the queries to be the base rows', { code: 'E_ARG' });
   // One extra candidate so that dropping the row itself still leaves k.
   const want = Math.min(nBase, k + (excludeSelf ? 1 : 0));
-  const raw = exact ? exactSearch(base, queries, dim, nQ, want, metric) : approximateSearch(base, queries, dim, nBase, nQ, want, metric, opts.threads);
+  const raw = exact ? exactSearch(base, queries, dim, nQ, want, metric) : approximateSearch(base, queries, dim, nBase, nQ, want, metric, opts.threads, opts.hnsw);
   const indices = new Int32Array(nQ * k).fill(-1);
   const distances = new Float32Array(nQ * k).fill(Infinity);
   for (let q = 0; q < nQ; q++) {
@@ -122,9 +124,16 @@ function exactSearch(base: Float32Array, queries: Float32Array, dim: number, nQ:
   return { indices, distances };
 }
 
-function approximateSearch(base: Float32Array, queries: Float32Array, dim: number, nBase: number, nQ: number, k: number, metric: KnnMetric, threads?: number) {
+function approximateSearch(base: Float32Array, queries: Float32Array, dim: number, nBase: number, nQ: number, k: number, metric: KnnMetric, threads?: number, hnsw: KnnOptions['hnsw'] = {}) {
   const t = threads ?? os.availableParallelism();
-  const index = new usearch.Index({ dimensions: dim, metric: metric === 'cosine' ? 'cos' : 'l2sq', connectivity: 16, expansion_add: 128, expansion_search: Math.max(64, 2 * k) } as ConstructorParameters<typeof usearch.Index>[0]);
+  const index = new usearch.Index({
+    dimensions: dim,
+    metric: metric === 'cosine' ? 'cos' : 'l2sq',
+    connectivity: hnsw.connectivity ?? 16,
+    expansion_add: hnsw.expansionAdd ?? 128,
+    expansion_search: hnsw.expansionSearch ?? Math.max(64, 2 * k),
+    quantization: hnsw.quantization ?? 'f32',
+  } as ConstructorParameters<typeof usearch.Index>[0]);
   const keys = new BigUint64Array(nBase);
   for (let i = 0; i < nBase; i++) keys[i] = BigInt(i);
   index.add(keys, base, t);

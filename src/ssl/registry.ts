@@ -5,6 +5,7 @@
 import { UlearnError } from '../errors.js';
 import { BarlowTwins, type BarlowTwinsOptions } from './barlow-twins.js';
 import { MaskedPixels, type MaskedPixelsOptions } from './masked-pixels.js';
+import { Scarf, type ScarfOptions } from './scarf.js';
 import type { SSLMethod } from './method.js';
 import { SimCLR, type SimCLROptions } from './simclr.js';
 import { VICReg, type VICRegOptions } from './vicreg.js';
@@ -31,4 +32,19 @@ export function createSSLMethod(name: string, opts: SSLMethodConfig): SSLMethod 
     throw new UlearnError(`unknown self-supervised method '${name}'`, { code: 'E_CONFIG', hint: `choose one of: ${SSL_METHODS.join(', ')}` });
   }
   return FACTORIES[name](opts);
+}
+
+/** Methods for tables ([N, D] rows, not images): a separate table, since they take rows rather than NHWC batches. */
+const TABULAR_FACTORIES = {
+  scarf: (o: ScarfOptions) => new Scarf(o),
+} satisfies Record<string, (o: ScarfOptions) => Scarf>;
+
+export type TabularSSLMethodName = keyof typeof TABULAR_FACTORIES;
+export const TABULAR_SSL_METHODS = Object.keys(TABULAR_FACTORIES) as TabularSSLMethodName[];
+
+export function createTabularSSLMethod(name: string, opts: ScarfOptions): Scarf {
+  if (!Object.hasOwn(TABULAR_FACTORIES, name)) {
+    throw new UlearnError(`unknown self-supervised method for tables '${name}'`, { code: 'E_CONFIG', hint: `choose one of: ${TABULAR_SSL_METHODS.join(', ')}` });
+  }
+  return TABULAR_FACTORIES[name as TabularSSLMethodName](opts);
 }

@@ -1,0 +1,134 @@
+/**
+ * report.html for `ulearn clean`: one self-contained page (thumbnails inlined as PNG data URIs, the shared
+ * report stylesheet, no scripts) with a summary table and, per check, the worst examples: duplicates next to
+ * the copy that is kept, label errors with the given and the suggested class, corrupt files with the reason.
+ */
+import sharp from 'sharp';
+import { writeFileAtomic } from '../util/atomic.js';
+import { REPORT_CSS } from '../eval/report-style.js';
+import { count, dateText, duration, esc, num } from '../eval/format.js';
+import type { Manifest } from './manifest.js';
+import { SPLIT_NAMES, type CheckResult, type ImageSamples } from './types.js';
+
+/** Examples shown per check. */
+const EXAMPLES = 24;
+const THUMB_PX = 64;
+
+const EXTRA_CSS = `
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 12px; }
+.ex { border: 1px solid var(--line); border-radius: 8px; padding: 8px; font-size: 12px; color: var(--ink2); overflow-wrap: anywhere; }
+.ex .pics { display: flex; gap: 6px; margin-bottom: 6px; }
+.ex img { width: ${THUMB_PX}px; height: ${THUMB_PX}px; image-rendering: pixelated; border-radius: 4px; background: #000; }
+.ex .id { color: var(--ink); font-weight: 600; }
+.ex .none { width: ${THUMB_PX}px; height: ${THUMB_PX}px; display: flex; align-items: center; justify-content: center; background: #fee2e2; color: var(--bad); border-radius: 4px; font-weight: 600; }
+.pill { display: inline-block; padding: 1px 8px; border-radius: 999px; font-size: 12px; font-weight: 600; }
+.pill.exclude { background: #fee2e2; color: var(--bad); }
+.pill.unlabel { background: #fef3c7; color: #92400e; }
+.pill.none { background: #e5e7eb; color: var(--ink2); }
+`;
+
+export async function writeCleanReport(path: string, s: ImageSamples, results: CheckResult[], manifest: Manifest, run: { seconds_before_writing: number }): Promise<void> {
+  const sections: string[] = [];
+  for (const r of results) sections.push(await checkSection(s, r));
+  const c = manifest.counts;
+  const html = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>ulearn clean: ${esc(s.source)}</title>
+<style>${REPORT_CSS}${EXTRA_CSS}</style>
+</head>
+<body><main>
+<header><div class="kicker">ulearn clean</div><h1>Data quality: ${esc(s.source)}</h1><dl class="meta">
+<div><dt>Samples</dt><dd>${count(s.ids.length)}</dd></div>
+<div><dt>Shape</dt><dd>${s.storedHeight}×${s.storedWidth}×${s.channels}</dd></div>
+<div><dt>Classes</dt><dd>${s.classes.length}</dd></div>
+<div><dt>Kept</dt><dd>${count(c.keep)}</dd></div>
+<div><dt>Excluded</dt><dd>${count(c.exclude)}</dd></div>
+<div><dt>Label removed</dt><dd>${count(c.unlabel)}</dd></div>
+<div><dt>Time</dt><dd>${duration(run.seconds_before_writing)}</dd></div>
+<div><dt>Created</dt><dd>${esc(dateText(manifest.created))}</dd></div>
+</dl></header>
+<p class="headline">${headline(results, c)}</p>
+<section class="card"><h2>Checks</h2><p class="sub">Excluded samples are left out by later steps that read manifest.json; "label removed" keeps the image as unlabeled data. Your files are not changed.</p>
+<div class="scroll"><table><thead><tr><th>Check</th><th class="num">Flagged</th><th>Manifest</th><th>Meaning</th></tr></thead><tbody>
+${results.map((r) => `<tr><td><a href="#${r.name}">${esc(r.name)}</a></td><td class="num">${r.skipped ? '—' : count(Number(r.summary.flagged ?? 0))}</td><td><span class="pill ${r.action}">${r.action === 'none' ? 'report only' : r.action === 'unlabel' ? 'remove label' : 'exclude'}</span></td><td class="notes">${esc(r.skipped ? `not run: ${r.skipped}` : r.description)}</td></tr>`).join('\n')}
+</tbody></table></div></section>
+${sections.join('\n')}
+<footer>issues.json holds every flagged sample; manifest.json / manifest.csv say what later steps use.</footer>
+</main></body></html>
+`;
+  await writeFileAtomic(path, html);
+}
+
+function headline(results: CheckResult[], c: Manifest['counts']): string {
+  const parts = results.filter((r) => !r.skipped && Number(r.summary.flagged ?? 0) > 0).map((r) => `<strong>${count(Number(r.summary.flagged))}</strong> ${esc(r.name.replaceAll('_', ' '))}`);
+  if (parts.length === 0) return 'No issues found.';
+  return `Found ${parts.join(', ')}. The manifest keeps <strong>${count(c.keep)}</strong> samples, excludes <strong>${count(c.exclude)}</strong> and removes <strong>${count(c.unlabel)}</strong> labels.`;
+}
+
+async function checkSection(s: ImageSamples, r: CheckResult): Promise<string> {
+  const head = `<section class="card" id="${esc(r.name)}"><h2>${esc(r.name.replaceAll('_', ' '))}</h2><p class="sub">${esc(r.description)}${summaryText(r)}</p>`;
+  if (r.name === 'class_imbalance') return `${head}${imbalanceTable(s, r)}</section>`;
+  if (r.skipped) return `${head}<p class="empty">Not run: ${esc(r.skipped)}.</p></section>`;
+  const flagged: number[] = [];
+  for (let i = 0; i < r.flags.length; i++) if (r.flags[i]) flagged.push(i);
+  if (flagged.length === 0) return `${head}<p class="empty">Nothing flagged.</p></section>`;
+  flagged.sort((a, b) => (Number.isNaN(r.scores[b]) ? -1 : r.scores[b]) - (Number.isNaN(r.scores[a]) ? -1 : r.scores[a]));
+  const shown = pickExamples(flagged, r.scores);
+  const cards: string[] = [];
+  for (const i of shown) {
+    const pics = [await thumb(s, i)];
+    if (r.related && r.related[i] >= 0 && r.name !== 'label_error') pics.push(await thumb(s, r.related[i]));
+    // A duplicate's reason only repeats the kept sample's name: show that once.
+    const text = r.related && r.related[i] >= 0 ? `kept: ${SPLIT_NAMES[s.split[r.related[i]]]}/${s.ids[r.related[i]]}` : r.reason ? r.reason(i) : r.name;
+    cards.push(`<div class="ex"><div class="pics">${pics.join('')}</div><div class="id">${esc(SPLIT_NAMES[s.split[i]])}/${esc(s.ids[i])}</div><div>${esc(text)}</div></div>`);
+  }
+  const more = flagged.length > shown.length ? `<p class="sub">Showing the ${shown.length} highest-scoring of ${count(flagged.length)}; issues.json lists all.</p>` : '';
+  return `${head}<div class="grid">${cards.join('\n')}</div>${more}</section>`;
+}
+
+/**
+ * The highest-scoring examples; when more than fit share the top score (every exact duplicate scores 1), an
+ * even spread over them instead of the first few in path order, which would all come from one class folder.
+ */
+function pickExamples(sorted: number[], scores: Float32Array): number[] {
+  if (sorted.length <= EXAMPLES) return sorted;
+  const top = scores[sorted[0]];
+  let tied = 0;
+  while (tied < sorted.length && (scores[sorted[tied]] === top || (Number.isNaN(top) && Number.isNaN(scores[sorted[tied]])))) tied++;
+  if (tied <= EXAMPLES) return sorted.slice(0, EXAMPLES);
+  return Array.from({ length: EXAMPLES }, (_, k) => sorted[Math.floor((k * tied) / EXAMPLES)]);
+}
+
+function summaryText(r: CheckResult): string {
+  const bits: string[] = [];
+  for (const key of ['threshold', 'fence', 'vote_accuracy', 'groups', 'groups_across_splits', 'imbalance_ratio']) {
+    const v = r.summary[key];
+    if (typeof v === 'number') bits.push(`${key.replaceAll('_', ' ')} ${num(v)}`);
+  }
+  return bits.length ? ` (${esc(bits.join(', '))})` : '';
+}
+
+function imbalanceTable(s: ImageSamples, r: CheckResult): string {
+  const counts = (r.summary.counts ?? {}) as Record<string, Record<string, number>>;
+  const splits = Object.keys(counts);
+  if (splits.length === 0) return '<p class="empty">No labeled samples.</p>';
+  const max = Math.max(1, ...s.classes.map((c) => counts.train?.[c] ?? 0));
+  const rows = s.classes.map((c) => {
+    const tr = counts.train?.[c] ?? 0;
+    return `<tr><td class="class-name">${esc(c)}</td>${splits.map((sp) => `<td class="num${sp === 'train' ? ' bar' : ''}"${sp === 'train' ? ` style="--w: ${((100 * tr) / max).toFixed(1)}%"` : ''}>${count(counts[sp]?.[c] ?? 0)}</td>`).join('')}</tr>`;
+  });
+  return `<div class="scroll"><table><thead><tr><th>Class</th>${splits.map((sp) => `<th class="num">${esc(sp)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
+}
+
+async function thumb(s: ImageSamples, i: number): Promise<string> {
+  if (!s.readable[i]) return '<span class="none">?</span>';
+  const per = s.height * s.width * s.channels;
+  const png = await sharp(Buffer.from(s.pixels.buffer, s.pixels.byteOffset + i * per, per), { raw: { width: s.width, height: s.height, channels: s.channels as 1 | 3 } })
+    .resize({ width: Math.min(s.width, 128), height: Math.min(s.height, 128), fit: 'inside' })
+    .png()
+    .toBuffer();
+  return `<img alt="${esc(s.ids[i])}" src="data:image/png;base64,${png.toString('base64')}">`;
+}

@@ -1,0 +1,299 @@
+/**
+ * Turning data into ImageSamples without ever failing on a bad sample: an unreadable, truncated or
+ * undecodable file becomes a recorded read error (the `corrupt` check reports it), not an exception.
+ * This is the tolerant counterpart of loadImageFolder (which stops at the first bad file unless told to skip).
+ *
+ * Folders: one pass reads every file and its header (size, channels); the common size and channel count are
+ * the most frequent ones (or given); a second pass decodes to that size. PNGs take the fast decoder in png.ts,
+ * everything else (and PNGs of another size) goes through sharp. Files are kept in memory between the passes
+ * while they fit in `keepBytes`, so a typical dataset is read from disk once.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { UlearnError } from '../errors.js';
+import type { Dataset, DatasetSplits } from '../data/dataset.js';
+import { decodeImage } from '../data/image-decode.js';
+import { labelsFromCsv, labelsFromLayout, listImages, IMAGE_EXTENSIONS, type Labeling } from '../data/image-folder.js';
+import { mapLimit } from '../util/pool.js';
+import { Progress } from '../util/progress.js';
+import { decodePng, isPng, pngSize } from './png.js';
+import { SPLIT_NAMES, type ImageSamples, type SplitName } from './types.js';
+
+export interface ScanFolderOptions {
+  /** Target size (square); default: the most common size. */
+  size?: number;
+  /** Default: the most common channel count. */
+  channels?: 1 | 3;
+  /** Label CSV for the train folder (as for loadImageFolder). */
+  csv?: string;
+  labels?: 'auto' | 'none';
+  concurrency?: number;
+  /** File bytes kept between the two passes (default 256 MiB); beyond it files are read again. */
+  keepBytes?: number;
+  /** Images larger than this (longer side of the common size) are checked at a downscaled copy (default 64). */
+  maxSide?: number;
+  /** Show a progress bar (stderr) while reading. */
+  progress?: boolean;
+}
+
+interface FileEntry {
+  split: number;
+  root: string;
+  rel: string;
+  label: number;
+}
+
+const collator = new Intl.Collator('en', { numeric: true });
+const DEFAULT_MAX_SIDE = 64;
+
+/** Scans a train folder and optionally a test folder into one sample table (train samples first). */
+export async function scanImageFolders(folders: Partial<Record<SplitName, string>>, opts: ScanFolderOptions = {}): Promise<ImageSamples> {
+  const entries: FileEntry[] = [];
+  const labelings: { split: number; labeling: Labeling; start: number }[] = [];
+  for (const [s, name] of SPLIT_NAMES.entries()) {
+    const root = folders[name];
+    if (root === undefined) continue;
+    const files = await listImages(root).catch((err: NodeJS.ErrnoException) => {
+      throw new UlearnError(`${root}: ${err.code === 'ENOENT' ? 'folder not found' : `cannot read folder (${err.code ?? err.message})`}`, { code: 'E_DATA_MISSING', cause: err });
+    });
+    if (files.length === 0) throw new UlearnError(`${root}: no images (${IMAGE_EXTENSIONS.join(', ')}) found in this folder or below`, { code: 'E_DATA' });
+    const labeling = s === 0 && opts.csv !== undefined ? await labelsFromCsv(root, opts.csv, files) : labelsFromLayout(root, files, opts.labels ?? 'auto');
+    labelings.push({ split: s, labeling, start: entries.length });
+    files.forEach((rel, k) => entries.push({ split: s, root, rel, label: labeling.labels[k] }));
+  }
+  if (entries.length === 0) throw new UlearnError('clean: no folder given', { code: 'E_ARG' });
+  // One class list for both splits (sorted like the loader sorts them), so test labels compare with train labels.
+  const classes = [...new Set(labelings.flatMap((l) => l.labeling.classes))].sort(collator.compare);
+  const classIndex = new Map(classes.map((c, i) => [c, i]));
+  for (const { labeling, start } of labelings) {
+    const remap = labeling.classes.map((c) => classIndex.get(c)!);
+    for (let k = 0; k < labeling.labels.length; k++) {
+      const e = entries[start + k];
+      e.label = e.label < 0 ? -1 : remap[e.label];
+    }
+  }
+
+  const n = entries.length;
+  const readError = new Map<number, string>();
+  const nativeShape = new Int32Array(n * 3);
+  const fileBytes = new Float64Array(n);
+  const kept: (Uint8Array | undefined)[] = new Array(n);
+  const keepBytes = opts.keepBytes ?? 256 * 2 ** 20;
+  let keptBytes = 0;
+  const concurrency = opts.concurrency ?? 16;
+  let bar = opts.progress ? new Progress('read', n) : undefined;
+
+  // Pass 1: bytes and headers.
+  await mapLimit(entries, concurrency, async (e, i) => {
+    try {
+      const bytes = await readFile(join(e.root, e.rel));
+      fileBytes[i] = bytes.length;
+      if (bytes.length === 0) throw new Error('empty file (0 bytes)');
+      const { width, height, channels } = await header(bytes);
+      nativeShape.set([height, width, channels], i * 3);
+      if (keptBytes + bytes.length <= keepBytes) {
+        kept[i] = bytes;
+        keptBytes += bytes.length;
+      }
+    } catch (err) {
+      readError.set(i, errorText(err));
+    }
+    bar?.tick();
+  });
+
+  bar?.done();
+  bar = opts.progress ? new Progress('decode', n) : undefined;
+  const [commonHeight, commonWidth] = opts.size !== undefined ? [opts.size, opts.size] : mostCommonSize(nativeShape, readError, n);
+  // The checks work on small copies: duplicates, blanks and neighbours do not need full resolution, and
+  // 100,000 photos at full size would not fit in memory.
+  const scale = Math.min(1, (opts.maxSide ?? DEFAULT_MAX_SIDE) / Math.max(commonHeight, commonWidth));
+  const height = Math.max(1, Math.round(commonHeight * scale));
+  const width = Math.max(1, Math.round(commonWidth * scale));
+  // Decode with colour whenever any file stores colour; whether the dataset *is* colour is decided after
+  // decoding, by content (many tools save gray images as RGB files), as the dataset loader does.
+  const decodeChannels = opts.channels ?? (anyColorFile(nativeShape, readError, n) ? 3 : 1);
+  const per = height * width * decodeChannels;
+  const pixels = new Uint8Array(n * per);
+  const colorful = new Uint8Array(n);
+
+  // Pass 2: pixels at the common size.
+  await mapLimit(entries, concurrency, async (e, i) => {
+    if (readError.has(i)) {
+      bar?.tick();
+      return;
+    }
+    try {
+      const bytes = kept[i] ?? (await readFile(join(e.root, e.rel)));
+      kept[i] = undefined;
+      const out = pixels.subarray(i * per, (i + 1) * per);
+      const png = isPng(bytes) ? decodePng(bytes) : undefined;
+      if (png && png.width === width && png.height === height) {
+        convertChannels(png.pixels, png.channels, out, decodeChannels);
+        colorful[i] = png.channels === 3 && isColorful(png.pixels) ? 1 : 0;
+      } else {
+        const d = await decodeImage(bytes, height, width, 'crop');
+        convertChannels(d.pixels, d.channels, out, decodeChannels);
+        colorful[i] = d.color ? 1 : 0;
+      }
+      // The channel count a user would see: gray stored as RGB counts as gray.
+      nativeShape[i * 3 + 2] = colorful[i] ? 3 : 1;
+    } catch (err) {
+      readError.set(i, errorText(err));
+      pixels.fill(0, i * per, (i + 1) * per);
+      nativeShape.fill(0, i * 3, i * 3 + 3);
+    }
+    bar?.tick();
+  });
+
+  bar?.done();
+  let channels = decodeChannels;
+  let samplesPixels = pixels;
+  if (opts.channels === undefined && decodeChannels === 3) {
+    const gray = mostCommonChannels(nativeShape, readError, n) === 1;
+    if (gray) {
+      channels = 1;
+      samplesPixels = new Uint8Array(n * height * width);
+      for (let i = 0; i < n; i++) convertChannels(pixels.subarray(i * per, (i + 1) * per), 3, samplesPixels.subarray(i * height * width, (i + 1) * height * width), 1);
+    }
+  }
+  const readable = new Uint8Array(n).fill(1);
+  for (const i of readError.keys()) readable[i] = 0;
+  const roots: Partial<Record<SplitName, string>> = {};
+  for (const name of SPLIT_NAMES) if (folders[name] !== undefined) roots[name] = folders[name];
+  return {
+    source: folders.train ?? folders.test ?? '',
+    ids: entries.map((e) => e.rel),
+    split: Uint8Array.from(entries, (e) => e.split),
+    y: Int32Array.from(entries, (e) => e.label),
+    classes,
+    height,
+    width,
+    storedHeight: commonHeight,
+    storedWidth: commonWidth,
+    channels,
+    pixels: samplesPixels,
+    readable,
+    readError,
+    nativeShape,
+    nonFinite: new Uint8Array(n),
+    fileBytes,
+    roots,
+  };
+}
+
+/** An in-memory dataset (e.g. Fashion-MNIST from IDX files) as samples: floats in [0, 1] back to bytes. */
+export function samplesFromSplits(splits: DatasetSplits, source: string): ImageSamples {
+  const parts: Dataset[] = [splits.train, ...(splits.test ? [splits.test] : [])];
+  const ds = splits.train;
+  if (ds.modality !== 'image' || ds.inputShape.length !== 3) {
+    throw new UlearnError(`${source}: clean checks images here; this dataset is ${ds.modality} with sample shape [${ds.inputShape.join(', ')}]`, { code: 'E_DATA' });
+  }
+  const [height, width, channels] = ds.inputShape;
+  const per = height * width * channels;
+  const n = parts.reduce((a, p) => a + p.size, 0);
+  const pixels = new Uint8Array(n * per);
+  const nonFinite = new Uint8Array(n);
+  const nativeShape = new Int32Array(n * 3);
+  let offset = 0;
+  for (const p of parts) {
+    for (let i = 0; i < p.size; i++) {
+      const s = offset + i;
+      nativeShape.set(p.inputShape, s * 3);
+      for (let j = 0; j < per; j++) {
+        const v = p.x[i * per + j];
+        if (!Number.isFinite(v)) {
+          nonFinite[s] = 1;
+          continue;
+        }
+        pixels[s * per + j] = Math.round(Math.min(1, Math.max(0, v)) * 255);
+      }
+    }
+    offset += p.size;
+  }
+  return {
+    source,
+    ids: parts.flatMap((p) => p.ids),
+    split: Uint8Array.from(parts.flatMap((p) => new Array<number>(p.size).fill(p === splits.test ? 1 : 0))),
+    y: Int32Array.from(parts.flatMap((p) => Array.from(p.y))),
+    classes: ds.classes,
+    height,
+    width,
+    storedHeight: height,
+    storedWidth: width,
+    channels,
+    pixels,
+    readable: new Uint8Array(n).fill(1),
+    readError: new Map(),
+    nativeShape,
+    nonFinite,
+  };
+}
+
+async function header(bytes: Uint8Array): Promise<{ width: number; height: number; channels: number }> {
+  if (isPng(bytes)) {
+    const { width, height } = pngSize(bytes);
+    const colorType = bytes[25];
+    // Palette images (3) may be gray or colour; ask libvips.
+    if (colorType !== 3) return { width, height, channels: colorType === 0 || colorType === 4 ? 1 : 3 };
+  }
+  const meta = await sharp(bytes).metadata();
+  const channels = (meta.channels ?? 3) - (meta.hasAlpha ? 1 : 0);
+  return { width: meta.autoOrient.width, height: meta.autoOrient.height, channels: channels <= 1 ? 1 : 3 };
+}
+
+function convertChannels(src: Uint8Array, from: number, out: Uint8Array, to: number): void {
+  if (from === to) {
+    out.set(src.subarray(0, out.length));
+  } else if (to === 3) {
+    for (let i = 0; i < out.length / 3; i++) out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = src[i];
+  } else {
+    // Rec. 601 luma, as the dataset loader converts colour to gray.
+    for (let i = 0; i < out.length; i++) out[i] = Math.round(0.299 * src[3 * i] + 0.587 * src[3 * i + 1] + 0.114 * src[3 * i + 2]);
+  }
+}
+
+function mostCommonSize(shape: Int32Array, bad: Map<number, string>, n: number): [number, number] {
+  const counts = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    if (bad.has(i)) continue;
+    const key = `${shape[i * 3]}x${shape[i * 3 + 1]}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  if (counts.size === 0) return [1, 1];
+  const best = [...counts.entries()].sort((a, b) => b[1] - a[1])[0][0];
+  const [h, w] = best.split('x').map(Number);
+  return [h, w];
+}
+
+function anyColorFile(shape: Int32Array, bad: Map<number, string>, n: number): boolean {
+  for (let i = 0; i < n; i++) if (!bad.has(i) && shape[i * 3 + 2] === 3) return true;
+  return false;
+}
+
+/** Some pixel's channels differ by more than JPEG chroma noise (the loader's tolerance). */
+function isColorful(rgb: Uint8Array): boolean {
+  for (let p = 0; p < rgb.length; p += 3) {
+    const r = rgb[p];
+    const g = rgb[p + 1];
+    const b = rgb[p + 2];
+    if (Math.max(r, g, b) - Math.min(r, g, b) > 8) return true;
+  }
+  return false;
+}
+
+function mostCommonChannels(shape: Int32Array, bad: Map<number, string>, n: number): 1 | 3 {
+  let gray = 0;
+  let color = 0;
+  for (let i = 0; i < n; i++) {
+    if (bad.has(i)) continue;
+    if (shape[i * 3 + 2] === 1) gray++;
+    else color++;
+  }
+  return color > gray ? 3 : 1;
+}
+
+function errorText(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg.replace(/\s+/g, ' ').trim();
+}

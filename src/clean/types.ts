@@ -1,0 +1,106 @@
+/**
+ * What `ulearn clean` works on and what each check returns (in the spirit of cleanlab's Datalab: every check
+ * gives a per-sample score, a per-sample flag and a dataset-level summary; the manifest is built from flags).
+ *
+ * Images are held as 8-bit pixels (a quarter of the memory of floats, and what files contain anyway), at one
+ * common size; samples that could not be read keep zeros and `readable = 0`, so indices stay aligned with ids.
+ */
+import type { Rng } from '../engine/seed.js';
+import type { Budget } from '../util/budget.js';
+
+export const SPLIT_NAMES = ['train', 'test'] as const;
+export type SplitName = (typeof SPLIT_NAMES)[number];
+
+export interface ImageSamples {
+  /** Where the samples came from (folder or dataset name), for the report. */
+  source: string;
+  /** Per sample: file path relative to its split's folder, or `${index}` for packed datasets. */
+  ids: string[];
+  /** Per sample: index into SPLIT_NAMES. */
+  split: Uint8Array;
+  /** Per sample: class index, -1 = unlabeled. */
+  y: Int32Array;
+  classes: string[];
+  /** Size the checks work at (the common size, downscaled for large images). */
+  height: number;
+  width: number;
+  /** The dataset's common stored size (what files should have); differs from height/width when downscaled. */
+  storedHeight: number;
+  storedWidth: number;
+  channels: number;
+  /** n * height * width * channels bytes, NHWC; zeros for unreadable samples. */
+  pixels: Uint8Array;
+  /** 1 if the sample decoded. */
+  readable: Uint8Array;
+  /** Why a sample could not be read (only for unreadable ones). */
+  readError: Map<number, string>;
+  /** Per sample: [height, width, channels] as stored, before conversion to the common size (0s if unreadable). */
+  nativeShape: Int32Array;
+  /** Per sample: 1 if the source held NaN or infinite values (packed float inputs only). */
+  nonFinite: Uint8Array;
+  /** Per sample: the source files's byte size (0 for packed datasets), for the report. */
+  fileBytes?: Float64Array;
+  /** Per split: the folder the ids are relative to (for thumbnails and messages). */
+  roots?: Partial<Record<SplitName, string>>;
+}
+
+export function sampleCount(s: Pick<ImageSamples, 'ids'>): number {
+  return s.ids.length;
+}
+
+/** What the manifest does with a flagged sample: drop it, or keep the sample but drop its (doubtful) label. */
+export type Action = 'exclude' | 'unlabel' | 'none';
+
+export interface CheckResult {
+  /** Stable check name, the key in issues.json (e.g. 'exact_duplicate'). */
+  name: string;
+  /** One line: what a flag means. */
+  description: string;
+  /** Per sample; higher = more likely an issue (NaN where the check does not apply). */
+  scores: Float32Array;
+  /** Per sample: 1 = flagged. */
+  flags: Uint8Array;
+  /** Per sample: the other sample a flag relates to (the duplicate kept, the suggested class...), -1 if none. */
+  related?: Int32Array;
+  /** Per flagged sample, a short reason text for the manifest; default is the check name. */
+  reason?: (i: number) => string;
+  /** Per flagged sample, extra fields for issues.json (e.g. the suggested class). */
+  details?: (i: number) => Record<string, unknown>;
+  /** What the manifest does with this check's flags by default. */
+  action: Action;
+  /** Dataset-level numbers (counts, thresholds, per-class tables). */
+  summary: Record<string, unknown>;
+  /** Set when the check did not run (budget exhausted, nothing to check): the reason. */
+  skipped?: string;
+}
+
+/** Lazily computed, shared between checks (the kNN graph serves near duplicates, outliers and label errors). */
+export interface CheckContext {
+  samples: ImageSamples;
+  rng: Rng;
+  budget: Budget;
+  /** Progress/status lines (stderr in the CLI). */
+  log: (line: string) => void;
+  /** Results of the checks that ran before this one, by name. */
+  results: Map<string, CheckResult>;
+  /** Shared kNN graph over usable samples; see neighbours.ts. */
+  neighbours: () => Promise<import('./neighbours.js').NeighbourGraph>;
+}
+
+export interface Check {
+  name: string;
+  /** Cheap and needed for a correct manifest (e.g. corrupt files): runs even when the budget is exhausted. */
+  always?: boolean;
+  run(ctx: CheckContext): CheckResult | Promise<CheckResult>;
+}
+
+/** A result for a check that did not run (flags nothing). */
+export function skippedResult(name: string, description: string, n: number, why: string): CheckResult {
+  return { name, description, scores: new Float32Array(n).fill(NaN), flags: new Uint8Array(n), action: 'none', summary: { flagged: 0 }, skipped: why };
+}
+
+export function countFlags(flags: Uint8Array): number {
+  let c = 0;
+  for (let i = 0; i < flags.length; i++) c += flags[i];
+  return c;
+}

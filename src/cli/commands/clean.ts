@@ -1,0 +1,105 @@
+/**
+ * `ulearn clean <data>`: runs the data-quality checks and writes report.html, issues.json and the cleaned
+ * manifest into --out. The data is only read. Later commands take the manifest in place of the data
+ * (`ulearn pretrain <out>/manifest.json`).
+ */
+import { stat } from 'node:fs/promises';
+import { Command, Option } from 'commander';
+import { UlearnError } from '../../errors.js';
+import { Budget } from '../../util/budget.js';
+import { parseDuration } from '../../util/duration.js';
+import { CHECK_NAMES, runClean } from '../../clean/run-clean.js';
+import { encoderEmbedding } from '../../clean/encoder-embedding.js';
+import { runTabularClean } from '../../clean/run-tabular.js';
+
+interface CleanCliOpts {
+  out?: string;
+  testData?: string;
+  checks?: string;
+  skip?: string;
+  nearThreshold: number;
+  k: number;
+  size?: number;
+  maxSide: number;
+  encoder?: string;
+  budget?: string;
+  seed: number;
+  backend: string;
+  html: boolean;
+}
+
+export function registerCleanCommand(program: Command): void {
+  program
+    .command('clean')
+    .description('find corrupt files, duplicates, near duplicates, train/test leakage, outliers and likely label errors; write a report and a cleaned manifest (your files are not changed)')
+    .argument('<data>', "dataset name ('fashion-mnist', 'mnist'), a folder of images, or a table (.csv, .tsv, .arff)")
+    .option('--out <dir>', 'where report.html, issues.json and manifest.json go (default: runs/clean-<data name>)')
+    .option('--test-data <folder>', 'test images for a folder dataset (checked for leakage against the training folder)')
+    .option('--checks <names>', `comma-separated checks to run (default all: ${CHECK_NAMES.join(', ')})`)
+    .option('--skip <names>', 'comma-separated checks not to run')
+    .option('--near-threshold <r>', 'pixel correlation at or above which two images are near duplicates', numberIn('--near-threshold', 0, 1), 0.99)
+    .option('--k <n>', 'neighbours per sample for outliers and label errors', intArg('--k', 2), 10)
+    .option('--size <px>', 'the expected square image size (default: the most common size)', intArg('--size', 1))
+    .option('--max-side <px>', 'check larger images at a copy downscaled to this longer side', intArg('--max-side', 8), 64)
+    .option('--encoder <run-dir>', 'embed with the pretrained encoder of this run directory instead of downscaled pixels')
+    .option('--budget <time>', 'wall-clock budget; checks not started when it runs out are reported as skipped', (v) => (parseDuration(v), v))
+    .option('--seed <n>', 'random seed', intArg('--seed', 0), 0)
+    .addOption(new Option('--backend <name>', 'compute backend (exact kNN on small data, --encoder)').default('auto'))
+    .option('--no-html', 'skip report.html')
+    .action(async (data: string, o: CleanCliOpts) => {
+      const list = (v?: string) => v?.split(',').map((x) => x.trim()).filter(Boolean);
+      const skip = new Set(list(o.skip) ?? []);
+      const unknown = [...skip].filter((c) => !CHECK_NAMES.includes(c));
+      if (unknown.length > 0) throw new UlearnError(`--skip: unknown check(s) ${unknown.join(', ')}; known: ${CHECK_NAMES.join(', ')}`, { code: 'E_ARG' });
+      const checks = (list(o.checks) ?? CHECK_NAMES).filter((c) => !skip.has(c));
+      const outDir = o.out ?? `runs/clean-${data.replace(/\/+$/, '').split('/').pop() || 'data'}`;
+      if (/\.(csv|tsv|txt|arff)$/i.test(data) && (await stat(data).catch(() => undefined))?.isFile()) {
+        const t = await runTabularClean(data, outDir, { html: o.html });
+        const k = t.report.checks;
+        console.log(`clean: ${t.report.rows} rows x ${t.report.columns.length} columns in ${t.seconds.toFixed(1)} s (peak RSS ${Math.round(t.peakRssMb)} MB)`);
+        console.log(`  missing values    ${k.missing_values.columns.length} columns, ${k.missing_values.rows_flagged} rows mostly empty`);
+        console.log(`  constant columns  ${k.constant_column.columns.join(', ') || 'none'}`);
+        console.log(`  mixed types       ${k.mixed_types.columns.map((m) => m.name).join(', ') || 'none'}`);
+        console.log(`  high cardinality  ${k.high_cardinality.columns.map((m) => m.name).join(', ') || 'none'}`);
+        console.log(`  duplicate rows    ${k.duplicate_row.rows_flagged}`);
+        console.log(`issues: ${t.paths.issues}\nmanifest: ${t.paths.manifest}${t.paths.report ? `\nreport: ${t.paths.report}` : ''}`);
+        return;
+      }
+      const out = await runClean({
+        data,
+        testData: o.testData,
+        outDir,
+        checks,
+        near: { threshold: o.nearThreshold },
+        k: o.k,
+        scan: { size: o.size, maxSide: o.maxSide },
+        embed: o.encoder ? encoderEmbedding(o.encoder, o.backend) : undefined,
+        seed: o.seed,
+        backend: o.backend,
+        budget: Budget.parse(o.budget),
+        html: o.html,
+      });
+      const c = out.manifest.counts;
+      console.log(`clean: ${out.samples.ids.length} samples in ${out.seconds.toFixed(1)} s (peak RSS ${Math.round(out.peakRssMb)} MB)`);
+      for (const r of out.results) console.log(`  ${r.name.padEnd(16)} ${r.skipped ? `skipped: ${r.skipped}` : String(r.summary.flagged ?? 0)}`);
+      console.log(`manifest: keep ${c.keep}, exclude ${c.exclude}, remove label ${c.unlabel} -> ${out.paths.manifest}`);
+      console.log(`issues: ${out.paths.issues}`);
+      if (out.paths.report) console.log(`report: ${out.paths.report}`);
+    });
+}
+
+function intArg(flag: string, min: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new UlearnError(`${flag} must be an integer >= ${min}, got '${v}'`);
+    return n;
+  };
+}
+
+function numberIn(flag: string, lo: number, hi: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!(n >= lo && n <= hi)) throw new UlearnError(`${flag} must be a number in [${lo}, ${hi}], got '${v}'`);
+    return n;
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * `ulearn tabular <file.csv|file.arff> --label <column>`: the tabular pipeline (preprocess → SCARF → probe,
+ * fine-tune, label propagation vs supervised-only and logistic regression), or `--config <file>` for the full
+ * set of options (the tabular config schema in src/pipeline/tabular-config.ts). Flags given on the command line
+ * override the config file.
+ */
+import { join } from 'node:path';
+import { Command, Option } from 'commander';
+import { BACKENDS } from '../../engine/backend.js';
+import { UlearnError } from '../../errors.js';
+import { formatZodError, loadConfigFile } from '../../runs/config.js';
+import { runTabular } from '../../pipeline/tabular.js';
+import { TABULAR_METHODS, TabularConfigSchema, type TabularConfigInput } from '../../pipeline/tabular-config.js';
+import { parseDuration } from '../../util/duration.js';
+
+interface TabularCliOpts {
+  config?: string;
+  label?: string;
+  testData?: string;
+  testFraction?: number;
+  labelFraction?: number;
+  labelsPerClass?: number;
+  methods?: string;
+  delimiter?: string;
+  skipBadRows?: boolean;
+  budget?: string;
+  seed?: number;
+  backend?: string;
+  out?: string;
+}
+
+export function registerTabularCommand(program: Command): void {
+  program
+    .command('tabular')
+    .description('tables (CSV or ARFF) end to end: preprocessing, SCARF self-supervised pretraining of an MLP, linear probe / fine-tune / label propagation on the few labels, against supervised-only and logistic regression')
+    .argument('[data]', 'a .csv (or other delimited text) or .arff file (or give data in --config)')
+    .option('--config <file>', 'tabular config file (JSON or YAML); flags override it')
+    .option('--label <column>', 'the class column (rows where it is empty are unlabeled)')
+    .option('--test-data <file>', 'a separate test file with the same columns (default: hold out --test-fraction of the rows)')
+    .option('--test-fraction <f>', 'share of rows held out for testing (default 0.2)', numberArg('--test-fraction', 0, 0.99))
+    .option('--label-fraction <f>', 'share of training rows whose labels stay visible, stratified (default: all labels)', numberArg('--label-fraction', 1e-9, 1))
+    .option('--labels-per-class <n>', 'labels kept per class instead', intArg('--labels-per-class', 1))
+    .option('--methods <list>', `comma-separated subset of ${TABULAR_METHODS.join(', ')}`)
+    .option('--delimiter <char>', 'CSV delimiter (default: detected)')
+    .option('--skip-bad-rows', 'skip (and list) rows that cannot be read instead of stopping at the first')
+    .option('--budget <time>', 'wall-clock budget, e.g. 10m', (v) => (parseDuration(v), v))
+    .option('--seed <n>', 'random seed (split, label draw, initialisation, corruption)', intArg('--seed', 0))
+    .addOption(new Option('--backend <name>', 'compute backend').choices([...BACKENDS]))
+    .option('--out <dir>', 'run directory (default: runs/tabular-<file name>-<time>)')
+    .action(async (data: string | undefined, o: TabularCliOpts) => {
+      const base: Record<string, unknown> = o.config ? { ...(await loadConfigFile(o.config, TabularConfigSchema)) } : {};
+      const flags: Partial<TabularConfigInput> = {
+        data,
+        labelColumn: o.label,
+        testData: o.testData,
+        testFraction: o.testFraction,
+        labelFraction: o.labelFraction,
+        labelsPerClass: o.labelsPerClass,
+        methods: o.methods?.split(',').map((m) => m.trim()) as TabularConfigInput['methods'],
+        delimiter: o.delimiter,
+        skipBadRows: o.skipBadRows,
+        budget: o.budget,
+        seed: o.seed,
+        backend: o.backend as TabularConfigInput['backend'],
+      };
+      for (const [k, v] of Object.entries(flags)) if (v !== undefined) base[k] = v;
+      // A label budget on the command line replaces the config file's, whichever form either uses.
+      if (o.labelsPerClass !== undefined && o.labelFraction === undefined) delete base.labelFraction;
+      if (o.labelFraction !== undefined && o.labelsPerClass === undefined) delete base.labelsPerClass;
+      const parsed = TabularConfigSchema.safeParse(base);
+      if (!parsed.success) {
+        throw new UlearnError(formatZodError(parsed.error, o.config ?? 'ulearn tabular', base, TabularConfigSchema), {
+          code: 'E_CONFIG',
+          hint: 'ulearn tabular <file> --label <column> (or --config with data and labelColumn)',
+        });
+      }
+      const cfg = parsed.data;
+      const name = cfg.data.split(/[\\/]/).pop()!.replace(/\.[^.]+$/, '');
+      const runDir = o.out ?? join('runs', `tabular-${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+      const result = await runTabular(cfg, runDir, (line) => console.error(line));
+      console.log('');
+      console.log('method          test accuracy  time');
+      console.log('--------------  -------------  ----');
+      for (const r of result.results) console.log(`${r.method.padEnd(14)}  ${(100 * r.accuracy).toFixed(1).padStart(12)}%  ${r.seconds.toFixed(1)} s`);
+      if (result.pretrain) console.log(`(SCARF pretraining: ${result.pretrain.seconds.toFixed(1)} s, ${result.pretrain.steps} steps, shared by the ssl-* methods)`);
+      console.log(`\nrun directory: ${result.runDir}`);
+    });
+}
+
+function numberArg(flag: string, min: number, max: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min || n > max) throw new UlearnError(`${flag} must be a number in [${min}, ${max}], got '${v}'`);
+    return n;
+  };
+}
+
+function intArg(flag: string, min: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new UlearnError(`${flag} must be an integer >= ${min}, got '${v}'`);
+    return n;
+  };
+}

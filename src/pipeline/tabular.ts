@@ -1,0 +1,280 @@
+/**
+ * Tables end to end: load (streaming CSV/ARFF) → preprocess (fitted on the training rows) → hide labels →
+ * SCARF pretraining of an MLP encoder on every training row → on the few labels: linear probe, fine-tuning
+ * (LP-FT), label propagation over the embeddings; against the same MLP trained on the labels alone and a
+ * logistic regression on the preprocessed features. One function per step so the benchmark can pretrain once
+ * per seed and compare several label budgets on the same encoder.
+ *
+ * `runTabular` writes a run directory: config.json, preprocessor.json + the fine-tuned encoder and head
+ * (model/, with the preprocessor saved next to model.json), results.json. Runs take seconds to minutes, so
+ * unlike the image pipeline it does not checkpoint mid-way; a killed run is simply run again.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import type { Dataset } from '../data/dataset.js';
+import { applyLabelBudget } from '../data/label-budget.js';
+import { columnGroups, savePreprocessor, type TabularPreprocessor } from '../data/preprocess/index.js';
+import { applyPreprocessor, loadTableDataset, type TableDatasets } from '../data/table-dataset.js';
+import type { RowProblem } from '../data/csv-stream.js';
+import { describeBackend, initBackend } from '../engine/backend.js';
+import { Rng } from '../engine/seed.js';
+import { UlearnError } from '../errors.js';
+import { accuracy, argmaxRows } from '../eval/metrics.js';
+import { saveModel } from '../models/io.js';
+import { linearHead, mlpEncoder } from '../models/mlp.js';
+import { createTabularSSLMethod } from '../ssl/registry.js';
+import { encodeAll } from '../train/features.js';
+import { fitTabular, predictTabular } from '../train/fit-tabular.js';
+import { propagateLabels } from '../train/label-propagation.js';
+import { trainLinearProbe } from '../train/linear-probe.js';
+import { writeJsonAtomic } from '../util/atomic.js';
+import { Budget } from '../util/budget.js';
+import { parseDuration } from '../util/duration.js';
+import { Progress } from '../util/progress.js';
+import type { TabularConfig, TabularMethod } from './tabular-config.js';
+
+export interface TabularMethodResult {
+  method: TabularMethod;
+  /** Test accuracy over test rows that have a label. */
+  accuracy: number;
+  /** Seconds for this method alone (SSL methods: excluding the shared pretraining). */
+  seconds: number;
+}
+
+/** Loads train (+ test) rows and fits the preprocessor on the training rows. */
+export async function loadTabularData(cfg: TabularConfig, onSkip?: (p: RowProblem & { source: string }) => void): Promise<TableDatasets> {
+  const tableOpts = { labelColumn: cfg.labelColumn, features: cfg.features, exclude: cfg.exclude, types: cfg.types, delimiter: cfg.delimiter, missing: cfg.missing, skipBadRows: cfg.skipBadRows, onSkip };
+  const data = await loadTableDataset(cfg.data, { ...tableOpts, preprocess: cfg.preprocess, seed: cfg.seed, testFraction: cfg.testData ? 0 : cfg.testFraction });
+  if (!cfg.testData) return data;
+  const test = await applyPreprocessor(cfg.testData, data.preprocessor, { ...tableOpts, classes: data.train.classes, split: 'test' });
+  return { ...data, test };
+}
+
+/** Training rows whose labels stay visible: a stratified share (at least one per class) or a count per class. */
+export function chooseLabeled(train: Dataset, cfg: Pick<TabularConfig, 'labelFraction' | 'labelsPerClass'>, seed: number): Int32Array {
+  const known = train.y.reduce((a, c) => a + (c >= 0 ? 1 : 0), 0);
+  if (cfg.labelsPerClass !== undefined) return applyLabelBudget(train, { perClass: cfg.labelsPerClass, seed }).labeled;
+  if (cfg.labelFraction === undefined || cfg.labelFraction >= 1) return Int32Array.from(Array.from(train.y.keys()).filter((i) => train.y[i] >= 0));
+  const present = new Set(Array.from(train.y).filter((c) => c >= 0)).size;
+  const total = Math.max(present, Math.round(cfg.labelFraction * known));
+  return applyLabelBudget(train, { total, seed }).labeled;
+}
+
+export interface PretrainResult {
+  encoder: tfl.LayersModel;
+  steps: number;
+  epochs: number;
+  finalLoss: number;
+  seconds: number;
+  stoppedByBudget: boolean;
+}
+
+/** SCARF on every training row (labels unused). */
+export function pretrainTabular(train: Dataset, preprocessor: TabularPreprocessor, cfg: TabularConfig, seed: number, budget?: Budget, log?: (s: string) => void): PretrainResult {
+  const t0 = performance.now();
+  const dim = train.inputShape[0];
+  const encoder = mlpEncoder({ inputDim: dim, widths: cfg.encoder.widths, dropout: cfg.encoder.dropout, seed });
+  const p = cfg.pretrain;
+  const method = createTabularSSLMethod(p.method, { encoder, inputDim: dim, groups: columnGroups(preprocessor.json), corruptionRate: p.corruptionRate, temperature: p.temperature, lr: p.lr, seed });
+  const rng = new Rng(seed).fork('scarf');
+  const n = train.size;
+  const bs = Math.min(p.batchSize, n);
+  const stepsPerEpoch = Math.max(1, Math.floor(n / bs));
+  const progress = log ? new Progress(`${p.method} pretraining`, p.epochs * stepsPerEpoch) : undefined;
+  const xb = new Float32Array(bs * dim);
+  let steps = 0;
+  let epochs = 0;
+  let last = NaN;
+  let stoppedByBudget = false;
+  try {
+    for (let e = 0; e < p.epochs && !stoppedByBudget; e++) {
+      const order = rng.permutation(n);
+      let sum = 0;
+      for (let s = 0; s < stepsPerEpoch; s++) {
+        if (budget?.exceeded()) {
+          stoppedByBudget = true;
+          break;
+        }
+        for (let k = 0; k < bs; k++) xb.set(train.x.subarray(order[s * bs + k] * dim, (order[s * bs + k] + 1) * dim), k * dim);
+        sum += method.trainStep(xb, train.x, rng);
+        steps++;
+        progress?.tick(1, { loss: (sum / (s + 1)).toFixed(3) });
+      }
+      if (!stoppedByBudget) {
+        epochs++;
+        last = sum / stepsPerEpoch;
+      }
+    }
+  } finally {
+    method.dispose();
+    progress?.done();
+  }
+  return { encoder, steps, epochs, finalLoss: last, seconds: (performance.now() - t0) / 1000, stoppedByBudget };
+}
+
+function copyEncoder(src: tfl.LayersModel, cfg: TabularConfig, dim: number, seed: number): tfl.LayersModel {
+  const copy = mlpEncoder({ inputDim: dim, widths: cfg.encoder.widths, dropout: cfg.encoder.dropout, seed });
+  copy.setWeights(src.getWeights());
+  return copy;
+}
+
+function testAccuracy(test: Dataset, probs: Float32Array): number {
+  const keep = Array.from(test.y.keys()).filter((i) => test.y[i] >= 0);
+  const k = test.classes.length;
+  const pred = argmaxRows(probs, k);
+  return accuracy(Int32Array.from(keep, (i) => test.y[i]), Int32Array.from(keep, (i) => pred[i]));
+}
+
+function probeProbs(trainFeat: tf.Tensor2D, testFeat: tf.Tensor2D, y: Int32Array, labeled: Int32Array, nClasses: number, seed: number) {
+  const lab = tf.gather(trainFeat, tf.tensor1d(labeled, 'int32')) as tf.Tensor2D;
+  const probe = trainLinearProbe(lab, Int32Array.from(labeled, (i) => y[i]), nClasses, { seed });
+  lab.dispose();
+  const p = probe.predictProba(testFeat);
+  const probs = p.dataSync() as Float32Array;
+  p.dispose();
+  return { probe, probs };
+}
+
+/**
+ * Every method in `cfg.methods` on one label budget. `pretrained` (for the ssl-* methods) is not modified:
+ * fine-tuning works on a copy. Returns per-method accuracy and the fine-tuned model (for saving).
+ */
+export function compareTabular(
+  data: { train: Dataset; test: Dataset },
+  labeled: Int32Array,
+  pretrained: tfl.LayersModel | undefined,
+  cfg: TabularConfig,
+  seed: number,
+  budget?: Budget,
+): { results: TabularMethodResult[]; model?: { encoder: tfl.LayersModel; head: tfl.LayersModel } } {
+  const { train, test } = data;
+  const dim = train.inputShape[0];
+  const k = train.classes.length;
+  const results: TabularMethodResult[] = [];
+  const ft = cfg.finetune;
+  const time = (method: TabularMethod, f: () => Float32Array) => {
+    const t0 = performance.now();
+    const probs = f();
+    results.push({ method, accuracy: testAccuracy(test, probs), seconds: (performance.now() - t0) / 1000 });
+  };
+  let model: { encoder: tfl.LayersModel; head: tfl.LayersModel } | undefined;
+  const want = new Set(cfg.methods);
+  if (want.has('logreg')) {
+    time('logreg', () => {
+      const [xtr, xte] = [tf.tensor2d(train.x, [train.size, dim]), tf.tensor2d(test.x, [test.size, dim])];
+      const { probe, probs } = probeProbs(xtr, xte, train.y, labeled, k, seed);
+      probe.dispose();
+      tf.dispose([xtr, xte]);
+      return probs;
+    });
+  }
+  if (want.has('supervised')) {
+    time('supervised', () => {
+      const encoder = mlpEncoder({ inputDim: dim, widths: cfg.encoder.widths, dropout: cfg.encoder.dropout, seed });
+      const head = linearHead(cfg.encoder.widths[cfg.encoder.widths.length - 1], k, seed);
+      fitTabular({ encoder, head, x: train.x, dim, y: train.y, indices: labeled, nClasses: k, steps: ft.steps, batchSize: ft.batchSize, lrHead: ft.lr, weightDecay: ft.weightDecay, seed, budget });
+      const probs = predictTabular(encoder, head, test.x, dim);
+      encoder.dispose();
+      head.dispose();
+      return probs;
+    });
+  }
+  const ssl = cfg.methods.filter((m) => m.startsWith('ssl-'));
+  if (ssl.length > 0) {
+    if (!pretrained) throw new UlearnError(`methods ${ssl.join(', ')} need a pretrained encoder`, { code: 'E_CONFIG' });
+    const feats = () => [encodeAll(pretrained, train.x, [dim]), encodeAll(pretrained, test.x, [dim])] as const;
+    if (want.has('ssl-linear')) {
+      time('ssl-linear', () => {
+        const [ftr, fte] = feats();
+        const { probe, probs } = probeProbs(ftr, fte, train.y, labeled, k, seed);
+        probe.dispose();
+        tf.dispose([ftr, fte]);
+        return probs;
+      });
+    }
+    if (want.has('ssl-finetune')) {
+      time('ssl-finetune', () => {
+        // LP-FT (Kumar et al. 2022): start the head from the linear probe so early gradients do not wreck the features.
+        const [ftr, fte] = feats();
+        const { probe } = probeProbs(ftr, fte, train.y, labeled, k, seed);
+        tf.dispose([ftr, fte]);
+        const encoder = copyEncoder(pretrained, cfg, dim, seed);
+        const head = linearHead(encoder.outputs[0].shape[1]!, k, seed);
+        const [kernel, bias] = probe.denseWeights();
+        head.setWeights([kernel, bias]);
+        tf.dispose([kernel, bias]);
+        probe.dispose();
+        fitTabular({ encoder, head, x: train.x, dim, y: train.y, indices: labeled, nClasses: k, steps: ft.steps, batchSize: ft.batchSize, lrHead: ft.lr, lrEncoder: ft.lr * ft.encoderLrScale, weightDecay: ft.weightDecay, seed, budget });
+        model = { encoder, head };
+        return predictTabular(encoder, head, test.x, dim);
+      });
+    }
+    if (want.has('ssl-labelprop')) {
+      time('ssl-labelprop', () => {
+        const [ftr, fte] = feats();
+        const [etr, ete] = [ftr.dataSync() as Float32Array, fte.dataSync() as Float32Array];
+        const d = ftr.shape[1];
+        tf.dispose([ftr, fte]);
+        const visible = new Int32Array(train.size).fill(-1);
+        for (const i of labeled) visible[i] = train.y[i];
+        return propagateLabels(etr, d, visible, k, { k: 10 }).predict(ete);
+      });
+    }
+  }
+  return { results, model };
+}
+
+export interface TabularRunResult {
+  runDir: string;
+  backend: string;
+  labeled: number;
+  trainRows: number;
+  testRows: number;
+  pretrain?: Omit<PretrainResult, 'encoder'>;
+  results: TabularMethodResult[];
+}
+
+/** The whole pipeline for one config, into `runDir`. */
+export async function runTabular(cfg: TabularConfig, runDir: string, log: (s: string) => void = () => undefined): Promise<TabularRunResult> {
+  const budget = new Budget(parseDuration(cfg.budget));
+  // Data first: a bad file is reported before any backend start-up output.
+  const data = await loadTabularData(cfg, (p) => log(`skipped ${p.source} line ${p.line}, column ${p.column}: ${p.message}`));
+  const backend = describeBackend(await initBackend(cfg.backend));
+  log(`backend: ${backend}`);
+  if (!data.test || data.test.size === 0) throw new UlearnError(`${cfg.data}: no test rows (set testFraction > 0 or testData)`, { code: 'E_CONFIG' });
+  const labeled = chooseLabeled(data.train, cfg, cfg.seed);
+  log(`${data.train.size} training rows (${labeled.length} labeled), ${data.test.size} test rows, ${data.preprocessor.width} features, ${data.train.classes.length} classes`);
+  for (const d of data.preprocessor.json.dropped) if (d.reason !== 'label') log(`column '${d.name}' not used: ${d.reason}`);
+  await mkdir(runDir, { recursive: true });
+  await writeJsonAtomic(join(runDir, 'config.json'), cfg);
+  const needsSsl = cfg.methods.some((m) => m.startsWith('ssl-'));
+  const pre = needsSsl ? pretrainTabular(data.train, data.preprocessor, cfg, cfg.seed, budget, log) : undefined;
+  if (pre) log(`${cfg.pretrain.method}: ${pre.steps} steps (${pre.epochs} epochs) in ${pre.seconds.toFixed(1)} s, loss ${pre.finalLoss.toFixed(3)}${pre.stoppedByBudget ? ' (stopped by the budget)' : ''}`);
+  const { results, model } = compareTabular({ train: data.train, test: data.test }, labeled, pre?.encoder, cfg, cfg.seed, budget);
+  for (const r of results) log(`${r.method.padEnd(14)} ${(100 * r.accuracy).toFixed(1)}%  ${r.seconds.toFixed(1)} s`);
+  if (model) {
+    const dir = join(runDir, 'model');
+    // One model (encoder → head) so `predict` loads a single file; the preprocessor goes next to it.
+    const input = tfl.input({ shape: [data.train.inputShape[0]] });
+    const full = tfl.model({ inputs: input, outputs: model.head.apply(model.encoder.apply(input)) as tfl.SymbolicTensor, name: 'tabular_classifier' });
+    await saveModel(full, dir);
+    await savePreprocessor(dir, data.preprocessor);
+    await writeJsonAtomic(join(dir, 'classes.json'), { labelColumn: cfg.labelColumn, classes: data.train.classes });
+    model.encoder.dispose();
+    model.head.dispose();
+  }
+  const result: TabularRunResult = {
+    runDir,
+    backend,
+    labeled: labeled.length,
+    trainRows: data.train.size,
+    testRows: data.test.size,
+    ...(pre ? { pretrain: { steps: pre.steps, epochs: pre.epochs, finalLoss: pre.finalLoss, seconds: pre.seconds, stoppedByBudget: pre.stoppedByBudget } } : {}),
+    results,
+  };
+  pre?.encoder.dispose();
+  await writeJsonAtomic(join(runDir, 'results.json'), result);
+  return result;
+}
