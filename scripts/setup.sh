@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
-# Installs everything ulearn needs on Debian 12 + Node 20: npm packages, the Debian data package
-# (Fashion-MNIST), chromium for the browser tests, and the labeling UI's build. Safe to run again: it only
-# installs or builds what is missing.
+# Installs everything ulearn needs on Debian 12 + Node 20: npm packages (better-sqlite3 compiles from source, so
+# a C++ toolchain), the Debian data package (Fashion-MNIST) and the labeling UI's build. `--browser` also installs
+# chromium for the browser tests (scripts/test.sh passes it). Safe to run again: it only installs or builds what is
+# missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 apt_packages=()
 [ -d /usr/share/datasets/fashion-mnist ] || apt_packages+=(dataset-fashion-mnist)
-# The labeling app's end-to-end tests drive Debian's chromium (see DEVELOPERS.md).
-command -v chromium >/dev/null || apt_packages+=(chromium fonts-liberation)
-for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || apt_packages+=("$pkg"); done
+# better-sqlite3's prebuilt binary comes from a host npm does not reach here, so npm ci builds it with node-gyp.
+{ command -v g++ >/dev/null && command -v make >/dev/null && command -v python3 >/dev/null; } || apt_packages+=(g++ make python3)
+for arg in "$@"; do
+  case "$arg" in
+    # The labeling app's end-to-end tests drive Debian's chromium (see DEVELOPERS.md).
+    --browser) command -v chromium >/dev/null || apt_packages+=(chromium fonts-liberation) ;;
+    *) dpkg -s "$arg" >/dev/null 2>&1 || apt_packages+=("$arg") ;;
+  esac
+done
 if [ ${#apt_packages[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo="sudo"
