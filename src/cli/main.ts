@@ -2,6 +2,7 @@
  * The `ulearn` command line. It only parses arguments and calls the library; every command has --help.
  * User errors (UlearnError) print one message and exit non-zero; anything else is a bug and shows its stack.
  */
+import { z } from 'zod';
 import { Command, Option } from 'commander';
 import { describeError, UlearnError } from '../errors.js';
 import { BACKENDS, describeBackend, initBackend } from '../engine/index.js';
@@ -13,7 +14,8 @@ import { SSL_METHODS } from '../ssl/registry.js';
 import { parseDuration } from '../util/duration.js';
 import { registerLabelCommand } from './commands/label.js';
 import { registerCleanCommand } from './commands/clean.js';
-import { registerTabularCommand } from './commands/tabular.js';
+import { registerTabularCommand, runTabularAndPrint } from './commands/tabular.js';
+import { TabularConfigSchema, type TabularConfig } from '../pipeline/tabular-config.js';
 
 export function backendOption(): Option {
   return new Option('--backend <name>', 'compute backend').choices([...BACKENDS]).default('auto');
@@ -84,6 +86,14 @@ export function buildProgram(): Command {
       .argument('<config>', 'config file (.json, .yaml or .yml)')
       .option('--resume <run-dir>', 'continue a killed run of this config'),
   ).action(async (file: string, o: CliOpts & { resume?: string }) => {
+    // A config naming a label column describes a table (CSV/ARFF): the tabular pipeline, with its own schema.
+    const raw = await loadConfigFile(file, z.record(z.unknown()));
+    if (Object.hasOwn(raw, 'labelColumn')) {
+      const cfg = await loadConfigFile(file, TabularConfigSchema);
+      const overrides = { ...(o.budget ? { budget: o.budget } : {}), ...(o.backend !== 'auto' ? { backend: o.backend as TabularConfig['backend'] } : {}) };
+      await runTabularAndPrint({ ...cfg, ...overrides }, o.resume, o.runs);
+      return;
+    }
     const cfg = await loadConfigFile(file, PipelineConfigSchema);
     await runAndPrint(cfg, o, { runDir: o.resume });
   });

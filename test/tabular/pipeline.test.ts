@@ -97,3 +97,22 @@ test('ulearn tabular: an absent label column and a ragged row are clear errors w
   assert.match(r.err, /r\.csv line 3, column 3: expected 3 fields like the header, got 2/);
   await assert.rejects(readFile(join(out, 'config.json')), /ENOENT/);
 });
+
+test('ulearn run <config with labelColumn> runs the tabular pipeline and writes its run directory', async () => {
+  const dir = await tempDir();
+  const data = join(dir, 'd.csv');
+  await writeFile(data, rows(90, 4));
+  const cfgPath = join(dir, 'table.yaml');
+  await writeFile(cfgPath, `data: ${data}\nlabelColumn: kind\nlabelFraction: 0.2\nmethods: [logreg, supervised]\nbackend: wasm\nfinetune: { steps: 20, batchSize: 8 }\n`);
+  const out = join(dir, 'run');
+  const r = ulearn('run', cfgPath, '--resume', out);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /logreg\s+\d+\.\d%/);
+  const saved = JSON.parse(await readFile(join(out, 'results.json'), 'utf8')) as { results: { method: string }[] };
+  assert.deepEqual(saved.results.map((m) => m.method), ['logreg', 'supervised']);
+  // A typo in a table config is reported against the tabular schema, naming the file and the key.
+  await writeFile(cfgPath, `data: ${data}\nlabelColumn: kind\nlabelFractoin: 0.2\n`);
+  const bad = ulearn('run', cfgPath);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /table\.yaml.*labelFractoin/);
+});

@@ -10,7 +10,7 @@ import { BACKENDS } from '../../engine/backend.js';
 import { UlearnError } from '../../errors.js';
 import { formatZodError, loadConfigFile } from '../../runs/config.js';
 import { runTabular } from '../../pipeline/tabular.js';
-import { TABULAR_METHODS, TabularConfigSchema, type TabularConfigInput } from '../../pipeline/tabular-config.js';
+import { TABULAR_METHODS, TabularConfigSchema, type TabularConfig, type TabularConfigInput } from '../../pipeline/tabular-config.js';
 import { parseDuration } from '../../util/duration.js';
 
 interface TabularCliOpts {
@@ -74,17 +74,21 @@ export function registerTabularCommand(program: Command): void {
           hint: 'ulearn tabular <file> --label <column> (or --config with data and labelColumn)',
         });
       }
-      const cfg = parsed.data;
-      const name = cfg.data.split(/[\\/]/).pop()!.replace(/\.[^.]+$/, '');
-      const runDir = o.out ?? join('runs', `tabular-${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-      const result = await runTabular(cfg, runDir, (line) => console.error(line));
-      console.log('');
-      console.log('method          test accuracy  time');
-      console.log('--------------  -------------  ----');
-      for (const r of result.results) console.log(`${r.method.padEnd(14)}  ${(100 * r.accuracy).toFixed(1).padStart(12)}%  ${r.seconds.toFixed(1)} s`);
-      if (result.pretrain) console.log(`(SCARF pretraining: ${result.pretrain.seconds.toFixed(1)} s, ${result.pretrain.steps} steps, shared by the ssl-* methods)`);
-      console.log(`\nrun directory: ${result.runDir}`);
+      await runTabularAndPrint(parsed.data, o.out);
     });
+}
+
+/** Runs the tabular pipeline and prints its table; shared by `ulearn tabular` and `ulearn run <table config>`. */
+export async function runTabularAndPrint(cfg: TabularConfig, out?: string, runsRoot = 'runs'): Promise<void> {
+  const name = cfg.data.split(/[\\/]/).pop()!.replace(/\.[^.]+$/, '');
+  const runDir = out ?? join(runsRoot, `tabular-${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  const result = await runTabular(cfg, runDir, (line) => console.error(line));
+  console.log('');
+  console.log('method          test accuracy  time');
+  console.log('--------------  -------------  ----');
+  for (const r of result.results) console.log(`${r.method.padEnd(14)}  ${(100 * r.accuracy).toFixed(1).padStart(12)}%  ${r.seconds.toFixed(1)} s`);
+  if (result.pretrain) console.log(`(SCARF pretraining: ${result.pretrain.seconds.toFixed(1)} s, ${result.pretrain.steps} steps, shared by the ssl-* methods)`);
+  console.log(`\nrun directory: ${result.runDir}`);
 }
 
 function numberArg(flag: string, min: number, max: number) {
