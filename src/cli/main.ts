@@ -11,6 +11,8 @@ import { loadConfigFile } from '../runs/config.js';
 import { RunDir } from '../runs/run-dir.js';
 import { SSL_METHODS } from '../ssl/registry.js';
 import { parseDuration } from '../util/duration.js';
+import { registerPredictCommand } from './commands/predict.js';
+import { registerTrainCommand } from './commands/train.js';
 
 export function backendOption(): Option {
   return new Option('--backend <name>', 'compute backend').choices([...BACKENDS]).default('auto');
@@ -128,6 +130,8 @@ export function buildProgram(): Command {
     await runAndPrint(run.config as PipelineConfigInput, o, { runDir: dir, stages: ['report'] });
   });
 
+  registerTrainCommand(program);
+  registerPredictCommand(program);
   return program;
 }
 
