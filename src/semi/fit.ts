@@ -23,10 +23,9 @@ import { PseudoLabel } from './pseudo-label.js';
 import { trainSemi } from './train.js';
 import { checkSemiSetup, checkThreshold } from './validate.js';
 
-export const FIT_METHODS = ['supervised', 'linear', 'finetune', 'label-propagation', 'pseudo-label', 'fixmatch'] as const;
-export type FitMethod = (typeof FIT_METHODS)[number];
-/** Methods that cannot run without a pretrained encoder (they train no encoder of their own). */
-export const NEEDS_ENCODER: readonly FitMethod[] = ['linear', 'finetune', 'label-propagation'];
+import { FIT_METHODS, NEEDS_ENCODER, type FitMethod } from './names.js';
+
+export { FIT_METHODS, NEEDS_ENCODER, type FitMethod };
 
 export interface SemiSettings {
   /** Pseudo-label confidence threshold, (0, 1]. Default 0.95. */
