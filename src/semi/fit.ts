@@ -17,7 +17,7 @@ import { trainLinearProbe } from '../train/linear-probe.js';
 import type { Budget } from '../util/budget.js';
 import { Progress } from '../util/progress.js';
 import { FixMatch } from './fixmatch.js';
-import { labelSpreading } from './label-spreading.js';
+import { labelSpreading, type SparseGraph } from './label-spreading.js';
 import type { SemiMethod, SemiMethodOptions } from './method.js';
 import { PseudoLabel } from './pseudo-label.js';
 import { trainSemi } from './train.js';
@@ -81,6 +81,8 @@ export interface FitInput {
   /** Encoder features of every training sample, if already computed for this encoder (the benchmark caches them). */
   features?: Float32Array;
   settings?: Partial<SemiSettings>;
+  /** Label propagation: a kNN graph of `features` built earlier with the same k (see labelSpreading's graph). */
+  graph?: SparseGraph;
   seed: number;
   budget: Budget;
   log?: (line: string) => void;
@@ -187,7 +189,7 @@ export async function fitMethod(input: FitInput): Promise<FitOutput> {
   if (input.method === 'label-propagation') {
     const f = allFeatures();
     const t0 = Date.now();
-    const lp = labelSpreading(f, dim, y, K, { k: s.k, alpha: s.alpha });
+    const lp = labelSpreading(f, dim, y, K, { k: s.k, alpha: s.alpha, graph: input.graph });
     // Inductive step (Iscen et al.): a linear classifier on the propagated labels of the whole pool, so new
     // images get predictions without rebuilding the graph.
     const all = Int32Array.from({ length: train.size }, (_, i) => i);

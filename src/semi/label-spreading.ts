@@ -30,6 +30,11 @@ export interface LabelSpreadingOptions {
   balance?: boolean;
   /** Search engine settings (exact vs HNSW, threads); the metric is always cosine. */
   knn?: Omit<KnnOptions, 'metric' | 'excludeSelf'>;
+  /**
+   * A graph already built by `spreadingGraph` on these features (with this k and gamma): building it is most of
+   * the cost, and it does not depend on the labels, so every label draw over one pool can share one.
+   */
+  graph?: SparseGraph;
 }
 
 export interface SparseGraph {
@@ -119,7 +124,8 @@ export function labelSpreading(features: Float32Array, dim: number, y: Int32Arra
   const n = features.length / dim;
   const alpha = opts.alpha ?? 0.99;
   const counts = checkSpreadingInput(n, y, nClasses, alpha);
-  const graph = spreadingGraph(features, dim, opts.k ?? 10, opts.gamma ?? 3, opts.knn);
+  const graph = opts.graph ?? spreadingGraph(features, dim, opts.k ?? 10, opts.gamma ?? 3, opts.knn);
+  if (graph.n !== n) throw new UlearnError(`label spreading: the given graph has ${graph.n} nodes but there are ${n} samples`, { code: 'E_ARG' });
   const Y = new Float32Array(n * nClasses);
   for (let i = 0; i < n; i++) if (y[i] >= 0) Y[i * nClasses + y[i]] = (opts.balance ?? true) ? 1 / counts[y[i]] : 1;
   const { F, iterations } = solveSpreading(graph, Y, nClasses, alpha, opts.maxIterations ?? 100, opts.tol ?? 1e-6);

@@ -102,6 +102,17 @@ describe('label spreading', () => {
     }
   });
 
+  test('a prebuilt graph gives the same result as building it, and must match the sample count', () => {
+    const { x, truth } = clusters(80, 4, 3, 7);
+    const y = new Int32Array(80).fill(-1);
+    for (let c = 0; c < 3; c++) y[c] = truth[c];
+    const g = spreadingGraph(x, 4, 6, 3, { mode: 'exact' });
+    const a = labelSpreading(x, 4, y, 3, { k: 6, knn: { mode: 'exact' } });
+    const b = labelSpreading(x, 4, y, 3, { graph: g });
+    assert.deepEqual(Array.from(b.proba), Array.from(a.proba));
+    assert.throws(() => labelSpreading(x.subarray(0, 40), 4, y.subarray(0, 10), 3, { graph: g }), /graph has 80 nodes but there are 10 samples/);
+  });
+
   test('graph rows are symmetric: S_ij == S_ji', () => {
     const { x } = clusters(50, 4, 2, 3);
     const g = spreadingGraph(x, 4, 5, 3, { mode: 'exact' });
