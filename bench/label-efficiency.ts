@@ -106,14 +106,15 @@ function seededSubset(ds: Dataset, n: number, seed: number, tag: string): Datase
   return subset(ds, idx);
 }
 
-async function cachedFeatures(file: string, compute: () => Float32Array): Promise<Float32Array> {
+/** Features from the cache file, or computed and cached; `computed` says which (only then is the time an encoding cost). */
+async function cachedFeatures(file: string, compute: () => Float32Array): Promise<{ f: Float32Array; computed: boolean }> {
   if (existsSync(file)) {
     const b = await readFile(file);
-    return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+    return { f: new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)), computed: false };
   }
   const f = compute();
   await writeFileAtomic(file, new Uint8Array(f.buffer, f.byteOffset, f.byteLength));
-  return f;
+  return { f, computed: true };
 }
 
 export function buildRows(units: Unit[]): Row[] {
@@ -291,10 +292,12 @@ export async function run(argv: string[]): Promise<number> {
     const te = Date.now();
     const encoder = await buildEncoder(shape, spec, 0, enc.path);
     const tag = `${enc.sha256.slice(0, 12)}-${train.size}-${test.size}`;
-    trainFeatures = await cachedFeatures(path.join(work, `features-${tag}-train.f32`), () => features(encoder, train.x, shape, 'encode train'));
-    testFeatures = await cachedFeatures(path.join(work, `features-${tag}-test.f32`), () => features(encoder, test.x, shape, 'encode test'));
+    const tr = await cachedFeatures(path.join(work, `features-${tag}-train.f32`), () => features(encoder, train.x, shape, 'encode train'));
+    const ts = await cachedFeatures(path.join(work, `features-${tag}-test.f32`), () => features(encoder, test.x, shape, 'encode test'));
+    trainFeatures = tr.f;
+    testFeatures = ts.f;
     encoder.dispose();
-    if (!existsSync(encodeFile)) await writeJsonAtomic(encodeFile, { encode_s: (Date.now() - te) / 1000, train: train.size, test: test.size });
+    if (tr.computed && ts.computed) await writeJsonAtomic(encodeFile, { encode_s: (Date.now() - te) / 1000, train: train.size, test: test.size, load1m: os.loadavg()[0] });
   };
 
   const runUnit = async (method: string, labels: number, seed: number, labeled: Int32Array, y: Int32Array, ms: number) => {
