@@ -16,6 +16,8 @@ import { registerLabelCommand } from './commands/label.js';
 import { registerCleanCommand } from './commands/clean.js';
 import { registerTabularCommand, runTabularAndPrint } from './commands/tabular.js';
 import { TabularConfigSchema, type TabularConfig } from '../pipeline/tabular-config.js';
+import { registerPredictCommand } from './commands/predict.js';
+import { registerTrainCommand } from './commands/train.js';
 
 export function backendOption(): Option {
   return new Option('--backend <name>', 'compute backend').choices([...BACKENDS]).default('auto');
@@ -144,6 +146,8 @@ export function buildProgram(): Command {
   registerLabelCommand(program);
   registerCleanCommand(program);
   registerTabularCommand(program);
+  registerTrainCommand(program);
+  registerPredictCommand(program);
   return program;
 }
 

@@ -3,6 +3,7 @@
  * with defaults. Strict: a misspelt key is an error, not silently ignored.
  */
 import { z } from 'zod';
+import { FIT_METHODS } from '../semi/names.js';
 import { SSL_METHODS } from '../ssl/registry.js';
 
 export const PipelineConfigSchema = z
@@ -56,6 +57,22 @@ export const PipelineConfigSchema = z
       })
       .strict()
       .default({}),
+    /** Optional semi-supervised stage (src/semi): one more classifier, saved to runs/<id>/model for `ulearn predict`. */
+    semi: z
+      .object({
+        method: z.enum(FIT_METHODS),
+        /** pseudo-label / fixmatch: start from the pretrained encoder (true) or from scratch. */
+        fromEncoder: z.boolean().default(true),
+        threshold: z.number().gt(0).max(1).default(0.95),
+        mu: z.number().int().positive().default(7),
+        steps: z.number().int().positive().default(100_000),
+        batchSize: z.number().int().positive().default(32),
+        /** label-propagation: neighbours and alpha. */
+        k: z.number().int().positive().default(10),
+        alpha: z.number().gt(0).lt(1).default(0.99),
+      })
+      .strict()
+      .optional(),
     /** Test samples scored (0 = all). */
     testSize: z.number().int().nonnegative().default(0),
   })

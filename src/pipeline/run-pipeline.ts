@@ -21,6 +21,9 @@ import { buildResNetEncoder, classifierHead, featureDim } from '../models/resnet
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from '../runs/checkpoint.js';
 import { RunDir } from '../runs/run-dir.js';
 import { embed, KnnMonitor } from '../ssl/knn-monitor.js';
+import { fitMethod } from '../semi/fit.js';
+import { saveClassifier } from '../semi/model-dir.js';
+import { NEEDS_ENCODER } from '../semi/names.js';
 import { createSSLMethod } from '../ssl/registry.js';
 import { fitClassifier, predictProba } from '../train/fit-classifier.js';
 import { encodeAll } from '../train/features.js';
@@ -30,7 +33,7 @@ import { parseDuration } from '../util/duration.js';
 import { Progress } from '../util/progress.js';
 import type { PipelineConfig } from './config.js';
 
-export const STAGES = ['pretrain', 'probe', 'finetune', 'baseline', 'report'] as const;
+export const STAGES = ['pretrain', 'probe', 'finetune', 'semi', 'baseline', 'report'] as const;
 export type StageName = (typeof STAGES)[number];
 
 export interface PipelineOptions {
@@ -296,13 +299,14 @@ export async function runPipeline(cfg: PipelineConfig, opts: PipelineOptions = {
   const wanted = (s: StageName) => !opts.stages || opts.stages.includes(s);
 
   // The report alone (`ulearn eval`) still shows pretraining curves and the embedding map when the run has them.
-  const needsEncoder = ['pretrain', 'probe', 'finetune'].some((s) => wanted(s as StageName)) || (await run.isStageDone('pretrain'));
+  const needsEncoder = ['pretrain', 'probe', 'finetune'].some((s) => wanted(s as StageName)) || (wanted('semi') && semiUsesEncoder(cfg)) || (await run.isStageDone('pretrain'));
   const pre = needsEncoder ? await pretrain(ctx) : undefined;
   const methods: MethodResult[] = [];
   const probeRes = await stageResult(ctx, 'probe', wanted, () => probe(ctx, pre!.encoder));
   const ftRes = await stageResult(ctx, 'finetune', wanted, () => supervised(ctx, 'SSL + fine-tune', pre!.encoder, true));
+  const semiRes = cfg.semi ? await stageResult(ctx, 'semi', wanted, () => semiStage(ctx)) : undefined;
   const baseRes = await stageResult(ctx, 'baseline', wanted, () => supervised(ctx, 'supervised only', newEncoder(ctx, ctx.cfg.seed + 1), false));
-  for (const r of [baseRes, probeRes, ftRes]) if (r) methods.push(r);
+  for (const r of [baseRes, probeRes, ftRes, semiRes]) if (r) methods.push(r);
 
   let reportPath = run.path('report.html');
   if (wanted('report')) {
@@ -328,6 +332,42 @@ export async function runPipeline(cfg: PipelineConfig, opts: PipelineOptions = {
     await run.stageDone('report', {});
   }
   return { runDir: run.dir, methods, reportPath };
+}
+
+function semiUsesEncoder(cfg: PipelineConfig): boolean {
+  return Boolean(cfg.semi && (NEEDS_ENCODER.includes(cfg.semi.method) || (cfg.semi.fromEncoder && cfg.semi.method !== 'supervised')));
+}
+
+/**
+ * The optional semi-supervised classifier (src/semi): half of what fine-tuning left, so the baseline after it
+ * still gets the other half. Saved as runs/<id>/model for `ulearn predict`.
+ */
+async function semiStage(ctx: Context): Promise<MethodResult> {
+  const s = ctx.cfg.semi!;
+  const t0 = Date.now();
+  const fit = await fitMethod({
+    method: s.method,
+    train: ctx.train,
+    y: ctx.visibleY,
+    labeled: ctx.labeled,
+    encoder: ctx.cfg.encoder,
+    pretrained: semiUsesEncoder(ctx.cfg) ? ctx.run.path('checkpoints', 'pretrain-encoder') : undefined,
+    settings: { threshold: s.threshold, mu: s.mu, steps: s.steps, batchSize: s.batchSize, k: s.k, alpha: s.alpha, epochs: ctx.cfg.finetune.epochs },
+    seed: ctx.cfg.seed,
+    budget: ctx.budget.child(0.5),
+    log: ctx.log,
+  });
+  const probs = predictProba(fit.encoder, fit.head, testSubset(ctx).x, ctx.inputShape);
+  const result = score(`semi: ${s.method}`, ctx, probs, (Date.now() - t0) / 1000);
+  await saveClassifier(ctx.run.path('model'), fit.encoder, fit.head, {
+    classes: ctx.train.classes,
+    preprocessing: { inputShape: ctx.inputShape, resize: 'crop', scale: '1/255' },
+    method: s.method,
+    training: { data: ctx.cfg.data, labels: ctx.labeled.length, seed: ctx.cfg.seed, run: ctx.run.dir, testAccuracy: result.acc, ...fit.info },
+  });
+  fit.encoder.dispose();
+  fit.head.dispose();
+  return result;
 }
 
 function embeddingMap(ctx: Context, encoder: tfl.LayersModel): ReportInput['embedding'] {

@@ -1,0 +1,33 @@
+/**
+ * `ulearn predict <model-dir> <files...|folder>`: classifies new image files with a model folder from
+ * `ulearn train`, decoding each with the preprocessing stored beside the model. CSV to stdout, or a .csv /
+ * .json file with --out (written atomically).
+ */
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { BACKENDS, initBackend } from '../../engine/index.js';
+import { UlearnError } from '../../errors.js';
+import { collectImageFiles, loadClassifier, predictFiles, predictionsCsv } from '../../semi/model-dir.js';
+import { writeFileAtomic, writeJsonAtomic } from '../../util/atomic.js';
+
+export function registerPredictCommand(program: Command): void {
+  program
+    .command('predict')
+    .description('classify image files (or folders of them) with a model folder written by `ulearn train`')
+    .argument('<model-dir>', 'model folder (holds ulearn-model.json)')
+    .argument('<inputs...>', 'image files and/or folders (searched recursively)')
+    .option('--out <file>', 'write predictions to a .csv or .json file instead of printing CSV')
+    .addOption(new Option('--backend <name>', 'compute backend').choices([...BACKENDS]).default('auto'))
+    .action(async (modelDir: string, inputs: string[], o: { out?: string; backend: string }) => {
+      const ext = o.out ? path.extname(o.out).toLowerCase() : '';
+      if (o.out && ext !== '.csv' && ext !== '.json') throw new UlearnError(`--out ${o.out}: expected a .csv or .json file name`);
+      const files = await collectImageFiles(inputs);
+      await initBackend(o.backend);
+      const { model, meta } = await loadClassifier(modelDir);
+      const preds = await predictFiles(model, meta, files);
+      if (!o.out) process.stdout.write(predictionsCsv(preds, meta.classes));
+      else if (ext === '.csv') await writeFileAtomic(o.out, predictionsCsv(preds, meta.classes));
+      else await writeJsonAtomic(o.out, { model: modelDir, classes: meta.classes, predictions: preds });
+      if (o.out) console.error(`${preds.length} predictions written to ${o.out}`);
+    });
+}

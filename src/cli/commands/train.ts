@@ -1,0 +1,133 @@
+/**
+ * `ulearn train <data> --method <name>`: one classifier from few labels (and, for the semi-supervised methods,
+ * the unlabeled rest), saved as a model folder `ulearn predict` can use. Arguments only; the work is
+ * src/semi/fit.ts, the same code the label-efficiency benchmark measures.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { applyLabelBudget } from '../../data/label-budget.js';
+import { loadDataset, type DatasetSpec } from '../../data/load.js';
+import { BACKENDS, describeBackend, initBackend } from '../../engine/index.js';
+import { UlearnError } from '../../errors.js';
+import { accuracy, argmaxRows } from '../../eval/metrics.js';
+import { checkFitInput, FIT_METHODS, fitMethod, type EncoderSpec, type SemiSettings } from '../../semi/fit.js';
+import { saveClassifier } from '../../semi/model-dir.js';
+import { checkThreshold } from '../../semi/validate.js';
+import { predictProba } from '../../train/fit-classifier.js';
+import { Budget } from '../../util/budget.js';
+import { parseDuration } from '../../util/duration.js';
+
+interface TrainOpts {
+  method: string;
+  encoder?: string;
+  labelsPerClass?: number;
+  totalLabels?: number;
+  testData?: string;
+  out?: string;
+  threshold?: number;
+  mu?: number;
+  steps?: number;
+  epochs?: number;
+  batchSize?: number;
+  widths?: number[];
+  blocks?: number;
+  noFlip?: boolean;
+  flip: boolean;
+  budget?: string;
+  seed: number;
+  backend: string;
+  threads?: number;
+}
+
+const int = (flag: string, min: number) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UlearnError(`${flag} must be an integer >= ${min}, got '${v}'`);
+  return n;
+};
+
+/** A run's encoder shape lives in <run>/config.json, two levels above its checkpoint. */
+async function encoderSpecFor(checkpoint: string | undefined, o: TrainOpts): Promise<EncoderSpec> {
+  let spec: EncoderSpec = { widths: [16, 32, 64], blocksPerStage: 1 };
+  const cfg = checkpoint ? path.join(checkpoint, '..', '..', 'config.json') : undefined;
+  if (cfg && existsSync(cfg)) spec = (JSON.parse(await readFile(cfg, 'utf8')) as { encoder?: EncoderSpec }).encoder ?? spec;
+  return { widths: o.widths ?? spec.widths, blocksPerStage: o.blocks ?? spec.blocksPerStage };
+}
+
+export function registerTrainCommand(program: Command): void {
+  program
+    .command('train')
+    .description('train a classifier from few labels with one method (supervised, linear, finetune, label-propagation, pseudo-label, fixmatch) and save it for `ulearn predict`')
+    .argument('<data>', "dataset name ('fashion-mnist', 'mnist') or a folder of images (unlabeled files allowed)")
+    .addOption(new Option('--method <name>', 'training method').choices([...FIT_METHODS]).makeOptionMandatory())
+    .option('--encoder <checkpoint>', 'pretrained encoder checkpoint (runs/<id>/checkpoints/pretrain-encoder); needed by linear, finetune, label-propagation; optional start for pseudo-label and fixmatch')
+    .option('--labels-per-class <n>', 'labels kept per class (default: every label the data has)', int('--labels-per-class', 1))
+    .option('--total-labels <n>', 'labels kept in total, stratified across classes', int('--total-labels', 1))
+    .option('--test-data <folder>', 'labeled test images for a folder dataset (accuracy is printed)')
+    .option('--out <dir>', 'model folder to write (default runs/train-<method>-<time>)')
+    .option('--threshold <p>', 'pseudo-label confidence threshold in (0, 1] (pseudo-label, fixmatch)', (v) => checkThreshold(Number(v), '--threshold'))
+    .option('--mu <n>', 'unlabeled-to-labeled batch ratio (pseudo-label, fixmatch)', int('--mu', 1))
+    .option('--steps <n>', 'optimizer steps at most (pseudo-label, fixmatch; the budget usually stops first)', int('--steps', 1))
+    .option('--epochs <n>', 'epochs over the labels (supervised, finetune)', int('--epochs', 1))
+    .option('--batch-size <n>', 'labeled batch size', int('--batch-size', 1))
+    .option('--widths <list>', 'encoder stage widths, e.g. 16,32,64 (default: the pretrained run’s)', (v) => v.split(',').map(int('--widths', 1)))
+    .option('--blocks <n>', 'encoder blocks per stage', int('--blocks', 1))
+    .option('--no-flip', 'no horizontal flips in augmentations (digits, text)')
+    .option('--budget <time>', 'wall-clock budget for training, e.g. 10m', (v) => (parseDuration(v), v))
+    .option('--seed <n>', 'random seed (label draw, initialisation, augmentation)', int('--seed', 0), 0)
+    .addOption(new Option('--backend <name>', 'compute backend').choices([...BACKENDS]).default('auto'))
+    .option('--threads <n>', 'wasm compute threads (default: all cores)', int('--threads', 1))
+    .action(async (data: string, o: TrainOpts) => {
+      const settings: Partial<SemiSettings> = { flip: o.flip };
+      if (o.threshold !== undefined) settings.threshold = o.threshold;
+      if (o.mu !== undefined) settings.mu = o.mu;
+      if (o.steps !== undefined) settings.steps = o.steps;
+      if (o.epochs !== undefined) settings.epochs = o.epochs;
+      if (o.batchSize !== undefined) settings.batchSize = o.batchSize;
+      if (o.labelsPerClass !== undefined && o.totalLabels !== undefined) throw new UlearnError('give --labels-per-class or --total-labels, not both');
+      const spec: DatasetSpec = o.testData ? { folder: data, test: o.testData } : data;
+      const splits = await loadDataset(spec);
+      const train = splits.train;
+      const budgetOpt = o.labelsPerClass !== undefined ? { perClass: o.labelsPerClass } : o.totalLabels !== undefined ? { total: o.totalLabels } : undefined;
+      let y: Int32Array = train.y;
+      let labeled: Int32Array = Int32Array.from({ length: train.size }, (_, i) => i).filter((i) => train.y[i] >= 0);
+      if (budgetOpt) ({ y, labeled } = applyLabelBudget(train, { ...budgetOpt, seed: o.seed }));
+      // Every check that can fail does so here, before the backend starts or a weight is trained.
+      checkFitInput({ method: o.method as (typeof FIT_METHODS)[number], train, y, labeled, pretrained: o.encoder, settings });
+      const backend = await initBackend(o.backend, { threads: o.threads });
+      console.error(describeBackend(backend));
+      console.error(`data: ${train.name}, ${train.size} images, ${labeled.length} labeled, ${train.classes.length} classes`);
+      const encoder = await encoderSpecFor(o.encoder, o);
+      const t0 = Date.now();
+      const fit = await fitMethod({
+        method: o.method as (typeof FIT_METHODS)[number],
+        train,
+        y,
+        labeled,
+        encoder,
+        pretrained: o.encoder,
+        settings,
+        seed: o.seed,
+        budget: Budget.parse(o.budget),
+        log: (l) => console.error(l),
+      });
+      const seconds = (Date.now() - t0) / 1000;
+      let testAcc: number | undefined;
+      if (splits.test) {
+        const shape = train.inputShape as [number, number, number];
+        const probs = predictProba(fit.encoder, fit.head, splits.test.x, shape);
+        testAcc = accuracy(splits.test.y, argmaxRows(probs, train.classes.length));
+      }
+      const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+      const out = o.out ?? path.join('runs', `train-${o.method}-${stamp}`);
+      await saveClassifier(out, fit.encoder, fit.head, {
+        classes: train.classes,
+        preprocessing: { inputShape: train.inputShape as [number, number, number], resize: 'crop', scale: '1/255' },
+        method: o.method,
+        training: { data, labels: labeled.length, seed: o.seed, encoder: o.encoder ?? null, encoderSpec: encoder, seconds, testAccuracy: testAcc ?? null, ...fit.info },
+      });
+      if (testAcc !== undefined) console.log(`test accuracy: ${(testAcc * 100).toFixed(2)}% (${splits.test!.size} images)`);
+      console.log(`trained ${o.method} in ${seconds.toFixed(0)} s; model: ${out}`);
+    });
+}

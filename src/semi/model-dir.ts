@@ -1,0 +1,131 @@
+/**
+ * A trained classifier as a folder `ulearn predict` can use on new files: `model.json` + weights (encoder and
+ * head as one tfjs layers model, see src/models/io.ts) and `ulearn-model.json` with the class names and the
+ * preprocessing the model was trained with (input size, channels, resize policy, pixel scale), so a file is
+ * turned into exactly the tensor the training images were. The metadata is written last: a folder with it
+ * is complete.
+ */
+import { existsSync } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { decodeImage, writePixels, type ResizePolicy } from '../data/image-decode.js';
+import { IMAGE_EXTENSIONS } from '../data/image-folder.js';
+import { UlearnError } from '../errors.js';
+import { loadModel, saveModel } from '../models/io.js';
+import { attachHead } from '../models/resnet.js';
+import { writeJsonAtomic } from '../util/atomic.js';
+
+export const META_FILE = 'ulearn-model.json';
+const FORMAT = 'ulearn-classifier';
+
+export interface Preprocessing {
+  /** [H, W, C] the model takes. */
+  inputShape: [number, number, number];
+  /** How a file of another size is fitted (the image-folder loader's policy). */
+  resize: ResizePolicy;
+  /** Pixels are bytes / 255 in [0, 1], NHWC; no mean/std normalisation. */
+  scale: '1/255';
+}
+
+export interface ClassifierMeta {
+  format: typeof FORMAT;
+  version: 1;
+  classes: string[];
+  preprocessing: Preprocessing;
+  method: string;
+  /** Free-form: data, labels, seed, method details, test accuracy if measured. */
+  training: Record<string, unknown>;
+  createdAt: string;
+}
+
+export async function saveClassifier(dir: string, encoder: tfl.LayersModel, head: tfl.LayersModel, meta: Omit<ClassifierMeta, 'format' | 'version' | 'createdAt'>): Promise<void> {
+  const model = attachHead(encoder, head, 'classifier_model');
+  await saveModel(model, dir);
+  await writeJsonAtomic(path.join(dir, META_FILE), { format: FORMAT, version: 1, ...meta, createdAt: new Date().toISOString() } satisfies ClassifierMeta);
+}
+
+export async function loadClassifier(dir: string): Promise<{ model: tfl.LayersModel; meta: ClassifierMeta }> {
+  const metaFile = path.join(dir, META_FILE);
+  if (!existsSync(metaFile)) {
+    throw new UlearnError(`${dir}: not a ulearn model folder (no ${META_FILE})`, { code: 'E_MODEL_IO', hint: 'give the folder `ulearn train --out` wrote' });
+  }
+  let meta: ClassifierMeta;
+  try {
+    meta = JSON.parse(await readFile(metaFile, 'utf8')) as ClassifierMeta;
+  } catch (e) {
+    throw new UlearnError(`${metaFile}: not valid JSON (${(e as Error).message})`, { code: 'E_MODEL_IO', cause: e });
+  }
+  if (meta.format !== FORMAT || meta.version !== 1) throw new UlearnError(`${metaFile}: format '${meta.format}' version ${meta.version}, expected '${FORMAT}' version 1`, { code: 'E_MODEL_IO' });
+  const model = await loadModel(dir);
+  return { model, meta };
+}
+
+/** Image files named directly or found (recursively, sorted) in the named folders. */
+export async function collectImageFiles(inputs: string[]): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (dir: string) => {
+    const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (IMAGE_EXTENSIONS.includes(path.extname(e.name).toLowerCase())) out.push(p);
+    }
+  };
+  for (const input of inputs) {
+    const st = await stat(input).catch(() => undefined);
+    if (!st) throw new UlearnError(`${input}: no such file or folder`, { code: 'E_DATA_MISSING' });
+    if (st.isDirectory()) await walk(input);
+    else out.push(input);
+  }
+  if (out.length === 0) throw new UlearnError(`no image files (${IMAGE_EXTENSIONS.join(', ')}) in ${inputs.join(', ')}`, { code: 'E_DATA_MISSING' });
+  return out;
+}
+
+export interface Prediction {
+  file: string;
+  label: string;
+  confidence: number;
+  probs: number[];
+}
+
+/** Decodes each file with the model's preprocessing and classifies it, in batches. */
+export async function predictFiles(model: tfl.LayersModel, meta: ClassifierMeta, files: string[], batchSize = 256): Promise<Prediction[]> {
+  const [h, w, c] = meta.preprocessing.inputShape;
+  if (c !== 1 && c !== 3) throw new UlearnError(`model takes ${c} channels; only 1 (gray) or 3 (RGB) images can be decoded`, { code: 'E_MODEL_IO' });
+  const size = h * w * c;
+  const K = meta.classes.length;
+  const out: Prediction[] = [];
+  for (let s = 0; s < files.length; s += batchSize) {
+    const chunk = files.slice(s, s + batchSize);
+    const x = new Float32Array(chunk.length * size);
+    for (let k = 0; k < chunk.length; k++) {
+      let img;
+      try {
+        img = await decodeImage(chunk[k], h, w, meta.preprocessing.resize);
+      } catch (e) {
+        throw new UlearnError(`${chunk[k]}: cannot decode as an image (${(e as Error).message})`, { code: 'E_DATA', cause: e });
+      }
+      writePixels(img, c as 1 | 3, x, k * size);
+    }
+    const p = tf.tidy(() => tf.softmax(model.predict(tf.tensor4d(x, [chunk.length, h, w, c])) as tf.Tensor2D));
+    const probs = p.dataSync();
+    p.dispose();
+    chunk.forEach((file, k) => {
+      const row = Array.from(probs.subarray(k * K, (k + 1) * K));
+      let best = 0;
+      for (let j = 1; j < K; j++) if (row[j] > row[best]) best = j;
+      out.push({ file, label: meta.classes[best], confidence: row[best], probs: row });
+    });
+  }
+  return out;
+}
+
+/** CSV with a header: file, label, confidence, then one probability column per class. */
+export function predictionsCsv(preds: Prediction[], classes: string[]): string {
+  const q = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  const lines = [['file', 'label', 'confidence', ...classes.map((c) => `p_${c}`)].map(q).join(',')];
+  for (const p of preds) lines.push([q(p.file), q(p.label), p.confidence.toFixed(6), ...p.probs.map((v) => v.toFixed(6))].join(','));
+  return `${lines.join('\n')}\n`;
+}

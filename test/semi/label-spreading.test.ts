@@ -1,0 +1,135 @@
+/**
+ * Label spreading against an independent dense reference: the kNN graph by brute force, W + W^T, D^-1/2 W D^-1/2
+ * and F* = (1 - alpha)(I - alpha S)^-1 Y by Gaussian elimination, all in float64 plain loops.
+ */
+import { before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Rng } from '../../src/engine/seed.js';
+import { UlearnError } from '../../src/errors.js';
+import { labelSpreading, solveSpreading, spreadingGraph } from '../../src/semi/label-spreading.js';
+import { useWasm } from '../ssl/helpers.js';
+
+before(useWasm);
+
+function clusters(n: number, dim: number, centres: number, seed: number): { x: Float32Array; truth: Int32Array } {
+  const rng = new Rng(seed);
+  const mu = Array.from({ length: centres }, () => Array.from({ length: dim }, () => rng.normal() * 3));
+  const x = new Float32Array(n * dim);
+  const truth = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    truth[i] = i % centres;
+    for (let j = 0; j < dim; j++) x[i * dim + j] = mu[truth[i]][j] + rng.normal() * 0.8;
+  }
+  return { x, truth };
+}
+
+function denseReference(x: Float32Array, dim: number, y: Int32Array, K: number, k: number, alpha: number, gamma: number): number[][] {
+  const n = x.length / dim;
+  const cos = (a: number, b: number) => {
+    let d = 0, na = 0, nb = 0;
+    for (let j = 0; j < dim; j++) {
+      d += x[a * dim + j] * x[b * dim + j];
+      na += x[a * dim + j] ** 2;
+      nb += x[b * dim + j] ** 2;
+    }
+    return d / Math.sqrt(na * nb);
+  };
+  const A = Array.from({ length: n }, () => new Array<number>(n).fill(0));
+  for (let i = 0; i < n; i++) {
+    const order = Array.from({ length: n }, (_, j) => j).filter((j) => j !== i).sort((a, b) => cos(i, b) - cos(i, a));
+    for (const j of order.slice(0, k)) A[i][j] = Math.max(0, cos(i, j)) ** gamma;
+  }
+  const W = A.map((row, i) => row.map((v, j) => v + A[j][i]));
+  const d = W.map((row) => row.reduce((s, v) => s + v, 0));
+  const counts = new Array<number>(K).fill(0);
+  for (const c of y) if (c >= 0) counts[c]++;
+  // Augmented system [I - alpha S | (1 - alpha) Y], solved by Gauss-Jordan with partial pivoting.
+  const M = W.map((row, i) => [
+    ...row.map((v, j) => (i === j ? 1 : 0) - (alpha * v) / Math.sqrt(d[i] * d[j])),
+    ...Array.from({ length: K }, (_, c) => (y[i] === c ? (1 - alpha) / counts[c] : 0)),
+  ]);
+  for (let col = 0; col < n; col++) {
+    let piv = col;
+    for (let r = col + 1; r < n; r++) if (Math.abs(M[r][col]) > Math.abs(M[piv][col])) piv = r;
+    [M[col], M[piv]] = [M[piv], M[col]];
+    for (let r = 0; r < n; r++) {
+      if (r === col) continue;
+      const f = M[r][col] / M[col][col];
+      for (let c = col; c < n + K; c++) M[r][c] -= f * M[col][c];
+    }
+  }
+  return M.map((row, i) => row.slice(n).map((v) => v / M[i][i]));
+}
+
+describe('label spreading', () => {
+  test('matches the dense closed-form solve (I - alpha S)^-1 Y on a small graph', () => {
+    const dim = 5, K = 3, n = 60, k = 6, alpha = 0.9, gamma = 3;
+    const { x, truth } = clusters(n, dim, K, 1);
+    const y = new Int32Array(n).fill(-1);
+    [0, 1, 2, 3, 4, 5, 9].forEach((i) => (y[i] = truth[i]));
+    const ref = denseReference(x, dim, y, K, k, alpha, gamma);
+    const g = spreadingGraph(x, dim, k, gamma, { mode: 'exact' });
+    const Y = new Float32Array(n * K);
+    const counts = [3, 2, 2];
+    for (let i = 0; i < n; i++) if (y[i] >= 0) Y[i * K + y[i]] = 1 / counts[y[i]];
+    const { F, iterations } = solveSpreading(g, Y, K, alpha, 500, 1e-9);
+    assert.ok(iterations < 500, 'conjugate gradients converged');
+    let maxErr = 0, maxRef = 0;
+    for (let i = 0; i < n; i++) for (let c = 0; c < K; c++) {
+      maxErr = Math.max(maxErr, Math.abs(F[i * K + c] - ref[i][c]));
+      maxRef = Math.max(maxRef, Math.abs(ref[i][c]));
+    }
+    assert.ok(maxErr < 1e-5 * Math.max(1, maxRef), `max |F - F*| = ${maxErr}`);
+    // And the public call turns the same scores into row-normalised probabilities.
+    const res = labelSpreading(x, dim, y, K, { k, alpha, gamma, tol: 1e-9, maxIterations: 500, knn: { mode: 'exact' } });
+    for (let i = 0; i < n; i++) {
+      const s = ref[i].reduce((a, v) => a + Math.max(0, v), 0);
+      for (let c = 0; c < K; c++) assert.ok(Math.abs(res.proba[i * K + c] - Math.max(0, ref[i][c]) / s) < 1e-4);
+    }
+  });
+
+  test('one label per cluster labels well-separated clusters, with the approximate graph too', () => {
+    const dim = 8, K = 4, n = 400;
+    const { x, truth } = clusters(n, dim, K, 2);
+    const y = new Int32Array(n).fill(-1);
+    for (let c = 0; c < K; c++) y[c] = truth[c];
+    for (const mode of ['exact', 'approximate'] as const) {
+      const res = labelSpreading(x, dim, y, K, { k: 8, knn: { mode } });
+      const correct = res.labels.reduce((s, l, i) => s + (l === truth[i] ? 1 : 0), 0);
+      assert.ok(correct / n > 0.97, `${mode}: ${correct}/${n} correct`);
+      assert.equal(res.exactGraph, mode === 'exact');
+      for (let i = 0; i < K; i++) assert.equal(res.labels[i], y[i], 'given labels are kept');
+    }
+  });
+
+  test('a prebuilt graph gives the same result as building it, and must match the sample count', () => {
+    const { x, truth } = clusters(80, 4, 3, 7);
+    const y = new Int32Array(80).fill(-1);
+    for (let c = 0; c < 3; c++) y[c] = truth[c];
+    const g = spreadingGraph(x, 4, 6, 3, { mode: 'exact' });
+    const a = labelSpreading(x, 4, y, 3, { k: 6, knn: { mode: 'exact' } });
+    const b = labelSpreading(x, 4, y, 3, { graph: g });
+    assert.deepEqual(Array.from(b.proba), Array.from(a.proba));
+    assert.throws(() => labelSpreading(x.subarray(0, 40), 4, y.subarray(0, 10), 3, { graph: g }), /graph has 80 nodes but there are 10 samples/);
+  });
+
+  test('graph rows are symmetric: S_ij == S_ji', () => {
+    const { x } = clusters(50, 4, 2, 3);
+    const g = spreadingGraph(x, 4, 5, 3, { mode: 'exact' });
+    const dense = new Map<string, number>();
+    for (let i = 0; i < g.n; i++) for (let e = g.rowStart[i]; e < g.rowStart[i + 1]; e++) dense.set(`${i},${g.cols[e]}`, (dense.get(`${i},${g.cols[e]}`) ?? 0) + g.vals[e]);
+    for (const [key, v] of dense) {
+      const [i, j] = key.split(',');
+      assert.ok(Math.abs(v - (dense.get(`${j},${i}`) ?? NaN)) < 1e-7, `S[${i},${j}]`);
+    }
+  });
+
+  test('a class with no label and alpha outside (0, 1) are errors before any graph is built', () => {
+    const { x } = clusters(20, 3, 2, 4);
+    const y = new Int32Array(20).fill(-1);
+    y[0] = 0;
+    assert.throws(() => labelSpreading(x, 3, y, 2), (e: unknown) => e instanceof UlearnError && /class\(es\) 1 have no labeled sample/.test(e.message));
+    y[1] = 1;
+    assert.throws(() => labelSpreading(x, 3, y, 2, { alpha: 1 }), (e: unknown) => e instanceof UlearnError && /alpha must be in \(0, 1\)/.test(e.message));
+  });
+});
