@@ -103,13 +103,26 @@ test('ulearn run <config with labelColumn> runs the tabular pipeline and writes 
   const data = join(dir, 'd.csv');
   await writeFile(data, rows(90, 4));
   const cfgPath = join(dir, 'table.yaml');
-  await writeFile(cfgPath, `data: ${data}\nlabelColumn: kind\nlabelFraction: 0.2\nmethods: [logreg, supervised]\nbackend: wasm\nfinetune: { steps: 20, batchSize: 8 }\n`);
+  await writeFile(cfgPath, `data: ${data}\nlabelColumn: kind\nlabelFraction: 0.2\nmethods: [logreg, ssl-finetune]\nbackend: wasm\nencoder: { widths: [16] }\npretrain: { epochs: 3, batchSize: 32 }\nfinetune: { steps: 40, batchSize: 8 }\n`);
   const out = join(dir, 'run');
   const r = ulearn('run', cfgPath, '--resume', out);
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /logreg\s+\d+\.\d%/);
   const saved = JSON.parse(await readFile(join(out, 'results.json'), 'utf8')) as { results: { method: string }[] };
-  assert.deepEqual(saved.results.map((m) => m.method), ['logreg', 'supervised']);
+  assert.deepEqual(saved.results.map((m) => m.method), ['logreg', 'ssl-finetune']);
+  // ulearn predict on new rows with the columns in another order: one prediction per row, pointing at its line,
+  // and (the label column being there) as accurate as an easy problem allows.
+  const fresh = join(dir, 'new.csv');
+  await writeFile(fresh, rows(30, 5, true));
+  const pred = ulearn('predict', join(out, 'model'), fresh);
+  assert.equal(pred.code, 0, pred.err);
+  const lines = pred.out.trim().split('\n');
+  assert.equal(lines[0], 'file,label,confidence,p_a,p_b,p_c');
+  assert.equal(lines.length, 31);
+  assert.ok(lines[1].startsWith(`${fresh}:2,`));
+  const truth = rows(30, 5, true).trim().split('\n').slice(1).map((l) => l.split(',')[3]);
+  const right = lines.slice(1).filter((l, i) => l.split(',')[1] === truth[i]).length;
+  assert.ok(right >= 20, `${right}/30 right`);
   // A typo in a table config is reported against the tabular schema, naming the file and the key.
   await writeFile(cfgPath, `data: ${data}\nlabelColumn: kind\nlabelFractoin: 0.2\n`);
   const bad = ulearn('run', cfgPath);
