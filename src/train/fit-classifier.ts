@@ -37,6 +37,7 @@ export interface FitClassifierOptions {
 }
 
 export interface FitResult {
+  /** Epochs started (the last one may be partial when the budget stopped it). */
   epochs: number;
   losses: number[];
   stoppedByBudget: boolean;
@@ -88,10 +89,17 @@ export function fitClassifier(o: FitClassifierOptions): FitResult {
       sum += loss.dataSync()[0];
       loss.dispose();
       batches++;
+      // Checked every step, not every epoch: one epoch over 60,000 labels takes minutes here, and a budget
+      // must stop the run when it runs out, not an epoch later.
+      if (o.budget?.exceeded()) {
+        stoppedByBudget = true;
+        break;
+      }
       if (s + bs >= order.length) break;
     }
     losses.push(sum / Math.max(1, batches));
     o.onEpoch?.(epoch, losses[losses.length - 1]);
+    if (stoppedByBudget) break;
   }
   optHead.dispose();
   optEnc?.dispose();
