@@ -12,6 +12,7 @@ import { loadConfigFile } from '../runs/config.js';
 import { RunDir } from '../runs/run-dir.js';
 import { SSL_METHODS } from '../ssl/registry.js';
 import { parseDuration } from '../util/duration.js';
+import { intArg } from './options.js';
 import { registerLabelCommand } from './commands/label.js';
 import { registerCleanCommand } from './commands/clean.js';
 import { registerTabularCommand, runTabularAndPrint } from './commands/tabular.js';
@@ -166,13 +167,6 @@ function checkDuration(v: string): string {
   return v;
 }
 
-function intArg(flag: string, min: number) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new UlearnError(`${flag} must be an integer >= ${min}, got '${v}'`);
-    return n;
-  };
-}
 
 async function runAndPrint(input: PipelineConfigInput, o: CliOpts, extra: { runDir?: string; stages?: StageName[] }): Promise<void> {
   const cfg = pipelineConfig(input);

@@ -11,6 +11,7 @@ import { parseDuration } from '../../util/duration.js';
 import { CHECK_NAMES, runClean } from '../../clean/run-clean.js';
 import { encoderEmbedding } from '../../clean/encoder-embedding.js';
 import { runTabularClean } from '../../clean/run-tabular.js';
+import { intArg, numberArg } from '../options.js';
 
 interface CleanCliOpts {
   out?: string;
@@ -37,7 +38,7 @@ export function registerCleanCommand(program: Command): void {
     .option('--test-data <folder>', 'test images for a folder dataset (checked for leakage against the training folder)')
     .option('--checks <names>', `comma-separated checks to run (default all: ${CHECK_NAMES.join(', ')})`)
     .option('--skip <names>', 'comma-separated checks not to run')
-    .option('--near-threshold <r>', 'pixel correlation at or above which two images are near duplicates', numberIn('--near-threshold', 0, 1), 0.99)
+    .option('--near-threshold <r>', 'pixel correlation at or above which two images are near duplicates', numberArg('--near-threshold', 0, 1), 0.99)
     .option('--k <n>', 'neighbours per sample for outliers and label errors', intArg('--k', 2), 10)
     .option('--size <px>', 'the expected square image size (default: the most common size)', intArg('--size', 1))
     .option('--max-side <px>', 'check larger images at a copy downscaled to this longer side', intArg('--max-side', 8), 64)
@@ -86,20 +87,4 @@ export function registerCleanCommand(program: Command): void {
       console.log(`issues: ${out.paths.issues}`);
       if (out.paths.report) console.log(`report: ${out.paths.report}`);
     });
-}
-
-function intArg(flag: string, min: number) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new UlearnError(`${flag} must be an integer >= ${min}, got '${v}'`);
-    return n;
-  };
-}
-
-function numberIn(flag: string, lo: number, hi: number) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!(n >= lo && n <= hi)) throw new UlearnError(`${flag} must be a number in [${lo}, ${hi}], got '${v}'`);
-    return n;
-  };
 }

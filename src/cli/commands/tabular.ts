@@ -12,6 +12,7 @@ import { formatZodError, loadConfigFile } from '../../runs/config.js';
 import { runTabular } from '../../pipeline/tabular.js';
 import { TABULAR_METHODS, TabularConfigSchema, type TabularConfig, type TabularConfigInput } from '../../pipeline/tabular-config.js';
 import { parseDuration } from '../../util/duration.js';
+import { intArg, numberArg } from '../options.js';
 
 interface TabularCliOpts {
   config?: string;
@@ -89,20 +90,4 @@ export async function runTabularAndPrint(cfg: TabularConfig, out?: string, runsR
   for (const r of result.results) console.log(`${r.method.padEnd(14)}  ${(100 * r.accuracy).toFixed(1).padStart(12)}%  ${r.seconds.toFixed(1)} s`);
   if (result.pretrain) console.log(`(SCARF pretraining: ${result.pretrain.seconds.toFixed(1)} s, ${result.pretrain.steps} steps, shared by the ssl-* methods)`);
   console.log(`\nrun directory: ${result.runDir}`);
-}
-
-function numberArg(flag: string, min: number, max: number) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < min || n > max) throw new UlearnError(`${flag} must be a number in [${min}, ${max}], got '${v}'`);
-    return n;
-  };
-}
-
-function intArg(flag: string, min: number) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new UlearnError(`${flag} must be an integer >= ${min}, got '${v}'`);
-    return n;
-  };
 }
