@@ -4,7 +4,7 @@ import { UlearnError } from '../errors.js';
 export function intArg(flag: string, min: number) {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new UlearnError(`${flag} must be an integer >= ${min}, got '${v}'`);
+    if (!Number.isInteger(n) || n < min) throw new UlearnError(`${flag} must be an integer >= ${min}, got '${v}'`, { code: 'E_ARG' });
     return n;
   };
 }
@@ -12,7 +12,7 @@ export function intArg(flag: string, min: number) {
 export function numberArg(flag: string, min: number, max: number) {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isFinite(n) || n < min || n > max) throw new UlearnError(`${flag} must be a number in [${min}, ${max}], got '${v}'`);
+    if (!Number.isFinite(n) || n < min || n > max) throw new UlearnError(`${flag} must be a number in [${min}, ${max}], got '${v}'`, { code: 'E_ARG' });
     return n;
   };
 }

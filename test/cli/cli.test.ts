@@ -67,3 +67,18 @@ test('bad option values and bad config files are refused before any work', () =>
   assert.notEqual(e.code, 0);
   assert.match(e.err, /not a run directory/);
 });
+
+test('commands that do not label never load the labeling app (fastify, better-sqlite3)', () => {
+  // A resolve hook reports every package entry the CLI imports; `ulearn --help` registers every command.
+  const dir = mkdtempSync(join(tmpdir(), 'ulearn-imports-'));
+  const hooks = join(dir, 'hooks.mjs');
+  writeFileSync(hooks, `export async function resolve(s, c, next) { const r = await next(s, c); if (/node_modules\\/(fastify|better-sqlite3)\\//.test(r.url)) console.log('LOADED ' + r.url); return r; }\n`);
+  const setup = join(dir, 'setup.mjs');
+  writeFileSync(setup, `import { register } from 'node:module'; import { pathToFileURL } from 'node:url'; register(pathToFileURL(${JSON.stringify(hooks)}).href);\n`);
+  const r = spawnSync(process.execPath, ['--import', setup, bin, 'train', '--help'], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, ULEARN_FROM_SOURCE: '1' } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.doesNotMatch(r.stdout, /LOADED/, 'a label-only library was loaded by a command that does not label');
+  // The hook itself works: the label server's own module graph does load fastify.
+  const probe = spawnSync(process.execPath, ['--import', setup, '--import', 'tsx', '-e', "await import('./src/label/server.ts')"], { encoding: 'utf8', timeout: 120_000, cwd: join(import.meta.dirname, '..', '..') });
+  assert.match(probe.stdout, /LOADED .*fastify/, probe.stderr);
+});

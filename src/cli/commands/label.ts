@@ -14,26 +14,14 @@ import { createStrategy, STRATEGIES } from '../../active/strategy.js';
 import { LIGHT_MODEL_KINDS } from '../../active/light-model.js';
 import { UlearnError } from '../../errors.js';
 import { EXPORT_FORMATS, exportLabels, importLabels, parseLabelFile, type ExportFormat } from '../../label/import-export.js';
-import { initProject } from '../../label/init.js';
-import { RetrainScheduler } from '../../label/retrain.js';
-import { buildServer, isLoopback } from '../../label/server.js';
-import { LabelStore, type ProjectMeta } from '../../label/store.js';
+import type { ProjectMeta } from '../../label/store.js';
 import { ensureWebBuilt } from '../../label/web-build.js';
 import { writeFileAtomic } from '../../util/atomic.js';
+import { intArg, numberArg } from '../options.js';
 
-function positiveInt(flag: string, min = 1) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new UlearnError(`${flag} must be an integer >= ${min}, got '${v}'`, { code: 'E_ARG' });
-    return n;
-  };
-}
-
-function fraction(v: string): number {
-  const x = Number(v);
-  if (!(x >= 0 && x <= 1)) throw new UlearnError(`--overlap must be a number in [0, 1], got '${v}'`, { code: 'E_ARG' });
-  return x;
-}
+// The store (better-sqlite3), the server (fastify) and the project builder (sharp) are loaded by the actions
+// that use them: every `ulearn` command registers this one, and loading them up front cost each ~76 ms.
+const openStore = async (dir: string) => (await import('../../label/store.js')).LabelStore.open(dir);
 
 export function registerLabelCommand(program: Command): void {
   const label = program.command('label').description('annotation web app with active learning: init a project, add annotators, serve, import/export labels');
@@ -44,18 +32,19 @@ export function registerLabelCommand(program: Command): void {
     .argument('<project-dir>', 'directory to create (holds project.db, embeddings, media)')
     .requiredOption('--data <folder|fashion-mnist>', "a folder (searched recursively) or 'fashion-mnist'")
     .option('--classes <a,b,c>', 'class names, comma-separated (default for fashion-mnist: its 10 classes)')
-    .option('--limit <n>', 'at most this many samples (fashion-mnist default 2000)', positiveInt('--limit'))
+    .option('--limit <n>', 'at most this many samples (fashion-mnist default 2000)', intArg('--limit', 1))
     .option('--encoder <run-dir>', 'embed with this pretrained encoder run (`ulearn pretrain`) instead of 16×16 pixels')
-    .option('--target <n>', 'labels wanted in total (progress bar; default 20 per class)', positiveInt('--target'))
-    .option('--retrain-every <n>', 'retrain the light model after this many new labels', positiveInt('--retrain-every'), 20)
+    .option('--target <n>', 'labels wanted in total (progress bar; default 20 per class)', intArg('--target', 1))
+    .option('--retrain-every <n>', 'retrain the light model after this many new labels', intArg('--retrain-every', 1), 20)
     .addOption(new Option('--strategy <name>', 'active-learning strategy for the queue').choices([...STRATEGIES]).default('hybrid'))
     .addOption(new Option('--model <kind>', 'light model retrained in the background').choices([...LIGHT_MODEL_KINDS]).default('linear'))
-    .option('--overlap <fraction>', 'share of labeled samples also shown (blind) to each other annotator, for agreement', fraction, 0.1)
-    .option('--seed <n>', 'seed (held-out slice, strategy draws)', positiveInt('--seed', 0), 0)
+    .option('--overlap <fraction>', 'share of labeled samples also shown (blind) to each other annotator, for agreement', numberArg('--overlap', 0, 1), 0.1)
+    .option('--seed <n>', 'seed (held-out slice, strategy draws)', intArg('--seed', 0), 0)
     .action(async (dir: string, o: { data: string; classes?: string; limit?: number; encoder?: string; target?: number; retrainEvery: number; strategy: string; model: ProjectMeta['model']; overlap: number; seed: number }) => {
       createStrategy(o.strategy);
       const classes = o.classes?.split(',').map((c) => c.trim());
       if (classes?.some((c) => c === '')) throw new UlearnError(`--classes has an empty name: '${o.classes}'`, { code: 'E_ARG' });
+      const { initProject } = await import('../../label/init.js');
       const store = await initProject(dir, { ...o, classes });
       console.log(`project ${store.dir}: ${store.sampleCount()} samples, classes ${store.meta.classes.join(', ')}`);
       console.log(`next: ulearn label add-annotator <name> --project ${dir}   then   ulearn label ${dir}`);
@@ -67,8 +56,8 @@ export function registerLabelCommand(program: Command): void {
     .description("register an annotator and print their token (needed for writes; shown only once)")
     .argument('<name>', 'annotator name')
     .option('-p, --project <dir>', 'project directory', '.')
-    .action((name: string, o: { project: string }) => {
-      const store = LabelStore.open(o.project);
+    .action(async (name: string, o: { project: string }) => {
+      const store = await openStore(o.project);
       try {
         const token = store.addAnnotator(name);
         console.log(token);
@@ -82,10 +71,11 @@ export function registerLabelCommand(program: Command): void {
     .command('serve', { isDefault: true })
     .description('serve the labeling app (the default: `ulearn label <project-dir>`)')
     .argument('<project-dir>', 'project directory')
-    .option('--port <n>', 'port (0 = any free port)', positiveInt('--port', 0), 8765)
+    .option('--port <n>', 'port (0 = any free port)', intArg('--port', 0), 8765)
     .option('--host <addr>', 'address to bind; anything but loopback requires a token for every request', '127.0.0.1')
     .action(async (dir: string, o: { port: number; host: string }) => {
-      const store = LabelStore.open(dir);
+      const [{ RetrainScheduler }, { buildServer, isLoopback }] = await Promise.all([import('../../label/retrain.js'), import('../../label/server.js')]);
+      const store = await openStore(dir);
       const webDir = await ensureWebBuilt();
       const scheduler = new RetrainScheduler(store, {
         retrainEvery: store.meta.retrainEvery,
@@ -115,7 +105,7 @@ export function registerLabelCommand(program: Command): void {
     .addOption(new Option('--format <fmt>', 'output format').choices([...EXPORT_FORMATS]).default('csv'))
     .option('--out <file>', 'write here (atomically) instead of stdout')
     .action(async (o: { project: string; format: ExportFormat; out?: string }) => {
-      const store = LabelStore.open(o.project);
+      const store = await openStore(o.project);
       try {
         const text = exportLabels(store, o.format);
         if (o.out) await writeFileAtomic(o.out, text);
@@ -137,7 +127,7 @@ export function registerLabelCommand(program: Command): void {
       const text = await readFile(file, 'utf8').catch((err: Error) => {
         throw new UlearnError(`${file}: cannot read (${err.message})`, { code: 'E_ARG' });
       });
-      const store = LabelStore.open(o.project);
+      const store = await openStore(o.project);
       try {
         const report = importLabels(store, parseLabelFile(text, file), { source: resolve(file), annotatorName: o.as ?? `import:${basename(file)}`, overwrite: o.overwrite, dryRun: o.dryRun });
         console.log(`${o.dryRun ? 'would import' : 'imported'}: ${report.rows} rows, ${report.added} new labels, ${report.unchanged} unchanged, ${report.conflicts.length} conflicts${report.conflicts.length ? (report.conflictsApplied ? ' (overwritten)' : ' (kept the current label; --overwrite to apply)') : ''}`);

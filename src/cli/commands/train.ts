@@ -18,6 +18,7 @@ import { checkThreshold } from '../../semi/validate.js';
 import { predictProba } from '../../train/fit-classifier.js';
 import { Budget } from '../../util/budget.js';
 import { parseDuration } from '../../util/duration.js';
+import { intArg } from '../options.js';
 
 interface TrainOpts {
   method: string;
@@ -41,12 +42,6 @@ interface TrainOpts {
   threads?: number;
 }
 
-const int = (flag: string, min: number) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UlearnError(`${flag} must be an integer >= ${min}, got '${v}'`);
-  return n;
-};
-
 /** A run's encoder shape lives in <run>/config.json, two levels above its checkpoint. */
 async function encoderSpecFor(checkpoint: string | undefined, o: TrainOpts): Promise<EncoderSpec> {
   let spec: EncoderSpec = { widths: [16, 32, 64], blocksPerStage: 1 };
@@ -62,22 +57,22 @@ export function registerTrainCommand(program: Command): void {
     .argument('<data>', "dataset name ('fashion-mnist', 'mnist') or a folder of images (unlabeled files allowed)")
     .addOption(new Option('--method <name>', 'training method').choices([...FIT_METHODS]).makeOptionMandatory())
     .option('--encoder <checkpoint>', 'pretrained encoder checkpoint (runs/<id>/checkpoints/pretrain-encoder); needed by linear, finetune, label-propagation; optional start for pseudo-label and fixmatch')
-    .option('--labels-per-class <n>', 'labels kept per class (default: every label the data has)', int('--labels-per-class', 1))
-    .option('--total-labels <n>', 'labels kept in total, stratified across classes', int('--total-labels', 1))
+    .option('--labels-per-class <n>', 'labels kept per class (default: every label the data has)', intArg('--labels-per-class', 1))
+    .option('--total-labels <n>', 'labels kept in total, stratified across classes', intArg('--total-labels', 1))
     .option('--test-data <folder>', 'labeled test images for a folder dataset (accuracy is printed)')
     .option('--out <dir>', 'model folder to write (default runs/train-<method>-<time>)')
     .option('--threshold <p>', 'pseudo-label confidence threshold in (0, 1] (pseudo-label, fixmatch)', (v) => checkThreshold(Number(v), '--threshold'))
-    .option('--mu <n>', 'unlabeled-to-labeled batch ratio (pseudo-label, fixmatch)', int('--mu', 1))
-    .option('--steps <n>', 'optimizer steps at most (pseudo-label, fixmatch; the budget usually stops first)', int('--steps', 1))
-    .option('--epochs <n>', 'epochs over the labels (supervised, finetune)', int('--epochs', 1))
-    .option('--batch-size <n>', 'labeled batch size', int('--batch-size', 1))
-    .option('--widths <list>', 'encoder stage widths, e.g. 16,32,64 (default: the pretrained run’s)', (v) => v.split(',').map(int('--widths', 1)))
-    .option('--blocks <n>', 'encoder blocks per stage', int('--blocks', 1))
+    .option('--mu <n>', 'unlabeled-to-labeled batch ratio (pseudo-label, fixmatch)', intArg('--mu', 1))
+    .option('--steps <n>', 'optimizer steps at most (pseudo-label, fixmatch; the budget usually stops first)', intArg('--steps', 1))
+    .option('--epochs <n>', 'epochs over the labels (supervised, finetune)', intArg('--epochs', 1))
+    .option('--batch-size <n>', 'labeled batch size', intArg('--batch-size', 1))
+    .option('--widths <list>', 'encoder stage widths, e.g. 16,32,64 (default: the pretrained run’s)', (v) => v.split(',').map(intArg('--widths', 1)))
+    .option('--blocks <n>', 'encoder blocks per stage', intArg('--blocks', 1))
     .option('--no-flip', 'no horizontal flips in augmentations (digits, text)')
     .option('--budget <time>', 'wall-clock budget for training, e.g. 10m', (v) => (parseDuration(v), v))
-    .option('--seed <n>', 'random seed (label draw, initialisation, augmentation)', int('--seed', 0), 0)
+    .option('--seed <n>', 'random seed (label draw, initialisation, augmentation)', intArg('--seed', 0), 0)
     .addOption(new Option('--backend <name>', 'compute backend').choices([...BACKENDS]).default('auto'))
-    .option('--threads <n>', 'wasm compute threads (default: all cores)', int('--threads', 1))
+    .option('--threads <n>', 'wasm compute threads (default: all cores)', intArg('--threads', 1))
     .action(async (data: string, o: TrainOpts) => {
       const settings: Partial<SemiSettings> = { flip: o.flip };
       if (o.threshold !== undefined) settings.threshold = o.threshold;
