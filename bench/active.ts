@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { curveChart } from '../src/active/curve-chart.js';
-import { buildLightGraph, LIGHT_MODEL_KINDS, trainLightModel, type LightModelKind } from '../src/active/light-model.js';
+import { lightKnn, LIGHT_MODEL_KINDS, trainLightModel, type LightModelKind } from '../src/active/light-model.js';
 import { createStrategy, STRATEGIES, type Strategy } from '../src/active/strategy.js';
 import { loadDataset } from '../src/data/load.js';
 import { describeBackend, initBackend } from '../src/engine/backend.js';
@@ -28,7 +28,7 @@ import { Rng } from '../src/engine/seed.js';
 import { UlearnError } from '../src/errors.js';
 import { meanStd } from '../src/eval/metrics.js';
 import { buildResNetEncoder } from '../src/models/resnet.js';
-import type { KnnResult } from '../src/neighbors/knn.js';
+import { graphFromKnn, type SparseGraph } from '../src/semi/label-spreading.js';
 import { pipelineConfig } from '../src/pipeline/config.js';
 import { runPipeline } from '../src/pipeline/run-pipeline.js';
 import { loadCheckpoint } from '../src/runs/checkpoint.js';
@@ -202,7 +202,7 @@ interface Pool {
   nPool: number;
   numClasses: number;
   trueY: Int32Array;
-  graph: KnnResult;
+  graph: SparseGraph;
   testRows: Int32Array;
   testY: Int32Array;
 }
@@ -373,7 +373,8 @@ async function cachedEmbeddings(encoder: EncoderInfo, trainX: Float32Array, test
   return { embeddings, dim, seconds };
 }
 
-async function cachedGraph(embeddings: Float32Array, dim: number, n: number, sha: string, work: string, log: (l: string) => void): Promise<{ graph: KnnResult; seconds: number }> {
+/** The neighbour search is the slow part, so it is what is cached; turning it into the spreading graph takes a second. */
+async function cachedGraph(embeddings: Float32Array, dim: number, n: number, sha: string, work: string, log: (l: string) => void): Promise<{ graph: SparseGraph; seconds: number }> {
   const file = path.join(work, `graph-${sha.slice(0, 16)}-k${GRAPH_NEIGHBORS}.bin`);
   const k = GRAPH_NEIGHBORS;
   if (await exists(file + '.json')) {
@@ -381,17 +382,17 @@ async function cachedGraph(embeddings: Float32Array, dim: number, n: number, sha
     const buf = await readFile(file);
     if (buf.byteLength === n * k * 8) {
       const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
-      return { graph: { n, k, indices: new Int32Array(ab, 0, n * k), distances: new Float32Array(ab, n * k * 4, n * k), exact: m.exact }, seconds: m.seconds };
+      return { graph: graphFromKnn({ n, k, indices: new Int32Array(ab, 0, n * k), distances: new Float32Array(ab, n * k * 4, n * k), exact: m.exact }, 3), seconds: m.seconds };
     }
   }
   log(`building the ${k}-NN graph over ${n} embeddings`);
   const t0 = performance.now();
-  const graph = buildLightGraph(embeddings, dim, k);
+  const knn = lightKnn(embeddings, dim, k);
   const seconds = Number(((performance.now() - t0) / 1000).toFixed(1));
   const bytes = new Uint8Array(n * k * 8);
-  bytes.set(new Uint8Array(graph.indices.buffer, graph.indices.byteOffset, n * k * 4), 0);
-  bytes.set(new Uint8Array(graph.distances.buffer, graph.distances.byteOffset, n * k * 4), n * k * 4);
+  bytes.set(new Uint8Array(knn.indices.buffer, knn.indices.byteOffset, n * k * 4), 0);
+  bytes.set(new Uint8Array(knn.distances.buffer, knn.distances.byteOffset, n * k * 4), n * k * 4);
   await writeFileAtomic(file, bytes);
-  await writeJsonAtomic(file + '.json', { seconds, exact: graph.exact, neighbors: k, metric: 'cosine' });
-  return { graph, seconds };
+  await writeJsonAtomic(file + '.json', { seconds, exact: knn.exact, neighbors: k, metric: 'cosine' });
+  return { graph: graphFromKnn(knn, 3), seconds };
 }

@@ -9,7 +9,8 @@
  * - 'label-propagation': Zhou et al. 2004 in the form of Iscen et al. 2019 (CVPR, "Label Propagation for Deep
  *   Semi-supervised Learning"): a kNN graph (k = 10, cosine), weights sim³, W + Wᵀ, symmetric normalisation
  *   S = D^-½ W D^-½, then (I - αS) F = Y solved by conjugate gradient (α = 0.99), with each class's column of
- *   Y normalised by its number of labels so that classes with many labels do not flood the graph.
+ *   Y normalised by its number of labels so that classes with many labels do not flood the graph. The solver
+ *   is the shared one in src/semi/label-spreading.ts (20 CG steps here; a class without labels gets no mass).
  *   Probabilities are F's rows normalised to sum 1 (rows no label reaches get uniform probabilities). Uses
  *   every row, labeled or not, as a node: pass the unlabeled pool (and any evaluation rows) together.
  *
@@ -21,6 +22,7 @@
  */
 import { UlearnError } from '../errors.js';
 import { knnGraph, type KnnResult } from '../neighbors/knn.js';
+import { graphFromKnn, labelSpreading, type SparseGraph } from '../semi/label-spreading.js';
 
 export type LightModelKind = 'linear' | 'label-propagation';
 export const LIGHT_MODEL_KINDS: readonly LightModelKind[] = ['linear', 'label-propagation'];
@@ -35,7 +37,7 @@ export interface LightModelOptions {
   kind: LightModelKind;
   seed: number;
   /** label-propagation: a graph from `buildLightGraph(embeddings, dim)`, reused across retrains. */
-  graph?: KnnResult;
+  graph?: SparseGraph;
   /** label-propagation: neighbours per row when the graph is built here (default 10). */
   neighbors?: number;
   /** label-propagation: α (default 0.99; closer to 1 propagates farther). */
@@ -59,11 +61,16 @@ export interface LightModel {
 }
 
 /**
- * The kNN graph label propagation runs on. Approximate (HNSW) above 20k rows; single-threaded so the same
+ * The neighbours label propagation runs on. Approximate (HNSW) above 20k rows; single-threaded so the same
  * embeddings always give the same graph (multi-threaded inserts change it from run to run).
  */
-export function buildLightGraph(embeddings: Float32Array, dim: number, neighbors = 10): KnnResult {
+export function lightKnn(embeddings: Float32Array, dim: number, neighbors = 10): KnnResult {
   return knnGraph(embeddings, dim, neighbors, { metric: 'cosine', threads: 1 });
+}
+
+/** The spreading graph of `lightKnn` (affinity cos³, as in src/semi/label-spreading.ts). */
+export function buildLightGraph(embeddings: Float32Array, dim: number, neighbors = 10): SparseGraph {
+  return graphFromKnn(lightKnn(embeddings, dim, neighbors), 3);
 }
 
 export function trainLightModel(opts: LightModelOptions): LightModel {
@@ -193,173 +200,10 @@ function softmaxRow(x: Float64Array, r: number, dim: number, theta: Float64Array
   for (let c = 0; c < C; c++) out[c] /= s;
 }
 
-interface Adjacency {
-  /** perm[newIndex] = original row: rows in breadth-first order over the graph (see `prepare`). */
-  perm: Int32Array;
-  rowStart: Int32Array;
-  cols: Int32Array;
-  vals: Float32Array;
-}
-
-// S depends only on the graph: built once per graph object and kept while the caller keeps the graph.
-const prepared = new WeakMap<KnnResult, Adjacency>();
-
-/**
- * S = D^-½ (W + Wᵀ) D^-½ in CSR form, with rows renumbered in breadth-first order over the graph. The
- * renumbering is for speed only: kNN neighbours of a row are scattered all over the original numbering, so
- * every product with S missed the cache; in BFS order they sit close together (2.3x faster products on
- * 70k rows here, measured).
- */
-function prepare(graph: KnnResult, n: number): Adjacency {
-  const cached = prepared.get(graph);
-  if (cached) return cached;
-  const { k, indices, distances } = graph;
-  const edge = (i: number, j: number) => {
-    const t = indices[i * k + j];
-    return t < 0 || t === i ? -1 : t;
-  };
-  // Plain adjacency lists (original numbering) for the BFS.
-  const deg = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < k; j++) {
-      const t = edge(i, j);
-      if (t < 0) continue;
-      deg[i]++;
-      deg[t]++;
-    }
-  }
-  const start0 = new Int32Array(n + 1);
-  for (let i = 0; i < n; i++) start0[i + 1] = start0[i] + deg[i];
-  const nbr = new Int32Array(start0[n]);
-  const fill0 = start0.slice(0, n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < k; j++) {
-      const t = edge(i, j);
-      if (t < 0) continue;
-      nbr[fill0[i]++] = t;
-      nbr[fill0[t]++] = i;
-    }
-  }
-  const perm = new Int32Array(n);
-  const seen = new Uint8Array(n);
-  let head = 0;
-  let tail = 0;
-  for (let s = 0; s < n; s++) {
-    if (seen[s]) continue;
-    seen[s] = 1;
-    perm[tail++] = s;
-    while (head < tail) {
-      const u = perm[head++];
-      for (let e = start0[u]; e < start0[u + 1]; e++) {
-        const v = nbr[e];
-        if (!seen[v]) {
-          seen[v] = 1;
-          perm[tail++] = v;
-        }
-      }
-    }
-  }
-  const inv = new Int32Array(n);
-  for (let r = 0; r < n; r++) inv[perm[r]] = r;
-
-  const rowStart = new Int32Array(n + 1);
-  for (let r = 0; r < n; r++) rowStart[r + 1] = rowStart[r] + deg[perm[r]];
-  const fill = rowStart.slice(0, n);
-  const cols = new Int32Array(rowStart[n]);
-  const vals = new Float32Array(rowStart[n]);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < k; j++) {
-      const t = edge(i, j);
-      if (t < 0) continue;
-      // Cosine distance back to similarity; negative similarities carry no evidence.
-      const w = Math.max(0, 1 - distances[i * k + j]) ** 3;
-      const a = inv[i];
-      const b = inv[t];
-      cols[fill[a]] = b;
-      vals[fill[a]++] = w;
-      cols[fill[b]] = a;
-      vals[fill[b]++] = w;
-    }
-  }
-  const rowSum = new Float64Array(n);
-  for (let r = 0; r < n; r++) for (let e = rowStart[r]; e < rowStart[r + 1]; e++) rowSum[r] += vals[e];
-  for (let r = 0; r < n; r++) {
-    for (let e = rowStart[r]; e < rowStart[r + 1]; e++) {
-      const d = Math.sqrt(rowSum[r] * rowSum[cols[e]]);
-      vals[e] = d > 0 ? vals[e] / d : 0;
-    }
-  }
-  const adj = { perm, rowStart, cols, vals };
-  prepared.set(graph, adj);
-  return adj;
-}
-
+/** Label spreading (src/semi/label-spreading.ts) with Iscen et al.'s fixed 20 conjugate-gradient steps. */
 function propagate(opts: LightModelOptions, n: number): Float32Array {
-  const { embeddings, dim, labels, numClasses: C } = opts;
+  const { embeddings, dim, labels, numClasses } = opts;
   const graph = opts.graph ?? buildLightGraph(embeddings, dim, opts.neighbors ?? 10);
   if (graph.n !== n) throw new UlearnError(`light model: the graph has ${graph.n} rows but there are ${n} embeddings`, { code: 'E_SHAPE' });
-  const alpha = opts.alpha ?? 0.99;
-  const { perm, rowStart, cols, vals } = prepare(graph, n);
-  const counts = new Int32Array(C);
-  for (let i = 0; i < n; i++) if (labels[i] !== -1) counts[labels[i]]++;
-  // Everything below is in the BFS numbering: row r is original row perm[r].
-  const Y = new Float64Array(n * C);
-  for (let r = 0; r < n; r++) {
-    const l = labels[perm[r]];
-    if (l !== -1) Y[r * C + l] = 1 / counts[l];
-  }
-  // A = I - αS; its eigenvalues lie in [1 - α, 1 + α], so it is positive definite and CG converges.
-  const acc = new Float64Array(C);
-  const applyA = (x: Float64Array, out: Float64Array) => {
-    for (let r = 0; r < n; r++) {
-      const o = r * C;
-      for (let c = 0; c < C; c++) acc[c] = x[o + c];
-      const end = rowStart[r + 1];
-      for (let e = rowStart[r]; e < end; e++) {
-        const w = alpha * vals[e];
-        const oj = cols[e] * C;
-        for (let c = 0; c < C; c++) acc[c] -= w * x[oj + c];
-      }
-      for (let c = 0; c < C; c++) out[o + c] = acc[c];
-    }
-  };
-  const F = conjugateGradient(applyA, Y, n, C, opts.iterations ?? 20);
-  const probs = new Float32Array(n * C);
-  for (let r = 0; r < n; r++) {
-    const i = perm[r];
-    let s = 0;
-    for (let c = 0; c < C; c++) s += Math.max(0, F[r * C + c]);
-    for (let c = 0; c < C; c++) probs[i * C + c] = s > 0 ? Math.max(0, F[r * C + c]) / s : 1 / C;
-  }
-  return probs;
-}
-
-/** Solves A X = B for each of the C columns at once (each column has its own CG step sizes). */
-function conjugateGradient(applyA: (x: Float64Array, out: Float64Array) => void, B: Float64Array, n: number, C: number, iterations: number): Float64Array {
-  const X = new Float64Array(n * C);
-  const R = B.slice();
-  const P = B.slice();
-  const AP = new Float64Array(n * C);
-  const rr = columnDots(R, R, n, C);
-  for (let it = 0; it < iterations; it++) {
-    applyA(P, AP);
-    const pAp = columnDots(P, AP, n, C);
-    const step = rr.map((v, c) => (pAp[c] > 0 ? v / pAp[c] : 0));
-    for (let i = 0; i < n * C; i++) {
-      const c = i % C;
-      X[i] += step[c] * P[i];
-      R[i] -= step[c] * AP[i];
-    }
-    const rrNew = columnDots(R, R, n, C);
-    const beta = rrNew.map((v, c) => (rr[c] > 0 ? v / rr[c] : 0));
-    for (let i = 0; i < n * C; i++) P[i] = R[i] + beta[i % C] * P[i];
-    rr.set(rrNew);
-  }
-  return X;
-}
-
-function columnDots(a: Float64Array, b: Float64Array, n: number, C: number): Float64Array {
-  const out = new Float64Array(C);
-  for (let i = 0; i < n; i++) for (let c = 0; c < C; c++) out[c] += a[i * C + c] * b[i * C + c];
-  return out;
+  return labelSpreading(embeddings, dim, labels, numClasses, { graph, alpha: opts.alpha ?? 0.99, maxIterations: opts.iterations ?? 20, tol: 0, everyClass: false }).proba;
 }

@@ -27,13 +27,13 @@ import { linearHead, mlpEncoder } from '../models/mlp.js';
 import { createTabularSSLMethod } from '../ssl/registry.js';
 import { encodeAll } from '../train/features.js';
 import { fitTabular, predictTabular } from '../train/fit-tabular.js';
-import { propagateLabels } from '../train/label-propagation.js';
 import { trainLinearProbe } from '../train/linear-probe.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { Budget } from '../util/budget.js';
 import { parseDuration } from '../util/duration.js';
 import { Progress } from '../util/progress.js';
 import type { TabularConfig, TabularMethod } from './tabular-config.js';
+import { labelSpreading, spreadToNewRows } from '../semi/label-spreading.js';
 
 export interface TabularMethodResult {
   method: TabularMethod;
@@ -219,7 +219,9 @@ export function compareTabular(
         tf.dispose([ftr, fte]);
         const visible = new Int32Array(train.size).fill(-1);
         for (const i of labeled) visible[i] = train.y[i];
-        return propagateLabels(etr, d, visible, k, { k: 10 }).predict(ete);
+        // Spread over the training rows' graph, then classify test rows by their nearest training rows.
+        const spread = labelSpreading(etr, d, visible, k, { k: 10 });
+        return spreadToNewRows(etr, spread.proba, k, ete, d, 10);
       });
     }
   }

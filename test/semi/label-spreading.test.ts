@@ -6,7 +6,7 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/engine/seed.js';
 import { UlearnError } from '../../src/errors.js';
-import { labelSpreading, solveSpreading, spreadingGraph } from '../../src/semi/label-spreading.js';
+import { labelSpreading, solveSpreading, spreadingGraph, spreadToNewRows } from '../../src/semi/label-spreading.js';
 import { useWasm } from '../ssl/helpers.js';
 
 before(useWasm);
@@ -69,14 +69,17 @@ describe('label spreading', () => {
     [0, 1, 2, 3, 4, 5, 9].forEach((i) => (y[i] = truth[i]));
     const ref = denseReference(x, dim, y, K, k, alpha, gamma);
     const g = spreadingGraph(x, dim, k, gamma, { mode: 'exact' });
+    // The solver works in the graph's row order (row r = sample g.perm[r]), which must be a permutation.
+    assert.deepEqual([...g.perm].sort((a, b) => a - b), Array.from({ length: n }, (_, i) => i));
     const Y = new Float32Array(n * K);
     const counts = [3, 2, 2];
-    for (let i = 0; i < n; i++) if (y[i] >= 0) Y[i * K + y[i]] = 1 / counts[y[i]];
+    for (let r = 0; r < n; r++) if (y[g.perm[r]] >= 0) Y[r * K + y[g.perm[r]]] = 1 / counts[y[g.perm[r]]];
     const { F, iterations } = solveSpreading(g, Y, K, alpha, 500, 1e-9);
     assert.ok(iterations < 500, 'conjugate gradients converged');
     let maxErr = 0, maxRef = 0;
-    for (let i = 0; i < n; i++) for (let c = 0; c < K; c++) {
-      maxErr = Math.max(maxErr, Math.abs(F[i * K + c] - ref[i][c]));
+    for (let r = 0; r < n; r++) for (let c = 0; c < K; c++) {
+      const i = g.perm[r];
+      maxErr = Math.max(maxErr, Math.abs(F[r * K + c] - ref[i][c]));
       maxRef = Math.max(maxRef, Math.abs(ref[i][c]));
     }
     assert.ok(maxErr < 1e-5 * Math.max(1, maxRef), `max |F - F*| = ${maxErr}`);
@@ -122,6 +125,42 @@ describe('label spreading', () => {
       const [i, j] = key.split(',');
       assert.ok(Math.abs(v - (dense.get(`${j},${i}`) ?? NaN)) < 1e-7, `S[${i},${j}]`);
     }
+  });
+
+  test('everyClass: false lets a class without labels take no mass (the labeling app early on)', () => {
+    const { x, truth } = clusters(60, 4, 3, 5);
+    const y = new Int32Array(60).fill(-1);
+    y[0] = truth[0];
+    y[1] = truth[1];
+    const missing = [0, 1, 2].find((c) => c !== truth[0] && c !== truth[1])!;
+    const res = labelSpreading(x, 4, y, 3, { k: 6, everyClass: false, knn: { mode: 'exact' } });
+    for (let i = 0; i < 60; i++) assert.equal(res.proba[i * 3 + missing], 0, `row ${i} gives mass to the unlabeled class`);
+    assert.ok(res.labels.every((l) => l !== missing));
+  });
+
+  test('new rows get the similarity-weighted mean of their k nearest graph rows (checked by brute force)', () => {
+    const dim = 4, K = 3, n = 50, k = 5;
+    const { x, truth } = clusters(n, dim, K, 6);
+    const y = new Int32Array(n).fill(-1);
+    for (let c = 0; c < K; c++) y[c] = truth[c];
+    const res = labelSpreading(x, dim, y, K, { k: 6, knn: { mode: 'exact' } });
+    const q = clusters(7, dim, K, 8).x;
+    const got = spreadToNewRows(x, res.proba, K, q, dim, k, { mode: 'exact' });
+    const cos = (a: Float32Array, i: number, b: Float32Array, j: number) => {
+      let d = 0, na = 0, nb = 0;
+      for (let t = 0; t < dim; t++) [d, na, nb] = [d + a[i * dim + t] * b[j * dim + t], na + a[i * dim + t] ** 2, nb + b[j * dim + t] ** 2];
+      return d / Math.sqrt(na * nb);
+    };
+    for (let qi = 0; qi < 7; qi++) {
+      const near = Array.from({ length: n }, (_, j) => j).sort((a, b) => cos(q, qi, x, b) - cos(q, qi, x, a)).slice(0, k);
+      const w = near.map((j) => Math.max(0, cos(q, qi, x, j)) + 1e-6);
+      const total = w.reduce((s, v) => s + v, 0);
+      for (let c = 0; c < K; c++) {
+        const want = near.reduce((s, j, t) => s + w[t] * res.proba[j * K + c], 0) / total;
+        assert.ok(Math.abs(got[qi * K + c] - want) < 1e-4, `query ${qi} class ${c}: ${got[qi * K + c]} vs ${want}`);
+      }
+    }
+    assert.throws(() => spreadToNewRows(x, res.proba.subarray(0, 30), K, q, dim, k), /50 graph rows but 10 rows of scores/);
   });
 
   test('a class with no label and alpha outside (0, 1) are errors before any graph is built', () => {
