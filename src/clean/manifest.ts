@@ -100,6 +100,26 @@ function checkManifest(m: unknown, path: string): Manifest {
   return man;
 }
 
+/**
+ * A table's manifest as the table loader takes it: the table's path and the line numbers to leave out or to
+ * keep unlabeled (a table's rows are split into train/test at load time, so entries carry split '*').
+ */
+export function tableRows(m: Manifest, path = 'manifest'): { table: string; exclude: Set<number>; unlabel: Set<number> } {
+  const data = m.data as { table?: unknown } | null;
+  if (typeof data?.table !== 'string') {
+    throw new UlearnError(`${path}: this manifest describes ${JSON.stringify(m.data)}, not a table`, { code: 'E_DATA', hint: 'give a manifest written by `ulearn clean <file.csv|.arff>`' });
+  }
+  const exclude = new Set<number>();
+  const unlabel = new Set<number>();
+  m.samples.forEach((e, k) => {
+    const line = Number(e.id);
+    if (!Number.isInteger(line) || line < 1) throw new UlearnError(`${path}: samples[${k}].id must be a file line number, got '${e.id}'`, { code: 'E_DATA' });
+    if (e.action === 'exclude') exclude.add(line);
+    else if (e.action === 'unlabel') unlabel.add(line);
+  });
+  return { table: data.table, exclude, unlabel };
+}
+
 export interface ApplyStats {
   excluded: number;
   unlabeled: number;

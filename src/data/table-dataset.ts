@@ -28,6 +28,12 @@ export interface TableDatasetOptions extends TableOptions {
   /** Share of rows held out as the test split (default 0.2; 0 = no test split). */
   testFraction?: number;
   seed?: number;
+  /**
+   * Rows to leave out, or to keep without their label, by file line number (what a `ulearn clean` manifest of
+   * the table lists). Left-out rows take no part in the preprocessor's fit, and the train/test split of the
+   * other rows stays what it would be without them.
+   */
+  rows?: { exclude?: ReadonlySet<number>; unlabel?: ReadonlySet<number> };
 }
 
 export interface TableDatasets extends DatasetSplits {
@@ -80,6 +86,8 @@ export async function loadTableDataset(path: string, opts: TableDatasetOptions =
   if (!(testFraction >= 0 && testFraction < 1)) throw new UlearnError(`testFraction must be in [0, 1), got ${testFraction}`, { code: 'E_CONFIG' });
   const seed = opts.seed ?? 0;
   const missing = missingSet(path, opts);
+  const excluded = opts.rows?.exclude;
+  const unlabeled = opts.rows?.unlabel;
   const numericMissing = [...missing].some(isNumber);
 
   // Pass 1: types, classes, preprocessor statistics.
@@ -101,6 +109,10 @@ export async function loadTableDataset(path: string, opts: TableDatasetOptions =
     isMissing = new Uint8Array(cols.length);
     numbers = new Float64Array(cols.length);
   }, (values, line) => {
+    if (excluded?.has(line)) {
+      row++;
+      return;
+    }
     // Each cell is looked up and parsed once, for both the type profile and the fit.
     for (let j = 0; j < values.length; j++) {
       const v = values[j];
@@ -112,7 +124,7 @@ export async function loadTableDataset(path: string, opts: TableDatasetOptions =
       numbers[j] = m ? NaN : x;
       if (!m) profiles[j].addPresent(v, x, line);
     }
-    if (labelAt >= 0 && !isMissing[labelAt] && labels.size <= 10_000) labels.add(values[labelAt]);
+    if (labelAt >= 0 && !isMissing[labelAt] && !unlabeled?.has(line) && labels.size <= 10_000) labels.add(values[labelAt]);
     if (isTestRow(seed, row++, testFraction)) counts.test++;
     else {
       counts.train++;
@@ -148,7 +160,9 @@ export async function loadTableDataset(path: string, opts: TableDatasetOptions =
   let skipped = pass1.skipped;
   row = 0;
   await streamTable(path, { ...opts, onSkip: undefined }, () => undefined, (values, line) => {
-    const part = isTestRow(seed, row++, testFraction) ? parts.test : parts.train;
+    const test = isTestRow(seed, row++, testFraction);
+    if (excluded?.has(line)) return;
+    const part = test ? parts.test : parts.train;
     const bad = preprocessor.encodeRow(values, at, part.x, part.n * width);
     if (bad >= 0) {
       const problem = { source: path, line, column: at[bad] + 1, message: `column '${decls[at[bad]].name}' is numeric, but this value is '${values[at[bad]]}'` };
@@ -158,7 +172,7 @@ export async function loadTableDataset(path: string, opts: TableDatasetOptions =
       return;
     }
     let y = -1;
-    if (labelAt >= 0 && !missing.has(values[labelAt])) {
+    if (labelAt >= 0 && !missing.has(values[labelAt]) && !unlabeled?.has(line)) {
       const c = classIndex.get(values[labelAt]);
       if (c === undefined) throw new UlearnError(`${path} line ${line}: label '${values[labelAt]}' is not one of the classes`, { code: 'E_DATA' });
       y = c;

@@ -34,6 +34,7 @@ import { parseDuration } from '../util/duration.js';
 import { Progress } from '../util/progress.js';
 import type { TabularConfig, TabularMethod } from './tabular-config.js';
 import { labelSpreading, spreadToNewRows } from '../semi/label-spreading.js';
+import { readManifest, tableRows } from '../clean/manifest.js';
 
 export interface TabularMethodResult {
   method: TabularMethod;
@@ -43,10 +44,17 @@ export interface TabularMethodResult {
   seconds: number;
 }
 
-/** Loads train (+ test) rows and fits the preprocessor on the training rows. */
+/**
+ * Loads train (+ test) rows and fits the preprocessor on the training rows. `cfg.data` may be a table or the
+ * manifest `ulearn clean` wrote for one: then its excluded rows are left out and its `unlabel` rows lose
+ * their label.
+ */
 export async function loadTabularData(cfg: TabularConfig, onSkip?: (p: RowProblem & { source: string }) => void): Promise<TableDatasets> {
   const tableOpts = { labelColumn: cfg.labelColumn, features: cfg.features, exclude: cfg.exclude, types: cfg.types, delimiter: cfg.delimiter, missing: cfg.missing, skipBadRows: cfg.skipBadRows, onSkip };
-  const data = await loadTableDataset(cfg.data, { ...tableOpts, preprocess: cfg.preprocess, seed: cfg.seed, testFraction: cfg.testData ? 0 : cfg.testFraction });
+  let file = cfg.data;
+  let rows: { exclude: Set<number>; unlabel: Set<number> } | undefined;
+  if (/\.json$/i.test(cfg.data)) ({ table: file, ...rows } = tableRows(await readManifest(cfg.data), cfg.data));
+  const data = await loadTableDataset(file, { ...tableOpts, rows, preprocess: cfg.preprocess, seed: cfg.seed, testFraction: cfg.testData ? 0 : cfg.testFraction });
   if (!cfg.testData) return data;
   const test = await applyPreprocessor(cfg.testData, data.preprocessor, { ...tableOpts, classes: data.train.classes, split: 'test' });
   return { ...data, test };

@@ -34,7 +34,7 @@ export function registerTabularCommand(program: Command): void {
   program
     .command('tabular')
     .description('tables (CSV or ARFF) end to end: preprocessing, SCARF self-supervised pretraining of an MLP, linear probe / fine-tune / label propagation on the few labels, against supervised-only and logistic regression')
-    .argument('[data]', 'a .csv (or other delimited text) or .arff file (or give data in --config)')
+    .argument('[data]', 'a .csv (or other delimited text) or .arff file, or the manifest.json `ulearn clean` wrote for one (or give data in --config)')
     .option('--config <file>', 'tabular config file (JSON or YAML); flags override it')
     .option('--label <column>', 'the class column (rows where it is empty are unlabeled)')
     .option('--test-data <file>', 'a separate test file with the same columns (default: hold out --test-fraction of the rows)')
