@@ -139,6 +139,7 @@ export async function run(argv: string[]): Promise<number> {
     const t = cli(['clean', csvPath, '--out', path.join(work, 'csv-out')]);
     const found = t.issues as unknown as { run: { peak_rss_mb: number; seconds: number }; checks: TabChecks };
     const names = (xs: { name: string }[]) => xs.map((x) => x.name).sort();
+    const listed = new Set(found.checks.outlier.rows.map((r) => r.line));
     Object.assign(result, {
       csv_rows: 1_000_000,
       csv_seconds: t.wall,
@@ -152,7 +153,12 @@ export async function run(argv: string[]): Promise<number> {
         mixed_type_columns: names(found.checks.mixed_types.columns),
         high_cardinality_columns: names(found.checks.high_cardinality.columns),
         duplicate_rows: found.checks.duplicate_row.rows_flagged,
+        outlier_rows: found.checks.outlier.rows_flagged,
+        outlier_columns: found.checks.outlier.columns,
       },
+      // Precision counts every flagged row; the report lists at most 1,000, enough here (100 planted).
+      csv_outlier_recall: plantedCsv.outlier_lines.filter((l) => listed.has(l)).length / plantedCsv.outlier_lines.length,
+      csv_outlier_precision: found.checks.outlier.rows_flagged ? plantedCsv.outlier_lines.filter((l) => listed.has(l)).length / found.checks.outlier.rows_flagged : null,
     });
     await writeJsonAtomic(values.out!, result);
     log(`${t.wall.toFixed(1)} s, peak RSS ${Math.round(found.run.peak_rss_mb)} MB`);
@@ -310,16 +316,21 @@ interface TabChecks {
   mixed_types: { columns: { name: string }[] };
   high_cardinality: { columns: { name: string }[] };
   duplicate_row: { rows_flagged: number };
+  outlier: { rows_flagged: number; columns: string[]; rows: { line: number; score: number }[] };
 }
 
 /**
  * A generated table: a unique id (high cardinality), a numeric column with 2% missing cells, a numeric column
- * with 0.1% 'n/a' strings (mixed types), a 20-value category, a constant column, a label; 1,000 rows are
+ * with 0.1% 'n/a' strings (mixed types), a 20-value category, a constant column, a label; 100 rows far out in
+ * age and income (outliers); 1,000 rows are
  * repeated verbatim later in the file (duplicate rows).
  */
 async function writeCsv(file: string, rows: number, seed: number, log: (l: string) => void) {
-  const planted = { missing_value_columns: ['age'], constant_columns: ['source'], mixed_type_columns: ['income'], high_cardinality_columns: ['customer_id'], duplicate_rows: 1000 };
-  if (existsSync(file)) return planted;
+  // Outliers: rows i % 9973 === 5 (100 of them) get an age of 150-250 and an income of 1-5 million.
+  const isOutlier = (i: number) => i % 9973 === 5 && i < rows - 1000;
+  const outlierLines = Array.from({ length: rows }, (_, i) => i).filter(isOutlier).map((i) => i + 2);
+  const planted = { missing_value_columns: ['age'], constant_columns: ['source'], mixed_type_columns: ['income'], high_cardinality_columns: ['customer_id'], duplicate_rows: 1000, outlier_lines: outlierLines };
+  if (existsSync(file) && existsSync(`${file}.v2`)) return planted;
   log(`writing ${rows} rows to ${file}`);
   const rng = new Rng(seed).fork('csv');
   const { createWriteStream } = await import('node:fs');
@@ -334,8 +345,9 @@ async function writeCsv(file: string, rows: number, seed: number, log: (l: strin
     let line: string;
     if (dupAt.has(i)) line = kept[i - (rows - planted.duplicate_rows)];
     else {
-      const age = rng.random() < 0.02 ? '' : String(18 + rng.int(60));
-      const income = rng.random() < 0.001 ? 'n/a' : (20000 + 80000 * rng.random()).toFixed(2);
+      let age = rng.random() < 0.02 ? '' : String(18 + rng.int(60));
+      let income = rng.random() < 0.001 ? 'n/a' : (20000 + 80000 * rng.random()).toFixed(2);
+      if (isOutlier(i)) [age, income] = [String(150 + rng.int(100)), (1e6 + 4e6 * rng.random()).toFixed(2)];
       line = `C${String(i).padStart(7, '0')},${age},${income},city${rng.int(20)},web,${rng.int(2)}`;
       if (kept.length < planted.duplicate_rows && i % 997 === 0) kept.push(line);
     }
@@ -349,5 +361,6 @@ async function writeCsv(file: string, rows: number, seed: number, log: (l: strin
   await new Promise<void>((r) => out.end(() => r()));
   const { rename } = await import('node:fs/promises');
   await rename(tmp, file);
+  await writeFile(`${file}.v2`, 'with planted outliers\n');
   return planted;
 }

@@ -65,6 +65,7 @@ ${section('Constant columns', 'At most one distinct value: no information for a 
 ${section('Mixed types', 'Columns holding both numbers and text (first text cells shown with line and column).', table(['Column', 'Numbers', 'Text', 'Examples'], c.mixed_types.columns.map((m) => row([td(m.name), td(count(m.numbers), 'num'), td(count(m.non_numbers), 'num'), td(m.examples.map((e) => `line ${e.line}, column ${e.column}: '${e.value}'`).join('; '), 'notes')])), 'None.'))}
 ${section('High-cardinality categoricals', c.high_cardinality.threshold, table(['Column', 'Distinct', 'Distinct / text cells'], c.high_cardinality.columns.map((h) => row([td(h.name), td(`${count(h.distinct)}${h.capped ? '+' : ''}`, 'num'), td(pct(h.share_of_rows), 'num')])), 'None.'))}
 ${section('Duplicate rows', `${count(c.duplicate_row.rows_flagged)} rows repeat an earlier row (${count(c.duplicate_row.groups)} distinct rows repeated); the repeats are excluded.`, '')}
+${section('Outliers', c.outlier.skipped ? `Not checked: ${c.outlier.skipped}.` : `Isolation forest over ${c.outlier.columns.length} numeric column(s) (${c.outlier.columns.join(', ')}): ${count(c.outlier.rows_flagged)} rows score above ${c.outlier.threshold} (Q3 + 3 IQR of a row sample). Reported only: an unusual row may be a real case; look before you drop it.`, table(['Line', 'Score'], c.outlier.rows.slice(0, 50).map((o) => row([td(o.line, 'num'), td(o.score.toFixed(3), 'num')])), 'None.'))}
 <footer>issues.json and manifest.json hold the details.</footer>
 </main></body></html>
 `;

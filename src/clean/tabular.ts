@@ -7,11 +7,15 @@
  *   mixed_types         a column holding both numbers and non-numbers (with the first offending cells: line, column)
  *   high_cardinality    a non-numeric column with so many distinct values it is an id or free text, not a category
  *   duplicate_row       a row identical to an earlier one
+ *   outlier             isolation forest over the numeric columns, grown on a reservoir sample of rows and
+ *                       scored on every row in a second pass (report only: an unusual row may be a real case)
  *
  * It works on any row source: `profileColumns` takes the small raw-column interface (tests, readTable), and
  * `profileTableFile` streams a CSV/ARFF file through the shared table reader.
  */
 import { streamTable, type TableOptions, DEFAULT_MISSING } from '../data/table.js';
+import { Rng } from '../engine/seed.js';
+import { IsolationForest } from './isolation-forest.js';
 
 export interface RawColumns {
   source: string;
@@ -22,6 +26,10 @@ export interface RawColumns {
 const MAX_DISTINCT = 20_000;
 /** A row with more than this share of its cells missing is flagged. */
 const ROW_MISSING_SHARE = 0.5;
+/** Rows kept (uniformly, by reservoir sampling) to grow the isolation forest and set its threshold on. */
+const OUTLIER_SAMPLE = 4096;
+/** Outlier rows listed in the report, highest score first (all are counted). */
+const OUTLIERS_LISTED = 1000;
 
 export interface ColumnFinding {
   name: string;
@@ -49,12 +57,41 @@ export interface TabularReport {
     mixed_types: { columns: { name: string; numbers: number; non_numbers: number; examples: { line: number; column: number; value: string }[] }[] };
     high_cardinality: { columns: { name: string; distinct: number; capped: boolean; share_of_rows: number }[]; threshold: string };
     duplicate_row: { rows_flagged: number; groups: number };
+    outlier: OutlierFinding;
   };
   /** Per row (file line): why it is flagged. */
   flaggedRows: { line: number; reasons: string[] }[];
 }
 
+export interface OutlierFinding {
+  /** Numeric columns the forest splits on (mostly numbers, not constant). */
+  columns: string[];
+  /** Rows scoring above this are flagged: Q3 + 3 IQR of the sampled rows' scores (as for image outliers). */
+  threshold: number | null;
+  rows_flagged: number;
+  /** Flagged rows, highest score first (at most OUTLIERS_LISTED). */
+  rows: { line: number; score: number }[];
+  /** Why the check did not run, if it did not. */
+  skipped?: string;
+}
+
+/** The fitted outlier model: which cells to read from a row and the forest that scores them. */
+interface OutlierModel {
+  cols: number[];
+  forest: IsolationForest;
+  threshold: number;
+}
+
 class Profiler {
+  private readonly rng = new Rng(0).fork('outlier-sample');
+  /** Reservoir of rows as numbers (NaN = missing or not a number), for the isolation forest. */
+  private readonly sample: Float64Array;
+  private sampled = 0;
+  private readonly rowNumbers: Float64Array;
+  private model: OutlierModel | null | undefined;
+  private readonly outliers: { line: number; score: number }[] = [];
+  private outliersFlagged = 0;
+
   readonly cols: ColumnFinding[];
   private readonly distinct: Set<string>[];
   private readonly numbersSeen: Set<number>[];
@@ -71,6 +108,8 @@ class Profiler {
     this.cols = names.map((name) => ({ name, present: 0, missing: 0, numbers: 0, distinct: 0, distinct_capped: false, distinct_numbers: 0, min: null, max: null, odd_cells: [] }));
     this.distinct = names.map(() => new Set());
     this.numbersSeen = names.map(() => new Set());
+    this.sample = new Float64Array(OUTLIER_SAMPLE * names.length);
+    this.rowNumbers = new Float64Array(names.length);
   }
 
   add(values: (string | null)[], line: number): void {
@@ -89,6 +128,7 @@ class Profiler {
       }
       h1 = Math.imul(h1 ^ 0x1f, 0x01000193); // field separator, so 'ab','c' differs from 'a','bc'
       h2 = Math.imul(h2 ^ (v === null ? 0x1e : 0x1f), 0x5bd1e995);
+      this.rowNumbers[c] = NaN;
       if (v === null || this.missing.has(v)) {
         col.missing++;
         missingCells++;
@@ -97,6 +137,7 @@ class Profiler {
       col.present++;
       const x = +v;
       if (x - x === 0 && v.trim() !== '') {
+        this.rowNumbers[c] = x;
         col.numbers++;
         col.min = col.min === null || x < col.min ? x : col.min;
         col.max = col.max === null || x > col.max ? x : col.max;
@@ -109,6 +150,10 @@ class Profiler {
         if (col.odd_cells.length < 5) col.odd_cells.push({ line, column: c + 1, value: v.length > 60 ? v.slice(0, 60) + '…' : v });
       }
     }
+    // Reservoir sampling (Vitter's algorithm R): every row has the same chance to be in the sample.
+    const slot = this.sampled < OUTLIER_SAMPLE ? this.sampled : this.rng.int(this.rows);
+    if (slot < OUTLIER_SAMPLE) this.sample.set(this.rowNumbers, slot * this.cols.length);
+    this.sampled = Math.min(this.sampled + 1, OUTLIER_SAMPLE);
     if (missingCells > 0) this.rowsWithMissing++;
     if (this.cols.length > 0 && missingCells / this.cols.length > ROW_MISSING_SHARE) this.flag(line, `missing_values: ${missingCells} of ${this.cols.length} cells missing`);
     // 53-bit row key from two 32-bit hashes: a false duplicate needs a collision of both (~1e-4 at 1e6 rows).
@@ -119,6 +164,54 @@ class Profiler {
       this.dupGroups.add(first);
       this.flag(line, `duplicate_row: same values as line ${first}`);
     }
+  }
+
+  /**
+   * Grows the isolation forest on the sample (after the first pass), or says why not (null). Columns used:
+   * mostly numbers (at least 95% of present cells) and not constant.
+   */
+  outlierModel(): OutlierModel | null {
+    if (this.model !== undefined) return this.model;
+    const cols = this.cols.flatMap((c, k) => (c.present > 0 && c.numbers >= 0.95 * c.present && c.min !== c.max ? [k] : []));
+    const n = this.sampled;
+    if (cols.length === 0 || n < 32) return (this.model = null);
+    const x = new Float64Array(n * cols.length);
+    for (let i = 0; i < n; i++) cols.forEach((k, d) => (x[i * cols.length + d] = this.sample[i * this.cols.length + k]));
+    const forest = IsolationForest.fit(x, n, cols.length, { seed: 0 });
+    const scores = Array.from({ length: n }, (_, i) => forest.score(x.subarray(i * cols.length, (i + 1) * cols.length))).sort((a, b) => a - b);
+    const q = (p: number) => scores[Math.min(n - 1, Math.floor(p * (n - 1)))];
+    const threshold = q(0.75) + 3 * (q(0.75) - q(0.25));
+    return (this.model = { cols, forest, threshold });
+  }
+
+  /** Second pass: one row's outlier score against the model's threshold. */
+  scoreRow(values: (string | null)[], line: number): void {
+    const m = this.model;
+    if (!m) return;
+    const row = m.cols.map((k) => {
+      const v = values[k];
+      return v === null || this.missing.has(v) || v.trim() === '' ? NaN : +v;
+    });
+    const score = m.forest.score(row);
+    if (!(score > m.threshold)) return;
+    this.outliersFlagged++;
+    this.outliers.push({ line, score: Number(score.toFixed(4)) });
+    // Keep the list bounded: trim to the highest scores whenever it doubles.
+    if (this.outliers.length >= 2 * OUTLIERS_LISTED) this.trimOutliers();
+  }
+
+  private trimOutliers(): void {
+    this.outliers.sort((a, b) => b.score - a.score || a.line - b.line);
+    this.outliers.length = Math.min(this.outliers.length, OUTLIERS_LISTED);
+  }
+
+  private outlierFinding(): OutlierFinding {
+    const m = this.model;
+    if (!m) {
+      return { columns: [], threshold: null, rows_flagged: 0, rows: [], skipped: this.sampled < 32 ? 'fewer than 32 rows' : 'no numeric column that varies' };
+    }
+    this.trimOutliers();
+    return { columns: m.cols.map((k) => this.cols[k].name), threshold: Number(m.threshold.toFixed(4)), rows_flagged: this.outliersFlagged, rows: [...this.outliers] };
   }
 
   private flag(line: number, reason: string): void {
@@ -161,6 +254,7 @@ class Profiler {
           threshold: `non-numeric column with more than 50 distinct values and more distinct values than half its non-numeric cells, or more than ${MAX_DISTINCT} distinct values`,
         },
         duplicate_row: { rows_flagged: flaggedRows.filter((r) => r.reasons.some((x) => x.startsWith('duplicate_row'))).length, groups: this.dupGroups.size },
+        outlier: this.outlierFinding(),
       },
       flaggedRows,
     };
@@ -175,10 +269,14 @@ export function profileColumns(t: RawColumns, missing: string[] = DEFAULT_MISSIN
   );
   const n = Math.max(0, ...t.columns.map((c) => c.values.length));
   const row: (string | null)[] = new Array(t.columns.length);
-  for (let i = 0; i < n; i++) {
-    for (let c = 0; c < t.columns.length; c++) row[c] = t.columns[c].values[i] ?? null;
-    p.add(row, i + 2);
-  }
+  const eachRow = (f: (row: (string | null)[], line: number) => void) => {
+    for (let i = 0; i < n; i++) {
+      for (let c = 0; c < t.columns.length; c++) row[c] = t.columns[c].values[i] ?? null;
+      f(row, i + 2);
+    }
+  };
+  eachRow((r, line) => p.add(r, line));
+  if (p.outlierModel()) eachRow((r, line) => p.scoreRow(r, line));
   return p.report(t.source);
 }
 
@@ -197,5 +295,7 @@ export async function profileTableFile(path: string, opts: TableOptions = {}): P
     },
     (values, line) => p!.add(values, line),
   );
+  // The outlier threshold needs the whole sample, so scoring every row is a second pass over the file.
+  if (p?.outlierModel()) await streamTable(path, { ...opts, onSkip: undefined }, () => undefined, (values, line) => p!.scoreRow(values, line));
   return (p ?? new Profiler([], missing)).report(path);
 }
