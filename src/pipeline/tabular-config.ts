@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 
-export const TABULAR_METHODS = ['logreg', 'supervised', 'ssl-linear', 'ssl-finetune', 'ssl-labelprop'] as const;
+export const TABULAR_METHODS = ['logreg', 'supervised', 'ssl-linear', 'ssl-finetune', 'ssl-pseudo-label', 'ssl-labelprop'] as const;
 export type TabularMethod = (typeof TABULAR_METHODS)[number];
 
 export const TabularConfigSchema = z

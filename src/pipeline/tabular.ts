@@ -13,6 +13,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { readManifest, tableRows } from '../clean/manifest.js';
 import type { Dataset } from '../data/dataset.js';
 import { applyLabelBudget } from '../data/label-budget.js';
 import { columnGroups, savePreprocessor, type TabularPreprocessor } from '../data/preprocess/index.js';
@@ -24,6 +25,8 @@ import { UlearnError } from '../errors.js';
 import { accuracy, argmaxRows } from '../eval/metrics.js';
 import { saveModel } from '../models/io.js';
 import { linearHead, mlpEncoder } from '../models/mlp.js';
+import { labelSpreading, spreadToNewRows } from '../semi/label-spreading.js';
+import { choosePseudoLabels } from '../semi/self-training.js';
 import { createTabularSSLMethod } from '../ssl/registry.js';
 import { encodeAll } from '../train/features.js';
 import { fitTabular, predictTabular } from '../train/fit-tabular.js';
@@ -33,8 +36,9 @@ import { Budget } from '../util/budget.js';
 import { parseDuration } from '../util/duration.js';
 import { Progress } from '../util/progress.js';
 import type { TabularConfig, TabularMethod } from './tabular-config.js';
-import { labelSpreading, spreadToNewRows } from '../semi/label-spreading.js';
-import { readManifest, tableRows } from '../clean/manifest.js';
+
+/** Self-training for tables: 2 rounds, predictions at least 0.9 sure, each class adopting at most 1/K of 60% of the pool. */
+const SELF_TRAIN = { rounds: 2, threshold: 0.9, poolShare: 0.6 };
 
 export interface TabularMethodResult {
   method: TabularMethod;
@@ -202,21 +206,49 @@ export function compareTabular(
         return probs;
       });
     }
+    // LP-FT (Kumar et al. 2022): start the head from the linear probe so early gradients do not wreck the features.
+    const lpft = () => {
+      const [ftr, fte] = feats();
+      const { probe } = probeProbs(ftr, fte, train.y, labeled, k, seed);
+      tf.dispose([ftr, fte]);
+      const encoder = copyEncoder(pretrained, cfg, dim, seed);
+      const head = linearHead(encoder.outputs[0].shape[1]!, k, seed);
+      const [kernel, bias] = probe.denseWeights();
+      head.setWeights([kernel, bias]);
+      tf.dispose([kernel, bias]);
+      probe.dispose();
+      const fit = (y: Int32Array, indices: ArrayLike<number>) =>
+        fitTabular({ encoder, head, x: train.x, dim, y, indices, nClasses: k, steps: ft.steps, batchSize: ft.batchSize, lrHead: ft.lr, lrEncoder: ft.lr * ft.encoderLrScale, weightDecay: ft.weightDecay, seed, budget });
+      fit(train.y, labeled);
+      return { encoder, head, fit };
+    };
     if (want.has('ssl-finetune')) {
       time('ssl-finetune', () => {
-        // LP-FT (Kumar et al. 2022): start the head from the linear probe so early gradients do not wreck the features.
-        const [ftr, fte] = feats();
-        const { probe } = probeProbs(ftr, fte, train.y, labeled, k, seed);
-        tf.dispose([ftr, fte]);
-        const encoder = copyEncoder(pretrained, cfg, dim, seed);
-        const head = linearHead(encoder.outputs[0].shape[1]!, k, seed);
-        const [kernel, bias] = probe.denseWeights();
-        head.setWeights([kernel, bias]);
-        tf.dispose([kernel, bias]);
-        probe.dispose();
-        fitTabular({ encoder, head, x: train.x, dim, y: train.y, indices: labeled, nClasses: k, steps: ft.steps, batchSize: ft.batchSize, lrHead: ft.lr, lrEncoder: ft.lr * ft.encoderLrScale, weightDecay: ft.weightDecay, seed, budget });
+        const { encoder, head } = lpft();
         model = { encoder, head };
         return predictTabular(encoder, head, test.x, dim);
+      });
+    }
+    if (want.has('ssl-pseudo-label')) {
+      time('ssl-pseudo-label', () => {
+        // LP-FT, then rounds of class-balanced self-training on the unlabeled training rows (their true labels,
+        // where the file has them, are never read: y holds only the visible labels and the adopted predictions).
+        const { encoder, head, fit } = lpft();
+        const isLabeled = new Uint8Array(train.size);
+        for (const i of labeled) isLabeled[i] = 1;
+        const pool = Int32Array.from({ length: train.size }, (_, i) => i).filter((i) => !isLabeled[i]);
+        const perClass = Math.max(1, Math.round((SELF_TRAIN.poolShare * pool.length) / k));
+        for (let round = 0; round < SELF_TRAIN.rounds && pool.length > 0; round++) {
+          const choice = choosePseudoLabels(predictTabular(encoder, head, train.x, dim), k, pool, SELF_TRAIN.threshold, perClass);
+          const y = new Int32Array(train.size).fill(-1);
+          for (const i of labeled) y[i] = train.y[i];
+          choice.indices.forEach((i, j) => (y[i] = choice.labels[j]));
+          fit(y, [...labeled, ...choice.indices]);
+        }
+        const probs = predictTabular(encoder, head, test.x, dim);
+        encoder.dispose();
+        head.dispose();
+        return probs;
       });
     }
     if (want.has('ssl-labelprop')) {

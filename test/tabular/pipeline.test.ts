@@ -50,11 +50,13 @@ test('runTabular end to end; the saved model + preprocessor reproduce its test a
   });
   const runDir = join(dir, 'run');
   const res = await runTabular(cfg, runDir);
-  assert.deepEqual(res.results.map((r) => r.method), ['logreg', 'supervised', 'ssl-linear', 'ssl-finetune', 'ssl-labelprop']);
+  assert.deepEqual(res.results.map((r) => r.method), ['logreg', 'supervised', 'ssl-linear', 'ssl-finetune', 'ssl-pseudo-label', 'ssl-labelprop']);
   assert.equal(res.labeled, 24);
   assert.equal(res.testRows, 90);
   // An easy problem: every method should beat chance (1/3) by far; logistic regression nearly solves it.
-  for (const r of res.results) assert.ok(r.accuracy > 0.6, `${r.method} ${r.accuracy}`);
+  // Supervised-only (24 labels, an MLP from scratch) lands between 0.59 and 0.64 over repeated runs (the wasm
+  // backend's threaded kernels are not bit-reproducible): well above chance, not more.
+  for (const r of res.results) assert.ok(r.accuracy > (r.method === 'supervised' ? 0.45 : 0.8), `${r.method} ${r.accuracy}`);
   assert.ok(res.results[0].accuracy > 0.85);
   const saved = JSON.parse(await readFile(join(runDir, 'results.json'), 'utf8')) as typeof res;
   assert.deepEqual(saved.results, res.results);
