@@ -45,7 +45,10 @@ export class PseudoLabel extends SemiMethod {
   unlabeledLoss([logits]: tf.Tensor2D[]): UnlabeledLoss {
     if (!this.classBalance) return maskedPseudoLabelLoss(logits, logits, this.threshold);
     const { loss, mask } = tf.tidy(() => {
-      const w = tf.gather(tf.tensor1d(this.classWeights()), tf.argMax(logits, 1)) as tf.Tensor1D;
+      // Each sample's weight is its predicted class's. Picked with a one-hot product, not tf.gather: the
+      // indices come from the taped logits, and tfjs's gather gradient refuses int32 indices on that path.
+      const perClass = tf.tensor2d(this.classWeights(), [1, this.nClasses]);
+      const w = tf.sum(tf.mul(tf.oneHot(tf.argMax(logits, 1), this.nClasses), perClass), 1) as tf.Tensor1D;
       return maskedPseudoLabelLoss(logits, logits, this.threshold, w) as unknown as tf.NamedTensorMap;
     });
     return { loss: loss as tf.Scalar, mask: mask as tf.Tensor1D };

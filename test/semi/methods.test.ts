@@ -144,6 +144,27 @@ describe('SemiMethod step', () => {
     m.dispose();
   });
 
+  test('class-balanced pseudo-label loss weights each sample by its predicted class, and a training step runs', () => {
+    const m = new PseudoLabel({ encoder: tinyEncoder(), head: linearHead(16, 3), inputShape: [8, 8, 1], nClasses: 3, weak: identityAug, threshold: 0.5, emaDecay: 0 });
+    m.classFrequency.set([0.5, 0.3, 0.2]);
+    const w = m.classWeights();
+    const rows = [[3, 0, 0], [0, 4, 0], [0, 0, 5], [1, 1.1, 0.9], [0, 0.2, 6]];
+    const logits = tf.tensor2d(rows);
+    const got = m.unlabeledLoss([logits]);
+    // By hand: the weight of each row is that of its argmax class.
+    const hand = maskedPseudoLabelLoss(logits, logits, 0.5, tf.tensor1d(rows.map((r) => w[r.indexOf(Math.max(...r))])));
+    assert.ok(Math.abs(got.loss.dataSync()[0] - hand.loss.dataSync()[0]) < 1e-6);
+    // The weights reach the gradient tape through the model's own logits: one optimizer step must work (a
+    // tf.gather on the argmax made tfjs refuse the int32 indices in backprop).
+    const { x, y } = barsData(8, 1);
+    const xl = tf.tensor4d(x.slice(0, 2 * 64), [2, 8, 8, 1]);
+    const xu = tf.tensor4d(x.slice(2 * 64), [6, 8, 8, 1]);
+    const stats = m.trainStep(xl, y.slice(0, 2), xu, new Rng(0));
+    assert.ok(Number.isFinite(stats.loss));
+    tf.dispose([logits, got.loss, got.mask, hand.loss, hand.mask, xl, xu]);
+    m.dispose();
+  });
+
   test('FixMatch from 8 labels learns bars, and trainSemi obeys steps, batch size and mu', () => {
     const { x, y } = barsData(160, 3);
     const test = barsData(100, 4);
