@@ -8,6 +8,13 @@
  *
  * Rows are numbers only (a table's numeric columns); a missing value (NaN) follows the larger branch of a
  * split, so it never looks isolated just for being missing.
+ *
+ * Scoring a row the trees never saw: the plain algorithm sends a value far beyond a node's range down the
+ * extreme branch, so a row 10x outside every value of the sample scores like the sample's most extreme rows.
+ * With 100 outliers in a million rows a 256-row subsample almost never holds one, and none would be found.
+ * So at each node the row is isolated right there with the probability that a uniform split over the range
+ * widened to include it falls between it and the node's rows (gap / widened range), and the path length is
+ * the expectation over that. A value inside the node's range has gap 0: the path is exactly the paper's.
  */
 import { UlearnError } from '../errors.js';
 import { Rng } from '../engine/seed.js';
@@ -27,6 +34,9 @@ interface Node {
   value: number;
   /** Which side rows with a missing value take. */
   missingLeft: boolean;
+  /** Range of the split column over the node's rows. */
+  lo: number;
+  hi: number;
   left?: Node;
   right?: Node;
   /** Leaf: rows that reached it. */
@@ -77,7 +87,7 @@ export class IsolationForest {
 }
 
 function grow(x: Float64Array, dim: number, rows: Int32Array, depth: number, maxDepth: number, rng: Rng): Node {
-  if (depth >= maxDepth || rows.length <= 1) return { col: -1, value: 0, missingLeft: false, size: rows.length };
+  if (depth >= maxDepth || rows.length <= 1) return leaf(rows.length);
   // Pick a random column among those that still vary within these rows, then a uniform split in its range.
   const lo = new Float64Array(dim).fill(Infinity);
   const hi = new Float64Array(dim).fill(-Infinity);
@@ -90,7 +100,7 @@ function grow(x: Float64Array, dim: number, rows: Int32Array, depth: number, max
   }
   const varying: number[] = [];
   for (let d = 0; d < dim; d++) if (hi[d] > lo[d]) varying.push(d);
-  if (varying.length === 0) return { col: -1, value: 0, missingLeft: false, size: rows.length };
+  if (varying.length === 0) return leaf(rows.length);
   const col = varying[rng.int(varying.length)];
   const value = lo[col] + rng.random() * (hi[col] - lo[col]);
   let nLeft = 0;
@@ -112,19 +122,32 @@ function grow(x: Float64Array, dim: number, rows: Int32Array, depth: number, max
     col,
     value,
     missingLeft,
+    lo: lo[col],
+    hi: hi[col],
     size: rows.length,
     left: grow(x, dim, Int32Array.from(left), depth + 1, maxDepth, rng),
     right: grow(x, dim, Int32Array.from(right), depth + 1, maxDepth, rng),
   };
 }
 
+const leaf = (size: number): Node => ({ col: -1, value: 0, missingLeft: false, lo: 0, hi: 0, size });
+
+/** Expected path length of `row` in one tree (see the header for rows outside a node's range). */
 function pathLength(root: Node, row: ArrayLike<number>): number {
   let node = root;
   let depth = 0;
+  let reach = 1; // probability the row has not been isolated above this node
+  let expected = 0;
   while (node.col >= 0) {
     const v = row[node.col];
+    const gap = v < node.lo ? node.lo - v : v > node.hi ? v - node.hi : 0;
+    if (gap > 0) {
+      const p = gap / (node.hi - node.lo + gap);
+      expected += reach * p * (depth + 1);
+      reach *= 1 - p;
+    }
     node = (v < node.value || (v !== v && node.missingLeft) ? node.left : node.right)!;
     depth++;
   }
-  return depth + averagePathLength(node.size);
+  return expected + reach * (depth + averagePathLength(node.size));
 }

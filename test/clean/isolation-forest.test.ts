@@ -38,6 +38,20 @@ test('planted outliers score highest, the same seed gives the same forest, and m
   assert.throws(() => f.score([1, 2]), /a row of 2 values, expected 3/);
 });
 
+test('a row far outside everything the trees saw scores as an outlier (none in the training sample)', () => {
+  const rng = new Rng(4);
+  const n = 1000, dim = 2;
+  const x = new Float64Array(n * dim);
+  for (let i = 0; i < n * dim; i++) x[i] = 20 + 60 * rng.random(); // uniform: the extremes are not outliers
+  const f = IsolationForest.fit(x, n, dim, { seed: 1 });
+  const scores = Array.from({ length: n }, (_, i) => f.score(x.subarray(i * dim, (i + 1) * dim)));
+  const far = f.score([30, 5000]);
+  assert.ok(far > 0.75, `far row scores ${far}`);
+  assert.ok(far > Math.max(...scores) + 0.1, `far ${far} vs the highest sample score ${Math.max(...scores)}`);
+  // Just past the edge is not an outlier: the gap is tiny against the range.
+  assert.ok(f.score([30, 80.5]) < Math.max(...scores) + 0.02);
+});
+
 test('tables: the outlier check flags the planted rows by file line, uses numeric columns only, and reports only', () => {
   const rng = new Rng(2);
   const a: string[] = [];
