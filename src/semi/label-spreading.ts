@@ -86,39 +86,45 @@ export function spreadingGraph(features: Float32Array, dim: number, k: number, g
 /** The spreading graph of a kNN result found with the cosine metric (distances are 1 - cos). */
 export function graphFromKnn(res: KnnResult, gamma: number): SparseGraph {
   const { n, k, indices, distances } = res;
-  const edge = (i: number, j: number) => {
-    const t = indices[i * k + j];
-    return t < 0 || t === i ? -1 : t;
-  };
   // Symmetrise by listing each directed edge in both rows; a pair found from both sides adds up, as in W + W^T.
+  // One CSR in the samples' own numbering first (the BFS walks it), then the same rows renumbered.
   const deg = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < k; j++) {
-      const t = edge(i, j);
-      if (t < 0) continue;
+      const t = indices[i * k + j];
+      if (t < 0 || t === i) continue;
       deg[i]++;
       deg[t]++;
     }
   }
-  const perm = bfsOrder(res, deg, edge);
+  const start = new Int32Array(n + 1);
+  for (let i = 0; i < n; i++) start[i + 1] = start[i] + deg[i];
+  const nbr = new Int32Array(start[n]);
+  const w = new Float32Array(start[n]);
+  const fill = start.slice(0, n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < k; j++) {
+      const t = indices[i * k + j];
+      if (t < 0 || t === i) continue;
+      // cosine distance d = 1 - cos; negative similarities carry no affinity.
+      const wt = Math.max(0, 1 - distances[i * k + j]) ** gamma;
+      nbr[fill[i]] = t;
+      w[fill[i]++] = wt;
+      nbr[fill[t]] = i;
+      w[fill[t]++] = wt;
+    }
+  }
+  const perm = bfsOrder(start, nbr);
   const inv = new Int32Array(n);
   for (let r = 0; r < n; r++) inv[perm[r]] = r;
   const rowStart = new Int32Array(n + 1);
   for (let r = 0; r < n; r++) rowStart[r + 1] = rowStart[r] + deg[perm[r]];
   const cols = new Int32Array(rowStart[n]);
   const vals = new Float32Array(rowStart[n]);
-  const fill = rowStart.slice(0, n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < k; j++) {
-      const t = edge(i, j);
-      if (t < 0) continue;
-      // cosine distance d = 1 - cos; negative similarities carry no affinity.
-      const w = Math.max(0, 1 - distances[i * k + j]) ** gamma;
-      const [a, b] = [inv[i], inv[t]];
-      cols[fill[a]] = b;
-      vals[fill[a]++] = w;
-      cols[fill[b]] = a;
-      vals[fill[b]++] = w;
+  for (let r = 0; r < n; r++) {
+    for (let e = start[perm[r]], o = rowStart[r]; e < start[perm[r] + 1]; e++, o++) {
+      cols[o] = inv[nbr[e]];
+      vals[o] = w[e];
     }
   }
   const d = new Float64Array(n);
@@ -132,21 +138,9 @@ export function graphFromKnn(res: KnnResult, gamma: number): SparseGraph {
   return { n, perm, rowStart, cols, vals, exact: res.exact };
 }
 
-/** Samples in breadth-first order over the (undirected) kNN graph, one component after another. */
-function bfsOrder(res: KnnResult, deg: Int32Array, edge: (i: number, j: number) => number): Int32Array {
-  const { n, k } = res;
-  const start = new Int32Array(n + 1);
-  for (let i = 0; i < n; i++) start[i + 1] = start[i] + deg[i];
-  const nbr = new Int32Array(start[n]);
-  const fill = start.slice(0, n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < k; j++) {
-      const t = edge(i, j);
-      if (t < 0) continue;
-      nbr[fill[i]++] = t;
-      nbr[fill[t]++] = i;
-    }
-  }
+/** Rows in breadth-first order over a CSR adjacency (start, nbr), one connected component after another. */
+function bfsOrder(start: Int32Array, nbr: Int32Array): Int32Array {
+  const n = start.length - 1;
   const perm = new Int32Array(n);
   const seen = new Uint8Array(n);
   let [head, tail] = [0, 0];
