@@ -196,27 +196,21 @@ export function compareTabular(
   const ssl = cfg.methods.filter((m) => m.startsWith('ssl-'));
   if (ssl.length > 0) {
     if (!pretrained) throw new UlearnError(`methods ${ssl.join(', ')} need a pretrained encoder`, { code: 'E_CONFIG' });
-    const feats = () => [encodeAll(pretrained, train.x, [dim]), encodeAll(pretrained, test.x, [dim])] as const;
-    if (want.has('ssl-linear')) {
-      time('ssl-linear', () => {
-        const [ftr, fte] = feats();
-        const { probe, probs } = probeProbs(ftr, fte, train.y, labeled, k, seed);
-        probe.dispose();
-        tf.dispose([ftr, fte]);
-        return probs;
-      });
-    }
+    // The frozen features and the linear probe on them are shared by the ssl-* arms: each computed once, when
+    // the first arm needs it (so that arm's seconds include it), and freed after the last.
+    let features: { ftr: tf.Tensor2D; fte: tf.Tensor2D } | undefined;
+    let sharedProbe: ReturnType<typeof probeProbs> | undefined;
+    const feats = () => (features ??= { ftr: encodeAll(pretrained, train.x, [dim]), fte: encodeAll(pretrained, test.x, [dim]) });
+    const probeOnFeatures = () => (sharedProbe ??= probeProbs(feats().ftr, feats().fte, train.y, labeled, k, seed));
+    if (want.has('ssl-linear')) time('ssl-linear', () => probeOnFeatures().probs);
     // LP-FT (Kumar et al. 2022): start the head from the linear probe so early gradients do not wreck the features.
     const lpft = () => {
-      const [ftr, fte] = feats();
-      const { probe } = probeProbs(ftr, fte, train.y, labeled, k, seed);
-      tf.dispose([ftr, fte]);
+      const { probe } = probeOnFeatures();
       const encoder = copyEncoder(pretrained, cfg, dim, seed);
       const head = linearHead(encoder.outputs[0].shape[1]!, k, seed);
       const [kernel, bias] = probe.denseWeights();
       head.setWeights([kernel, bias]);
       tf.dispose([kernel, bias]);
-      probe.dispose();
       const fit = (y: Int32Array, indices: ArrayLike<number>) =>
         fitTabular({ encoder, head, x: train.x, dim, y, indices, nClasses: k, steps: ft.steps, batchSize: ft.batchSize, lrHead: ft.lr, lrEncoder: ft.lr * ft.encoderLrScale, weightDecay: ft.weightDecay, seed, budget });
       fit(train.y, labeled);
@@ -253,10 +247,9 @@ export function compareTabular(
     }
     if (want.has('ssl-labelprop')) {
       time('ssl-labelprop', () => {
-        const [ftr, fte] = feats();
+        const { ftr, fte } = feats();
         const [etr, ete] = [ftr.dataSync() as Float32Array, fte.dataSync() as Float32Array];
         const d = ftr.shape[1];
-        tf.dispose([ftr, fte]);
         const visible = new Int32Array(train.size).fill(-1);
         for (const i of labeled) visible[i] = train.y[i];
         // Spread over the training rows' graph, then classify test rows by their nearest training rows.
@@ -264,6 +257,8 @@ export function compareTabular(
         return spreadToNewRows(etr, spread.proba, k, ete, d, 10);
       });
     }
+    sharedProbe?.probe.dispose();
+    if (features) tf.dispose([features.ftr, features.fte]);
   }
   return { results, model };
 }
