@@ -13,7 +13,7 @@
 import { kmeans } from './kmeans.js';
 import { checkContext } from './pool.js';
 import type { SelectContext, Strategy, StrategyOptions } from './strategy.js';
-import { typicalityStrategy, typiclustPick } from './typicality.js';
+import { typicalityStrategy, typiclustClusters, typiclustPick } from './typicality.js';
 import { uncertaintyScores } from './uncertainty.js';
 
 export function hybridStrategy(opts: StrategyOptions = {}): Strategy {
@@ -24,12 +24,10 @@ export function hybridStrategy(opts: StrategyOptions = {}): Strategy {
     select(ctx: SelectContext, k: number): number[] {
       const n = checkContext(ctx, k, 'hybrid');
       if (k === 0) return [];
-      let labeled = 0;
-      for (let i = 0; i < n; i++) if (ctx.labels[i] !== -1) labeled++;
+      const { labeled, clusters } = typiclustClusters(ctx, n, k, maxClusters);
       const coldStartLabels = opts.coldStartLabels ?? 2 * ctx.numClasses;
       if (labeled < coldStartLabels || !ctx.probs) return cold.select(ctx, k);
 
-      const clusters = Math.min(n, Math.max(k, Math.min(labeled + k, maxClusters)));
       const km = kmeans(ctx.embeddings, ctx.dim, clusters, { rng: ctx.rng.fork('hybrid-kmeans') });
       // Mean uncertainty (1 - margin) of each cluster's members: where the light model is confused.
       const margin = uncertaintyScores(ctx.probs, ctx.numClasses, 'margin');

@@ -105,6 +105,16 @@ export function typiclustPick(
   return picked;
 }
 
+/**
+ * TypiClust's cluster count for picking k more: one cluster per label so far plus one per new pick (so each
+ * pick can land in a cluster no label covers yet), capped at maxClusters, never below k or above the pool.
+ */
+export function typiclustClusters(ctx: SelectContext, n: number, k: number, maxClusters: number): { labeled: number; clusters: number } {
+  let labeled = 0;
+  for (let i = 0; i < n; i++) if (ctx.labels[i] !== -1) labeled++;
+  return { labeled, clusters: Math.min(n, Math.max(k, Math.min(labeled + k, maxClusters))) };
+}
+
 export function typicalityStrategy(opts: StrategyOptions = {}): Strategy {
   const neighbors = opts.neighbors ?? 20;
   const maxClusters = opts.maxClusters ?? 500;
@@ -113,9 +123,7 @@ export function typicalityStrategy(opts: StrategyOptions = {}): Strategy {
     select(ctx: SelectContext, k: number): number[] {
       const n = checkContext(ctx, k, 'typicality');
       if (k === 0) return [];
-      let labeled = 0;
-      for (let i = 0; i < n; i++) if (ctx.labels[i] !== -1) labeled++;
-      const clusters = Math.min(n, Math.max(k, Math.min(labeled + k, maxClusters)));
+      const { clusters } = typiclustClusters(ctx, n, k, maxClusters);
       const km = kmeans(ctx.embeddings, ctx.dim, clusters, { rng: ctx.rng.fork('typicality-kmeans') });
       return typiclustPick(ctx.embeddings, ctx.dim, ctx.labels, km.assignments, clusters, k, neighbors);
     },
