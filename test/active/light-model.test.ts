@@ -4,44 +4,15 @@ import assert from 'node:assert/strict';
 import { UlearnError } from '../../src/errors.js';
 import { buildLightGraph, trainLightModel } from '../../src/active/light-model.js';
 import { useWasm } from '../ssl/helpers.js';
+import { denseReference } from '../semi/dense-reference.js';
 import { blobs } from './helpers.js';
 
 before(useWasm);
 
-/** Zhou et al.'s closed form, written independently: brute-force kNN, dense S, Gaussian elimination. */
+/** The dense closed form as probabilities: rows of max(0, F*) normalised to sum 1 (uniform where all zero). */
 function referencePropagation(x: Float32Array, dim: number, labels: Int32Array, C: number, k: number, alpha: number): number[][] {
-  const n = labels.length;
-  const row = (i: number) => Array.from(x.subarray(i * dim, (i + 1) * dim));
-  const cos = (a: number[], b: number[]) => a.reduce((s, v, t) => s + v * b[t], 0) / Math.hypot(...a) / Math.hypot(...b);
-  const W = Array.from({ length: n }, () => new Array<number>(n).fill(0));
-  for (let i = 0; i < n; i++) {
-    const sims = Array.from({ length: n }, (_, j) => [j === i ? -Infinity : cos(row(i), row(j)), j]).sort((a, b) => b[0] - a[0]);
-    for (const [s, j] of sims.slice(0, k)) {
-      const w = Math.max(0, s) ** 3;
-      W[i][j] += w;
-      W[j][i] += w;
-    }
-  }
-  const d = W.map((r) => r.reduce((a, b) => a + b, 0));
-  const counts = new Array<number>(C).fill(0);
-  labels.forEach((l) => l >= 0 && counts[l]++);
-  // Augmented system [I - αS | Y].
-  const A = W.map((r, i) => [
-    ...r.map((w, j) => (i === j ? 1 : 0) - (alpha * w) / Math.sqrt(d[i] * d[j])),
-    ...Array.from({ length: C }, (_, c) => (labels[i] === c ? 1 / counts[c] : 0)),
-  ]);
-  for (let p = 0; p < n; p++) {
-    let piv = p;
-    for (let r = p + 1; r < n; r++) if (Math.abs(A[r][p]) > Math.abs(A[piv][p])) piv = r;
-    [A[p], A[piv]] = [A[piv], A[p]];
-    for (let r = 0; r < n; r++) {
-      if (r === p) continue;
-      const f = A[r][p] / A[p][p];
-      for (let c = p; c < n + C; c++) A[r][c] -= f * A[p][c];
-    }
-  }
-  return A.map((r, i) => {
-    const F = r.slice(n).map((v) => Math.max(0, v / A[i][i]));
+  return denseReference(x, dim, labels, C, k, alpha, 3).map((row) => {
+    const F = row.map((v) => Math.max(0, v));
     const s = F.reduce((a, b) => a + b, 0);
     return F.map((v) => (s > 0 ? v / s : 1 / C));
   });
