@@ -201,7 +201,7 @@ export function buildServer(store: LabelStore, opts: ServerOptions): FastifyInst
   app.addHook('onRequest', async (req, reply) => {
     reply.headers(SECURITY_HEADERS);
     if (!hostAllowed(req.headers.host, opts.host, allowedHosts)) {
-      throw new HttpError(403, `this server does not answer to Host '${req.headers.host ?? ''}' (bound to ${opts.host}); add the name with --allow-host if it is yours`);
+      throw new HttpError(403, `this server does not answer to Host '${(req.headers.host ?? '').slice(0, 100)}' (bound to ${opts.host}); add the name with --allow-host if it is yours`);
     }
     // The access level of the route the router matched; a 404 (no route) is treated as a read.
     const access = req.is404 ? 'read' : req.routeOptions.config.access;
