@@ -119,7 +119,7 @@ const SECURITY_HEADERS = {
 const intString = (min: number, max: number = Number.MAX_SAFE_INTEGER) =>
   z
     .string({ invalid_type_error: 'expected a single value' })
-    .regex(/^\d{1,16}$/, 'expected a decimal integer')
+    .regex(/^\d+$/, 'expected a decimal integer')
     .transform(Number)
     .pipe(z.number().min(min).max(max));
 const ID = /^[1-9]\d{0,15}$/;
