@@ -6,6 +6,13 @@
  * Import is all-or-nothing: any row naming an unknown file or class, or a malformed row, refuses the whole
  * file (listing every bad row with its line), so a typo never leaves a project half-imported. A row whose
  * sample already has a *different* label is a conflict: reported, and applied only with `overwrite`.
+ *
+ * CSV cells are guarded against formula injection: a spreadsheet runs a cell that starts with `=`, `+`,
+ * `-` or `@` (and some also after a leading tab or CR) as a formula, and file names, class names and
+ * import annotator names come from users. Such a cell is written with a `'` in front (the OWASP advice:
+ * spreadsheets show it as text), and so is a cell that already starts with `'`s followed by one of those,
+ * so the mapping is one-to-one; import strips one `'` from exactly those cells. A CSV export therefore
+ * imports back to the original values, and a hand-made `'-1` reads as `-1`, as the spreadsheet shows it.
  */
 import { parseCsv } from '../data/csv.js';
 import { UlearnError } from '../errors.js';
@@ -14,8 +21,17 @@ import type { LabelStore } from './store.js';
 export type ExportFormat = 'csv' | 'json' | 'jsonl';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['csv', 'json', 'jsonl'];
 
-function csvField(s: string): string {
+/** A cell a spreadsheet would run as a formula, or such a cell already guarded with leading `'`s. */
+const FORMULA = /^'*[=+\-@\t\r]/;
+
+function csvField(value: string): string {
+  const s = FORMULA.test(value) ? `'${value}` : value;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** The inverse of csvField's guard (the quoting is undone by the CSV parser). */
+function unguard(cell: string): string {
+  return cell.startsWith("'") && FORMULA.test(cell) ? cell.slice(1) : cell;
 }
 
 export function exportLabels(store: LabelStore, format: ExportFormat): string {
@@ -82,7 +98,7 @@ export function parseLabelFile(text: string, source: string): ImportRow[] {
       if (r.fields.length !== header.length) {
         throw new UlearnError(`${source} line ${r.line}: expected ${header.length} fields, got ${r.fields.length}`, { code: 'E_DATA' });
       }
-      return { line: r.line, file: r.fields[fi], label: r.fields[li] };
+      return { line: r.line, file: unguard(r.fields[fi]), label: unguard(r.fields[li]) };
     });
   }
   if (/\.jsonl?$/i.test(source)) {

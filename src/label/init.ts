@@ -13,7 +13,7 @@
  * without an encoder (a project with audio is then served in a fixed random order, without suggestions).
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, stat } from 'node:fs/promises';
 import { extname, join, relative, resolve } from 'node:path';
 import sharp from 'sharp';
 import { loadFashionMnist, FASHION_MNIST_CLASSES } from '../data/fashion-mnist.js';
@@ -45,6 +45,7 @@ export interface InitOptions {
   log?: (line: string) => void;
 }
 
+/** Regular files under `dir`. Links (to files or folders) are skipped: the server serves no links (media.ts). */
 async function walk(dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const e of await readdir(dir, { withFileTypes: true })) {
@@ -81,7 +82,16 @@ export async function initProject(dir: string, opts: InitOptions): Promise<Label
 
   const samples: NewSample[] = [];
   for (const f of files) {
-    samples.push({ file: relative(dataRoot, f).split('\\').join('/'), hash: sha256(await readFile(f)), kind: IMAGE_EXT.includes(extname(f).toLowerCase()) ? 'image' : 'audio' });
+    // Size, mtime and hash from one open file, so they describe the same bytes (the server refuses a file
+    // that no longer matches them).
+    const fh = await open(f, 'r');
+    try {
+      const st = await fh.stat();
+      const hash = sha256(await fh.readFile());
+      samples.push({ file: relative(dataRoot, f).split('\\').join('/'), hash, size: st.size, mtimeMs: st.mtimeMs, kind: IMAGE_EXT.includes(extname(f).toLowerCase()) ? 'image' : 'audio' });
+    } finally {
+      await fh.close();
+    }
   }
   const allImages = samples.every((s) => s.kind === 'image');
   let emb: { data: Float32Array; dim: number; source: string } | undefined;

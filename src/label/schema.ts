@@ -67,6 +67,12 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE suggestions (sample_id INTEGER PRIMARY KEY REFERENCES samples(id), label INTEGER NOT NULL, confidence REAL NOT NULL);
   CREATE TABLE queue (position INTEGER PRIMARY KEY, sample_id INTEGER NOT NULL UNIQUE REFERENCES samples(id));
   `,
+  // 2: each file's size and mtime at import, so the server can refuse a file changed since (issue 17 #3).
+  // NULL for samples registered before: the server then checks the sha256 once and records them.
+  `
+  ALTER TABLE samples ADD COLUMN size INTEGER;
+  ALTER TABLE samples ADD COLUMN mtime_ms REAL;
+  `,
 ];
 
 export function migrate(db: Database.Database, file: string): void {

@@ -49,7 +49,18 @@ export interface NewSample {
   file: string;
   hash: string;
   kind: 'image' | 'audio';
+  /** Size in bytes and mtime when registered: a file that no longer matches is not served (see media.ts). */
+  size: number;
+  mtimeMs: number;
   meta?: Record<string, unknown>;
+}
+
+/** What was recorded about a sample's file at import; size and mtime are null for projects from before. */
+export interface SampleFile {
+  file: string;
+  hash: string;
+  size: number | null;
+  mtimeMs: number | null;
 }
 
 export interface LabelEvent {
@@ -202,9 +213,9 @@ export class LabelStore {
 
   /** Adds samples in one transaction; ids are assigned 1, 2, … in order (embedding row i is sample i + 1). */
   addSamples(samples: NewSample[]): void {
-    const ins = this.db.prepare('INSERT INTO samples (file, hash, kind, meta) VALUES (?, ?, ?, ?)');
+    const ins = this.db.prepare('INSERT INTO samples (file, hash, kind, meta, size, mtime_ms) VALUES (?, ?, ?, ?, ?, ?)');
     this.db.transaction(() => {
-      for (const s of samples) ins.run(s.file, s.hash, s.kind, JSON.stringify(s.meta ?? {}));
+      for (const s of samples) ins.run(s.file, s.hash, s.kind, JSON.stringify(s.meta ?? {}), s.size, s.mtimeMs);
     })();
   }
 
@@ -237,13 +248,13 @@ export class LabelStore {
     return out;
   }
 
-  /** Absolute path of a sample's file; only paths registered at init, and only inside the data root. */
-  mediaPath(id: number): string | undefined {
-    const s = this.sample(id);
-    if (!s) return undefined;
-    const root = resolve(this.meta.dataRoot);
-    const abs = resolve(root, s.file);
-    return abs.startsWith(root + '/') ? abs : undefined;
+  sampleFile(id: number): SampleFile | undefined {
+    return this.db.prepare('SELECT file, hash, size, mtime_ms AS mtimeMs FROM samples WHERE id = ?').get(id) as SampleFile | undefined;
+  }
+
+  /** Records a file's size and mtime after its content was checked against the registered hash. */
+  recordFileStat(id: number, size: number, mtimeMs: number): void {
+    this.db.prepare('UPDATE samples SET size = ?, mtime_ms = ? WHERE id = ?').run(size, mtimeMs, id);
   }
 
   // ---- annotators ----------------------------------------------------------------------------------------

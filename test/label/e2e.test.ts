@@ -30,6 +30,19 @@ after(async () => {
   await browser?.close();
 });
 
+/**
+ * A page that records Content-Security-Policy violations: the server's CSP allows no inline script or
+ * style, so a UI change that needs one shows up here instead of as a silently broken screen.
+ */
+async function newPage(): Promise<{ page: Page; violations: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const violations: string[] = [];
+  page.on('console', (m) => {
+    if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
+  });
+  return { page, violations };
+}
+
 async function currentId(page: Page): Promise<number> {
   const text = await page.locator('.caption').innerText();
   return Number(/#(\d+)/.exec(text)![1]);
@@ -47,9 +60,10 @@ test('label 5 samples with the keyboard, undo one, reload: exactly the right 4 l
   const alice = store.annotatorByToken(token)!;
   const app = buildServer(store, { host: '127.0.0.1', webDir });
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const { page, violations } = await newPage();
   try {
-    await page.goto(`${address}/?token=${token}#label`);
+    const res = await page.goto(`${address}/?token=${token}#label`);
+    assert.match(res!.headers()['content-security-policy'], /script-src 'self'/);
     await page.locator('.stage img').waitFor();
     // The token moved from the address bar into localStorage.
     assert.ok(!page.url().includes('token='));
@@ -92,6 +106,10 @@ test('label 5 samples with the keyboard, undo one, reload: exactly the right 4 l
     await page.locator('.cards').waitFor();
     assert.match(await page.locator('.cards').innerText(), /12\s*labeled of 40/);
     await page.screenshot({ path: `${mkdirOut()}/label-overview.png`, fullPage: true });
+    // The grid too, then: nothing on any screen needed what the CSP forbids.
+    await page.goto(`${address}/#grid`);
+    await page.locator('.grid img').first().waitFor();
+    assert.deepEqual(violations, []);
   } finally {
     await page.close();
     await app.close();
@@ -109,7 +127,7 @@ test('audio: waveform drawn from the decoded file, play with space, label with a
   const token = store.addAnnotator('alice');
   const app = buildServer(store, { host: '127.0.0.1', webDir });
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const { page, violations } = await newPage();
   try {
     await page.goto(`${address}/?token=${token}#label`);
     await page.locator('.media.audio canvas').waitFor();
@@ -140,6 +158,7 @@ test('audio: waveform drawn from the decoded file, play with space, label with a
     await page.waitForFunction((prev) => !document.querySelector('.caption')?.textContent?.startsWith(`#${prev} `), id);
     assert.equal(store.sample(id)!.label, 1);
     await page.screenshot({ path: `${mkdirOut()}/label-audio.png` });
+    assert.deepEqual(violations, []);
   } finally {
     await page.close();
     await app.close();

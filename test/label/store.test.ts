@@ -11,7 +11,7 @@ import { retrain } from '../../src/label/retrain.js';
 import { MIGRATIONS } from '../../src/label/schema.js';
 import { DB_FILE, isHoldout, LabelStore, type LabelEvent } from '../../src/label/store.js';
 import { initBackend } from '../../src/engine/backend.js';
-import { makeProject } from './fixtures.js';
+import { makeProject, tempDir } from './fixtures.js';
 
 describe('label store', async () => {
   const { store, dir } = await makeProject(20);
@@ -25,7 +25,7 @@ describe('label store', async () => {
     assert.equal(store.sampleCount(), 20);
     const s = store.sample(3)!;
     assert.equal(s.file, 's002.png');
-    const bytes = readFileSync(store.mediaPath(3)!);
+    const bytes = readFileSync(join(store.meta.dataRoot, s.file));
     assert.equal(s.hash, createHash('sha256').update(bytes).digest('hex'));
     const ref = store.embeddings()!;
     assert.equal(ref.dim, PIXEL_SIDE * PIXEL_SIDE);
@@ -127,6 +127,23 @@ describe('label store', async () => {
     // Round trip: an export imported into the same project changes nothing.
     const again = importLabels(store, parseLabelFile(exportLabels(store, 'csv'), 'e.csv'), { source: 'e.csv', annotatorName: 'import:e' });
     assert.equal(again.unchanged, again.rows);
+  });
+
+  test('a schema-1 project (no file size and mtime) is migrated in place and keeps its samples', () => {
+    const old = join(tempDir('v1'), DB_FILE);
+    const db = new Database(old);
+    db.exec(MIGRATIONS[0]);
+    db.pragma('user_version = 1');
+    db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('name', '"old"');
+    db.prepare("INSERT INTO samples (file, hash, kind) VALUES ('a.png', 'h', 'image')").run();
+    db.close();
+    const st = LabelStore.open(join(old, '..'));
+    try {
+      assert.equal(st.db.pragma('user_version', { simple: true }), MIGRATIONS.length);
+      assert.deepEqual(st.sampleFile(1), { file: 'a.png', hash: 'h', size: null, mtimeMs: null });
+    } finally {
+      st.close();
+    }
   });
 
   test('a project from a newer schema is refused', () => {

@@ -3,7 +3,7 @@
  *
  *   ulearn label init <project-dir> --data <folder|fashion-mnist> [--classes a,b,c] [--encoder <run-dir>]
  *   ulearn label add-annotator <name> [--project <dir>]
- *   ulearn label <project-dir> [--port 8765] [--host 127.0.0.1]          (serve; same as `label serve`)
+ *   ulearn label <project-dir> [--port 8765] [--host 127.0.0.1] [--allow-host name,…]   (serve; same as `label serve`)
  *   ulearn label export [--project <dir>] [--format csv|json|jsonl] [--out <file>]
  *   ulearn label import <file> [--project <dir>] [--overwrite] [--dry-run] [--as <name>]
  */
@@ -73,7 +73,10 @@ export function registerLabelCommand(program: Command): void {
     .argument('<project-dir>', 'project directory')
     .option('--port <n>', 'port (0 = any free port)', intArg('--port', 0), 8765)
     .option('--host <addr>', 'address to bind; anything but loopback requires a token for every request', '127.0.0.1')
-    .action(async (dir: string, o: { port: number; host: string }) => {
+    .option('--allow-host <names>', 'more names the server is reached by (Host header), comma-separated, e.g. labbox.lan; others get 403 (DNS rebinding)')
+    .action(async (dir: string, o: { port: number; host: string; allowHost?: string }) => {
+      const allowedHosts = o.allowHost?.split(',').map((h) => h.trim()).filter((h) => h !== '') ?? [];
+      if (allowedHosts.some((h) => !/^[A-Za-z0-9._-]+$/.test(h))) throw new UlearnError(`--allow-host: expected host names (letters, digits, . _ -), got '${o.allowHost}'`, { code: 'E_ARG' });
       const [{ RetrainScheduler }, { buildServer, isLoopback }] = await Promise.all([import('../../label/retrain.js'), import('../../label/server.js')]);
       const store = await openStore(dir);
       const webDir = await ensureWebBuilt();
@@ -81,7 +84,7 @@ export function registerLabelCommand(program: Command): void {
         retrainEvery: store.meta.retrainEvery,
         onDone: (r) => console.error(r instanceof Error ? `label: retrain failed: ${r.message}` : `label: retrained on ${r.trainLabels} labels in ${r.seconds.toFixed(1)} s; held-out accuracy ${r.holdoutAccuracy === null ? 'n/a' : (100 * r.holdoutAccuracy).toFixed(1) + '%'} (${r.holdoutLabels} labels)`),
       });
-      const app = buildServer(store, { host: o.host, webDir, onLabel: () => scheduler.noteLabel(), modelStatus: () => scheduler.status });
+      const app = buildServer(store, { host: o.host, allowedHosts, webDir, onLabel: () => scheduler.noteLabel(), modelStatus: () => scheduler.status });
       const address = await app.listen({ port: o.port, host: o.host });
       scheduler.start();
       // One machine-readable line first (tests and scripts wait for it), then the human-readable hints.

@@ -184,7 +184,9 @@ export class LabelView {
       btn.type = 'button';
       btn.className = 'class' + (i === this.selected ? ' selected' : '') + (saving && i === this.selected ? ' saving' : '');
       btn.dataset.class = c;
-      btn.innerHTML = `<kbd>${i < 9 ? i + 1 : i === 9 ? 0 : ''}</kbd><span class="name">${esc(c)}</span><span class="bar"><i style="width:${(100 * p.stats.perClass[i]) / max}%"></i></span><span class="count">${p.stats.perClass[i]}</span>`;
+      btn.innerHTML = `<kbd>${i < 9 ? i + 1 : i === 9 ? 0 : ''}</kbd><span class="name">${esc(c)}</span><span class="bar"><i></i></span><span class="count">${p.stats.perClass[i]}</span>`;
+      // Set through the DOM, not a style attribute: the server's CSP refuses inline styles.
+      btn.querySelector<HTMLElement>('.bar i')!.style.width = `${(100 * p.stats.perClass[i]) / max}%`;
       btn.addEventListener('click', () => {
         this.chain = this.chain.then(() => this.label(i)).catch((err: unknown) => this.deps.toast(String(err), 'error'));
       });

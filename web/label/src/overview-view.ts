@@ -16,7 +16,7 @@ export class OverviewView {
     const max = Math.max(1, ...o.stats.perClass);
     const last = o.modelRuns.filter((r) => !r.error).at(-1);
     const dist = o.classes
-      .map((c, i) => `<tr><td>${esc(c)}</td><td class="barcell"><span class="hbar" style="width:${(100 * o.stats.perClass[i]) / max}%"></span></td><td class="num">${o.stats.perClass[i]}</td></tr>`)
+      .map((c, i) => `<tr><td>${esc(c)}</td><td class="barcell"><span class="hbar" data-width="${(100 * o.stats.perClass[i]) / max}"></span></td><td class="num">${o.stats.perClass[i]}</td></tr>`)
       .join('');
     const pairs = o.agreement.pairs
       .map((p) => `<tr><td>${esc(p.a)} / ${esc(p.b)}</td><td class="num">${p.shared}</td><td class="num">${pct(p.agreement)}</td><td class="num">${p.kappa === null ? '—' : p.kappa.toFixed(2)}</td></tr>`)
@@ -50,6 +50,8 @@ export class OverviewView {
       <h2>Light model runs</h2>
       ${runs ? `<table><tr><th>time</th><th>model</th><th>strategy</th><th class="num">train labels</th><th class="num">held out</th><th class="num">accuracy</th><th class="num">took</th><th></th></tr>${runs}</table>` : '<p class="muted">no run yet</p>'}
       <p class="muted">Accuracy is measured on a fixed fifth of the labeled samples that the model never trains on.</p>`;
+    // Bar widths through the DOM, not style attributes: the server's CSP refuses inline styles.
+    this.el.querySelectorAll<HTMLElement>('.hbar[data-width]').forEach((bar) => (bar.style.width = `${bar.dataset.width}%`));
   }
 
   unmount(): void {}
