@@ -8,6 +8,7 @@ export * as augment from './augment/index.js';
 export * as models from './models/resnet.js';
 export * as ssl from './ssl/index.js';
 export * as semi from './semi/index.js';
+export * as predict from './predict/index.js';
 export { fitClassifier, predictProba } from './train/fit-classifier.js';
 export { trainLinearProbe } from './train/linear-probe.js';
 export * as metrics from './eval/metrics.js';

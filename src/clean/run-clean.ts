@@ -16,7 +16,8 @@ import { blankCheck, corruptCheck, imbalanceCheck, nonFiniteCheck, shapeCheck } 
 import { exactDuplicateCheck, leakageCheck, nearDuplicateCheck, type NearDuplicateOptions } from './checks/duplicates.js';
 import { labelErrorCheck } from './checks/label-errors.js';
 import { outlierCheck } from './checks/outliers.js';
-import { buildManifest, writeIssues, writeManifest, type Manifest } from './manifest.js';
+import { writeManifest, type Manifest } from '../data/manifest.js';
+import { buildManifest, writeIssues } from './issues.js';
 import { buildNeighbourGraph, type NeighbourGraph } from './neighbours.js';
 import { writeCleanReport } from './report.js';
 import { scanImageFolders, samplesFromSplits, type ScanFolderOptions } from './scan.js';

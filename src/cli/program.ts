@@ -1,36 +1,25 @@
 /**
- * The `ulearn` command line. It only parses arguments and calls the library; every command has --help.
- * User errors (UlearnError) print one message and exit non-zero; anything else is a bug and shows its stack.
+ * The `ulearn` command line as a module: `buildProgram()` and `main(argv)`, importable without running
+ * anything (src/cli/main.ts is the executable entry). It only parses arguments and calls the library; every
+ * command has --help. User errors (UlearnError) print one message and exit non-zero; anything else is a bug
+ * and shows its stack.
  */
 import { z } from 'zod';
 import { Command, Option } from 'commander';
 import { describeError, UlearnError } from '../errors.js';
-import { BACKENDS, describeBackend, initBackend } from '../engine/index.js';
+import { describeBackend, initBackend } from '../engine/index.js';
 import { PipelineConfigSchema, pipelineConfig, type PipelineConfigInput } from '../pipeline/config.js';
 import { resultsTable, runPipeline, type StageName } from '../pipeline/run-pipeline.js';
 import { loadConfigFile } from '../runs/config.js';
 import { RunDir } from '../runs/run-dir.js';
 import { SSL_METHODS } from '../ssl/registry.js';
-import { parseDuration } from '../util/duration.js';
-import { intArg } from './options.js';
+import { backendOption, budgetOption, intArg, seedOption, threadsOption } from './options.js';
 import { registerLabelCommand } from './commands/label.js';
 import { registerCleanCommand } from './commands/clean.js';
 import { registerTabularCommand, runTabularAndPrint } from './commands/tabular.js';
 import { TabularConfigSchema, type TabularConfig } from '../pipeline/tabular-config.js';
 import { registerPredictCommand } from './commands/predict.js';
 import { registerTrainCommand } from './commands/train.js';
-
-export function backendOption(): Option {
-  return new Option('--backend <name>', 'compute backend').choices([...BACKENDS]).default('auto');
-}
-
-export function threadsOption(): Option {
-  return new Option('--threads <n>', 'wasm compute threads (default: all cores)').argParser((v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new UlearnError(`--threads must be a positive integer, got '${v}'`);
-    return n;
-  });
-}
 
 export function buildProgram(): Command {
   const program = new Command('ulearn')
@@ -52,8 +41,8 @@ export function buildProgram(): Command {
     cmd
       .addOption(backendOption())
       .addOption(threadsOption())
-      .option('--budget <time>', 'wall-clock budget for the whole command, e.g. 10m, 90s, 1h', checkDuration)
-      .option('--seed <n>', 'random seed (label draw, initialisation, augmentation)', intArg('--seed', 0), 0)
+      .addOption(budgetOption('wall-clock budget for the whole command, e.g. 10m, 90s, 1h'))
+      .addOption(seedOption())
       .option('--runs <dir>', 'where run directories are created', 'runs');
   const labelOptions = (cmd: Command) =>
     cmd
@@ -162,11 +151,6 @@ interface CliOpts {
   totalLabels?: number;
 }
 
-function checkDuration(v: string): string {
-  parseDuration(v);
-  return v;
-}
-
 
 async function runAndPrint(input: PipelineConfigInput, o: CliOpts, extra: { runDir?: string; stages?: StageName[] }): Promise<void> {
   const cfg = pipelineConfig(input);
@@ -196,7 +180,3 @@ export async function main(argv: string[]): Promise<number> {
     return err instanceof UlearnError ? err.exitCode : 1;
   }
 }
-
-const exitCode = await main(process.argv.slice(2));
-// Exit explicitly: wasm pool threads and tfjs timers must not hold a finished command open.
-process.exit(exitCode);

@@ -22,7 +22,7 @@ import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from '../runs/checkp
 import { RunDir } from '../runs/run-dir.js';
 import { embed, KnnMonitor } from '../ssl/knn-monitor.js';
 import { fitMethod } from '../semi/fit.js';
-import { saveClassifier } from '../semi/model-dir.js';
+import { saveClassifier } from '../predict/image-model.js';
 import { NEEDS_ENCODER } from '../semi/names.js';
 import { createSSLMethod } from '../ssl/registry.js';
 import { fitClassifier, predictProba } from '../train/fit-classifier.js';

@@ -13,7 +13,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { readManifest, tableRows } from '../clean/manifest.js';
+import { readManifest, tableRows } from '../data/manifest.js';
 import type { Dataset } from '../data/dataset.js';
 import { applyLabelBudget } from '../data/label-budget.js';
 import { columnGroups, savePreprocessor, type TabularPreprocessor } from '../data/preprocess/index.js';

@@ -4,14 +4,13 @@
  * (`ulearn pretrain <out>/manifest.json`).
  */
 import { stat } from 'node:fs/promises';
-import { Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { UlearnError } from '../../errors.js';
 import { Budget } from '../../util/budget.js';
-import { parseDuration } from '../../util/duration.js';
 import { CHECK_NAMES, runClean } from '../../clean/run-clean.js';
 import { encoderEmbedding } from '../../clean/encoder-embedding.js';
 import { runTabularClean } from '../../clean/run-tabular.js';
-import { intArg, numberArg } from '../options.js';
+import { backendOption, budgetOption, intArg, numberArg, seedOption } from '../options.js';
 
 interface CleanCliOpts {
   out?: string;
@@ -43,9 +42,9 @@ export function registerCleanCommand(program: Command): void {
     .option('--size <px>', 'the expected square image size (default: the most common size)', intArg('--size', 1))
     .option('--max-side <px>', 'check larger images at a copy downscaled to this longer side', intArg('--max-side', 8), 64)
     .option('--encoder <run-dir>', 'embed with the pretrained encoder of this run directory instead of downscaled pixels')
-    .option('--budget <time>', 'wall-clock budget; checks not started when it runs out are reported as skipped', (v) => (parseDuration(v), v))
-    .option('--seed <n>', 'random seed', intArg('--seed', 0), 0)
-    .addOption(new Option('--backend <name>', 'compute backend (exact kNN on small data, --encoder)').default('auto'))
+    .addOption(budgetOption('wall-clock budget; checks not started when it runs out are reported as skipped'))
+    .addOption(seedOption('random seed'))
+    .addOption(backendOption({ help: 'compute backend (exact kNN on small data, --encoder)' }))
     .option('--no-html', 'skip report.html')
     .action(async (data: string, o: CleanCliOpts) => {
       const list = (v?: string) => v?.split(',').map((x) => x.trim()).filter(Boolean);

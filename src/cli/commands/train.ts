@@ -9,16 +9,15 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { applyLabelBudget } from '../../data/label-budget.js';
 import { loadDataset, type DatasetSpec } from '../../data/load.js';
-import { BACKENDS, describeBackend, initBackend } from '../../engine/index.js';
+import { describeBackend, initBackend } from '../../engine/index.js';
 import { UlearnError } from '../../errors.js';
 import { accuracy, argmaxRows } from '../../eval/metrics.js';
 import { checkFitInput, FIT_METHODS, fitMethod, type EncoderSpec, type SemiSettings } from '../../semi/fit.js';
-import { saveClassifier } from '../../semi/model-dir.js';
+import { saveClassifier } from '../../predict/image-model.js';
 import { checkThreshold } from '../../semi/validate.js';
 import { predictProba } from '../../train/fit-classifier.js';
 import { Budget } from '../../util/budget.js';
-import { parseDuration } from '../../util/duration.js';
-import { intArg } from '../options.js';
+import { backendOption, budgetOption, intArg, seedOption, threadsOption } from '../options.js';
 
 interface TrainOpts {
   method: string;
@@ -69,10 +68,10 @@ export function registerTrainCommand(program: Command): void {
     .option('--widths <list>', 'encoder stage widths, e.g. 16,32,64 (default: the pretrained run’s)', (v) => v.split(',').map(intArg('--widths', 1)))
     .option('--blocks <n>', 'encoder blocks per stage', intArg('--blocks', 1))
     .option('--no-flip', 'no horizontal flips in augmentations (digits, text)')
-    .option('--budget <time>', 'wall-clock budget for training, e.g. 10m', (v) => (parseDuration(v), v))
-    .option('--seed <n>', 'random seed (label draw, initialisation, augmentation)', intArg('--seed', 0), 0)
-    .addOption(new Option('--backend <name>', 'compute backend').choices([...BACKENDS]).default('auto'))
-    .option('--threads <n>', 'wasm compute threads (default: all cores)', intArg('--threads', 1))
+    .addOption(budgetOption('wall-clock budget for training, e.g. 10m'))
+    .addOption(seedOption())
+    .addOption(backendOption())
+    .addOption(threadsOption())
     .action(async (data: string, o: TrainOpts) => {
       const settings: Partial<SemiSettings> = { flip: o.flip };
       if (o.threshold !== undefined) settings.threshold = o.threshold;
