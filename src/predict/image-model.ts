@@ -15,6 +15,7 @@ import { IMAGE_EXTENSIONS } from '../data/image-folder.js';
 import { UlearnError } from '../errors.js';
 import { argmaxRows } from '../eval/metrics.js';
 import { loadModel, saveModel } from '../models/io.js';
+import { architectureOf } from '../models/architecture.js';
 import { attachHead } from '../models/resnet.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 
@@ -43,6 +44,9 @@ export interface ClassifierMeta {
 
 export async function saveClassifier(dir: string, encoder: tfl.LayersModel, head: tfl.LayersModel, meta: Omit<ClassifierMeta, 'format' | 'version' | 'createdAt'>): Promise<void> {
   const model = attachHead(encoder, head, 'classifier_model');
+  // model.json then describes its encoder (loadEncoder reads it back): family, input shape, widths, method.
+  const arch = architectureOf(encoder);
+  if (arch) model.setUserDefinedMetadata({ encoderArchitecture: { ...arch, method: meta.method } });
   await saveModel(model, dir);
   await writeJsonAtomic(path.join(dir, META_FILE), { format: FORMAT, version: 1, ...meta, createdAt: new Date().toISOString() } satisfies ClassifierMeta);
 }
