@@ -33,7 +33,7 @@ import { pipelineConfig } from '../src/pipeline/config.js';
 import { runPipeline } from '../src/pipeline/run-pipeline.js';
 import { loadCheckpoint } from '../src/runs/checkpoint.js';
 import { RunDir } from '../src/runs/run-dir.js';
-import { embed } from '../src/ssl/knn-monitor.js';
+import { encode } from '../src/models/encode.js';
 import { writeFileAtomic, writeJsonAtomic } from '../src/util/atomic.js';
 import { Budget } from '../src/util/budget.js';
 import { Progress } from '../src/util/progress.js';
@@ -352,9 +352,7 @@ async function cachedEmbeddings(encoder: EncoderInfo, trainX: Float32Array, test
   for (const x of [trainX, testX]) {
     for (let s = 0; s < x.length / size; s += chunk) {
       const m = Math.min(chunk, x.length / size - s);
-      const f = embed(model, x.subarray(s * size, (s + m) * size), inputShape);
-      parts.push(f.dataSync() as Float32Array);
-      f.dispose();
+      parts.push(encode(model, x.subarray(s * size, (s + m) * size), inputShape, { normalize: true }));
       progress.tick(m);
     }
   }

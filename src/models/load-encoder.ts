@@ -25,6 +25,11 @@ export interface LoadEncoderOptions {
    * differ from the training images' (channels must match); an MLP's must be the same.
    */
   inputShape?: number[];
+  /**
+   * Image size [H, W] to assume for a checkpoint that predates recorded architectures when neither
+   * `inputShape` nor its run's config (a named dataset) tells; without it such a load fails.
+   */
+  legacyImageSize?: [number, number];
 }
 
 export interface LoadedEncoder {
@@ -107,7 +112,7 @@ async function inferArchitecture(info: CheckpointInfo, opts: LoadEncoderOptions)
     hw = [opts.inputShape[0], opts.inputShape[1]];
   } else {
     const cfg = await runConfig(info.path);
-    hw = typeof cfg?.data === 'string' ? NAMED_SIZES[cfg.data] : undefined;
+    hw = (typeof cfg?.data === 'string' ? NAMED_SIZES[cfg.data] : undefined) ?? opts.legacyImageSize;
     if (!hw) throw cannot('its image size is not in the weights (the network pools globally) nor given by a named dataset in its run config');
   }
   const method = (await runConfig(info.path))?.pretrain?.method;
@@ -134,12 +139,16 @@ async function runConfig(checkpointDir: string): Promise<{ data?: unknown; pretr
 /** A saved classifier (encoder → head as one model): the encoder is everything before the last layer. */
 async function fromModelFolder(dir: string, opts: LoadEncoderOptions): Promise<LoadedEncoder> {
   const model = await loadModel(dir);
-  const head = model.layers[model.layers.length - 1];
-  if (model.layers.length < 2 || Array.isArray(head.input)) {
+  // The head is the layer that makes the output; its input at that call (a nested model has another inbound
+  // node from its own definition) is the encoder's features.
+  const out = model.outputs[0];
+  const head = out.sourceLayer;
+  const features = model.outputs.length === 1 && model.inputs.length === 1 && head !== model.layers[0] ? head.getInputAt(out.nodeIndex) : undefined;
+  if (!features || Array.isArray(features)) {
     model.dispose();
     throw new UlearnError(`${dir}: the model is not an encoder followed by a classifier head`, { code: 'E_MODEL_IO', hint: ENCODER_HINT });
   }
-  const encoder = tfl.model({ inputs: model.inputs, outputs: head.input, name: 'encoder' });
+  const encoder = tfl.model({ inputs: model.inputs, outputs: features, name: 'encoder' });
   // The encoder shares the loaded layers; only the head's weights are no longer reachable.
   head.dispose();
   const inputShape = model.inputs[0].shape.slice(1) as number[];

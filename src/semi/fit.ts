@@ -7,12 +7,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { strongAugment, weakAugment } from '../augment/presets.js';
-import type { Dataset } from '../data/dataset.js';
+import { gatherRows, type Dataset } from '../data/dataset.js';
 import { UlearnError } from '../errors.js';
-import { buildResNetEncoder, classifierHead, featureDim } from '../models/resnet.js';
-import { loadCheckpoint } from '../runs/checkpoint.js';
+import { buildEncoder as buildEncoderOf } from '../models/architecture.js';
+import { loadEncoder } from '../models/load-encoder.js';
+import { classifierHead, featureDim } from '../models/resnet.js';
 import { fitClassifier } from '../train/fit-classifier.js';
-import { encodeAll } from '../train/features.js';
+import { encode } from '../models/encode.js';
 import { trainLinearProbe } from '../train/linear-probe.js';
 import type { Budget } from '../util/budget.js';
 import { Progress } from '../util/progress.js';
@@ -64,6 +65,7 @@ export const DEFAULT_SEMI_SETTINGS: SemiSettings = {
   flip: true,
 };
 
+/** A fresh encoder's shape (a pretrained one brings its own, recorded in its checkpoint). */
 export interface EncoderSpec {
   widths: number[];
   blocksPerStage: number;
@@ -76,7 +78,10 @@ export interface FitInput {
   y: Int32Array;
   labeled: Int32Array;
   encoder: EncoderSpec;
-  /** Checkpoint dir of a pretrained encoder (same EncoderSpec); required by NEEDS_ENCODER methods. */
+  /**
+   * A pretrained encoder: checkpoint dir, run directory or model folder (loadEncoder; its recorded
+   * architecture wins over `encoder`). Required by NEEDS_ENCODER methods.
+   */
   pretrained?: string;
   /** Encoder features of every training sample, if already computed for this encoder (the benchmark caches them). */
   features?: Float32Array;
@@ -126,35 +131,13 @@ function unlabeledIndices(isLabeled: Uint8Array): Int32Array {
   return Int32Array.from(out);
 }
 
+/**
+ * The pretrained encoder (rebuilt from what its checkpoint records, at the data's image size), or a fresh
+ * one of `spec` when there is none.
+ */
 export async function buildEncoder(inputShape: [number, number, number], spec: EncoderSpec, seed: number, pretrained?: string): Promise<tfl.LayersModel> {
-  const encoder = buildResNetEncoder({ inputShape, widths: spec.widths, blocksPerStage: spec.blocksPerStage, seed });
-  if (pretrained) await loadCheckpoint(pretrained, encoder);
-  return encoder;
-}
-
-/** Features of the rows of `x` as a plain array (batched; no tensors left behind). */
-export function features(encoder: tfl.LayersModel, x: Float32Array, inputShape: [number, number, number], label?: string): Float32Array {
-  const size = inputShape.reduce((a, b) => a * b, 1);
-  const n = x.length / size;
-  const dim = featureDim(encoder);
-  const out = new Float32Array(n * dim);
-  const chunk = 2048;
-  const progress = label ? new Progress(label, n) : undefined;
-  for (let s = 0; s < n; s += chunk) {
-    const m = Math.min(chunk, n - s);
-    const f = encodeAll(encoder, x.subarray(s * size, (s + m) * size), inputShape);
-    out.set(f.dataSync(), s * dim);
-    f.dispose();
-    progress?.tick(m);
-  }
-  progress?.done();
-  return out;
-}
-
-function rows(all: Float32Array, dim: number, idx: ArrayLike<number>): Float32Array {
-  const out = new Float32Array(idx.length * dim);
-  for (let k = 0; k < idx.length; k++) out.set(all.subarray(idx[k] * dim, (idx[k] + 1) * dim), k * dim);
-  return out;
+  if (pretrained) return (await loadEncoder(pretrained, { inputShape })).encoder;
+  return buildEncoderOf({ family: 'resnet', modality: 'image', inputShape, widths: spec.widths, blocksPerStage: spec.blocksPerStage, method: 'none' }, seed);
 }
 
 /** A linear probe on frozen features, turned into a classifier head on the raw (unstandardised) features. */
@@ -180,8 +163,8 @@ export async function fitMethod(input: FitInput): Promise<FitOutput> {
   const encoder = await buildEncoder(shape, input.encoder, seed + 1, input.pretrained);
   const dim = featureDim(encoder);
   const yl = Int32Array.from(labeled, (i) => y[i]);
-  const allFeatures = () => input.features ?? features(encoder, train.x, shape, 'encode');
-  const labeledFeatures = () => (input.features ? rows(input.features, dim, labeled) : features(encoder, rows(train.x, shape[0] * shape[1] * shape[2], labeled), shape));
+  const allFeatures = () => input.features ?? encode(encoder, train.x, shape, { progress: 'encode' });
+  const labeledFeatures = () => (input.features ? gatherRows(input.features, dim, labeled) : encode(encoder, gatherRows(train.x, shape[0] * shape[1] * shape[2], labeled), shape));
 
   if (input.method === 'linear') {
     return { encoder, head: probeHead(labeledFeatures(), dim, yl, K, seed), info: { labels: labeled.length } };
