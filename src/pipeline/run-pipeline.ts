@@ -34,6 +34,7 @@ import { Budget } from '../util/budget.js';
 import { parseDuration } from '../util/duration.js';
 import { Progress } from '../util/progress.js';
 import type { PipelineConfig } from './config.js';
+import { modality } from '../modality.js';
 
 export const STAGES = ['pretrain', 'probe', 'finetune', 'semi', 'baseline', 'report'] as const;
 export type StageName = (typeof STAGES)[number];
@@ -84,8 +85,7 @@ function imageShape(ds: Dataset): [number, number, number] {
 
 /** A fresh encoder of the config's shape; it carries its architecture, so its checkpoints record it. */
 function newEncoder(ctx: Context, seed: number, method = 'none'): tfl.LayersModel {
-  const { widths, blocksPerStage } = ctx.cfg.encoder;
-  return buildEncoder({ family: 'resnet', modality: 'image', inputShape: ctx.inputShape, widths, blocksPerStage, method }, seed);
+  return buildEncoder({ ...modality(ctx.train.modality).encoder(ctx.inputShape, ctx.cfg.encoder), method }, seed);
 }
 
 function testSubset(ctx: Context): { x: Float32Array; y: Int32Array } {

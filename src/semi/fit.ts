@@ -25,6 +25,7 @@ import { trainSemi } from './train.js';
 import { checkSemiSetup, checkThreshold } from './validate.js';
 
 import { FIT_METHODS, NEEDS_ENCODER, type FitMethod } from './names.js';
+import { modality } from '../modality.js';
 
 export { FIT_METHODS, NEEDS_ENCODER, type FitMethod };
 
@@ -137,7 +138,7 @@ function unlabeledIndices(isLabeled: Uint8Array): Int32Array {
  */
 export async function buildEncoder(inputShape: [number, number, number], spec: EncoderSpec, seed: number, pretrained?: string): Promise<tfl.LayersModel> {
   if (pretrained) return (await loadEncoder(pretrained, { inputShape })).encoder;
-  return buildEncoderOf({ family: 'resnet', modality: 'image', inputShape, widths: spec.widths, blocksPerStage: spec.blocksPerStage, method: 'none' }, seed);
+  return buildEncoderOf({ ...modality('image').encoder(inputShape, spec), method: 'none' }, seed);
 }
 
 /** A linear probe on frozen features, turned into a classifier head on the raw (unstandardised) features. */

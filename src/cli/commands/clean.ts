@@ -12,6 +12,7 @@ import { runClean } from '../../clean/run-clean.js';
 import { encoderEmbedding } from '../../clean/encoder-embedding.js';
 import { runTabularClean } from '../../clean/run-tabular.js';
 import { backendOption, budgetOption, intArg, numberArg, seedOption } from '../options.js';
+import { modalityOfPath } from '../../modality.js';
 
 interface CleanCliOpts {
   out?: string;
@@ -55,7 +56,7 @@ export function registerCleanCommand(program: Command): void {
       if (unknown.length > 0) throw new UlearnError(`--skip: unknown check(s) ${unknown.join(', ')}; known: ${known.join(', ')}`, { code: 'E_ARG' });
       const checks = (list(o.checks) ?? known).filter((c) => !skip.has(c));
       const outDir = o.out ?? `runs/clean-${data.replace(/\/+$/, '').split('/').pop() || 'data'}`;
-      if (/\.(csv|tsv|txt|arff)$/i.test(data) && (await stat(data).catch(() => undefined))?.isFile()) {
+      if (modalityOfPath(data) === 'table' && (await stat(data).catch(() => undefined))?.isFile()) {
         const t = await runTabularClean(data, outDir, { html: o.html });
         const k = t.report.checks;
         console.log(`clean: ${t.report.rows} rows x ${t.report.columns.length} columns in ${t.seconds.toFixed(1)} s (peak RSS ${Math.round(t.peakRssMb)} MB)`);
