@@ -16,6 +16,7 @@ import { checkThreshold } from '../../semi/validate.js';
 import { predictProba } from '../../train/fit-classifier.js';
 import { Budget } from '../../util/budget.js';
 import { backendOption, budgetOption, intArg, seedOption, threadsOption } from '../options.js';
+import { architectureOf } from '../../models/architecture.js';
 
 interface TrainOpts {
   method: string;
@@ -111,7 +112,7 @@ export function registerTrainCommand(program: Command): void {
         classes: train.classes,
         preprocessing: { inputShape: train.inputShape as [number, number, number], resize: 'crop', scale: '1/255' },
         method: o.method,
-        training: { data, labels: labeled.length, seed: o.seed, encoder: o.encoder ?? null, encoderSpec: encoder, seconds, testAccuracy: testAcc ?? null, ...fit.info },
+        training: { data, labels: labeled.length, seed: o.seed, encoder: o.encoder ?? null, architecture: architectureOf(fit.encoder) ?? encoder, seconds, testAccuracy: testAcc ?? null, ...fit.info },
       });
       if (testAcc !== undefined) console.log(`test accuracy: ${(testAcc * 100).toFixed(2)}% (${splits.test!.size} images)`);
       console.log(`trained ${o.method} in ${seconds.toFixed(0)} s; model: ${out}`);
