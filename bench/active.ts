@@ -27,11 +27,10 @@ import { describeBackend, initBackend } from '../src/engine/backend.js';
 import { Rng } from '../src/engine/seed.js';
 import { UlearnError } from '../src/errors.js';
 import { meanStd } from '../src/eval/metrics.js';
-import { buildResNetEncoder } from '../src/models/resnet.js';
+import { loadEncoder } from '../src/models/load-encoder.js';
 import { graphFromKnn, type SparseGraph } from '../src/semi/label-spreading.js';
 import { pipelineConfig } from '../src/pipeline/config.js';
 import { runPipeline } from '../src/pipeline/run-pipeline.js';
-import { loadCheckpoint } from '../src/runs/checkpoint.js';
 import { RunDir } from '../src/runs/run-dir.js';
 import { encode } from '../src/models/encode.js';
 import { writeFileAtomic, writeJsonAtomic } from '../src/util/atomic.js';
@@ -343,8 +342,7 @@ async function cachedEmbeddings(encoder: EncoderInfo, trainX: Float32Array, test
     }
   }
   log(`embedding ${n} images (cached afterwards in ${file})`);
-  const model = buildResNetEncoder({ inputShape: inputShape as [number, number, number], widths: encoder.widths, blocksPerStage: encoder.blocksPerStage, seed: 0 });
-  await loadCheckpoint(encoder.checkpoint, model);
+  const { encoder: model } = await loadEncoder(encoder.checkpoint, { inputShape });
   const t0 = performance.now();
   const parts: Float32Array[] = [];
   const progress = new Progress('embedding', n);
