@@ -4,6 +4,7 @@
  * label propagation, pseudo-labeling and FixMatch (from scratch or from the encoder). `ulearn train`, the
  * pipeline's `semi` stage and the label-efficiency benchmark all call this, so they measure the same thing.
  */
+import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { strongAugment, weakAugment } from '../augment/presets.js';
@@ -116,7 +117,10 @@ export function checkFitInput(i: Pick<FitInput, 'method' | 'train' | 'y' | 'labe
   if (!(s.alpha > 0 && s.alpha < 1)) throw new UlearnError(`alpha must be in (0, 1), got ${s.alpha}`, { code: 'E_CONFIG' });
   if (!Number.isInteger(s.mu) || s.mu < 1) throw new UlearnError(`mu must be a positive integer, got ${s.mu}`, { code: 'E_CONFIG' });
   if (NEEDS_ENCODER.includes(i.method) && !i.pretrained) {
-    throw new UlearnError(`method '${i.method}' needs a pretrained encoder`, { code: 'E_CONFIG', hint: 'pass --encoder <checkpoint dir> (e.g. runs/<id>/checkpoints/pretrain-encoder)' });
+    throw new UlearnError(`method '${i.method}' needs a pretrained encoder`, { code: 'E_CONFIG', hint: 'pass --encoder <run dir, checkpoint or model folder> (e.g. runs/<id>)' });
+  }
+  if (i.pretrained && !existsSync(i.pretrained)) {
+    throw new UlearnError(`encoder ${i.pretrained}: no such folder`, { code: 'E_CHECKPOINT', hint: 'give a run directory, its checkpoints/pretrain-encoder, or a model folder' });
   }
   imageShape(i.train);
   const isLabeled = new Uint8Array(i.train.size);
