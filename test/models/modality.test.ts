@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../../src/engine/backend.js';
 import { UlearnError } from '../../src/errors.js';
 import { buildEncoder, registerEncoderFamily } from '../../src/models/architecture.js';
@@ -47,4 +48,24 @@ test('a new modality is a registration: its encoders round-trip through checkpoi
   tf.dispose(x);
   enc.dispose();
   encoder.dispose();
+});
+
+test('a tabular model folder (MLP encoder → head, as `ulearn tabular` saves it) gives back its encoder', async () => {
+  const { saveModel } = await import('../../src/models/io.js');
+  const { linearHead } = await import('../../src/models/mlp.js');
+  const enc = buildEncoder(modality('table').encoder([5], { widths: [6, 4] }), 2);
+  const head = linearHead(4, 3, 1);
+  const input = tfl.input({ shape: [5] });
+  const full = tfl.model({ inputs: input, outputs: head.apply(enc.apply(input)) as tfl.SymbolicTensor });
+  const dir = join(await tempDir('ulearn-modality-'), 'model');
+  await saveModel(full, dir);
+  const { encoder, architecture } = await loadEncoder(dir);
+  assert.equal(architecture.modality, 'table');
+  assert.deepEqual(architecture.inputShape, [5]);
+  const x = tf.randomNormal([3, 5], 0, 1, 'float32', 4);
+  const [a, b] = [enc, encoder].map((m) => tf.tidy(() => (m.predict(x) as tf.Tensor).dataSync()));
+  assert.deepEqual(b, a);
+  tf.dispose(x);
+  encoder.dispose();
+  full.dispose();
 });
