@@ -27,13 +27,12 @@ import { describeBackend, initBackend } from '../src/engine/backend.js';
 import { Rng } from '../src/engine/seed.js';
 import { UlearnError } from '../src/errors.js';
 import { meanStd } from '../src/eval/metrics.js';
-import { buildResNetEncoder } from '../src/models/resnet.js';
+import { loadEncoder } from '../src/models/load-encoder.js';
 import { graphFromKnn, type SparseGraph } from '../src/semi/label-spreading.js';
 import { pipelineConfig } from '../src/pipeline/config.js';
 import { runPipeline } from '../src/pipeline/run-pipeline.js';
-import { loadCheckpoint } from '../src/runs/checkpoint.js';
 import { RunDir } from '../src/runs/run-dir.js';
-import { embed } from '../src/ssl/knn-monitor.js';
+import { encode } from '../src/models/encode.js';
 import { writeFileAtomic, writeJsonAtomic } from '../src/util/atomic.js';
 import { Budget } from '../src/util/budget.js';
 import { Progress } from '../src/util/progress.js';
@@ -343,8 +342,7 @@ async function cachedEmbeddings(encoder: EncoderInfo, trainX: Float32Array, test
     }
   }
   log(`embedding ${n} images (cached afterwards in ${file})`);
-  const model = buildResNetEncoder({ inputShape: inputShape as [number, number, number], widths: encoder.widths, blocksPerStage: encoder.blocksPerStage, seed: 0 });
-  await loadCheckpoint(encoder.checkpoint, model);
+  const { encoder: model } = await loadEncoder(encoder.checkpoint, { inputShape });
   const t0 = performance.now();
   const parts: Float32Array[] = [];
   const progress = new Progress('embedding', n);
@@ -352,9 +350,7 @@ async function cachedEmbeddings(encoder: EncoderInfo, trainX: Float32Array, test
   for (const x of [trainX, testX]) {
     for (let s = 0; s < x.length / size; s += chunk) {
       const m = Math.min(chunk, x.length / size - s);
-      const f = embed(model, x.subarray(s * size, (s + m) * size), inputShape);
-      parts.push(f.dataSync() as Float32Array);
-      f.dispose();
+      parts.push(encode(model, x.subarray(s * size, (s + m) * size), inputShape, { normalize: true }));
       progress.tick(m);
     }
   }

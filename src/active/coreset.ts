@@ -4,7 +4,8 @@
  * covers the pool with the smallest radius. Diversity only; it ignores the model, and in high dimensions it
  * tends to pick outliers, which is why it is a baseline here rather than the default.
  */
-import { gatherRows, nearestCenters, rowDist2 } from './distances.js';
+import { gatherRows } from '../data/dataset.js';
+import { nearestCenters, rowDist2 } from './distances.js';
 import { checkContext, labeledIndices } from './pool.js';
 import type { SelectContext, Strategy } from './strategy.js';
 

@@ -54,10 +54,3 @@ export function rowDist2(a: Float32Array, i: number, b: Float32Array, j: number,
   }
   return s;
 }
-
-/** Copies rows `indices` of `x` into a new contiguous array. */
-export function gatherRows(x: Float32Array, dim: number, indices: ArrayLike<number>): Float32Array {
-  const out = new Float32Array(indices.length * dim);
-  for (let k = 0; k < indices.length; k++) out.set(x.subarray(indices[k] * dim, (indices[k] + 1) * dim), k * dim);
-  return out;
-}

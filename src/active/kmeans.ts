@@ -9,7 +9,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { UlearnError } from '../errors.js';
 import type { Rng } from '../engine/seed.js';
-import { gatherRows, nearestCenters } from './distances.js';
+import { gatherRows } from '../data/dataset.js';
+import { nearestCenters } from './distances.js';
 
 export interface KMeansOptions {
   rng: Rng;

@@ -23,6 +23,7 @@
 import { UlearnError } from '../errors.js';
 import { knnGraph, type KnnResult } from '../neighbors/knn.js';
 import { graphFromKnn, labelSpreading, type SparseGraph } from '../semi/label-spreading.js';
+import { argmaxRows } from '../eval/metrics.js';
 
 export type LightModelKind = 'linear' | 'label-propagation';
 export const LIGHT_MODEL_KINDS: readonly LightModelKind[] = ['linear', 'label-propagation'];
@@ -77,12 +78,7 @@ export function trainLightModel(opts: LightModelOptions): LightModel {
   const { numClasses, kind } = opts;
   const n = checkInputs(opts);
   const probs = kind === 'linear' ? linearProbs(opts, n) : kind === 'label-propagation' ? propagate(opts, n) : unknownKind(kind);
-  const predictions = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let c = 1; c < numClasses; c++) if (probs[i * numClasses + c] > probs[i * numClasses + best]) best = c;
-    predictions[i] = best;
-  }
+  const predictions = argmaxRows(probs, numClasses);
   return {
     kind,
     probs,

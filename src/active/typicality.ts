@@ -11,7 +11,7 @@
  */
 import { UlearnError } from '../errors.js';
 import { searchKnn } from '../neighbors/knn.js';
-import { gatherRows } from './distances.js';
+import { gatherRows } from '../data/dataset.js';
 import { kmeans } from './kmeans.js';
 import { checkContext } from './pool.js';
 import type { SelectContext, Strategy, StrategyOptions } from './strategy.js';

@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { writeFileAtomic } from '../util/atomic.js';
 import { REPORT_CSS } from '../eval/report-style.js';
 import { count, dateText, duration, esc, num } from '../eval/format.js';
-import type { Manifest } from './manifest.js';
+import type { Manifest } from '../data/manifest.js';
 import { SPLIT_NAMES, type CheckResult, type ImageSamples } from './types.js';
 
 /** Examples shown per check. */

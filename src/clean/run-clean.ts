@@ -12,15 +12,14 @@ import { DEFAULT_EXACT_LIMIT } from '../neighbors/knn.js';
 import { UlearnError } from '../errors.js';
 import { loadDataset, DATASET_NAMES } from '../data/load.js';
 import { Budget } from '../util/budget.js';
-import { blankCheck, corruptCheck, imbalanceCheck, nonFiniteCheck, shapeCheck } from './checks/integrity.js';
-import { exactDuplicateCheck, leakageCheck, nearDuplicateCheck, type NearDuplicateOptions } from './checks/duplicates.js';
-import { labelErrorCheck } from './checks/label-errors.js';
-import { outlierCheck } from './checks/outliers.js';
-import { buildManifest, writeIssues, writeManifest, type Manifest } from './manifest.js';
+import type { NearDuplicateOptions } from './checks/duplicates.js';
+import { writeManifest, type Manifest } from '../data/manifest.js';
+import { buildManifest, writeIssues } from './issues.js';
 import { buildNeighbourGraph, type NeighbourGraph } from './neighbours.js';
+import { checkNames, createChecks } from './registry.js';
 import { writeCleanReport } from './report.js';
 import { scanImageFolders, samplesFromSplits, type ScanFolderOptions } from './scan.js';
-import { skippedResult, type Check, type CheckContext, type CheckResult, type ImageSamples } from './types.js';
+import { skippedResult, type CheckContext, type CheckResult, type ImageSamples } from './types.js';
 
 export interface CleanOptions {
   /** Dataset name or train folder. */
@@ -28,7 +27,7 @@ export interface CleanOptions {
   /** Test folder (folders only; named datasets bring their test split). */
   testData?: string;
   outDir: string;
-  /** Check names to run (default: all). */
+  /** Check names to run (default: every registered check, see registry.ts). */
   checks?: string[];
   near?: NearDuplicateOptions;
   /** Neighbours per sample in the shared kNN graph (default 10). */
@@ -56,20 +55,15 @@ export interface CleanOutcome {
   paths: { issues: string; manifest: string; manifestCsv: string; report?: string };
 }
 
-export function defaultChecks(near: NearDuplicateOptions = {}): Check[] {
-  return [corruptCheck, nonFiniteCheck, shapeCheck, blankCheck, exactDuplicateCheck, nearDuplicateCheck(near), leakageCheck, outlierCheck, labelErrorCheck, imbalanceCheck];
-}
-
-export const CHECK_NAMES = defaultChecks().map((c) => c.name);
-
 export async function runClean(o: CleanOptions): Promise<CleanOutcome> {
   const t0 = performance.now();
   const log = o.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const budget = o.budget ?? new Budget(undefined);
   const timings: Record<string, number> = {};
   const rss = peakRss();
-  const unknown = (o.checks ?? []).filter((c) => !CHECK_NAMES.includes(c));
-  if (unknown.length > 0) throw new UlearnError(`unknown check(s) ${unknown.join(', ')}; known: ${CHECK_NAMES.join(', ')}`, { code: 'E_ARG' });
+  const known = checkNames();
+  const unknown = (o.checks ?? []).filter((c) => !known.includes(c));
+  if (unknown.length > 0) throw new UlearnError(`unknown check(s) ${unknown.join(', ')}; known: ${known.join(', ')}`, { code: 'E_ARG' });
 
   let t = performance.now();
   const { samples, data } = await loadSamples(o);
@@ -103,7 +97,7 @@ export async function runClean(o: CleanOptions): Promise<CleanOutcome> {
   const results: CheckResult[] = [];
   let current = '';
   let graphBuiltIn = '';
-  for (const check of defaultChecks(o.near)) {
+  for (const check of createChecks({ near: o.near })) {
     if (o.checks && !o.checks.includes(check.name)) continue;
     current = check.name;
     t = performance.now();
@@ -112,6 +106,12 @@ export async function runClean(o: CleanOptions): Promise<CleanOutcome> {
       r = skippedResult(check.name, 'not run', samples.ids.length, 'budget exhausted before this check');
     } else {
       r = await check.run(ctx);
+      if (r.name !== check.name || r.scores.length !== samples.ids.length || r.flags.length !== samples.ids.length) {
+        throw new UlearnError(`clean check '${check.name}' returned '${r.name}' with ${r.scores.length} scores and ${r.flags.length} flags for ${samples.ids.length} samples`, {
+          code: 'E_CHECK',
+          hint: 'a check returns one score and one flag per sample, under its own name',
+        });
+      }
     }
     ctx.results.set(r.name, r);
     results.push(r);

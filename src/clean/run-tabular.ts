@@ -9,7 +9,7 @@ import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { REPORT_CSS } from '../eval/report-style.js';
 import { count, dateText, esc, pct } from '../eval/format.js';
 import type { TableOptions } from '../data/table.js';
-import { MANIFEST_FORMAT, type Manifest } from './manifest.js';
+import { MANIFEST_FORMAT, type Manifest } from '../data/manifest.js';
 import { profileTableFile, type TabularReport } from './tabular.js';
 
 export interface TabularCleanOutcome {

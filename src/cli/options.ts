@@ -1,5 +1,11 @@
-/** Argument parsers shared by the CLI's commands (main.ts and src/cli/commands/*), so a flag's error reads the same everywhere. */
+/**
+ * Options and argument parsers shared by the CLI's commands (program.ts and src/cli/commands/*): each common
+ * flag is declared here once, so its help, choices and error read the same in every command.
+ */
+import { Option } from 'commander';
+import { BACKENDS } from '../engine/index.js';
 import { UlearnError } from '../errors.js';
+import { parseDuration } from '../util/duration.js';
 
 export function intArg(flag: string, min: number) {
   return (v: string): number => {
@@ -15,4 +21,28 @@ export function numberArg(flag: string, min: number, max: number) {
     if (!Number.isFinite(n) || n < min || n > max) throw new UlearnError(`${flag} must be a number in [${min}, ${max}], got '${v}'`, { code: 'E_ARG' });
     return n;
   };
+}
+
+/**
+ * --backend. `defaultValue` null: no default, for commands where a config file's backend must win unless the
+ * flag is given (`ulearn tabular --config`).
+ */
+export function backendOption(o: { help?: string; defaultValue?: string | null } = {}): Option {
+  const opt = new Option('--backend <name>', o.help ?? 'compute backend').choices([...BACKENDS]);
+  return o.defaultValue === null ? opt : opt.default(o.defaultValue ?? 'auto');
+}
+
+export function threadsOption(): Option {
+  return new Option('--threads <n>', 'wasm compute threads (default: all cores)').argParser(intArg('--threads', 1));
+}
+
+/** --seed; `defaultValue` undefined leaves the seed to a config file. */
+export function seedOption(help = 'random seed (label draw, initialisation, augmentation)', defaultValue: number | undefined = 0): Option {
+  const opt = new Option('--seed <n>', help).argParser(intArg('--seed', 0));
+  return defaultValue === undefined ? opt : opt.default(defaultValue);
+}
+
+/** --budget, checked when parsed (a typo fails before any work starts) and kept as the user's text. */
+export function budgetOption(help = 'wall-clock budget, e.g. 10m, 90s, 1h'): Option {
+  return new Option('--budget <time>', help).argParser((v) => (parseDuration(v), v));
 }

@@ -44,9 +44,13 @@ export function sampleAt(ds: Dataset, i: number): Float32Array {
 
 /** Copies the samples at `indices` into a new contiguous array (for batching). */
 export function gather(ds: Dataset, indices: ArrayLike<number>): Float32Array {
-  const n = sampleSize(ds);
-  const out = new Float32Array(indices.length * n);
-  for (let k = 0; k < indices.length; k++) out.set(ds.x.subarray(indices[k] * n, (indices[k] + 1) * n), k * n);
+  return gatherRows(ds.x, sampleSize(ds), indices);
+}
+
+/** Copies rows `indices` of a row-major array with `size` values per row (samples, features) into a new one. */
+export function gatherRows(x: Float32Array, size: number, indices: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(indices.length * size);
+  for (let k = 0; k < indices.length; k++) out.set(x.subarray(indices[k] * size, (indices[k] + 1) * size), k * size);
   return out;
 }
 

@@ -15,7 +15,7 @@
 import { stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { UlearnError } from '../errors.js';
-import { applyManifest, readManifest } from '../clean/manifest.js';
+import { applyManifest, readManifest } from './manifest.js';
 import type { DatasetSplits } from './dataset.js';
 import { loadFashionMnist } from './fashion-mnist.js';
 import { loadIdxPair } from './idx.js';

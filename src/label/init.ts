@@ -7,7 +7,7 @@
  * - a folder: every image (.png .jpg .jpeg .webp .gif) and audio file (.wav .mp3 .ogg .flac) under it,
  *   in sorted path order; files stay where they are and the folder becomes the project's data root.
  *
- * Embeddings: with `encoder` (a run directory from `ulearn pretrain`), the SSL encoder's features of each
+ * Embeddings: with `encoder` (a run directory, checkpoint or model folder), the SSL encoder's features of each
  * image; otherwise the raw pixels, gray, downscaled to 16×16 (256 values in [0, 1]) — enough for the light
  * model to be useful on small, centred images, and computed in seconds. Audio samples have no embeddings
  * without an encoder (a project with audio is then served in a fixed random order, without suggestions).
@@ -33,7 +33,7 @@ export interface InitOptions {
   classes?: string[];
   /** At most this many samples (fashion-mnist default 2000). */
   limit?: number;
-  /** Run directory of an SSL-pretrained encoder. */
+  /** An SSL-pretrained encoder: run directory, checkpoint or model folder (see loadEncoder). */
   encoder?: string;
   target?: number;
   seed?: number;
@@ -95,7 +95,7 @@ export async function initProject(dir: string, opts: InitOptions): Promise<Label
   }
   const allImages = samples.every((s) => s.kind === 'image');
   let emb: { data: Float32Array; dim: number; source: string } | undefined;
-  if (allImages) emb = opts.encoder ? await encoderEmbeddings(files, opts.encoder, isFmnist) : await pixelEmbeddings(files);
+  if (allImages) emb = opts.encoder ? await encoderEmbeddings(files, opts.encoder) : await pixelEmbeddings(files);
   else log('label init: audio samples and no encoder: no embeddings, samples are served in a fixed random order without suggestions');
 
   const store = LabelStore.create(projectDir, {
@@ -153,35 +153,30 @@ async function pixelEmbeddings(files: string[]): Promise<{ data: Float32Array; d
 }
 
 /**
- * Features of a pretrained encoder. The encoder's input is 28×28×1 when it was pretrained on a named
- * 28×28 dataset (fashion-mnist, mnist), else 32×32×3; ResNet encoders pool globally, so only the channel
- * count has to match the checkpoint (a mismatch is reported by loadCheckpoint).
+ * Features of a pretrained encoder (run directory, checkpoint or model folder). Each image is decoded at the
+ * size and channels the encoder was trained on, which the checkpoint records (loadEncoder).
  */
-async function encoderEmbeddings(files: string[], runDirPath: string, _fmnist: boolean): Promise<{ data: Float32Array; dim: number; source: string }> {
-  const [{ RunDir }, { pipelineConfig }, { buildResNetEncoder }, { loadCheckpoint }, { encodeAll }, { initBackend }, { decodeImage, writePixels }, tf] = await Promise.all([
-    import('../runs/run-dir.js'),
-    import('../pipeline/config.js'),
-    import('../models/resnet.js'),
-    import('../runs/checkpoint.js'),
-    import('../train/features.js'),
+async function encoderEmbeddings(files: string[], source: string): Promise<{ data: Float32Array; dim: number; source: string }> {
+  const [{ loadEncoder }, { encode }, { initBackend }, { decodeImage, writePixels }] = await Promise.all([
+    import('../models/load-encoder.js'),
+    import('../models/encode.js'),
     import('../engine/backend.js'),
     import('../data/image-decode.js'),
-    import('@tensorflow/tfjs-core'),
   ]);
   await initBackend('auto');
-  const run = await RunDir.open(runDirPath);
-  const cfg = pipelineConfig(run.config as Parameters<typeof pipelineConfig>[0]);
-  const small = cfg.data === 'fashion-mnist' || cfg.data === 'mnist';
-  const shape: [number, number, number] = small ? [28, 28, 1] : [32, 32, 3];
-  const encoder = buildResNetEncoder({ inputShape: shape, widths: cfg.encoder.widths, blocksPerStage: cfg.encoder.blocksPerStage, seed: 0 });
-  await loadCheckpoint(run.path('checkpoints', 'pretrain-encoder'), encoder);
-  const size = shape[0] * shape[1] * shape[2];
-  const x = new Float32Array(files.length * size);
-  for (let i = 0; i < files.length; i++) writePixels(await decodeImage(files[i], shape[0], shape[1], 'pad'), shape[2] as 1 | 3, x, i * size);
-  const feats = encodeAll(encoder, x, shape);
-  const data = (await feats.data()) as Float32Array;
-  const dim = feats.shape[1];
-  tf.dispose(feats);
-  encoder.dispose();
-  return { data, dim, source: `encoder:${resolve(runDirPath)}` };
+  // 32×32 is what older checkpoints (no recorded architecture) of folder datasets were assumed to take.
+  const { encoder, architecture } = await loadEncoder(source, { legacyImageSize: [32, 32] });
+  try {
+    const shape = architecture.inputShape;
+    if (architecture.modality !== 'image' || shape.length !== 3 || (shape[2] !== 1 && shape[2] !== 3)) {
+      throw new UlearnError(`${source}: its encoder reads ${architecture.modality} samples [${shape}], not gray or RGB images`, { code: 'E_CHECKPOINT_MISMATCH', hint: 'give the encoder of an image run' });
+    }
+    const size = shape[0] * shape[1] * shape[2];
+    const x = new Float32Array(files.length * size);
+    for (let i = 0; i < files.length; i++) writePixels(await decodeImage(files[i], shape[0], shape[1], 'pad'), shape[2] as 1 | 3, x, i * size);
+    const data = encode(encoder, x, shape);
+    return { data, dim: data.length / Math.max(1, files.length), source: `encoder:${resolve(source)}` };
+  } finally {
+    encoder.dispose();
+  }
 }

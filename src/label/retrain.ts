@@ -17,6 +17,7 @@ import { createStrategy } from '../active/strategy.js';
 import { Rng } from '../engine/seed.js';
 import { UlearnError } from '../errors.js';
 import { isHoldout, LabelStore } from './store.js';
+import { argmaxRows } from '../eval/metrics.js';
 
 /** How many samples the queue holds; refreshed long before an annotator gets through it. */
 export const QUEUE_SIZE = 200;
@@ -71,11 +72,9 @@ export function retrain(store: LabelStore): RetrainResult {
   }
   const suggestions: { sampleId: number; label: number; confidence: number }[] = [];
   if (probs) {
+    const best = argmaxRows(probs, C);
     for (let i = 0; i < labels.length; i++) {
-      if (labels[i] >= 0) continue;
-      let best = 0;
-      for (let c = 1; c < C; c++) if (probs[i * C + c] > probs[i * C + best]) best = c;
-      suggestions.push({ sampleId: i + 1, label: best, confidence: probs[i * C + best] });
+      if (labels[i] < 0) suggestions.push({ sampleId: i + 1, label: best[i], confidence: probs[i * C + best[i]] });
     }
   }
   let unlabeled = 0;

@@ -10,28 +10,31 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { simclrAugment, weakAugment } from '../augment/presets.js';
 import { applyLabelBudget } from '../data/label-budget.js';
 import { loadDataset } from '../data/load.js';
-import { sampleSize, type Dataset } from '../data/dataset.js';
+import { gather, sampleSize, type Dataset } from '../data/dataset.js';
 import { describeBackend, initBackend } from '../engine/backend.js';
 import { Rng } from '../engine/seed.js';
 import { UlearnError } from '../errors.js';
 import { umap2d } from '../eval/embedding-map.js';
 import { accuracy, argmaxRows, confusionMatrix, perClassAccuracy } from '../eval/metrics.js';
 import { renderReport, type ReportEpoch, type ReportInput, type ReportMethod } from '../eval/report.js';
-import { buildResNetEncoder, classifierHead, featureDim } from '../models/resnet.js';
+import { buildEncoder } from '../models/architecture.js';
+import { loadEncoder } from '../models/load-encoder.js';
+import { classifierHead, featureDim } from '../models/resnet.js';
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from '../runs/checkpoint.js';
 import { RunDir } from '../runs/run-dir.js';
-import { embed, KnnMonitor } from '../ssl/knn-monitor.js';
+import { KnnMonitor } from '../ssl/knn-monitor.js';
 import { fitMethod } from '../semi/fit.js';
-import { saveClassifier } from '../semi/model-dir.js';
+import { saveClassifier } from '../predict/image-model.js';
 import { NEEDS_ENCODER } from '../semi/names.js';
 import { createSSLMethod } from '../ssl/registry.js';
 import { fitClassifier, predictProba } from '../train/fit-classifier.js';
-import { encodeAll } from '../train/features.js';
+import { encode, encodeTensor } from '../models/encode.js';
 import { trainLinearProbe, type LinearProbe } from '../train/linear-probe.js';
 import { Budget } from '../util/budget.js';
 import { parseDuration } from '../util/duration.js';
 import { Progress } from '../util/progress.js';
 import type { PipelineConfig } from './config.js';
+import { modality } from '../modality.js';
 
 export const STAGES = ['pretrain', 'probe', 'finetune', 'semi', 'baseline', 'report'] as const;
 export type StageName = (typeof STAGES)[number];
@@ -80,8 +83,9 @@ function imageShape(ds: Dataset): [number, number, number] {
   return ds.inputShape as [number, number, number];
 }
 
-function newEncoder(ctx: Context, seed: number): tfl.LayersModel {
-  return buildResNetEncoder({ inputShape: ctx.inputShape, widths: ctx.cfg.encoder.widths, blocksPerStage: ctx.cfg.encoder.blocksPerStage, seed });
+/** A fresh encoder of the config's shape; it carries its architecture, so its checkpoints record it. */
+function newEncoder(ctx: Context, seed: number, method = 'none'): tfl.LayersModel {
+  return buildEncoder({ ...modality(ctx.train.modality).encoder(ctx.inputShape, ctx.cfg.encoder), method }, seed);
 }
 
 function testSubset(ctx: Context): { x: Float32Array; y: Int32Array } {
@@ -101,28 +105,23 @@ function score(name: string, ctx: Context, probs: Float32Array, seconds: number)
  * trained on, never used to pick a model). Undefined when too few labels are known to say anything.
  */
 function monitorSlices(ctx: Context): KnnMonitor | undefined {
-  const size = sampleSize(ctx.train);
   const rng = new Rng(ctx.cfg.seed).fork('monitor');
   const known = rng.permutation(ctx.train.size).filter((i) => ctx.train.y[i] >= 0);
   if (known.length < 5 * ctx.train.classes.length) return undefined;
   const idx = known.slice(0, Math.min(3000, known.length));
   const nBank = Math.floor(idx.length * 0.8);
-  const take = (ids: number[]) => {
-    const x = new Float32Array(ids.length * size);
-    ids.forEach((i, k) => x.set(ctx.train.x.subarray(i * size, (i + 1) * size), k * size));
-    return { x, y: Int32Array.from(ids, (i) => ctx.train.y[i]) };
-  };
+  const take = (ids: number[]) => ({ x: gather(ctx.train, ids), y: Int32Array.from(ids, (i) => ctx.train.y[i]) });
   return new KnnMonitor(take(idx.slice(0, nBank)), take(idx.slice(nBank)), ctx.inputShape, { k: 20 });
 }
 
 async function pretrain(ctx: Context): Promise<{ encoder: tfl.LayersModel; epochs: ReportEpoch[]; seconds: number }> {
   const { cfg, run } = ctx;
-  const encoder = newEncoder(ctx, cfg.seed);
   const done = await run.stage('pretrain');
   if (done) {
-    await loadCheckpoint(run.path('checkpoints', 'pretrain-encoder'), encoder);
+    const { encoder } = await loadEncoder(run.path('checkpoints', 'pretrain-encoder'), { inputShape: ctx.inputShape });
     return { encoder, epochs: (done.epochs as ReportEpoch[]) ?? [], seconds: (done.seconds as number) ?? 0 };
   }
+  const encoder = newEncoder(ctx, cfg.seed, cfg.pretrain.method);
   const method = createSSLMethod(cfg.pretrain.method, {
     encoder,
     inputShape: ctx.inputShape,
@@ -195,16 +194,9 @@ async function pretrain(ctx: Context): Promise<{ encoder: tfl.LayersModel; epoch
   return { encoder, epochs: history, seconds };
 }
 
-function labeledSamples(ctx: Context): Float32Array {
-  const size = sampleSize(ctx.train);
-  const xl = new Float32Array(ctx.labeled.length * size);
-  ctx.labeled.forEach((i, k) => xl.set(ctx.train.x.subarray(i * size, (i + 1) * size), k * size));
-  return xl;
-}
-
 /** The linear probe on the frozen encoder's features of the labeled samples. */
 function fitProbe(ctx: Context, encoder: tfl.LayersModel): LinearProbe {
-  const fl = encodeAll(encoder, labeledSamples(ctx), ctx.inputShape);
+  const fl = encodeTensor(encoder, gather(ctx.train, ctx.labeled), ctx.inputShape);
   try {
     return trainLinearProbe(fl, Int32Array.from(ctx.labeled, (i) => ctx.visibleY[i]), ctx.train.classes.length, { seed: ctx.cfg.seed });
   } finally {
@@ -215,7 +207,7 @@ function fitProbe(ctx: Context, encoder: tfl.LayersModel): LinearProbe {
 async function probe(ctx: Context, encoder: tfl.LayersModel): Promise<MethodResult> {
   const t0 = Date.now();
   const clf = fitProbe(ctx, encoder);
-  const ft = encodeAll(encoder, testSubset(ctx).x, ctx.inputShape);
+  const ft = encodeTensor(encoder, testSubset(ctx).x, ctx.inputShape);
   const probs = clf.predictProba(ft);
   const result = score('SSL + linear probe', ctx, probs.dataSync() as Float32Array, (Date.now() - t0) / 1000);
   tf.dispose([ft, probs]);
@@ -373,10 +365,8 @@ async function semiStage(ctx: Context): Promise<MethodResult> {
 function embeddingMap(ctx: Context, encoder: tfl.LayersModel): ReportInput['embedding'] {
   const n = Math.min(1500, ctx.test.size);
   const size = sampleSize(ctx.test);
-  const f = embed(encoder, ctx.test.x.subarray(0, n * size), ctx.inputShape);
-  const feats = f.dataSync() as Float32Array;
-  const dim = f.shape[1];
-  f.dispose();
+  const feats = encode(encoder, ctx.test.x.subarray(0, n * size), ctx.inputShape, { normalize: true });
+  const dim = feats.length / n;
   const map = umap2d(feats, dim, { seed: ctx.cfg.seed, maxPoints: n });
   const x: number[] = [];
   const y: number[] = [];

@@ -13,7 +13,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { readManifest, tableRows } from '../clean/manifest.js';
+import { readManifest, tableRows } from '../data/manifest.js';
 import type { Dataset } from '../data/dataset.js';
 import { applyLabelBudget } from '../data/label-budget.js';
 import { columnGroups, savePreprocessor, type TabularPreprocessor } from '../data/preprocess/index.js';
@@ -28,7 +28,7 @@ import { linearHead, mlpEncoder } from '../models/mlp.js';
 import { labelSpreading, spreadToNewRows } from '../semi/label-spreading.js';
 import { choosePseudoLabels } from '../semi/self-training.js';
 import { createTabularSSLMethod } from '../ssl/registry.js';
-import { encodeAll } from '../train/features.js';
+import { encodeTensor } from '../models/encode.js';
 import { fitTabular, predictTabular } from '../train/fit-tabular.js';
 import { trainLinearProbe } from '../train/linear-probe.js';
 import { writeJsonAtomic } from '../util/atomic.js';
@@ -200,7 +200,7 @@ export function compareTabular(
     // the first arm needs it (so that arm's seconds include it), and freed after the last.
     let features: { ftr: tf.Tensor2D; fte: tf.Tensor2D } | undefined;
     let sharedProbe: ReturnType<typeof probeProbs> | undefined;
-    const feats = () => (features ??= { ftr: encodeAll(pretrained, train.x, [dim]), fte: encodeAll(pretrained, test.x, [dim]) });
+    const feats = () => (features ??= { ftr: encodeTensor(pretrained, train.x, [dim]), fte: encodeTensor(pretrained, test.x, [dim]) });
     const probeOnFeatures = () => (sharedProbe ??= probeProbs(feats().ftr, feats().fte, train.y, labeled, k, seed));
     if (want.has('ssl-linear')) time('ssl-linear', () => probeOnFeatures().probs);
     // LP-FT (Kumar et al. 2022): start the head from the linear probe so early gradients do not wreck the features.

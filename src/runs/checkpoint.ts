@@ -8,6 +8,11 @@
  * (`.<name>.old-*`) and the new (`.<name>.tmp-*`) checkpoints whole; loading picks the newest complete one
  * and the next save finishes the swap. A manifest is written last, so a dir with a valid manifest and a
  * weights.bin of the declared size is complete.
+ *
+ * Self-describing: the manifest also records the model's architecture (family, modality, input shape, widths,
+ * depth, method; see src/models/architecture.ts) when the model was built from one, so `loadEncoder` rebuilds
+ * it from the checkpoint alone. Checkpoints written before this field load too (their architecture is
+ * inferred from the weights; see load-encoder.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
@@ -15,6 +20,7 @@ import { basename, dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { UlearnError } from '../errors.js';
+import { architectureOf, checkArchitecture, type EncoderArchitecture } from '../models/architecture.js';
 import { syncDir, writeJsonAtomic } from '../util/atomic.js';
 import type { RunDir } from './run-dir.js';
 
@@ -49,12 +55,16 @@ interface Manifest {
   weights: TensorEntry[];
   optimizer?: { className: string; weights: TensorEntry[] };
   state: TrainingState;
+  /** Absent in checkpoints written before it was recorded, and for models not built from an architecture. */
+  architecture?: EncoderArchitecture;
 }
 
 export interface SaveOptions {
   state?: TrainingState;
   /** Saved too when given (Adam's moments, the step count), so a resumed run continues rather than restarts. */
   optimizer?: tf.Optimizer;
+  /** Recorded in the manifest; default: the architecture the model was built with (architectureOf). */
+  architecture?: EncoderArchitecture;
 }
 
 export interface LoadOptions {
@@ -68,6 +78,9 @@ export interface CheckpointInfo {
   savedAt: number;
   state: TrainingState;
   hasOptimizer: boolean;
+  architecture?: EncoderArchitecture;
+  /** Name and shape of every saved weight, in load order (what an old checkpoint's architecture is inferred from). */
+  weights: { name: string; shape: number[] }[];
 }
 
 export interface LoadResult extends CheckpointInfo {
@@ -110,6 +123,7 @@ export async function saveCheckpoint(dir: string, model: tfl.LayersModel, opts: 
     }
   }
 
+  const architecture = opts.architecture ?? architectureOf(model);
   const manifest: Manifest = {
     format: FORMAT,
     version: VERSION,
@@ -118,6 +132,7 @@ export async function saveCheckpoint(dir: string, model: tfl.LayersModel, opts: 
     weights: weightEntries,
     ...(optimizer ? { optimizer } : {}),
     state: opts.state ?? {},
+    ...(architecture ? { architecture } : {}),
   };
 
   const tmp = join(parent, `.${name}.tmp-${randomBytes(4).toString('hex')}`);
@@ -237,7 +252,23 @@ export async function latestCheckpoint(run: RunDir | string, name?: string): Pro
 const LEFTOVER = /^\.(.+)\.(?:tmp|old)-[0-9a-f]+$/;
 
 function info(path: string, m: Manifest): CheckpointInfo {
-  return { path, savedAt: m.savedAt, state: m.state, hasOptimizer: m.optimizer !== undefined };
+  return {
+    path,
+    savedAt: m.savedAt,
+    state: m.state,
+    hasOptimizer: m.optimizer !== undefined,
+    ...(m.architecture !== undefined ? { architecture: checkArchitecture(m.architecture, join(path, 'manifest.json')) } : {}),
+    weights: m.weights.map((w) => ({ name: w.name, shape: w.shape })),
+  };
+}
+
+/**
+ * What the checkpoint at `dir` holds (architecture, weight names and shapes, state) without loading it.
+ * Undefined when `dir` holds no complete checkpoint.
+ */
+export async function inspectCheckpoint(dir: string): Promise<CheckpointInfo | undefined> {
+  const found = await resolveCheckpoint(dir);
+  return found ? info(found.path, found.manifest) : undefined;
 }
 
 /** `dir` if it is complete, else the newest complete leftover of an interrupted save beside it. */
@@ -278,6 +309,9 @@ async function completeManifest(dir: string): Promise<Manifest | undefined> {
     return undefined;
   }
   if (m?.format !== FORMAT) return undefined;
+  if (!Array.isArray(m.weights) || typeof m.bytes !== 'number' || m.weights.some((w) => typeof w?.name !== 'string' || !Array.isArray(w.shape))) {
+    throw new UlearnError(`checkpoint ${dir}: manifest.json is malformed (weights or bytes missing)`, { code: 'E_CHECKPOINT', hint: 'the file may be corrupt or hand-edited; retrain or restore it' });
+  }
   if (m.version > VERSION) {
     throw new UlearnError(`checkpoint ${dir} has format version ${m.version}; this ulearn reads up to ${VERSION}`, {
       code: 'E_CHECKPOINT',

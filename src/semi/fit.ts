@@ -4,15 +4,17 @@
  * label propagation, pseudo-labeling and FixMatch (from scratch or from the encoder). `ulearn train`, the
  * pipeline's `semi` stage and the label-efficiency benchmark all call this, so they measure the same thing.
  */
+import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { strongAugment, weakAugment } from '../augment/presets.js';
-import type { Dataset } from '../data/dataset.js';
+import { gatherRows, type Dataset } from '../data/dataset.js';
 import { UlearnError } from '../errors.js';
-import { buildResNetEncoder, classifierHead, featureDim } from '../models/resnet.js';
-import { loadCheckpoint } from '../runs/checkpoint.js';
+import { buildEncoder as buildEncoderOf } from '../models/architecture.js';
+import { loadEncoder } from '../models/load-encoder.js';
+import { classifierHead, featureDim } from '../models/resnet.js';
 import { fitClassifier } from '../train/fit-classifier.js';
-import { encodeAll } from '../train/features.js';
+import { encode } from '../models/encode.js';
 import { trainLinearProbe } from '../train/linear-probe.js';
 import type { Budget } from '../util/budget.js';
 import { Progress } from '../util/progress.js';
@@ -24,6 +26,7 @@ import { trainSemi } from './train.js';
 import { checkSemiSetup, checkThreshold } from './validate.js';
 
 import { FIT_METHODS, NEEDS_ENCODER, type FitMethod } from './names.js';
+import { modality } from '../modality.js';
 
 export { FIT_METHODS, NEEDS_ENCODER, type FitMethod };
 
@@ -64,6 +67,7 @@ export const DEFAULT_SEMI_SETTINGS: SemiSettings = {
   flip: true,
 };
 
+/** A fresh encoder's shape (a pretrained one brings its own, recorded in its checkpoint). */
 export interface EncoderSpec {
   widths: number[];
   blocksPerStage: number;
@@ -76,7 +80,10 @@ export interface FitInput {
   y: Int32Array;
   labeled: Int32Array;
   encoder: EncoderSpec;
-  /** Checkpoint dir of a pretrained encoder (same EncoderSpec); required by NEEDS_ENCODER methods. */
+  /**
+   * A pretrained encoder: checkpoint dir, run directory or model folder (loadEncoder; its recorded
+   * architecture wins over `encoder`). Required by NEEDS_ENCODER methods.
+   */
   pretrained?: string;
   /** Encoder features of every training sample, if already computed for this encoder (the benchmark caches them). */
   features?: Float32Array;
@@ -110,7 +117,10 @@ export function checkFitInput(i: Pick<FitInput, 'method' | 'train' | 'y' | 'labe
   if (!(s.alpha > 0 && s.alpha < 1)) throw new UlearnError(`alpha must be in (0, 1), got ${s.alpha}`, { code: 'E_CONFIG' });
   if (!Number.isInteger(s.mu) || s.mu < 1) throw new UlearnError(`mu must be a positive integer, got ${s.mu}`, { code: 'E_CONFIG' });
   if (NEEDS_ENCODER.includes(i.method) && !i.pretrained) {
-    throw new UlearnError(`method '${i.method}' needs a pretrained encoder`, { code: 'E_CONFIG', hint: 'pass --encoder <checkpoint dir> (e.g. runs/<id>/checkpoints/pretrain-encoder)' });
+    throw new UlearnError(`method '${i.method}' needs a pretrained encoder`, { code: 'E_CONFIG', hint: 'pass --encoder <run dir, checkpoint or model folder> (e.g. runs/<id>)' });
+  }
+  if (i.pretrained && !existsSync(i.pretrained)) {
+    throw new UlearnError(`encoder ${i.pretrained}: no such folder`, { code: 'E_CHECKPOINT', hint: 'give a run directory, its checkpoints/pretrain-encoder, or a model folder' });
   }
   imageShape(i.train);
   const isLabeled = new Uint8Array(i.train.size);
@@ -126,35 +136,13 @@ function unlabeledIndices(isLabeled: Uint8Array): Int32Array {
   return Int32Array.from(out);
 }
 
+/**
+ * The pretrained encoder (rebuilt from what its checkpoint records, at the data's image size), or a fresh
+ * one of `spec` when there is none.
+ */
 export async function buildEncoder(inputShape: [number, number, number], spec: EncoderSpec, seed: number, pretrained?: string): Promise<tfl.LayersModel> {
-  const encoder = buildResNetEncoder({ inputShape, widths: spec.widths, blocksPerStage: spec.blocksPerStage, seed });
-  if (pretrained) await loadCheckpoint(pretrained, encoder);
-  return encoder;
-}
-
-/** Features of the rows of `x` as a plain array (batched; no tensors left behind). */
-export function features(encoder: tfl.LayersModel, x: Float32Array, inputShape: [number, number, number], label?: string): Float32Array {
-  const size = inputShape.reduce((a, b) => a * b, 1);
-  const n = x.length / size;
-  const dim = featureDim(encoder);
-  const out = new Float32Array(n * dim);
-  const chunk = 2048;
-  const progress = label ? new Progress(label, n) : undefined;
-  for (let s = 0; s < n; s += chunk) {
-    const m = Math.min(chunk, n - s);
-    const f = encodeAll(encoder, x.subarray(s * size, (s + m) * size), inputShape);
-    out.set(f.dataSync(), s * dim);
-    f.dispose();
-    progress?.tick(m);
-  }
-  progress?.done();
-  return out;
-}
-
-function rows(all: Float32Array, dim: number, idx: ArrayLike<number>): Float32Array {
-  const out = new Float32Array(idx.length * dim);
-  for (let k = 0; k < idx.length; k++) out.set(all.subarray(idx[k] * dim, (idx[k] + 1) * dim), k * dim);
-  return out;
+  if (pretrained) return (await loadEncoder(pretrained, { inputShape })).encoder;
+  return buildEncoderOf({ ...modality('image').encoder(inputShape, spec), method: 'none' }, seed);
 }
 
 /** A linear probe on frozen features, turned into a classifier head on the raw (unstandardised) features. */
@@ -180,8 +168,8 @@ export async function fitMethod(input: FitInput): Promise<FitOutput> {
   const encoder = await buildEncoder(shape, input.encoder, seed + 1, input.pretrained);
   const dim = featureDim(encoder);
   const yl = Int32Array.from(labeled, (i) => y[i]);
-  const allFeatures = () => input.features ?? features(encoder, train.x, shape, 'encode');
-  const labeledFeatures = () => (input.features ? rows(input.features, dim, labeled) : features(encoder, rows(train.x, shape[0] * shape[1] * shape[2], labeled), shape));
+  const allFeatures = () => input.features ?? encode(encoder, train.x, shape, { progress: 'encode' });
+  const labeledFeatures = () => (input.features ? gatherRows(input.features, dim, labeled) : encode(encoder, gatherRows(train.x, shape[0] * shape[1] * shape[2], labeled), shape));
 
   if (input.method === 'linear') {
     return { encoder, head: probeHead(labeledFeatures(), dim, yl, K, seed), info: { labels: labeled.length } };

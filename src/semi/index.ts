@@ -1,4 +1,4 @@
-/** Semi-supervised learning: methods over a shared base, label spreading, the trainer and model folders. */
+/** Semi-supervised learning: methods over a shared base, label spreading, the trainer and `fitMethod` (model folders: src/predict/). */
 export { SemiMethod, maskedPseudoLabelLoss } from './method.js';
 export type { SemiMethodOptions, SemiStepStats, UnlabeledLoss } from './method.js';
 export { FixMatch } from './fixmatch.js';
@@ -13,6 +13,4 @@ export { fitMethod, checkFitInput, DEFAULT_SEMI_SETTINGS } from './fit.js';
 export type { FitInput, FitOutput, SemiSettings, EncoderSpec } from './fit.js';
 export { FIT_METHODS, NEEDS_ENCODER } from './names.js';
 export type { FitMethod } from './names.js';
-export { saveClassifier, loadClassifier, predictFiles, collectImageFiles, predictionsCsv } from './model-dir.js';
-export type { ClassifierMeta, Prediction, Preprocessing } from './model-dir.js';
 export { checkThreshold, checkSemiSetup } from './validate.js';

@@ -15,6 +15,7 @@
  */
 import { UlearnError } from '../errors.js';
 import { knnGraph, searchKnn, type KnnOptions, type KnnResult } from '../neighbors/knn.js';
+import { argmaxRows } from '../eval/metrics.js';
 
 export interface LabelSpreadingOptions {
   /** Neighbours per sample. Default 10. */
@@ -202,14 +203,12 @@ export function labelSpreading(features: Float32Array, dim: number, y: Int32Arra
     const o = inv[i] * nClasses;
     let sum = 0;
     for (let c = 0; c < nClasses; c++) sum += Math.max(0, F[o + c]);
-    let best = 0;
-    for (let c = 0; c < nClasses; c++) {
-      const p = sum > 0 ? Math.max(0, F[o + c]) / sum : 1 / nClasses;
-      proba[i * nClasses + c] = p;
-      if (p > proba[i * nClasses + best]) best = c;
-    }
-    labels[i] = y[i] >= 0 ? y[i] : best;
-    confidence[i] = proba[i * nClasses + best];
+    for (let c = 0; c < nClasses; c++) proba[i * nClasses + c] = sum > 0 ? Math.max(0, F[o + c]) / sum : 1 / nClasses;
+  }
+  const best = argmaxRows(proba, nClasses);
+  for (let i = 0; i < n; i++) {
+    labels[i] = y[i] >= 0 ? y[i] : best[i];
+    confidence[i] = proba[i * nClasses + best[i]];
   }
   return { proba, labels, confidence, iterations, exactGraph: graph.exact };
 }

@@ -8,6 +8,7 @@
  * class the model already favours cannot flood the next round (the collapse self-training is known for).
  */
 import { UlearnError } from '../errors.js';
+import { argmaxRows } from '../eval/metrics.js';
 
 export interface PseudoLabelChoice {
   /** Rows adopted, in `candidates` order. */
@@ -24,12 +25,11 @@ export function choosePseudoLabels(probs: Float32Array, nClasses: number, candid
   if (!(threshold > 0 && threshold <= 1)) throw new UlearnError(`self-training: threshold must be in (0, 1], got ${threshold}`, { code: 'E_CONFIG' });
   if (!Number.isInteger(perClass) || perClass < 0) throw new UlearnError(`self-training: perClass must be a non-negative integer, got ${perClass}`, { code: 'E_CONFIG' });
   const byClass: { row: number; p: number }[][] = Array.from({ length: nClasses }, () => []);
+  const predicted = argmaxRows(probs, nClasses);
   for (let j = 0; j < candidates.length; j++) {
     const i = candidates[j];
-    let best = 0;
-    for (let c = 1; c < nClasses; c++) if (probs[i * nClasses + c] > probs[i * nClasses + best]) best = c;
-    const p = probs[i * nClasses + best];
-    if (p >= threshold) byClass[best].push({ row: i, p });
+    const p = probs[i * nClasses + predicted[i]];
+    if (p >= threshold) byClass[predicted[i]].push({ row: i, p });
   }
   const chosen = new Map<number, number>();
   byClass.forEach((list, c) => {

@@ -10,6 +10,7 @@ import { UlearnError } from '../errors.js';
 import type { Budget } from '../util/budget.js';
 import { Progress } from '../util/progress.js';
 import type { SemiMethod, SemiStepStats } from './method.js';
+import { gatherRows } from '../data/dataset.js';
 
 export interface TrainSemiOptions {
   method: SemiMethod;
@@ -72,11 +73,7 @@ export function trainSemi(o: TrainSemiOptions): TrainSemiResult {
   const recent: SemiStepStats[] = [];
   let step = 0;
   let stoppedByBudget = false;
-  const batch = (idx: number[]) => {
-    const xb = new Float32Array(idx.length * size);
-    idx.forEach((i, k) => xb.set(o.x.subarray(i * size, (i + 1) * size), k * size));
-    return tf.tensor4d(xb, [idx.length, ...m.inputShape]);
-  };
+  const batch = (idx: number[]) => tf.tensor4d(gatherRows(o.x, size, idx), [idx.length, ...m.inputShape]);
   while (step < o.steps) {
     if (o.budget?.exceeded()) {
       stoppedByBudget = true;

@@ -17,6 +17,6 @@ export { createSSLMethod, isSSLMethodName, SSL_METHODS, createTabularSSLMethod, 
 export type { SSLMethodConfig, SSLMethodName, TabularSSLMethodName } from './registry.js';
 export { Scarf } from './scarf.js';
 export type { ScarfOptions } from './scarf.js';
-export { KnnMonitor, embed, weightedKnnPredict } from './knn-monitor.js';
+export { KnnMonitor, weightedKnnPredict } from './knn-monitor.js';
 export type { KnnMonitorOptions, KnnReport, KnnSlice } from './knn-monitor.js';
 export type { AugmentLike, ImageShape } from './types.js';

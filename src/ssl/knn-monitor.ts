@@ -15,8 +15,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { UlearnError } from '../errors.js';
-import { encodeAll } from '../train/features.js';
-import { l2Normalize } from './losses.js';
+import { encodeTensor } from '../models/encode.js';
 
 export interface KnnSlice {
   /** Samples, row-major, prod(inputShape) values each. */
@@ -61,16 +60,6 @@ function countOf(s: KnnSlice, size: number, what: string): number {
     }
   }
   return n;
-}
-
-/** L2-normalized features of every sample, [n, D], in inference mode (BN moving stats, no gradient tape). */
-export function embed(encoder: tfl.LayersModel, x: Float32Array, inputShape: number[], batchSize = 256): tf.Tensor2D {
-  const raw = encodeAll(encoder, x, inputShape, batchSize);
-  try {
-    return l2Normalize(raw);
-  } finally {
-    raw.dispose();
-  }
 }
 
 /** Predicted classes of `query` rows by weighted kNN against `bank` rows (all L2-normalized). */
@@ -120,8 +109,8 @@ export class KnnMonitor {
   /** Embeds bank and held-out slice with the encoder as it is now and scores it. */
   evaluate(encoder: tfl.LayersModel): KnnReport {
     const { k = 20, temperature = 0.07, batchSize = 256, collapseThreshold = 0.01 } = this.opts;
-    const bankF = embed(encoder, this.bank.x, this.inputShape, batchSize);
-    const queryF = embed(encoder, this.heldOut.x, this.inputShape, batchSize);
+    const bankF = encodeTensor(encoder, this.bank.x, this.inputShape, { batchSize, normalize: true });
+    const queryF = encodeTensor(encoder, this.heldOut.x, this.inputShape, { batchSize, normalize: true });
     try {
       const dim = queryF.shape[1];
       let correct = 0;

@@ -50,7 +50,7 @@ test('a requested backend that cannot start says why and exits non-zero; wasm st
 test('bad option values and bad config files are refused before any work', () => {
   const t = ulearn('info', '--threads', '0');
   assert.notEqual(t.code, 0);
-  assert.match(t.err, /--threads must be a positive integer, got '0'/);
+  assert.match(t.err, /--threads must be an integer >= 1, got '0'/);
   const b = ulearn('demo', '--budget', 'soon');
   assert.notEqual(b.code, 0);
   assert.match(b.err, /soon/);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { PipelineConfigSchema, pipelineConfig } from '../../src/pipeline/config.js';
 import { runPipeline } from '../../src/pipeline/run-pipeline.js';
 import { parseConfig } from '../../src/runs/config.js';
-import { loadClassifier } from '../../src/semi/model-dir.js';
+import { loadClassifier } from '../../src/predict/image-model.js';
 import { UlearnError } from '../../src/errors.js';
 import { writeStripes } from './fixtures.js';
 

@@ -5,7 +5,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { Rng } from '../../src/engine/seed.js';
 import { UlearnError } from '../../src/errors.js';
-import { KnnMonitor, embed, weightedKnnPredict } from '../../src/ssl/knn-monitor.js';
+import { KnnMonitor, weightedKnnPredict } from '../../src/ssl/knn-monitor.js';
+import { encodeTensor } from '../../src/models/encode.js';
 import { useWasm } from './helpers.js';
 
 before(useWasm);
@@ -85,10 +86,10 @@ describe('weighted kNN', () => {
     tf.dispose([bank, labels, q]);
   });
 
-  test('embed: unit rows, the same in any batch size', () => {
+  test('encode with normalize: unit rows, the same in any batch size', () => {
     const { x } = clusters(5, 3, 11);
-    const a = embed(identity(), x, SHAPE, 4);
-    const b = embed(identity(), x, SHAPE, 256);
+    const a = encodeTensor(identity(), x, SHAPE, { batchSize: 4, normalize: true });
+    const b = encodeTensor(identity(), x, SHAPE, { batchSize: 256, normalize: true });
     assert.deepEqual(a.shape, [15, D]);
     const norms = tf.tidy(() => tf.sqrt(tf.sum(tf.square(a), 1)).dataSync());
     for (const v of norms) assert.ok(Math.abs(v - 1) < 1e-5);

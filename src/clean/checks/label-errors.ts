@@ -6,6 +6,7 @@
  */
 import { confidentLearning } from '../confident-learning.js';
 import type { Check, CheckResult } from '../types.js';
+import { argmaxRows } from '../../eval/metrics.js';
 
 /** Fewer labeled neighbours than this and the vote says too little to accuse a label. */
 const MIN_VOTES = 3;
@@ -51,12 +52,11 @@ export const labelErrorCheck: Check = {
     // Out-of-sample accuracy of the vote: how much to trust the flags.
     let correct = 0;
     let scored = 0;
+    const predicted = argmaxRows(probs, C);
     for (let i = 0; i < n; i++) {
       if (labels[i] < 0) continue;
       scored++;
-      let best = 0;
-      for (let c = 1; c < C; c++) if (probs[i * C + c] > probs[i * C + best]) best = c;
-      if (best === labels[i]) correct++;
+      if (predicted[i] === labels[i]) correct++;
     }
     return {
       name: 'label_error',

@@ -4,14 +4,15 @@
  * (`ulearn pretrain <out>/manifest.json`).
  */
 import { stat } from 'node:fs/promises';
-import { Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { UlearnError } from '../../errors.js';
 import { Budget } from '../../util/budget.js';
-import { parseDuration } from '../../util/duration.js';
-import { CHECK_NAMES, runClean } from '../../clean/run-clean.js';
+import { BUILTIN_CHECKS, checkNames } from '../../clean/registry.js';
+import { runClean } from '../../clean/run-clean.js';
 import { encoderEmbedding } from '../../clean/encoder-embedding.js';
 import { runTabularClean } from '../../clean/run-tabular.js';
-import { intArg, numberArg } from '../options.js';
+import { backendOption, budgetOption, intArg, numberArg, seedOption } from '../options.js';
+import { modalityOfPath } from '../../modality.js';
 
 interface CleanCliOpts {
   out?: string;
@@ -36,25 +37,26 @@ export function registerCleanCommand(program: Command): void {
     .argument('<data>', "dataset name ('fashion-mnist', 'mnist'), a folder of images, or a table (.csv, .tsv, .arff)")
     .option('--out <dir>', 'where report.html, issues.json and manifest.json go (default: runs/clean-<data name>)')
     .option('--test-data <folder>', 'test images for a folder dataset (checked for leakage against the training folder)')
-    .option('--checks <names>', `comma-separated checks to run (default all: ${CHECK_NAMES.join(', ')})`)
+    .option('--checks <names>', `comma-separated checks to run (default all: ${BUILTIN_CHECKS.join(', ')})`)
     .option('--skip <names>', 'comma-separated checks not to run')
     .option('--near-threshold <r>', 'pixel correlation at or above which two images are near duplicates', numberArg('--near-threshold', 0, 1), 0.99)
     .option('--k <n>', 'neighbours per sample for outliers and label errors', intArg('--k', 2), 10)
     .option('--size <px>', 'the expected square image size (default: the most common size)', intArg('--size', 1))
     .option('--max-side <px>', 'check larger images at a copy downscaled to this longer side', intArg('--max-side', 8), 64)
     .option('--encoder <run-dir>', 'embed with the pretrained encoder of this run directory instead of downscaled pixels')
-    .option('--budget <time>', 'wall-clock budget; checks not started when it runs out are reported as skipped', (v) => (parseDuration(v), v))
-    .option('--seed <n>', 'random seed', intArg('--seed', 0), 0)
-    .addOption(new Option('--backend <name>', 'compute backend (exact kNN on small data, --encoder)').default('auto'))
+    .addOption(budgetOption('wall-clock budget; checks not started when it runs out are reported as skipped'))
+    .addOption(seedOption('random seed'))
+    .addOption(backendOption({ help: 'compute backend (exact kNN on small data, --encoder)' }))
     .option('--no-html', 'skip report.html')
     .action(async (data: string, o: CleanCliOpts) => {
       const list = (v?: string) => v?.split(',').map((x) => x.trim()).filter(Boolean);
       const skip = new Set(list(o.skip) ?? []);
-      const unknown = [...skip].filter((c) => !CHECK_NAMES.includes(c));
-      if (unknown.length > 0) throw new UlearnError(`--skip: unknown check(s) ${unknown.join(', ')}; known: ${CHECK_NAMES.join(', ')}`, { code: 'E_ARG' });
-      const checks = (list(o.checks) ?? CHECK_NAMES).filter((c) => !skip.has(c));
+      const known = checkNames();
+      const unknown = [...skip].filter((c) => !known.includes(c));
+      if (unknown.length > 0) throw new UlearnError(`--skip: unknown check(s) ${unknown.join(', ')}; known: ${known.join(', ')}`, { code: 'E_ARG' });
+      const checks = (list(o.checks) ?? known).filter((c) => !skip.has(c));
       const outDir = o.out ?? `runs/clean-${data.replace(/\/+$/, '').split('/').pop() || 'data'}`;
-      if (/\.(csv|tsv|txt|arff)$/i.test(data) && (await stat(data).catch(() => undefined))?.isFile()) {
+      if (modalityOfPath(data) === 'table' && (await stat(data).catch(() => undefined))?.isFile()) {
         const t = await runTabularClean(data, outDir, { html: o.html });
         const k = t.report.checks;
         console.log(`clean: ${t.report.rows} rows x ${t.report.columns.length} columns in ${t.seconds.toFixed(1)} s (peak RSS ${Math.round(t.peakRssMb)} MB)`);

@@ -4,12 +4,11 @@
  * .json file with --out (written atomically).
  */
 import path from 'node:path';
-import { Command, Option } from 'commander';
-import { BACKENDS, initBackend } from '../../engine/index.js';
+import type { Command } from 'commander';
 import { UlearnError } from '../../errors.js';
-import { collectImageFiles, loadClassifier, predictFiles, predictionsCsv, type Prediction } from '../../semi/model-dir.js';
-import { isTableModelDir, predictTableFiles } from '../../train/predict-table.js';
+import { predict, predictionsCsv } from '../../predict/index.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../util/atomic.js';
+import { backendOption } from '../options.js';
 
 export function registerPredictCommand(program: Command): void {
   program
@@ -18,23 +17,11 @@ export function registerPredictCommand(program: Command): void {
     .argument('<model-dir>', 'model folder (ulearn-model.json for images; preprocessor.json + classes.json for tables)')
     .argument('<inputs...>', 'image files and/or folders (searched recursively), or CSV/ARFF files for a tabular model')
     .option('--out <file>', 'write predictions to a .csv or .json file instead of printing CSV')
-    .addOption(new Option('--backend <name>', 'compute backend').choices([...BACKENDS]).default('auto'))
+    .addOption(backendOption())
     .action(async (modelDir: string, inputs: string[], o: { out?: string; backend: string }) => {
       const ext = o.out ? path.extname(o.out).toLowerCase() : '';
       if (o.out && ext !== '.csv' && ext !== '.json') throw new UlearnError(`--out ${o.out}: expected a .csv or .json file name`);
-      let preds: Prediction[];
-      let classes: string[];
-      if (isTableModelDir(modelDir)) {
-        // A tabular model: every input is a CSV/ARFF file whose rows are classified (ids are file:line).
-        await initBackend(o.backend);
-        ({ predictions: preds, classes } = await predictTableFiles(modelDir, inputs));
-      } else {
-        const files = await collectImageFiles(inputs);
-        await initBackend(o.backend);
-        const { model, meta } = await loadClassifier(modelDir);
-        preds = await predictFiles(model, meta, files);
-        classes = meta.classes;
-      }
+      const { classes, predictions: preds } = await predict(modelDir, inputs, { backend: o.backend });
       if (!o.out) process.stdout.write(predictionsCsv(preds, classes));
       else if (ext === '.csv') await writeFileAtomic(o.out, predictionsCsv(preds, classes));
       else await writeJsonAtomic(o.out, { model: modelDir, classes, predictions: preds });

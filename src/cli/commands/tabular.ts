@@ -5,14 +5,12 @@
  * override the config file.
  */
 import { join } from 'node:path';
-import { Command, Option } from 'commander';
-import { BACKENDS } from '../../engine/backend.js';
+import type { Command } from 'commander';
 import { UlearnError } from '../../errors.js';
 import { formatZodError, loadConfigFile } from '../../runs/config.js';
 import { runTabular } from '../../pipeline/tabular.js';
 import { TABULAR_METHODS, TabularConfigSchema, type TabularConfig, type TabularConfigInput } from '../../pipeline/tabular-config.js';
-import { parseDuration } from '../../util/duration.js';
-import { intArg, numberArg } from '../options.js';
+import { backendOption, budgetOption, intArg, numberArg, seedOption } from '../options.js';
 
 interface TabularCliOpts {
   config?: string;
@@ -44,9 +42,9 @@ export function registerTabularCommand(program: Command): void {
     .option('--methods <list>', `comma-separated subset of ${TABULAR_METHODS.join(', ')}`)
     .option('--delimiter <char>', 'CSV delimiter (default: detected)')
     .option('--skip-bad-rows', 'skip (and list) rows that cannot be read instead of stopping at the first')
-    .option('--budget <time>', 'wall-clock budget, e.g. 10m', (v) => (parseDuration(v), v))
-    .option('--seed <n>', 'random seed (split, label draw, initialisation, corruption)', intArg('--seed', 0))
-    .addOption(new Option('--backend <name>', 'compute backend').choices([...BACKENDS]))
+    .addOption(budgetOption('wall-clock budget, e.g. 10m'))
+    .addOption(seedOption('random seed (split, label draw, initialisation, corruption)', undefined))
+    .addOption(backendOption({ defaultValue: null }))
     .option('--out <dir>', 'run directory (default: runs/tabular-<file name>-<time>)')
     .action(async (data: string | undefined, o: TabularCliOpts) => {
       const base: Record<string, unknown> = o.config ? { ...(await loadConfigFile(o.config, TabularConfigSchema)) } : {};

@@ -3,22 +3,20 @@
  * the unlabeled rest), saved as a model folder `ulearn predict` can use. Arguments only; the work is
  * src/semi/fit.ts, the same code the label-efficiency benchmark measures.
  */
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { applyLabelBudget } from '../../data/label-budget.js';
 import { loadDataset, type DatasetSpec } from '../../data/load.js';
-import { BACKENDS, describeBackend, initBackend } from '../../engine/index.js';
+import { describeBackend, initBackend } from '../../engine/index.js';
 import { UlearnError } from '../../errors.js';
 import { accuracy, argmaxRows } from '../../eval/metrics.js';
 import { checkFitInput, FIT_METHODS, fitMethod, type EncoderSpec, type SemiSettings } from '../../semi/fit.js';
-import { saveClassifier } from '../../semi/model-dir.js';
+import { saveClassifier } from '../../predict/image-model.js';
 import { checkThreshold } from '../../semi/validate.js';
 import { predictProba } from '../../train/fit-classifier.js';
 import { Budget } from '../../util/budget.js';
-import { parseDuration } from '../../util/duration.js';
-import { intArg } from '../options.js';
+import { backendOption, budgetOption, intArg, seedOption, threadsOption } from '../options.js';
+import { architectureOf } from '../../models/architecture.js';
 
 interface TrainOpts {
   method: string;
@@ -42,21 +40,13 @@ interface TrainOpts {
   threads?: number;
 }
 
-/** A run's encoder shape lives in <run>/config.json, two levels above its checkpoint. */
-async function encoderSpecFor(checkpoint: string | undefined, o: TrainOpts): Promise<EncoderSpec> {
-  let spec: EncoderSpec = { widths: [16, 32, 64], blocksPerStage: 1 };
-  const cfg = checkpoint ? path.join(checkpoint, '..', '..', 'config.json') : undefined;
-  if (cfg && existsSync(cfg)) spec = (JSON.parse(await readFile(cfg, 'utf8')) as { encoder?: EncoderSpec }).encoder ?? spec;
-  return { widths: o.widths ?? spec.widths, blocksPerStage: o.blocks ?? spec.blocksPerStage };
-}
-
 export function registerTrainCommand(program: Command): void {
   program
     .command('train')
     .description('train a classifier from few labels with one method (supervised, linear, finetune, label-propagation, pseudo-label, fixmatch) and save it for `ulearn predict`')
     .argument('<data>', "dataset name ('fashion-mnist', 'mnist') or a folder of images (unlabeled files allowed)")
     .addOption(new Option('--method <name>', 'training method').choices([...FIT_METHODS]).makeOptionMandatory())
-    .option('--encoder <checkpoint>', 'pretrained encoder checkpoint (runs/<id>/checkpoints/pretrain-encoder); needed by linear, finetune, label-propagation; optional start for pseudo-label and fixmatch')
+    .option('--encoder <path>', 'pretrained encoder: a run directory, its checkpoint (runs/<id>/checkpoints/pretrain-encoder) or a model folder; needed by linear, finetune, label-propagation; optional start for pseudo-label and fixmatch')
     .option('--labels-per-class <n>', 'labels kept per class (default: every label the data has)', intArg('--labels-per-class', 1))
     .option('--total-labels <n>', 'labels kept in total, stratified across classes', intArg('--total-labels', 1))
     .option('--test-data <folder>', 'labeled test images for a folder dataset (accuracy is printed)')
@@ -66,13 +56,13 @@ export function registerTrainCommand(program: Command): void {
     .option('--steps <n>', 'optimizer steps at most (pseudo-label, fixmatch; the budget usually stops first)', intArg('--steps', 1))
     .option('--epochs <n>', 'epochs over the labels (supervised, finetune)', intArg('--epochs', 1))
     .option('--batch-size <n>', 'labeled batch size', intArg('--batch-size', 1))
-    .option('--widths <list>', 'encoder stage widths, e.g. 16,32,64 (default: the pretrained run’s)', (v) => v.split(',').map(intArg('--widths', 1)))
-    .option('--blocks <n>', 'encoder blocks per stage', intArg('--blocks', 1))
+    .option('--widths <list>', 'stage widths of a fresh encoder, e.g. 16,32,64 (default; with --encoder, the checkpoint’s)', (v) => v.split(',').map(intArg('--widths', 1)))
+    .option('--blocks <n>', 'blocks per stage of a fresh encoder (default 1; with --encoder, the checkpoint’s)', intArg('--blocks', 1))
     .option('--no-flip', 'no horizontal flips in augmentations (digits, text)')
-    .option('--budget <time>', 'wall-clock budget for training, e.g. 10m', (v) => (parseDuration(v), v))
-    .option('--seed <n>', 'random seed (label draw, initialisation, augmentation)', intArg('--seed', 0), 0)
-    .addOption(new Option('--backend <name>', 'compute backend').choices([...BACKENDS]).default('auto'))
-    .option('--threads <n>', 'wasm compute threads (default: all cores)', intArg('--threads', 1))
+    .addOption(budgetOption('wall-clock budget for training, e.g. 10m'))
+    .addOption(seedOption())
+    .addOption(backendOption())
+    .addOption(threadsOption())
     .action(async (data: string, o: TrainOpts) => {
       const settings: Partial<SemiSettings> = { flip: o.flip };
       if (o.threshold !== undefined) settings.threshold = o.threshold;
@@ -81,6 +71,7 @@ export function registerTrainCommand(program: Command): void {
       if (o.epochs !== undefined) settings.epochs = o.epochs;
       if (o.batchSize !== undefined) settings.batchSize = o.batchSize;
       if (o.labelsPerClass !== undefined && o.totalLabels !== undefined) throw new UlearnError('give --labels-per-class or --total-labels, not both');
+      if (o.encoder && (o.widths || o.blocks)) throw new UlearnError('--widths and --blocks shape a fresh encoder; --encoder brings its own architecture', { code: 'E_ARG', hint: 'drop --widths/--blocks' });
       const spec: DatasetSpec = o.testData ? { folder: data, test: o.testData } : data;
       const splits = await loadDataset(spec);
       const train = splits.train;
@@ -93,7 +84,8 @@ export function registerTrainCommand(program: Command): void {
       const backend = await initBackend(o.backend, { threads: o.threads });
       console.error(describeBackend(backend));
       console.error(`data: ${train.name}, ${train.size} images, ${labeled.length} labeled, ${train.classes.length} classes`);
-      const encoder = await encoderSpecFor(o.encoder, o);
+      // A pretrained encoder brings its own architecture (recorded in its checkpoint); these shape a fresh one.
+      const encoder: EncoderSpec = { widths: o.widths ?? [16, 32, 64], blocksPerStage: o.blocks ?? 1 };
       const t0 = Date.now();
       const fit = await fitMethod({
         method: o.method as (typeof FIT_METHODS)[number],
@@ -120,7 +112,7 @@ export function registerTrainCommand(program: Command): void {
         classes: train.classes,
         preprocessing: { inputShape: train.inputShape as [number, number, number], resize: 'crop', scale: '1/255' },
         method: o.method,
-        training: { data, labels: labeled.length, seed: o.seed, encoder: o.encoder ?? null, encoderSpec: encoder, seconds, testAccuracy: testAcc ?? null, ...fit.info },
+        training: { data, labels: labeled.length, seed: o.seed, encoder: o.encoder ?? null, architecture: architectureOf(fit.encoder) ?? encoder, seconds, testAccuracy: testAcc ?? null, ...fit.info },
       });
       if (testAcc !== undefined) console.log(`test accuracy: ${(testAcc * 100).toFixed(2)}% (${splits.test!.size} images)`);
       console.log(`trained ${o.method} in ${seconds.toFixed(0)} s; model: ${out}`);

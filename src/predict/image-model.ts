@@ -13,7 +13,9 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { decodeImage, writePixels, type ResizePolicy } from '../data/image-decode.js';
 import { IMAGE_EXTENSIONS } from '../data/image-folder.js';
 import { UlearnError } from '../errors.js';
+import { argmaxRows } from '../eval/metrics.js';
 import { loadModel, saveModel } from '../models/io.js';
+import { architectureOf } from '../models/architecture.js';
 import { attachHead } from '../models/resnet.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 
@@ -42,6 +44,9 @@ export interface ClassifierMeta {
 
 export async function saveClassifier(dir: string, encoder: tfl.LayersModel, head: tfl.LayersModel, meta: Omit<ClassifierMeta, 'format' | 'version' | 'createdAt'>): Promise<void> {
   const model = attachHead(encoder, head, 'classifier_model');
+  // model.json then describes its encoder (loadEncoder reads it back): family, input shape, widths, method.
+  const arch = architectureOf(encoder);
+  if (arch) model.setUserDefinedMetadata({ encoderArchitecture: { ...arch, method: meta.method } });
   await saveModel(model, dir);
   await writeJsonAtomic(path.join(dir, META_FILE), { format: FORMAT, version: 1, ...meta, createdAt: new Date().toISOString() } satisfies ClassifierMeta);
 }
@@ -95,7 +100,6 @@ export async function predictFiles(model: tfl.LayersModel, meta: ClassifierMeta,
   const [h, w, c] = meta.preprocessing.inputShape;
   if (c !== 1 && c !== 3) throw new UlearnError(`model takes ${c} channels; only 1 (gray) or 3 (RGB) images can be decoded`, { code: 'E_MODEL_IO' });
   const size = h * w * c;
-  const K = meta.classes.length;
   const out: Prediction[] = [];
   for (let s = 0; s < files.length; s += batchSize) {
     const chunk = files.slice(s, s + batchSize);
@@ -110,16 +114,21 @@ export async function predictFiles(model: tfl.LayersModel, meta: ClassifierMeta,
       writePixels(img, c as 1 | 3, x, k * size);
     }
     const p = tf.tidy(() => tf.softmax(model.predict(tf.tensor4d(x, [chunk.length, h, w, c])) as tf.Tensor2D));
-    const probs = p.dataSync();
+    const probs = p.dataSync() as Float32Array;
     p.dispose();
-    chunk.forEach((file, k) => {
-      const row = Array.from(probs.subarray(k * K, (k + 1) * K));
-      let best = 0;
-      for (let j = 1; j < K; j++) if (row[j] > row[best]) best = j;
-      out.push({ file, label: meta.classes[best], confidence: row[best], probs: row });
-    });
+    out.push(...toPredictions(probs, chunk, meta.classes));
   }
   return out;
+}
+
+/** One prediction per row of `probs` ([names.length, classes.length], row-major): the argmax class and its probability. */
+export function toPredictions(probs: Float32Array, names: readonly string[], classes: readonly string[]): Prediction[] {
+  const K = classes.length;
+  const best = argmaxRows(probs, K);
+  return names.map((file, k) => {
+    const row = Array.from(probs.subarray(k * K, (k + 1) * K));
+    return { file, label: classes[best[k]], confidence: row[best[k]], probs: row };
+  });
 }
 
 /** CSV with a header: file, label, confidence, then one probability column per class. */

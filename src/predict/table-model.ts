@@ -11,7 +11,7 @@ import { applyPreprocessor } from '../data/table-dataset.js';
 import { loadPreprocessor, PREPROCESSOR_FILE, TabularPreprocessor } from '../data/preprocess/index.js';
 import { UlearnError } from '../errors.js';
 import { loadModel } from '../models/io.js';
-import type { Prediction } from '../semi/model-dir.js';
+import { toPredictions, type Prediction } from './image-model.js';
 
 /** A folder written by the tabular pipeline: a preprocessor and classes.json beside the model. */
 export function isTableModelDir(dir: string): boolean {
@@ -28,16 +28,10 @@ export async function predictTableFiles(modelDir: string, files: string[], opts:
     for (const file of files) {
       const ds = await applyPreprocessor(file, pre, { skipBadRows: opts.skipBadRows });
       const p = tf.tidy(() => tf.softmax(model.predict(tf.tensor2d(ds.x, [ds.size, pre.width])) as tf.Tensor2D));
-      const probs = p.dataSync();
+      const probs = p.dataSync() as Float32Array;
       p.dispose();
-      const K = classes.length;
-      for (let i = 0; i < ds.size; i++) {
-        const row = Array.from(probs.subarray(i * K, (i + 1) * K));
-        let best = 0;
-        for (let j = 1; j < K; j++) if (row[j] > row[best]) best = j;
-        // ids are the rows' line numbers in the file, so each prediction points back at its row.
-        predictions.push({ file: `${file}:${ds.ids[i]}`, label: classes[best], confidence: row[best], probs: row });
-      }
+      // ids are the rows' line numbers in the file, so each prediction points back at its row.
+      predictions.push(...toPredictions(probs, Array.from(ds.ids, (id) => `${file}:${id}`), classes));
     }
   } finally {
     model.dispose();
