@@ -15,6 +15,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { fastBatchNormalization } from './fast-batch-norm.js';
 import { UlearnError } from '../errors.js';
+import { tfSeed } from '../engine/seed.js';
 
 type SymbolicTensor = tfl.SymbolicTensor;
 
@@ -61,7 +62,7 @@ function conv(filters: number, kernelSize: number, stride: number, seed: number,
     strides: stride,
     padding: 'same',
     useBias: false,
-    kernelInitializer: tfl.initializers.heNormal({ seed }),
+    kernelInitializer: tfl.initializers.heNormal({ seed: tfSeed(seed) }),
     name,
   });
 }
