@@ -11,7 +11,6 @@ import { resultsTable, runPipeline, type StageName } from '../pipeline/run-pipel
 import { loadConfigFile } from '../runs/config.js';
 import { RunDir } from '../runs/run-dir.js';
 import { SSL_METHODS } from '../ssl/registry.js';
-import { parseDuration } from '../util/duration.js';
 import { intArg } from './options.js';
 import { registerLabelCommand } from './commands/label.js';
 import { registerCleanCommand } from './commands/clean.js';
@@ -19,6 +18,7 @@ import { registerTabularCommand, runTabularAndPrint } from './commands/tabular.j
 import { TabularConfigSchema, type TabularConfig } from '../pipeline/tabular-config.js';
 import { registerPredictCommand } from './commands/predict.js';
 import { registerTrainCommand } from './commands/train.js';
+import { Budget } from '../util/budget.js';
 
 export function backendOption(): Option {
   return new Option('--backend <name>', 'compute backend').choices([...BACKENDS]).default('auto');
@@ -52,7 +52,7 @@ export function buildProgram(): Command {
     cmd
       .addOption(backendOption())
       .addOption(threadsOption())
-      .option('--budget <time>', 'wall-clock budget for the whole command, e.g. 10m, 90s, 1h', checkDuration)
+      .option('--budget <time>', 'wall-clock budget for the whole command, e.g. 10m, 90s, 1h, or none (epoch/step caps only)', checkDuration)
       .option('--seed <n>', 'random seed (label draw, initialisation, augmentation)', intArg('--seed', 0), 0)
       .option('--runs <dir>', 'where run directories are created', 'runs');
   const labelOptions = (cmd: Command) =>
@@ -162,8 +162,9 @@ interface CliOpts {
   totalLabels?: number;
 }
 
+/** A duration or 'none' (no wall-clock limit: the step and epoch caps alone stop training). */
 function checkDuration(v: string): string {
-  parseDuration(v);
+  Budget.parse(v);
   return v;
 }
 

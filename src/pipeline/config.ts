@@ -15,7 +15,7 @@ export const PipelineConfigSchema = z
     labelsPerClass: z.number().int().positive().optional(),
     totalLabels: z.number().int().positive().optional(),
     seed: z.number().int().nonnegative().default(0),
-    /** Total wall-clock budget (e.g. '10m'); stages share it. */
+    /** Total wall-clock budget (e.g. '10m'); stages share it. 'none': the epoch and step caps alone stop training. */
     budget: z.string().default('10m'),
     backend: z.enum(['auto', 'wasm', 'webgpu', 'cpu', 'tensorflow']).default('auto'),
     encoder: z

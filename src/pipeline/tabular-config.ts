@@ -25,6 +25,7 @@ export const TabularConfigSchema = z
     labelFraction: z.number().gt(0).max(1).optional(),
     labelsPerClass: z.number().int().positive().optional(),
     seed: z.number().int().nonnegative().default(0),
+    /** Wall-clock budget (e.g. '10m'); 'none': `pretrain.epochs` and `finetune.steps` alone stop training. */
     budget: z.string().default('10m'),
     backend: z.enum(['auto', 'wasm', 'webgpu', 'cpu', 'tensorflow']).default('auto'),
     preprocess: z

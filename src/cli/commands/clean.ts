@@ -7,7 +7,6 @@ import { stat } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { UlearnError } from '../../errors.js';
 import { Budget } from '../../util/budget.js';
-import { parseDuration } from '../../util/duration.js';
 import { CHECK_NAMES, runClean } from '../../clean/run-clean.js';
 import { encoderEmbedding } from '../../clean/encoder-embedding.js';
 import { runTabularClean } from '../../clean/run-tabular.js';
@@ -43,7 +42,7 @@ export function registerCleanCommand(program: Command): void {
     .option('--size <px>', 'the expected square image size (default: the most common size)', intArg('--size', 1))
     .option('--max-side <px>', 'check larger images at a copy downscaled to this longer side', intArg('--max-side', 8), 64)
     .option('--encoder <run-dir>', 'embed with the pretrained encoder of this run directory instead of downscaled pixels')
-    .option('--budget <time>', 'wall-clock budget; checks not started when it runs out are reported as skipped', (v) => (parseDuration(v), v))
+    .option('--budget <time>', 'wall-clock budget; checks not started when it runs out are reported as skipped', (v) => (Budget.parse(v), v))
     .option('--seed <n>', 'random seed', intArg('--seed', 0), 0)
     .addOption(new Option('--backend <name>', 'compute backend (exact kNN on small data, --encoder)').default('auto'))
     .option('--no-html', 'skip report.html')

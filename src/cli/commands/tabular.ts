@@ -11,8 +11,8 @@ import { UlearnError } from '../../errors.js';
 import { formatZodError, loadConfigFile } from '../../runs/config.js';
 import { runTabular } from '../../pipeline/tabular.js';
 import { TABULAR_METHODS, TabularConfigSchema, type TabularConfig, type TabularConfigInput } from '../../pipeline/tabular-config.js';
-import { parseDuration } from '../../util/duration.js';
 import { intArg, numberArg } from '../options.js';
+import { Budget } from '../../util/budget.js';
 
 interface TabularCliOpts {
   config?: string;
@@ -44,7 +44,7 @@ export function registerTabularCommand(program: Command): void {
     .option('--methods <list>', `comma-separated subset of ${TABULAR_METHODS.join(', ')}`)
     .option('--delimiter <char>', 'CSV delimiter (default: detected)')
     .option('--skip-bad-rows', 'skip (and list) rows that cannot be read instead of stopping at the first')
-    .option('--budget <time>', 'wall-clock budget, e.g. 10m', (v) => (parseDuration(v), v))
+    .option('--budget <time>', 'wall-clock budget, e.g. 10m', (v) => (Budget.parse(v), v))
     .option('--seed <n>', 'random seed (split, label draw, initialisation, corruption)', intArg('--seed', 0))
     .addOption(new Option('--backend <name>', 'compute backend').choices([...BACKENDS]))
     .option('--out <dir>', 'run directory (default: runs/tabular-<file name>-<time>)')

@@ -17,7 +17,6 @@ import { saveClassifier } from '../../semi/model-dir.js';
 import { checkThreshold } from '../../semi/validate.js';
 import { predictProba } from '../../train/fit-classifier.js';
 import { Budget } from '../../util/budget.js';
-import { parseDuration } from '../../util/duration.js';
 import { intArg } from '../options.js';
 
 interface TrainOpts {
@@ -69,7 +68,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--widths <list>', 'encoder stage widths, e.g. 16,32,64 (default: the pretrained run’s)', (v) => v.split(',').map(intArg('--widths', 1)))
     .option('--blocks <n>', 'encoder blocks per stage', intArg('--blocks', 1))
     .option('--no-flip', 'no horizontal flips in augmentations (digits, text)')
-    .option('--budget <time>', 'wall-clock budget for training, e.g. 10m', (v) => (parseDuration(v), v))
+    .option('--budget <time>', 'wall-clock budget for training, e.g. 10m', (v) => (Budget.parse(v), v))
     .option('--seed <n>', 'random seed (label draw, initialisation, augmentation)', intArg('--seed', 0), 0)
     .addOption(new Option('--backend <name>', 'compute backend').choices([...BACKENDS]).default('auto'))
     .option('--threads <n>', 'wasm compute threads (default: all cores)', intArg('--threads', 1))
