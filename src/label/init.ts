@@ -85,7 +85,7 @@ export async function initProject(dir: string, opts: InitOptions): Promise<Label
   }
   const allImages = samples.every((s) => s.kind === 'image');
   let emb: { data: Float32Array; dim: number; source: string } | undefined;
-  if (allImages) emb = opts.encoder ? await encoderEmbeddings(files, opts.encoder, isFmnist) : await pixelEmbeddings(files);
+  if (allImages) emb = opts.encoder ? await encoderEmbeddings(files, opts.encoder) : await pixelEmbeddings(files);
   else log('label init: audio samples and no encoder: no embeddings, samples are served in a fixed random order without suggestions');
 
   const store = LabelStore.create(projectDir, {
@@ -147,7 +147,7 @@ async function pixelEmbeddings(files: string[]): Promise<{ data: Float32Array; d
  * 28×28 dataset (fashion-mnist, mnist), else 32×32×3; ResNet encoders pool globally, so only the channel
  * count has to match the checkpoint (a mismatch is reported by loadCheckpoint).
  */
-async function encoderEmbeddings(files: string[], runDirPath: string, _fmnist: boolean): Promise<{ data: Float32Array; dim: number; source: string }> {
+async function encoderEmbeddings(files: string[], runDirPath: string): Promise<{ data: Float32Array; dim: number; source: string }> {
   const [{ RunDir }, { pipelineConfig }, { buildResNetEncoder }, { loadCheckpoint }, { encodeAll }, { initBackend }, { decodeImage, writePixels }, tf] = await Promise.all([
     import('../runs/run-dir.js'),
     import('../pipeline/config.js'),

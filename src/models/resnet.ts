@@ -154,30 +154,6 @@ export interface HeadOptions {
   name?: string;
 }
 
-/**
- * SimCLR-style projection head: dense(hidden, no bias) → BN → ReLU → dense(out). `dim` is the encoder's
- * feature size.
- */
-export function projectionHead(dim: number, hidden: number, out: number, o: HeadOptions & BatchNormOptions = {}): tfl.Sequential {
-  const name = o.name ?? 'projection';
-  const seed = o.seed ?? 0;
-  return tfl.sequential({
-    name,
-    layers: [
-      tfl.layers.dense({
-        inputShape: [dim],
-        units: hidden,
-        useBias: false,
-        kernelInitializer: tfl.initializers.glorotUniform({ seed: seed * 1000 + 1 }),
-        name: `${name}_fc1`,
-      }),
-      batchNorm(o, `${name}_bn`),
-      tfl.layers.reLU({ name: `${name}_relu` }),
-      tfl.layers.dense({ units: out, kernelInitializer: tfl.initializers.glorotUniform({ seed: seed * 1000 + 2 }), name: `${name}_fc2` }),
-    ],
-  });
-}
-
 /** Linear classifier on features: dense(classes), logits out (pair with softmax cross-entropy on logits). */
 export function classifierHead(dim: number, classes: number, o: HeadOptions = {}): tfl.Sequential {
   const name = o.name ?? 'classifier';

@@ -3,6 +3,7 @@
  * with defaults. Strict: a misspelt key is an error, not silently ignored.
  */
 import { z } from 'zod';
+import { zBudget } from '../runs/config.js';
 import { FIT_METHODS } from '../semi/names.js';
 import { SSL_METHODS } from '../ssl/registry.js';
 
@@ -16,7 +17,7 @@ export const PipelineConfigSchema = z
     totalLabels: z.number().int().positive().optional(),
     seed: z.number().int().nonnegative().default(0),
     /** Total wall-clock budget (e.g. '10m'); stages share it. 'none': the epoch and step caps alone stop training. */
-    budget: z.string().default('10m'),
+    budget: zBudget().default('10m'),
     backend: z.enum(['auto', 'wasm', 'webgpu', 'cpu', 'tensorflow']).default('auto'),
     encoder: z
       .object({

@@ -25,6 +25,11 @@ test('every command has --help', () => {
     assert.equal(h.code, 0, `${cmd} --help exits 0`);
     assert.match(h.out, /Usage: ulearn /);
   }
+  // label init's help describes each active-learning strategy it offers.
+  const init = ulearn('label', 'init', '--help');
+  assert.equal(init.code, 0);
+  assert.match(init.out, /Strategies \(--strategy\):\n\s+random\s+uniform random/);
+  assert.match(init.out, /\n\s+coreset\s+k-center greedy/);
 });
 
 test('unknown backend: names the choices, exit 2', () => {
