@@ -50,6 +50,13 @@ test('a requested backend that cannot start says why and exits non-zero; wasm st
   const gpu = ulearn('info', '--backend', 'webgpu');
   if (gpu.code === 0) assert.match(gpu.out, /engine: webgpu/);
   else assert.match(gpu.err, /webgpu backend unavailable: (no GPU adapter|the optional package)/);
+  // The GPU probe is quiet: Dawn's own Vulkan warning (a C++ source path on stderr) never reaches the user,
+  // and without a GPU the engine line says so.
+  assert.doesNotMatch(gpu.err, /Couldn't load Vulkan|BackendVk/);
+  const auto = ulearn('info');
+  assert.equal(auto.code, 0);
+  assert.equal(auto.err, '');
+  if (!/engine: webgpu/.test(auto.out)) assert.match(auto.out, /no GPU/);
 });
 
 test('bad option values and bad config files are refused before any work', () => {
