@@ -12,9 +12,12 @@
  *    runs), timed, and precision/recall per check against what was planted.
  * 3. The tabular checks on a generated 1,000,000-row CSV (--skip-csv to leave out).
  * --skip-timing / --skip-planted leave out parts 1 / 2; --repeats N times part 1 (default 3).
- * The planted folder is kept and reused (it takes minutes to write); delete --work to rebuild it.
+ * The planted folder and the CSV are kept and reused (they take minutes to write), each under a name that
+ * carries a hash of the settings that made it (seed, flip rate, counts; rows), so other settings write a new
+ * one; each part of the result records the settings it ran under.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -26,6 +29,11 @@ import { meanStd } from '../src/eval/metrics.js';
 import { Rng } from '../src/engine/seed.js';
 import { writeJsonAtomic } from '../src/util/atomic.js';
 import { mapLimit } from '../src/util/pool.js';
+
+/** Short hash of the settings that made a cached artefact; part of its file name. */
+function settingsKey(settings: object): string {
+  return createHash('sha256').update(JSON.stringify(settings)).digest('hex').slice(0, 12);
+}
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 
@@ -92,12 +100,15 @@ export async function run(argv: string[]): Promise<number> {
       fashion_mnist_timings_s: t!.issues.run.timings,
       fashion_mnist_flagged: flaggedCounts(t!.issues),
       fashion_mnist_load_avg_1m: loads,
+      fashion_mnist_settings: { repeats: Number(values.repeats) },
     });
     await writeJsonAtomic(values.out!, result);
   }
 
   if (!values['skip-planted']) {
-    const dir = path.join(work, 'planted');
+    const plantSettings = { seed, flipRate: Number(values['flip-rate']), exact: Number(values.exact), near: Number(values.near), leak: Number(values.leak), corrupt: Number(values.corrupt) };
+    const plantKey = settingsKey(plantSettings);
+    const dir = path.join(work, `planted-${plantKey}`);
     const plantedFile = path.join(dir, 'planted.json');
     let planted: Planted;
     if (existsSync(plantedFile)) {
@@ -105,7 +116,7 @@ export async function run(argv: string[]): Promise<number> {
       log(`reusing the planted copy in ${dir}`);
     } else {
       await rm(dir, { recursive: true, force: true });
-      planted = await plant(dir, { seed, flipRate: Number(values['flip-rate']), exact: Number(values.exact), near: Number(values.near), leak: Number(values.leak), corrupt: Number(values.corrupt) }, log);
+      planted = await plant(dir, plantSettings, log);
       await writeJsonAtomic(plantedFile, planted);
     }
     log('ulearn clean on the planted copy (PNG folder)');
@@ -117,6 +128,7 @@ export async function run(argv: string[]): Promise<number> {
       planted_folder_timings_s: t.issues.run.timings,
       planted_folder_load_avg_1m: t.load,
       planted: {
+        settings: { ...plantSettings, key: plantKey },
         exact_duplicate_pairs: planted.exact.length,
         near_duplicate_pairs: planted.near.length,
         near_duplicate_kinds: planted.nearKinds,
@@ -133,15 +145,17 @@ export async function run(argv: string[]): Promise<number> {
     log(`recall ${JSON.stringify(scores.recall)} precision ${JSON.stringify(scores.precision)}`);
   }
   if (!values['skip-csv']) {
-    const csvPath = path.join(work, 'table-1m.csv');
-    const plantedCsv = await writeCsv(csvPath, 1_000_000, seed, log);
+    const csvSettings = { rows: 1_000_000, seed };
+    const csvPath = path.join(work, `table-1m-${settingsKey(csvSettings)}.csv`);
+    const plantedCsv = await writeCsv(csvPath, csvSettings.rows, seed, log);
     log('ulearn clean on the 1,000,000-row CSV');
     const t = cli(['clean', csvPath, '--out', path.join(work, 'csv-out')]);
     const found = t.issues as unknown as { run: { peak_rss_mb: number; seconds: number }; checks: TabChecks };
     const names = (xs: { name: string }[]) => xs.map((x) => x.name).sort();
     const listed = new Set(found.checks.outlier.rows.map((r) => r.line));
     Object.assign(result, {
-      csv_rows: 1_000_000,
+      csv_rows: csvSettings.rows,
+      csv_settings: { ...csvSettings, key: settingsKey(csvSettings) },
       csv_seconds: t.wall,
       csv_scan_seconds: found.run.seconds,
       csv_peak_rss_mb: found.run.peak_rss_mb,

@@ -5,8 +5,12 @@
  *
  * Each (method, labels, seed) is a unit whose result is written atomically to <work>/units/ when it finishes,
  * so a killed benchmark continues where it stopped (the unit that was running restarts; each is one budget
- * long at most). The JSON in bench/results/ is rebuilt from every finished unit after each one, so separate
- * invocations (--methods, --labels) add up to one table, with the chart (.svg, .png) and an HTML page beside it.
+ * long at most). A unit's file name carries a hash of everything that decides its result (data and sizes,
+ * encoder checkpoint hash, encoder shape, budget, overrides, threads), so a rerun with other settings never
+ * reuses it; the unit records those settings, and so does each row built from units. The JSON in
+ * bench/results/ is rebuilt from every finished unit after each one, so separate invocations (--methods,
+ * --labels) add up to one table, with the chart (.svg, .png) and an HTML page beside it; where one (method,
+ * labels) was run under several settings, the JSON keeps every row and the chart shows the latest.
  *
  * Methods: supervised-only, ssl+linear, ssl+fine-tune, label-propagation, pseudo-label, ssl+pseudo-label,
  * fixmatch (from scratch), ssl+fixmatch; the ssl ones need --encoder (a pretrained encoder checkpoint, whose
@@ -38,7 +42,7 @@ import { checkThreshold } from '../src/semi/validate.js';
 import { predictProba } from '../src/train/fit-classifier.js';
 import { writeFileAtomic, writeJsonAtomic } from '../src/util/atomic.js';
 import { Budget } from '../src/util/budget.js';
-import { formatDuration, parseDuration } from '../src/util/duration.js';
+import { formatDuration } from '../src/util/duration.js';
 
 const METHODS: Record<string, { fit: FitMethod; ssl: boolean; describe: string }> = {
   'supervised-only': { fit: 'supervised', ssl: false, describe: 'ResNet from scratch on the labels only (weak augmentation)' },
@@ -52,6 +56,27 @@ const METHODS: Record<string, { fit: FitMethod; ssl: boolean; describe: string }
 };
 const DEFAULT_METHODS = ['supervised-only', 'ssl+linear', 'ssl+fine-tune', 'label-propagation', 'ssl+pseudo-label', 'fixmatch', 'ssl+fixmatch'];
 const ALL_LABELS = 'all-labels (supervised)';
+/** The upper bound trains with larger batches and fewer epochs (every label, 60,000 of them). */
+const ALL_LABELS_EXTRA: Partial<SemiSettings> = { batchSize: 128, epochs: 30 };
+
+/** Everything that decides a unit's result besides (method, labels, seed); its hash names the unit's file. */
+export interface UnitSettings {
+  data: string;
+  testData: string | null;
+  trainSize: number;
+  testSize: number;
+  /** sha256 of the SSL encoder's weights, for the methods that use one (null for the others). */
+  encoderSha256: string | null;
+  encoder: EncoderSpec;
+  /** Wall-clock budget per run in seconds; null: none (epoch and step caps only). */
+  budget_s: number | null;
+  overrides: Partial<SemiSettings>;
+  threads: number | null;
+}
+
+export function settingsKey(s: UnitSettings): string {
+  return createHash('sha256').update(JSON.stringify(s)).digest('hex').slice(0, 12);
+}
 
 interface Unit {
   method: string;
@@ -63,6 +88,8 @@ interface Unit {
   info: Record<string, unknown>;
   finishedAt: string;
   load1m: number;
+  settings: UnitSettings;
+  key: string;
 }
 
 export interface Row {
@@ -76,6 +103,11 @@ export interface Row {
   protocol: string;
   /** Per seed: what the method did (steps, epochs, stopped by budget, pool accuracy...). */
   info: Record<string, unknown>[];
+  /** The settings every seed of this row ran under, and their hash (the units' file-name key). */
+  settings: UnitSettings;
+  key: string;
+  /** When its last unit finished. */
+  finished: string;
 }
 
 const list = (s: string) => s.split(',').map((v) => v.trim()).filter(Boolean);
@@ -121,7 +153,7 @@ async function cachedFeatures(file: string, compute: () => Float32Array): Promis
 export function buildRows(units: Unit[]): Row[] {
   const groups = new Map<string, Unit[]>();
   for (const u of units) {
-    const key = `${u.method}|${u.labels}`;
+    const key = `${u.method}|${u.labels}|${u.key}`;
     groups.set(key, [...(groups.get(key) ?? []), u]);
   }
   return [...groups.values()]
@@ -141,9 +173,23 @@ export function buildRows(units: Unit[]): Row[] {
         wall_s: us.map((u) => Number(u.wall_s.toFixed(1))),
         protocol: `${m ? m.describe : 'supervised on every training label'}; budget per run ${budgets.map((b) => (b === null ? 'unlimited' : formatDuration(b * 1000))).join(' / ')}`,
         info: us.map((u) => ({ seed: u.seed, ...u.info, load1m: u.load1m })),
+        settings: us[0].settings,
+        key: us[0].key,
+        finished: us.map((u) => u.finishedAt).sort().at(-1)!,
       };
     })
-    .sort((a, b) => a.method.localeCompare(b.method) || a.labels - b.labels);
+    .sort((a, b) => a.method.localeCompare(b.method) || a.labels - b.labels || a.finished.localeCompare(b.finished));
+}
+
+/** One row per (method, labels): the latest, where settings changed between invocations (for the chart and page). */
+export function latestRows(rows: Row[]): Row[] {
+  const latest = new Map<string, Row>();
+  for (const r of rows) {
+    const k = `${r.method}|${r.labels}`;
+    const had = latest.get(k);
+    if (!had || r.finished > had.finished) latest.set(k, r);
+  }
+  return rows.filter((r) => latest.get(`${r.method}|${r.labels}`) === r);
 }
 
 /** Share of the supervised-to-all-labels gap that the best method closes at `labels`. */
@@ -200,8 +246,9 @@ export async function run(argv: string[]): Promise<number> {
   const labelCounts = positiveInts('labels', values.labels!);
   const seeds = list(values.seeds!).map(Number);
   if (seeds.some((s) => !Number.isInteger(s) || s < 0)) throw new UlearnError(`--seeds: expected non-negative integers, got '${values.seeds}'`, { code: 'E_ARG' });
-  const budgetMs = parseDuration(values.budget!);
-  const allLabelsMs = values['all-labels-budget'] ? parseDuration(values['all-labels-budget']) : budgetMs;
+  // 'none': no wall-clock cap, the methods' epoch and step caps alone (what the tests use).
+  const budgetMs = Budget.parse(values.budget).limitMs;
+  const allLabelsMs = values['all-labels-budget'] ? Budget.parse(values['all-labels-budget']).limitMs : budgetMs;
   const settings: Partial<SemiSettings> = {};
   if (values.threshold !== undefined) settings.threshold = checkThreshold(Number(values.threshold), '--threshold');
   if (values.mu !== undefined) settings.mu = positiveInts('mu', values.mu)[0];
@@ -241,14 +288,30 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   await mkdir(path.join(work, 'units'), { recursive: true });
-  const unitFile = (method: string, labels: number, seed: number) => path.join(work, 'units', `${method.replace(/[^a-z0-9.+-]+/gi, '_')}-l${labels}-s${seed}.json`);
+  const unitSettings = (method: string, ms: number | undefined): UnitSettings => ({
+    data: values.data!,
+    testData: values['test-data'] ?? null,
+    trainSize: train.size,
+    testSize: test.size,
+    encoderSha256: METHODS[method]?.ssl ? enc!.sha256 : null,
+    encoder: spec,
+    budget_s: ms === undefined ? null : ms / 1000,
+    overrides: { ...settings, ...(method === ALL_LABELS ? ALL_LABELS_EXTRA : {}) },
+    threads: values.threads ? positiveInts('threads', values.threads)[0] : null,
+  });
+  const unitFile = (method: string, labels: number, seed: number, key: string) => path.join(work, 'units', `${method.replace(/[^a-z0-9.+-]+/gi, '_')}-l${labels}-s${seed}-${key}.json`);
   const started = new Date().toISOString();
   const loadUnits = async (): Promise<Unit[]> => {
     const files = (await readdir(path.join(work, 'units'))).filter((f) => f.endsWith('.json'));
-    return Promise.all(files.map(async (f) => JSON.parse(await readFile(path.join(work, 'units', f), 'utf8')) as Unit));
+    const units = await Promise.all(files.map(async (f) => JSON.parse(await readFile(path.join(work, 'units', f), 'utf8')) as Unit));
+    // Units written before settings were recorded cannot say what they measured: left out (rerun them).
+    const known = units.filter((u) => u.key !== undefined);
+    if (known.length < units.length) log(`${units.length - known.length} unit file(s) without recorded settings in ${path.join(work, 'units')} left out`);
+    return known;
   };
   const save = async () => {
-    const rows = buildRows(await loadUnits());
+    const allRows = buildRows(await loadUnits());
+    const rows = latestRows(allRows);
     const gap = gapClosed(rows, 100);
     await writeJsonAtomic(out, {
       benchmark: 'label-efficiency',
@@ -259,12 +322,13 @@ export async function run(argv: string[]): Promise<number> {
       classes: K,
       machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version, backend: describeBackend(backend) },
       encoder: enc ? { path: enc.path, sha256: enc.sha256, state: enc.state, spec } : null,
-      settings: { methods, labels: labelCounts, seeds, budget: values.budget, allLabelsBudget: values['all-labels-budget'] ?? values.budget, overrides: settings },
+      // This invocation's flags only; each row records the settings it ran under (rows.settings).
+      last_invocation: { methods, labels: labelCounts, seeds, budget: values.budget, allLabelsBudget: values['all-labels-budget'] ?? values.budget, overrides: settings },
       started,
       updated: new Date().toISOString(),
       /** One-time cost of encoding train + test with the SSL encoder (shared by ssl+linear and label-propagation). */
       encode_s: existsSync(encodeFile) ? (JSON.parse(await readFile(encodeFile, 'utf8')) as { encode_s: number }).encode_s : null,
-      rows,
+      rows: allRows,
       gap_closed_at_100: gap ?? null,
     });
     const series: EfficiencySeries[] = [...new Set(rows.filter((r) => r.method !== ALL_LABELS).map((r) => r.method))].map((m) => ({
@@ -277,7 +341,7 @@ export async function run(argv: string[]): Promise<number> {
     const base = out.replace(/\.json$/, '');
     await writeFileAtomic(`${base}.svg`, svg);
     await writeFileAtomic(`${base}.png`, await sharp(Buffer.from(svg)).png().toBuffer());
-    const meta = { dataset: `${slug} (${train.size} train, ${test.size} test)`, backend: describeBackend(backend), encoder: enc ? `${path.basename(path.dirname(path.dirname(enc.path)))} sha ${enc.sha256.slice(0, 12)}` : 'none', 'budget per run': values.budget!, updated: new Date().toISOString() };
+    const meta = { dataset: `${slug} (${train.size} train, ${test.size} test)`, backend: describeBackend(backend), encoder: enc ? `${path.basename(path.dirname(path.dirname(enc.path)))} sha ${enc.sha256.slice(0, 12)}` : 'none', 'budget per run': [...new Set(rows.map((r) => (r.settings.budget_s === null ? 'none' : formatDuration(r.settings.budget_s * 1000))))].join(' / '), updated: new Date().toISOString() };
     await writeFileAtomic(`${base}.html`, htmlPage(`Label efficiency on ${slug}`, svg, rows, meta));
   };
 
@@ -287,7 +351,7 @@ export async function run(argv: string[]): Promise<number> {
   let testFeatures: Float32Array | undefined;
   let graph: SparseGraph | undefined;
   const featureDimOfCache = () => trainFeatures!.length / train.size;
-  const encodeFile = path.join(work, 'encode.json');
+  const encodeFile = path.join(work, enc ? `encode-${enc.sha256.slice(0, 12)}-${train.size}-${test.size}.json` : 'encode.json');
   const ensureFeatures = async () => {
     if (trainFeatures || !enc) return;
     const te = Date.now();
@@ -301,15 +365,17 @@ export async function run(argv: string[]): Promise<number> {
     if (tr.computed && ts.computed) await writeJsonAtomic(encodeFile, { encode_s: (Date.now() - te) / 1000, train: train.size, test: test.size, load1m: os.loadavg()[0] });
   };
 
-  const runUnit = async (method: string, labels: number, seed: number, labeled: Int32Array, y: Int32Array, ms: number) => {
-    const file = unitFile(method, labels, seed);
+  const runUnit = async (method: string, labels: number, seed: number, labeled: Int32Array, y: Int32Array, ms: number | undefined) => {
+    const unitCfg = unitSettings(method, ms);
+    const key = settingsKey(unitCfg);
+    const file = unitFile(method, labels, seed, key);
     if (existsSync(file)) return;
     const m = METHODS[method] ?? { fit: 'supervised' as FitMethod, ssl: false };
-    log(`${method}, ${labels} labels, seed ${seed} (budget ${formatDuration(ms)})`);
+    log(`${method}, ${labels} labels, seed ${seed} (budget ${ms === undefined ? 'none' : formatDuration(ms)}, settings ${key})`);
     const frozen = m.fit === 'linear' || m.fit === 'label-propagation';
     // Encoding the pool once is shared by every frozen-encoder run, so it is timed apart (encode_s in the JSON).
     if (frozen) await ensureFeatures();
-    const extra: Partial<SemiSettings> = method === ALL_LABELS ? { batchSize: 128, epochs: 30 } : {};
+    const extra: Partial<SemiSettings> = method === ALL_LABELS ? ALL_LABELS_EXTRA : {};
     // The kNN graph depends on the features only, so all label-propagation runs share one; its build time is
     // recorded apart (graph_s in that unit's info), like the encoding.
     let graphS: number | undefined;
@@ -333,7 +399,7 @@ export async function run(argv: string[]): Promise<number> {
     const acc = accuracy(test.y, argmaxRows(probs, K));
     fit.encoder.dispose();
     fit.head.dispose();
-    const unit: Unit = { method, labels, seed, acc, wall_s: (Date.now() - t0) / 1000, budget_s: ms / 1000, info: fit.info, finishedAt: new Date().toISOString(), load1m: Number(os.loadavg()[0].toFixed(2)) };
+    const unit: Unit = { method, labels, seed, acc, wall_s: (Date.now() - t0) / 1000, budget_s: unitCfg.budget_s, info: fit.info, finishedAt: new Date().toISOString(), load1m: Number(os.loadavg()[0].toFixed(2)), settings: unitCfg, key };
     await writeJsonAtomic(file, unit);
     log(`${method}, ${labels} labels, seed ${seed}: ${(acc * 100).toFixed(2)}% in ${unit.wall_s.toFixed(0)} s`);
     await save();

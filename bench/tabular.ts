@@ -10,9 +10,12 @@
  *   logistic regression and the supervised-only MLP (labels only), SCARF + linear probe / fine-tune (LP-FT) /
  *   label propagation. If /usr/share/doc/weka/examples is absent, the files are taken from `apt-get download
  *   weka` + `dpkg -x` into bench/.work/ (weka depends on a JRE; only its example files are used).
- *   Resumable: each (dataset, seed) is stored under --work and skipped when present.
+ *   Resumable: each (dataset, seed) is stored under --work, in a file named by a hash of its settings (data
+ *   files, label fractions, pretraining steps, the tabular config), and skipped when present: a rerun with
+ *   other settings computes anew. Each stored result and each row records the settings it ran under.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, readdirSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -25,7 +28,7 @@ import { describeBackend, initBackend } from '../src/engine/backend.js';
 import { Rng } from '../src/engine/seed.js';
 import { meanStd } from '../src/eval/metrics.js';
 import { chooseLabeled, compareTabular, pretrainTabular, type TabularMethodResult } from '../src/pipeline/tabular.js';
-import { tabularConfig } from '../src/pipeline/tabular-config.js';
+import { tabularConfig, type TabularConfig } from '../src/pipeline/tabular-config.js';
 import { writeJsonAtomic } from '../src/util/atomic.js';
 
 const list = (s: string) => s.split(',').map((v) => v.trim()).filter(Boolean);
@@ -219,9 +222,21 @@ function stratifiedSplit(y: string[], testShare: number, rng: Rng): { train: num
   return { train: train.sort((a, b) => a - b), test: test.sort((a, b) => a - b) };
 }
 
+/** What decides one (dataset, seed) result besides the seed; hashed into its cache file name. */
+interface WekaSettings {
+  files: { train: string; test?: string; label: string };
+  fractions: number[];
+  pretrainSteps: number;
+  testShare: number;
+  /** The tabular config (encoder, pretraining, fine-tuning, methods), without the data path and pretrain.epochs. */
+  config: Omit<TabularConfig, 'data' | 'pretrain'> & { pretrain: Omit<TabularConfig['pretrain'], 'epochs'> & { epochs: undefined } };
+}
+
 interface SeedResult {
   dataset: string;
   seed: number;
+  settings: WekaSettings;
+  key: string;
   train_rows: number;
   test_rows: number;
   features: number;
@@ -241,7 +256,20 @@ async function weka(names: string[], fractions: number[], seeds: number[], work:
     const spec = WEKA[name];
     if (!spec) throw new Error(`unknown weka set '${name}' (known: ${Object.keys(WEKA).join(', ')})`);
     for (const seed of seeds) {
-      const cache = path.join(work, `weka-${name}-seed${seed}.json`);
+      const cfg = tabularConfig({
+        data: spec.train,
+        labelColumn: spec.label,
+        encoder: { widths: [128, 128] },
+        // Whole epochs of 128 rows that reach PRETRAIN_STEPS; the epoch count is set below, once the split is known.
+        pretrain: { epochs: 1, batchSize: 128 },
+        finetune: { steps: 150, batchSize: 64 },
+      });
+      // A copy without the data path and the epoch count (derived from pretrainSteps and the split's size).
+      const { data: _data, ...rest } = structuredClone(cfg);
+      const config = { ...rest, pretrain: { ...rest.pretrain, epochs: undefined } };
+      const settings: WekaSettings = { files: spec, fractions, pretrainSteps: PRETRAIN_STEPS, testShare: 0.3, config };
+      const key = createHash('sha256').update(JSON.stringify(settings)).digest('hex').slice(0, 12);
+      const cache = path.join(work, `weka-${name}-seed${seed}-${key}.json`);
       const done = await readFile(cache, 'utf8').then((t) => JSON.parse(t) as SeedResult).catch(() => undefined);
       if (done) {
         perSeed.push(done);
@@ -258,24 +286,20 @@ async function weka(names: string[], fractions: number[], seeds: number[], work:
         const testIdx = Array.from({ length: testTable.nRows }, (_, i) => table.nRows + i);
         data = tableToDatasets(both, trainIdx, testIdx, { labelColumn: spec.label, seed });
       } else {
-        const split = stratifiedSplit(labelCol.raw, 0.3, new Rng(seed).fork(`split/${name}`));
+        const split = stratifiedSplit(labelCol.raw, settings.testShare, new Rng(seed).fork(`split/${name}`));
         data = tableToDatasets(table, split.train, split.test, { labelColumn: spec.label, seed });
       }
       const train = data.train;
       const test = data.test!;
-      const stepsPerEpoch = Math.max(1, Math.floor(train.size / 128));
-      const cfg = tabularConfig({
-        data: spec.train,
-        labelColumn: spec.label,
-        encoder: { widths: [128, 128] },
-        pretrain: { epochs: Math.ceil(PRETRAIN_STEPS / stepsPerEpoch), batchSize: 128 },
-        finetune: { steps: 150, batchSize: 64 },
-      });
+      const stepsPerEpoch = Math.max(1, Math.floor(train.size / cfg.pretrain.batchSize));
+      cfg.pretrain.epochs = Math.ceil(PRETRAIN_STEPS / stepsPerEpoch);
       log(`${name} seed ${seed}: ${train.size} train / ${test.size} test rows, ${train.inputShape[0]} features, ${train.classes.length} classes`);
       const pre = pretrainTabular(train, data.preprocessor, cfg, seed);
       const res: SeedResult = {
         dataset: name,
         seed,
+        settings,
+        key,
         train_rows: train.size,
         test_rows: test.size,
         features: train.inputShape[0],
@@ -321,7 +345,7 @@ function summary(perSeed: SeedResult[], names: string[], fractions: number[], se
           labeled.push(f.labeled);
         }
         const { mean, std } = meanStd(acc);
-        rows.push({ dataset: name, label_fraction: fraction, labeled, method, seeds: runs.map((r) => r.seed), acc, acc_mean: round(mean, 4), acc_std: round(std, 4), seconds_incl_pretrain: secs.map((s) => round(s, 2)) });
+        rows.push({ dataset: name, label_fraction: fraction, labeled, method, settings: runs[0].settings, key: runs[0].key, seeds: runs.map((r) => r.seed), acc, acc_mean: round(mean, 4), acc_std: round(std, 4), seconds_incl_pretrain: secs.map((s) => round(s, 2)) });
       }
     }
   }

@@ -4,11 +4,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { assertRange, defineOp, uniforms, type Augment, type Range } from './augment.js';
+import { tfSeed } from '../engine/seed.js';
 
 /** x + std[i] * N(0, 1), clipped to [0, 1]. Clipping shrinks the visible std near 0 and 1. */
 export function addGaussianNoise(x: tf.Tensor4D, std: Float32Array, seed: number): tf.Tensor4D {
   return tf.tidy(() => {
-    const z = tf.randomNormal(x.shape, 0, 1, 'float32', seed);
+    const z = tf.randomNormal(x.shape, 0, 1, 'float32', tfSeed(seed));
     return tf.clipByValue(tf.add(x, tf.mul(z, tf.tensor4d(std, [std.length, 1, 1, 1]))), 0, 1) as tf.Tensor4D;
   });
 }

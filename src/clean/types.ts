@@ -98,9 +98,3 @@ export interface Check {
 export function skippedResult(name: string, description: string, n: number, why: string): CheckResult {
   return { name, description, scores: new Float32Array(n).fill(NaN), flags: new Uint8Array(n), action: 'none', summary: { flagged: 0 }, skipped: why };
 }
-
-export function countFlags(flags: Uint8Array): number {
-  let c = 0;
-  for (let i = 0; i < flags.length; i++) c += flags[i];
-  return c;
-}

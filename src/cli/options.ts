@@ -5,7 +5,7 @@
 import { Option } from 'commander';
 import { BACKENDS } from '../engine/index.js';
 import { UlearnError } from '../errors.js';
-import { parseDuration } from '../util/duration.js';
+import { Budget } from '../util/budget.js';
 
 export function intArg(flag: string, min: number) {
   return (v: string): number => {
@@ -43,6 +43,7 @@ export function seedOption(help = 'random seed (label draw, initialisation, augm
 }
 
 /** --budget, checked when parsed (a typo fails before any work starts) and kept as the user's text. */
-export function budgetOption(help = 'wall-clock budget, e.g. 10m, 90s, 1h'): Option {
-  return new Option('--budget <time>', help).argParser((v) => (parseDuration(v), v));
+/** A duration or 'none' (no wall-clock limit: the step and epoch caps alone stop training). */
+export function budgetOption(help = 'wall-clock budget, e.g. 10m, 90s, 1h, or none (epoch/step caps only)'): Option {
+  return new Option('--budget <time>', help).argParser((v) => (Budget.parse(v), v));
 }

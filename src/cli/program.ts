@@ -41,7 +41,7 @@ export function buildProgram(): Command {
     cmd
       .addOption(backendOption())
       .addOption(threadsOption())
-      .addOption(budgetOption('wall-clock budget for the whole command, e.g. 10m, 90s, 1h'))
+      .addOption(budgetOption('wall-clock budget for the whole command, e.g. 10m, 90s, 1h, or none (epoch/step caps only)'))
       .addOption(seedOption())
       .option('--runs <dir>', 'where run directories are created', 'runs');
   const labelOptions = (cmd: Command) =>

@@ -16,7 +16,8 @@ import type { Dataset, Split } from './dataset.js';
 import { parseCsv } from './csv.js';
 import { decodeImage, imageSize, RESIZE_POLICIES, writePixels, type DecodedImage, type ResizePolicy } from './image-decode.js';
 
-export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp'];
+/** The image files every command reads (sharp decodes each; a GIF gives its first frame): training, clean, predict and label. */
+export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp', '.gif'];
 
 export interface ImageFolderOptions {
   /** Target size (square). Default: keep a common size, else the median shorter side. */

@@ -9,6 +9,7 @@ import '@tensorflow/tfjs-backend-cpu';
 // Without this import tf.grad/optimizer.minimize fail with 'gradient function not found'.
 import '@tensorflow/tfjs-layers';
 import { UlearnError } from '../errors.js';
+import { vulkanLoaderPresent } from './gpu-probe.js';
 import { withThreadedWasm } from './wasm-threads.js';
 import { registerWasmKernels } from './kernels/register.js';
 
@@ -109,6 +110,13 @@ async function probeWebGpu(): Promise<string> {
     });
   }
   const g = globalThis as unknown as { navigator?: { gpu?: GPU } };
+  if (!g.navigator?.gpu && !vulkanLoaderPresent()) {
+    // Checked before Dawn starts: Dawn would print its own Vulkan warning to stderr on every command.
+    throw new UlearnError('webgpu backend unavailable: no GPU adapter found (libvulkan.so.1, the Vulkan loader, is not installed)', {
+      code: 'E_NO_GPU',
+      hint: 'use --backend wasm on machines without a GPU; with a GPU, install its driver and the Vulkan loader (Debian: libvulkan1)',
+    });
+  }
   if (!g.navigator?.gpu) {
     Object.assign(globalThis, mod.globals);
     Object.defineProperty(globalThis, 'navigator', { value: { gpu: mod.create([]) }, configurable: true, writable: true });

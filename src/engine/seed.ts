@@ -3,6 +3,18 @@
  * tfjs ops take an integer seed; JS-side draws use this small generator so a run is reproducible from its config.
  */
 
+/**
+ * The seed to hand a tfjs op or initializer that draws from a normal distribution (randomNormal,
+ * truncatedNormal, heNormal, glorotNormal...). tfjs reads a seed of 0 there as "no seed" and draws a fresh one
+ * from Math.random (tfjs-core rand_util: `seed ? seed : Math.random()`), so seed 0, our default, gave
+ * different weights on every run: an MLP's first layer (`seed * 101 + 0`) and a ResNet's stem (`seed * 1000`)
+ * were never reproducible. 0 maps to -1, which no `seed * k + i` formula here produces. (Uniform draws treat
+ * only null as unseeded, so glorotUniform and dropout seeds pass through unchanged.)
+ */
+export function tfSeed(seed: number): number {
+  return seed === 0 ? -1 : seed;
+}
+
 /** mulberry32: tiny, fast, good enough for shuffles and augment parameters (not for cryptography). */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;

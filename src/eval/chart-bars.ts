@@ -4,7 +4,7 @@
  * make a 2-point gain look like a doubling.
  */
 import { esc, pct, truncate } from './format.js';
-import { GRID, INK, niceTicks, r1, scale } from './svg.js';
+import { ACCENT, GRID, INK, MUTED, niceTicks, r1, scale } from './svg.js';
 
 export interface Bar {
   name: string;
@@ -14,7 +14,7 @@ export interface Bar {
   role: 'best' | 'baseline' | 'other';
 }
 
-const COLORS: Record<Bar['role'], string> = { best: '#2563eb', baseline: '#9ca3af', other: '#93b4f5' };
+const COLORS: Record<Bar['role'], string> = { best: ACCENT, baseline: MUTED, other: '#93b4f5' };
 const BAR_H = 24;
 const GAP = 14;
 

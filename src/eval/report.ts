@@ -16,6 +16,7 @@ import { count, dateText, duration, esc, pct } from './format.js';
 import { checkReportInput, type ReportEpoch, type ReportInput, type ReportMethod } from './report-input.js';
 import { headlineHtml, methodsTable, perClassTable, pickHighlight, type Highlight } from './report-parts.js';
 import { REPORT_CSS } from './report-style.js';
+import { ACCENT } from './svg.js';
 
 export type { ReportEpoch, ReportInput, ReportMethod } from './report-input.js';
 
@@ -104,7 +105,7 @@ function pretrainSection(input: ReportInput): string {
       return y === undefined ? [] : [{ x: e.epoch, y }];
     });
   const panels: LinePanel[] = [
-    { title: 'Training loss', points: series((e) => e.loss), color: '#2563eb' },
+    { title: 'Training loss', points: series((e) => e.loss), color: ACCENT },
     { title: 'kNN accuracy', points: series((e) => e.knnAcc), color: '#059669', percent: true },
     { title: 'Feature std', points: series((e) => e.featureStd), color: '#9333ea' },
   ];

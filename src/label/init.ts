@@ -17,12 +17,12 @@ import { mkdir, open, readdir, stat } from 'node:fs/promises';
 import { extname, join, relative, resolve } from 'node:path';
 import sharp from 'sharp';
 import { loadFashionMnist, FASHION_MNIST_CLASSES } from '../data/fashion-mnist.js';
+import { IMAGE_EXTENSIONS } from '../data/image-folder.js';
 import { UlearnError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { Progress } from '../util/progress.js';
 import { LabelStore, type NewSample, type ProjectMeta } from './store.js';
 
-export const IMAGE_EXT = ['.png', '.jpg', '.jpeg', '.webp', '.gif'];
 export const AUDIO_EXT = ['.wav', '.mp3', '.ogg', '.flac'];
 export const PIXEL_SIDE = 16;
 
@@ -75,9 +75,9 @@ export async function initProject(dir: string, opts: InitOptions): Promise<Label
     dataRoot = resolve(opts.data);
     const st = await stat(dataRoot).catch(() => undefined);
     if (!st?.isDirectory()) throw new UlearnError(`${opts.data}: not a folder (and not 'fashion-mnist')`, { code: 'E_ARG' });
-    files = (await walk(dataRoot)).filter((f) => [...IMAGE_EXT, ...AUDIO_EXT].includes(extname(f).toLowerCase())).sort();
+    files = (await walk(dataRoot)).filter((f) => [...IMAGE_EXTENSIONS, ...AUDIO_EXT].includes(extname(f).toLowerCase())).sort();
     if (opts.limit) files = files.slice(0, opts.limit);
-    if (files.length === 0) throw new UlearnError(`${dataRoot}: no image or audio files found`, { code: 'E_DATA', hint: `extensions: ${[...IMAGE_EXT, ...AUDIO_EXT].join(' ')}` });
+    if (files.length === 0) throw new UlearnError(`${dataRoot}: no image or audio files found`, { code: 'E_DATA', hint: `extensions: ${[...IMAGE_EXTENSIONS, ...AUDIO_EXT].join(' ')}` });
   }
 
   const samples: NewSample[] = [];
@@ -88,7 +88,7 @@ export async function initProject(dir: string, opts: InitOptions): Promise<Label
     try {
       const st = await fh.stat();
       const hash = sha256(await fh.readFile());
-      samples.push({ file: relative(dataRoot, f).split('\\').join('/'), hash, size: st.size, mtimeMs: st.mtimeMs, kind: IMAGE_EXT.includes(extname(f).toLowerCase()) ? 'image' : 'audio' });
+      samples.push({ file: relative(dataRoot, f).split('\\').join('/'), hash, size: st.size, mtimeMs: st.mtimeMs, kind: IMAGE_EXTENSIONS.includes(extname(f).toLowerCase()) ? 'image' : 'audio' });
     } finally {
       await fh.close();
     }

@@ -6,6 +6,7 @@
  */
 import * as tfl from '@tensorflow/tfjs-layers';
 import { UlearnError } from '../errors.js';
+import { tfSeed } from '../engine/seed.js';
 
 export interface MlpEncoderOptions {
   inputDim: number;
@@ -33,7 +34,7 @@ export function mlpEncoder(o: MlpEncoderOptions): tfl.LayersModel {
         units,
         activation: 'relu',
         // He init for ReLU layers; each layer its own seed so the weights differ and runs are reproducible.
-        kernelInitializer: tfl.initializers.heNormal({ seed: seed * 101 + i }),
+        kernelInitializer: tfl.initializers.heNormal({ seed: tfSeed(seed * 101 + i) }),
       }),
     );
     if (dropout > 0) layers.push(tfl.layers.dropout({ rate: dropout, seed: seed * 101 + 50 + i }));

@@ -15,6 +15,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { fastBatchNormalization } from './fast-batch-norm.js';
 import { UlearnError } from '../errors.js';
+import { tfSeed } from '../engine/seed.js';
 
 type SymbolicTensor = tfl.SymbolicTensor;
 
@@ -61,7 +62,7 @@ function conv(filters: number, kernelSize: number, stride: number, seed: number,
     strides: stride,
     padding: 'same',
     useBias: false,
-    kernelInitializer: tfl.initializers.heNormal({ seed }),
+    kernelInitializer: tfl.initializers.heNormal({ seed: tfSeed(seed) }),
     name,
   });
 }
@@ -151,30 +152,6 @@ export function featureDim(encoder: tfl.LayersModel): number {
 export interface HeadOptions {
   seed?: number;
   name?: string;
-}
-
-/**
- * SimCLR-style projection head: dense(hidden, no bias) → BN → ReLU → dense(out). `dim` is the encoder's
- * feature size.
- */
-export function projectionHead(dim: number, hidden: number, out: number, o: HeadOptions & BatchNormOptions = {}): tfl.Sequential {
-  const name = o.name ?? 'projection';
-  const seed = o.seed ?? 0;
-  return tfl.sequential({
-    name,
-    layers: [
-      tfl.layers.dense({
-        inputShape: [dim],
-        units: hidden,
-        useBias: false,
-        kernelInitializer: tfl.initializers.glorotUniform({ seed: seed * 1000 + 1 }),
-        name: `${name}_fc1`,
-      }),
-      batchNorm(o, `${name}_bn`),
-      tfl.layers.reLU({ name: `${name}_relu` }),
-      tfl.layers.dense({ units: out, kernelInitializer: tfl.initializers.glorotUniform({ seed: seed * 1000 + 2 }), name: `${name}_fc2` }),
-    ],
-  });
 }
 
 /** Linear classifier on features: dense(classes), logits out (pair with softmax cross-entropy on logits). */

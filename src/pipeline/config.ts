@@ -3,6 +3,7 @@
  * with defaults. Strict: a misspelt key is an error, not silently ignored.
  */
 import { z } from 'zod';
+import { zBudget } from '../runs/config.js';
 import { FIT_METHODS } from '../semi/names.js';
 import { SSL_METHODS } from '../ssl/registry.js';
 
@@ -15,8 +16,8 @@ export const PipelineConfigSchema = z
     labelsPerClass: z.number().int().positive().optional(),
     totalLabels: z.number().int().positive().optional(),
     seed: z.number().int().nonnegative().default(0),
-    /** Total wall-clock budget (e.g. '10m'); stages share it. */
-    budget: z.string().default('10m'),
+    /** Total wall-clock budget (e.g. '10m'); stages share it. 'none': the epoch and step caps alone stop training. */
+    budget: zBudget().default('10m'),
     backend: z.enum(['auto', 'wasm', 'webgpu', 'cpu', 'tensorflow']).default('auto'),
     encoder: z
       .object({

@@ -31,7 +31,6 @@ import { fitClassifier, predictProba } from '../train/fit-classifier.js';
 import { encode, encodeTensor } from '../models/encode.js';
 import { trainLinearProbe, type LinearProbe } from '../train/linear-probe.js';
 import { Budget } from '../util/budget.js';
-import { parseDuration } from '../util/duration.js';
 import { Progress } from '../util/progress.js';
 import type { PipelineConfig } from './config.js';
 import { modality } from '../modality.js';
@@ -277,7 +276,7 @@ export async function runPipeline(cfg: PipelineConfig, opts: PipelineOptions = {
   if (cfg.labelsPerClass === undefined && cfg.totalLabels === undefined) {
     throw new UlearnError('config: give labelsPerClass or totalLabels', { code: 'E_CONFIG' });
   }
-  const budget = new Budget(parseDuration(cfg.budget));
+  const budget = Budget.parse(cfg.budget);
   const backend = await initBackend(cfg.backend, { threads: opts.threads });
   log(describeBackend(backend));
   const run = opts.runDir ? await RunDir.open(opts.runDir) : await RunDir.create(opts.runsRoot ?? 'runs', cfg);

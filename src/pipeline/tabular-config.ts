@@ -3,6 +3,7 @@
  * a `labelColumn`). Strict like the image config: a misspelt key is an error naming the key.
  */
 import { z } from 'zod';
+import { zBudget } from '../runs/config.js';
 
 export const TABULAR_METHODS = ['logreg', 'supervised', 'ssl-linear', 'ssl-finetune', 'ssl-pseudo-label', 'ssl-labelprop'] as const;
 export type TabularMethod = (typeof TABULAR_METHODS)[number];
@@ -25,7 +26,8 @@ export const TabularConfigSchema = z
     labelFraction: z.number().gt(0).max(1).optional(),
     labelsPerClass: z.number().int().positive().optional(),
     seed: z.number().int().nonnegative().default(0),
-    budget: z.string().default('10m'),
+    /** Wall-clock budget (e.g. '10m'); 'none': `pretrain.epochs` and `finetune.steps` alone stop training. */
+    budget: zBudget().default('10m'),
     backend: z.enum(['auto', 'wasm', 'webgpu', 'cpu', 'tensorflow']).default('auto'),
     preprocess: z
       .object({
@@ -73,9 +75,4 @@ export type TabularConfigInput = z.input<typeof TabularConfigSchema>;
 
 export function tabularConfig(input: TabularConfigInput): TabularConfig {
   return TabularConfigSchema.parse(input);
-}
-
-/** A data path the tabular pipeline handles (the image pipeline takes folders and dataset names). */
-export function isTableFile(path: string): boolean {
-  return /\.(csv|tsv|txt|arff)$/i.test(path);
 }

@@ -33,7 +33,6 @@ import { fitTabular, predictTabular } from '../train/fit-tabular.js';
 import { trainLinearProbe } from '../train/linear-probe.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { Budget } from '../util/budget.js';
-import { parseDuration } from '../util/duration.js';
 import { Progress } from '../util/progress.js';
 import type { TabularConfig, TabularMethod } from './tabular-config.js';
 
@@ -275,7 +274,7 @@ export interface TabularRunResult {
 
 /** The whole pipeline for one config, into `runDir`. */
 export async function runTabular(cfg: TabularConfig, runDir: string, log: (s: string) => void = () => undefined): Promise<TabularRunResult> {
-  const budget = new Budget(parseDuration(cfg.budget));
+  const budget = Budget.parse(cfg.budget);
   // Data first: a bad file is reported before any backend start-up output.
   const data = await loadTabularData(cfg, (p) => log(`skipped ${p.source} line ${p.line}, column ${p.column}: ${p.message}`));
   const backend = describeBackend(await initBackend(cfg.backend));

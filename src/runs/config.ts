@@ -13,7 +13,8 @@ import { extname } from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { UlearnError } from '../errors.js';
-import { DURATION_FORMS, parseDuration } from '../util/duration.js';
+import { Budget, UNLIMITED } from '../util/budget.js';
+import { DURATION_FORMS } from '../util/duration.js';
 
 /** Reads, parses and validates a config file; every problem is a UlearnError that names the file. */
 export async function loadConfigFile<S extends z.ZodTypeAny>(path: string, schema: S): Promise<z.output<S>> {
@@ -38,14 +39,17 @@ export function parseConfig<S extends z.ZodTypeAny>(text: string, file: string, 
   return result.data as z.output<S>;
 }
 
-/** A duration field: '90s', '10m', '1h30m' or a number of seconds; parsed to milliseconds. */
-export function zDuration(): z.ZodEffects<z.ZodUnion<[z.ZodString, z.ZodNumber]>, number> {
-  return z.union([z.string(), z.number()]).transform((v, ctx) => {
+/**
+ * A wall-clock budget field: a duration ('90s', '10m', '1h30m') or 'none', kept as written (run directories
+ * store the config as the user wrote it) but checked when the config is read, so a typo is reported against
+ * the file and key instead of when the run starts.
+ */
+export function zBudget(): z.ZodEffects<z.ZodString, string> {
+  return z.string().superRefine((v, ctx) => {
     try {
-      return parseDuration(v);
+      Budget.parse(v);
     } catch {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `expected a duration (${DURATION_FORMS}), got ${JSON.stringify(v)}` });
-      return z.NEVER;
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `expected a duration (${DURATION_FORMS}) or '${UNLIMITED}', got ${JSON.stringify(v)}` });
     }
   });
 }

@@ -7,6 +7,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { fastBatchNormalization } from '../models/fast-batch-norm.js';
 import { UlearnError } from '../errors.js';
 import type { ImageShape } from './types.js';
+import { tfSeed } from '../engine/seed.js';
 
 export interface MlpHeadOptions {
   /** Input size (the encoder's feature size). */
@@ -85,7 +86,7 @@ export function pixelDecoder(o: PixelDecoderOptions): tfl.Sequential {
   const w0 = w / 2 ** s;
   let ch = o.channels ?? 32;
   const layers: tfl.layers.Layer[] = [
-    tfl.layers.dense({ inputShape: [o.inputDim], units: h0 * w0 * ch, activation: 'relu', kernelInitializer: tfl.initializers.heNormal({ seed }) }),
+    tfl.layers.dense({ inputShape: [o.inputDim], units: h0 * w0 * ch, activation: 'relu', kernelInitializer: tfl.initializers.heNormal({ seed: tfSeed(seed) }) }),
     tfl.layers.reshape({ targetShape: [h0, w0, ch] }),
   ];
   for (let i = 0; i < s; i++) {
@@ -97,7 +98,7 @@ export function pixelDecoder(o: PixelDecoderOptions): tfl.Sequential {
         strides: 2,
         padding: 'same',
         activation: 'relu',
-        kernelInitializer: tfl.initializers.heNormal({ seed: seed + 1 + i }),
+        kernelInitializer: tfl.initializers.heNormal({ seed: tfSeed(seed + 1 + i) }),
       }),
     );
   }

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { UlearnError } from '../errors.js';
+import { tfSeed } from '../engine/seed.js';
 
 export interface LinearProbeOptions {
   epochs?: number;
@@ -35,7 +36,7 @@ export function trainLinearProbe(features: tf.Tensor2D, labels: Int32Array, nCla
     const m = tf.moments(features, 0);
     return { mean: tf.keep(m.mean), invStd: tf.keep(tf.div(1, tf.sqrt(tf.add(m.variance, 1e-6)))) };
   });
-  const W = tf.variable(tf.randomNormal([dim, nClasses], 0, 0.01, 'float32', opts.seed ?? 0));
+  const W = tf.variable(tf.randomNormal([dim, nClasses], 0, 0.01, 'float32', tfSeed(opts.seed ?? 0)));
   const b = tf.variable(tf.zeros([nClasses]));
   const optimizer = tf.train.adam(opts.lr ?? 0.01);
   const onehot = tf.oneHot(tf.tensor1d(labels, 'int32'), nClasses);

@@ -1,10 +1,13 @@
 /**
- * A wall-clock budget (`--budget 10m`) that stages share: pretraining takes `child(0.7)` of what is left, and
- * fine-tuning then gets whatever pretraining did not use. `undefined` means unlimited, so code paths never
+ * A wall-clock budget (`--budget 10m`, or `none` for no limit) that stages share: pretraining takes
+ * `child(0.7)` of what is left, and fine-tuning then gets whatever pretraining did not use. `undefined` means unlimited, so code paths never
  * branch on "is there a budget".
  */
 import { UlearnError } from '../errors.js';
 import { formatDuration, parseDuration } from './duration.js';
+
+/** The budget value that sets no wall-clock limit (`--budget none`, `budget: none`). */
+export const UNLIMITED = 'none';
 
 export class Budget {
   /** The limit in ms, or undefined for no limit. */
@@ -20,9 +23,14 @@ export class Budget {
     this.start = now();
   }
 
-  /** From a flag value such as '10m'; undefined or '' means unlimited. */
+  /**
+   * From a flag or config value such as '10m'; 'none', '' or undefined mean unlimited: training then stops at
+   * its step or epoch caps alone, which is how tests and reproducible runs use it (a wall-clock cap makes the
+   * result depend on the machine's load).
+   */
   static parse(text: string | undefined, now: () => number = Date.now): Budget {
-    return new Budget(text === undefined || text.trim() === '' ? undefined : parseDuration(text), now);
+    const t = text?.trim().toLowerCase();
+    return new Budget(t === undefined || t === '' || t === UNLIMITED ? undefined : parseDuration(text!), now);
   }
 
   get unlimited(): boolean {

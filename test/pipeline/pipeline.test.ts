@@ -44,11 +44,12 @@ function config(extra: PipelineConfigInput = {}): PipelineConfigInput {
     testData: join(root, 'test'),
     totalLabels: 6,
     seed: 1,
-    budget: '2m',
+    // No wall-clock cap: epochs and steps alone stop every stage, so the numbers do not depend on the machine.
+    budget: 'none',
     backend: 'wasm',
     encoder: { widths: [8, 16], blocksPerStage: 1 },
-    pretrain: { method: 'vicreg', batchSize: 32, epochs: 2, monitorEvery: 2 },
-    finetune: { epochs: 3, batchSize: 6 },
+    pretrain: { method: 'vicreg', batchSize: 32, epochs: 6, monitorEvery: 2 },
+    finetune: { epochs: 10, batchSize: 6 },
     ...extra,
   };
 }
@@ -62,15 +63,22 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
+// One wasm thread: threaded kernels sum in a varying order, and the reproducibility check below is exact.
+const threads = 1;
+
 test('runs every stage and writes config, log, checkpoints, results and report; a rerun resumes', async () => {
   const lines: string[] = [];
   const cfg = pipelineConfig(config());
-  const res = await runPipeline(cfg, { runsRoot: join(root, 'runs'), log: (l) => lines.push(l) });
+  const res = await runPipeline(cfg, { runsRoot: join(root, 'runs'), log: (l) => lines.push(l), threads });
   assert.deepEqual(res.methods.map((m) => m.name), ['supervised only', 'SSL + linear probe', 'SSL + fine-tune']);
-  for (const m of res.methods) {
-    assert.ok(m.acc >= 0 && m.acc <= 1, `${m.name} accuracy ${m.acc}`);
-    assert.equal(m.confusion.flat().reduce((a, b) => a + b, 0), 24, `${m.name} scored all 24 test images`);
-  }
+  for (const m of res.methods) assert.equal(m.confusion.flat().reduce((a, b) => a + b, 0), 24, `${m.name} scored all 24 test images`);
+  // Bar orientations are easy once pretrained: with 2 labels a class, the SSL arms beat chance (1/3) by far
+  // (seeds 1-5 give the probe 0.79-1.00 and the fine-tune 0.79-1.00). The supervised-only arm ranges from 0.33
+  // to 1.00 over those seeds, too noisy to hold to a margin.
+  const acc = (name: string) => res.methods.find((m) => m.name === name)!.acc;
+  assert.ok(acc('SSL + linear probe') > 0.6, `probe ${acc('SSL + linear probe')}`);
+  assert.ok(acc('SSL + fine-tune') > 0.6, `fine-tune ${acc('SSL + fine-tune')}`);
+  assert.ok(acc('supervised only') >= 0 && acc('supervised only') <= 1);
   const results = JSON.parse(await readFile(join(res.runDir, 'results.json'), 'utf8'));
   assert.equal(results.totalLabels, 6);
   assert.equal(results.methods.length, 3);
@@ -81,11 +89,19 @@ test('runs every stage and writes config, log, checkpoints, results and report; 
   const log = (await readFile(join(res.runDir, 'log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
   assert.ok(log.some((e) => e.stage === 'pretrain') && log.some((e) => e.stage === 'baseline'));
 
-  // Same run directory again: every stage is already done, so nothing trains and the numbers are the same.
-  const t0 = Date.now();
-  const again = await runPipeline(cfg, { runDir: res.runDir, log: () => {} });
+  // Same run directory again: every stage is already done, so nothing trains (no stage appends to the log,
+  // none reports a test accuracy) and the numbers are the same.
+  const logBefore = await readFile(join(res.runDir, 'log.jsonl'), 'utf8');
+  const againLines: string[] = [];
+  const again = await runPipeline(cfg, { runDir: res.runDir, log: (l) => againLines.push(l), threads });
   assert.deepEqual(again.methods.map((m) => m.acc), res.methods.map((m) => m.acc));
-  assert.ok(Date.now() - t0 < 20_000, 'resume skipped the finished stages');
+  assert.equal(await readFile(join(res.runDir, 'log.jsonl'), 'utf8'), logBefore, 'resume trained nothing');
+  assert.ok(!againLines.some((l) => /test accuracy/.test(l)), againLines.join('\n'));
+
+  // A fresh run of the same config and seed pretrains to the same encoder: the same probe accuracy, bit for bit.
+  const fresh = await runPipeline(cfg, { runsRoot: join(root, 'runs-again'), stages: ['pretrain', 'probe'], log: () => {}, threads });
+  assert.notEqual(fresh.runDir, res.runDir);
+  assert.equal(fresh.methods.find((m) => m.name === 'SSL + linear probe')!.acc, acc('SSL + linear probe'));
 });
 
 test('bad input fails before any training, with a message naming the problem', async () => {
@@ -107,9 +123,9 @@ test('bad input fails before any training, with a message naming the problem', a
 
 test('pretrain.maxSteps stops pretraining at that many steps, before the epochs run out', async () => {
   const cfg = pipelineConfig(config({ pretrain: { method: 'simclr', batchSize: 16, epochs: 5, monitorEvery: 2, maxSteps: 3 } }));
-  const res = await runPipeline(cfg, { runsRoot: join(root, 'runs-steps'), stages: ['pretrain'], log: () => {} });
+  const res = await runPipeline(cfg, { runsRoot: join(root, 'runs-steps'), stages: ['pretrain'], log: () => {}, threads });
   const state = JSON.parse(await readFile(join(res.runDir, 'state.json'), 'utf8'));
-  // 60 images / 16 = 3 steps an epoch, so 5 epochs would be 15 steps; the time budget (2m) is not what stopped it.
+  // 60 images / 16 = 3 steps an epoch, so 5 epochs would be 15 steps; there is no time budget to stop it.
   assert.equal(state.stages.pretrain.steps, 3);
   assert.equal(state.stages.pretrain.stoppedByBudget, false);
   assert.ok(state.stages.pretrain.epochs.at(-1).epoch < 1.01);

@@ -3,14 +3,14 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { loadConfigFile, parseConfig, zDuration } from '../../src/runs/config.js';
+import { loadConfigFile, parseConfig, zBudget } from '../../src/runs/config.js';
 import { UlearnError } from '../../src/errors.js';
 import { tempDir } from './helpers.js';
 
 const schema = z
   .object({
     data: z.string(),
-    budget: zDuration().optional(),
+    budget: zBudget().optional(),
     pretrain: z
       .object({
         epochs: z.number().int().positive(),
@@ -39,7 +39,8 @@ function fails(re: RegExp): (e: unknown) => boolean {
 
 test('YAML and JSON configs load, with defaults and durations applied', async () => {
   const yaml = await write('config.yaml', 'data: mnist\nbudget: 10m\npretrain:\n  epochs: 5\n  method: simclr\n');
-  assert.deepEqual(await loadConfigFile(yaml, schema), { data: 'mnist', budget: 600_000, pretrain: { epochs: 5, lr: 0.001, method: 'simclr' } });
+  assert.deepEqual(await loadConfigFile(yaml, schema), { data: 'mnist', budget: '10m', pretrain: { epochs: 5, lr: 0.001, method: 'simclr' } });
+  assert.equal(parseConfig('data: mnist\nbudget: none\npretrain: {epochs: 1, method: simclr}', 'c.yaml', schema).budget, 'none');
   const json = await write('run.json', JSON.stringify({ data: 'cifar', pretrain: { epochs: 1, lr: 0.5, method: 'vicreg' } }));
   assert.deepEqual(await loadConfigFile(json, schema), { data: 'cifar', pretrain: { epochs: 1, lr: 0.5, method: 'vicreg' } });
   const yml = await write('c.yml', '{"data": "x", "pretrain": {"epochs": 2, "method": "simclr"}}');

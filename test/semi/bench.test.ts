@@ -29,7 +29,7 @@ before(async () => {
 });
 after(() => rmSync(root, { recursive: true, force: true }));
 
-const args = (extra: string[]) => ['--data', join(root, 'train'), '--test-data', join(root, 'test'), '--encoder', encoder, '--work', join(root, 'work'), '--out', join(root, 'out', 'le.json'), '--budget', '30s', '--no-all-labels', ...extra];
+const args = (extra: string[]) => ['--data', join(root, 'train'), '--test-data', join(root, 'test'), '--encoder', encoder, '--work', join(root, 'work'), '--out', join(root, 'out', 'le.json'), '--budget', 'none', '--no-all-labels', ...extra];
 
 test('rows, chart files, and a rerun that resumes instead of redoing', async () => {
   mkdirSync(join(root, 'out'), { recursive: true });
@@ -58,6 +58,16 @@ test('rows, chart files, and a rerun that resumes instead of redoing', async () 
   const second = JSON.parse(readFileSync(join(root, 'out', 'le.json'), 'utf8')) as { rows: Row[] };
   const row = second.rows.find((r) => r.method === kept.method)!;
   assert.equal(row.acc[row.seeds.indexOf(kept.seed)], 0.123);
+
+  // Other settings (a wall-clock budget instead of none) are another unit: the old one is not reused, and the
+  // JSON keeps both rows, each with the settings it ran under.
+  assert.equal(await run([...args(['--methods', 'ssl+linear', '--labels', '6', '--seeds', '0']), '--budget', '1h']), 0);
+  assert.equal(readdirSync(units).length, 5);
+  const third = JSON.parse(readFileSync(join(root, 'out', 'le.json'), 'utf8')) as { rows: Row[] };
+  const linear = third.rows.filter((r) => r.method === 'ssl+linear' && r.labels === 6);
+  assert.deepEqual(linear.map((r) => r.settings.budget_s).sort(), [3600, null]);
+  assert.notEqual(linear[0].key, linear[1].key);
+  for (const r of linear) assert.equal(r.settings.encoderSha256, first.encoder.sha256);
 });
 
 test('bad settings fail before any run starts', async () => {
@@ -78,7 +88,8 @@ test('bad settings fail before any run starts', async () => {
 });
 
 test('gap closed at 100 labels = (best - supervised) / (all labels - supervised)', () => {
-  const row = (method: string, labels: number, acc_mean: number): Row => ({ method, labels, seeds: [0], acc: [acc_mean], acc_mean, acc_std: 0, wall_s: [1], protocol: '', info: [] });
+  const settings = { data: 'd', testData: null, trainSize: 1, testSize: 1, encoderSha256: null, encoder: { widths: [4], blocksPerStage: 1 }, budget_s: null, overrides: {}, threads: null };
+  const row = (method: string, labels: number, acc_mean: number): Row => ({ method, labels, seeds: [0], acc: [acc_mean], acc_mean, acc_std: 0, wall_s: [1], protocol: '', info: [], settings, key: 'k', finished: '' });
   const rows = [row('supervised-only', 100, 0.6), row('ssl+linear', 100, 0.75), row('label-propagation', 100, 0.8), row('all-labels (supervised)', 60000, 0.9), row('ssl+linear', 40, 0.99)];
   const g = gapClosed(rows, 100)!;
   assert.equal(g.best, 'label-propagation');

@@ -13,8 +13,9 @@ import { runTabular } from '../../src/pipeline/tabular.js';
 import { tabularConfig } from '../../src/pipeline/tabular-config.js';
 import { tempDir } from '../data/fixtures.js';
 
+// One thread: the accuracies below are exact functions of the seed (threaded kernels sum in a varying order).
 before(async () => {
-  await initBackend('wasm', { threads: 2 });
+  await initBackend('wasm', { threads: 1 });
 });
 
 /** Three classes told apart by two numbers (a little noise, a few blanks) and a categorical hint. */
@@ -44,9 +45,11 @@ test('runTabular end to end; the saved model + preprocessor reproduce its test a
     labelColumn: 'kind',
     labelFraction: 0.1,
     backend: 'wasm',
+    // No wall-clock cap: the epoch and step counts alone stop training, whatever the machine's load.
+    budget: 'none',
     encoder: { widths: [16] },
     pretrain: { epochs: 10, batchSize: 64 },
-    finetune: { steps: 60, batchSize: 16 },
+    finetune: { steps: 150, batchSize: 16 },
   });
   const runDir = join(dir, 'run');
   const res = await runTabular(cfg, runDir);
@@ -54,9 +57,9 @@ test('runTabular end to end; the saved model + preprocessor reproduce its test a
   assert.equal(res.labeled, 24);
   assert.equal(res.testRows, 90);
   // An easy problem: every method should beat chance (1/3) by far; logistic regression nearly solves it.
-  // Supervised-only (24 labels, an MLP from scratch) lands between 0.59 and 0.64 over repeated runs (the wasm
-  // backend's threaded kernels are not bit-reproducible): well above chance, not more.
-  for (const r of res.results) assert.ok(r.accuracy > (r.method === 'supervised' ? 0.45 : 0.8), `${r.method} ${r.accuracy}`);
+  // (Supervised-only once ranged from 0.08 to 0.96 here: its first layer's init, heNormal with seed 0, was
+  // unseeded in tfjs; see tfSeed. Seeded, 150 steps give it 0.86-0.94 over seeds 0-4.)
+  for (const r of res.results) assert.ok(r.accuracy > 0.8, `${r.method} ${r.accuracy}`);
   assert.ok(res.results[0].accuracy > 0.85);
   const saved = JSON.parse(await readFile(join(runDir, 'results.json'), 'utf8')) as typeof res;
   assert.deepEqual(saved.results, res.results);
@@ -105,9 +108,9 @@ test('ulearn run <config with labelColumn> runs the tabular pipeline and writes 
   const data = join(dir, 'd.csv');
   await writeFile(data, rows(90, 4));
   const cfgPath = join(dir, 'table.yaml');
-  await writeFile(cfgPath, `data: ${data}\nlabelColumn: kind\nlabelFraction: 0.2\nmethods: [logreg, ssl-finetune]\nbackend: wasm\nencoder: { widths: [16] }\npretrain: { epochs: 3, batchSize: 32 }\nfinetune: { steps: 40, batchSize: 8 }\n`);
+  await writeFile(cfgPath, `data: ${data}\nlabelColumn: kind\nlabelFraction: 0.2\nmethods: [logreg, ssl-finetune]\nbackend: wasm\nbudget: none\nencoder: { widths: [16] }\npretrain: { epochs: 3, batchSize: 32 }\nfinetune: { steps: 40, batchSize: 8 }\n`);
   const out = join(dir, 'run');
-  const r = ulearn('run', cfgPath, '--resume', out);
+  const r = ulearn('run', cfgPath, '--resume', out, '--threads', '1');
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /logreg\s+\d+\.\d%/);
   const saved = JSON.parse(await readFile(join(out, 'results.json'), 'utf8')) as { results: { method: string }[] };

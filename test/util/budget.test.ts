@@ -35,6 +35,10 @@ test('an unlimited budget never runs out', () => {
   assert.equal(b.child({ ms: 5000 }).remainingMs(), 5000);
   assert.equal(Budget.parse(undefined).unlimited, true);
   assert.equal(Budget.parse('10m').limitMs, 600_000);
+  // 'none' is how a config or a flag asks for step/epoch caps alone (what tests use).
+  assert.equal(Budget.parse('none').unlimited, true);
+  assert.equal(Budget.parse(' None ').unlimited, true);
+  assert.throws(() => Budget.parse('nothing'), /invalid duration/);
 });
 
 test('children take a share of what remains; leftover time flows to the next stage', () => {

@@ -10,7 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { createStrategy, STRATEGIES } from '../../active/strategy.js';
+import { createStrategy, STRATEGIES, STRATEGY_DESCRIPTIONS } from '../../active/strategy.js';
 import { LIGHT_MODEL_KINDS } from '../../active/light-model.js';
 import { UlearnError } from '../../errors.js';
 import { EXPORT_FORMATS, exportLabels, importLabels, parseLabelFile, type ExportFormat } from '../../label/import-export.js';
@@ -40,6 +40,7 @@ export function registerLabelCommand(program: Command): void {
     .addOption(new Option('--model <kind>', 'light model retrained in the background').choices([...LIGHT_MODEL_KINDS]).default('linear'))
     .option('--overlap <fraction>', 'share of labeled samples also shown (blind) to each other annotator, for agreement', numberArg('--overlap', 0, 1), 0.1)
     .option('--seed <n>', 'seed (held-out slice, strategy draws)', intArg('--seed', 0), 0)
+    .addHelpText('after', `\nStrategies (--strategy):\n${STRATEGIES.map((s) => `  ${s.padEnd(17)} ${STRATEGY_DESCRIPTIONS[s]}`).join('\n')}`)
     .action(async (dir: string, o: { data: string; classes?: string; limit?: number; encoder?: string; target?: number; retrainEvery: number; strategy: string; model: ProjectMeta['model']; overlap: number; seed: number }) => {
       createStrategy(o.strategy);
       const classes = o.classes?.split(',').map((c) => c.trim());

@@ -32,7 +32,6 @@ interface TrainOpts {
   batchSize?: number;
   widths?: number[];
   blocks?: number;
-  noFlip?: boolean;
   flip: boolean;
   budget?: string;
   seed: number;

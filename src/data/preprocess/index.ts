@@ -6,20 +6,18 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UlearnError } from '../../errors.js';
 import { writeJsonAtomic } from '../../util/atomic.js';
-import { ChannelNormalizer } from './image.js';
 import { TabularPreprocessor } from './tabular.js';
 
-export { ChannelNormalizer, type ChannelNormalizerJSON } from './image.js';
 export { TabularFitter, TabularPreprocessor, columnGroups, quantile, type TabularPreprocessOptions, type TabularPreprocessorJSON, type FeatureSpec, type Encoding, type Scaling, type NumericImpute } from './tabular.js';
 
-export type Preprocessor = TabularPreprocessor | ChannelNormalizer;
+/** One kind today; `kind` in the JSON leaves room for others (image normalisation, audio features). */
+export type Preprocessor = TabularPreprocessor;
 export const PREPROCESSOR_FILE = 'preprocessor.json';
 
 export function preprocessorFromJSON(value: unknown, source = PREPROCESSOR_FILE): Preprocessor {
   const kind = (value as { kind?: unknown } | null)?.kind;
   if (kind === 'tabular') return TabularPreprocessor.fromJSON(value, source);
-  if (kind === 'channel-normalize') return ChannelNormalizer.fromJSON(value, source);
-  throw new UlearnError(`${source}: unknown preprocessor kind '${String(kind)}' (expected 'tabular' or 'channel-normalize')`, { code: 'E_MODEL_IO' });
+  throw new UlearnError(`${source}: unknown preprocessor kind '${String(kind)}' (expected 'tabular')`, { code: 'E_MODEL_IO' });
 }
 
 /** Writes `<dir>/preprocessor.json` atomically (the model directory: the two travel together). */
