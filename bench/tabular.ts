@@ -272,7 +272,7 @@ async function weka(names: string[], fractions: number[], seeds: number[], work:
         finetune: { steps: 150, batchSize: 64 },
       });
       log(`${name} seed ${seed}: ${train.size} train / ${test.size} test rows, ${train.inputShape[0]} features, ${train.classes.length} classes`);
-      const pre = pretrainTabular(train, data.preprocessor, cfg, seed);
+      const pre = await pretrainTabular(train, data.preprocessor, cfg, seed);
       const res: SeedResult = {
         dataset: name,
         seed,

@@ -10,6 +10,7 @@ export * as ssl from './ssl/index.js';
 export * as semi from './semi/index.js';
 export { fitClassifier, predictProba } from './train/fit-classifier.js';
 export { trainLinearProbe } from './train/linear-probe.js';
+export { EncoderHeadStep } from './train/step.js';
 export * as metrics from './eval/metrics.js';
 export { renderReport, writeReport } from './eval/report.js';
 export type { ReportInput } from './eval/report.js';

@@ -24,7 +24,8 @@ import { embed, KnnMonitor } from '../ssl/knn-monitor.js';
 import { fitMethod } from '../semi/fit.js';
 import { saveClassifier } from '../semi/model-dir.js';
 import { NEEDS_ENCODER } from '../semi/names.js';
-import { createSSLMethod } from '../ssl/registry.js';
+import { createSSLMethod, createSSLViews } from '../ssl/registry.js';
+import { trainSSL } from '../ssl/trainer.js';
 import { fitClassifier, predictProba } from '../train/fit-classifier.js';
 import { encodeAll } from '../train/features.js';
 import { trainLinearProbe, type LinearProbe } from '../train/linear-probe.js';
@@ -123,75 +124,51 @@ async function pretrain(ctx: Context): Promise<{ encoder: tfl.LayersModel; epoch
     await loadCheckpoint(run.path('checkpoints', 'pretrain-encoder'), encoder);
     return { encoder, epochs: (done.epochs as ReportEpoch[]) ?? [], seconds: (done.seconds as number) ?? 0 };
   }
-  const method = createSSLMethod(cfg.pretrain.method, {
-    encoder,
-    inputShape: ctx.inputShape,
-    augment: simclrAugment(ctx.inputShape),
-    seed: cfg.seed,
-    lr: cfg.pretrain.lr,
-  });
+  const sslConfig = { encoder, inputShape: ctx.inputShape, augment: simclrAugment(ctx.inputShape), seed: cfg.seed, lr: cfg.pretrain.lr };
+  const method = createSSLMethod(cfg.pretrain.method, sslConfig);
   const monitor = monitorSlices(ctx);
-  const size = sampleSize(ctx.train);
-  const poolN = cfg.pretrain.poolSize > 0 ? Math.min(cfg.pretrain.poolSize, ctx.train.size) : ctx.train.size;
-  const bs = Math.min(cfg.pretrain.batchSize, poolN);
-  const stepsPerEpoch = Math.max(1, Math.floor(poolN / bs));
-  const totalSteps = Math.min(stepsPerEpoch * cfg.pretrain.epochs, cfg.pretrain.maxSteps ?? Infinity);
-  let step = 0;
+  let startStep = 0;
   let seconds = 0;
   let history: ReportEpoch[] = [];
   const ckpt = await latestCheckpoint(run, 'pretrain-encoder');
   if (ckpt) {
     await loadCheckpoint(run.path('checkpoints', 'pretrain-encoder'), encoder, { optimizer: method.optimizer });
     if (method.head) await loadCheckpoint(run.path('checkpoints', 'pretrain-head'), method.head);
-    step = (ckpt.state.step as number) ?? 0;
+    startStep = (ckpt.state.step as number) ?? 0;
     seconds = (ckpt.state.seconds as number) ?? 0;
     history = (ckpt.state.history as ReportEpoch[]) ?? [];
-    ctx.log(`resuming pretraining at step ${step} (${history.length} monitor points)`);
+    ctx.log(`resuming pretraining at step ${startStep} (${history.length} monitor points)`);
   }
-  const stageBudget = ctx.budget.child(cfg.pretrain.budgetShare);
-  const progress = new Progress(`pretrain ${cfg.pretrain.method}`, totalSteps, { deadlineAt: Date.now() + stageBudget.remainingMs() });
-  progress.tick(step);
-  const rng = new Rng(cfg.seed).fork(`pretrain-${step}`);
-  let order: number[] = [];
-  let lossSum = 0;
-  let lossCount = 0;
   const started = Date.now() - seconds * 1000;
-  const checkpoint = async () => {
-    const report = monitor?.evaluate(encoder);
-    const point: ReportEpoch = { epoch: step / stepsPerEpoch, loss: lossSum / Math.max(1, lossCount), knnAcc: report?.accuracy, featureStd: report?.normalizedStd };
-    history.push(point);
-    lossSum = 0;
-    lossCount = 0;
-    if (report?.collapsed) progress.log(`warning: representation collapse at step ${step} (feature std ${report.normalizedStd.toFixed(4)})`);
-    seconds = (Date.now() - started) / 1000;
-    const state = { step, seconds, history };
-    await saveCheckpoint(run.path('checkpoints', 'pretrain-encoder'), encoder, { state, optimizer: method.optimizer });
-    if (method.head) await saveCheckpoint(run.path('checkpoints', 'pretrain-head'), method.head, { state });
-    await run.appendLog({ stage: 'pretrain', step, ...point });
-    return report;
-  };
-  while (step < totalSteps && !stageBudget.exceeded()) {
-    if (order.length < bs) order = rng.permutation(poolN);
-    const idx = order.splice(0, bs);
-    const xb = new Float32Array(bs * size);
-    idx.forEach((i, k) => xb.set(ctx.train.x.subarray(i * size, (i + 1) * size), k * size));
-    const batch = tf.tensor4d(xb, [bs, ...ctx.inputShape]);
-    const loss = method.trainStep(batch, rng);
-    batch.dispose();
-    lossSum += loss;
-    lossCount++;
-    step++;
-    const last = history[history.length - 1];
-    progress.tick(1, { loss: loss.toFixed(3), ...(last?.knnAcc !== undefined ? { knn: `${(last.knnAcc * 100).toFixed(1)}%` } : {}) });
-    if (step % cfg.pretrain.monitorEvery === 0) await checkpoint();
-  }
-  if (lossCount > 0 || history.length === 0) await checkpoint();
-  const lastKnn = history[history.length - 1].knnAcc;
-  progress.done(`${step} steps, ${((step * bs) / poolN).toFixed(2)} epochs${lastKnn === undefined ? '' : `, kNN ${(lastKnn * 100).toFixed(1)}%`}`);
+  const result = await trainSSL({
+    method,
+    views: createSSLViews(cfg.pretrain.method, sslConfig),
+    x: ctx.train.x,
+    poolSize: cfg.pretrain.poolSize,
+    batchSize: cfg.pretrain.batchSize,
+    epochs: cfg.pretrain.epochs,
+    maxSteps: cfg.pretrain.maxSteps,
+    budget: ctx.budget.child(cfg.pretrain.budgetShare),
+    // Forked by the step, so a resumed run draws fresh batches rather than replaying the first ones.
+    rng: new Rng(cfg.seed).fork(`pretrain-${startStep}`),
+    startStep,
+    monitor,
+    every: cfg.pretrain.monitorEvery,
+    progress: `pretrain ${cfg.pretrain.method}`,
+    onCheckpoint: async (c) => {
+      const point: ReportEpoch = { epoch: c.epoch, loss: Number.isNaN(c.meanLoss) ? 0 : c.meanLoss, knnAcc: c.knn?.accuracy, featureStd: c.knn?.normalizedStd };
+      history.push(point);
+      seconds = (Date.now() - started) / 1000;
+      const state = { step: c.step, seconds, history };
+      await saveCheckpoint(run.path('checkpoints', 'pretrain-encoder'), encoder, { state, optimizer: method.optimizer });
+      if (method.head) await saveCheckpoint(run.path('checkpoints', 'pretrain-head'), method.head, { state });
+      await run.appendLog({ stage: 'pretrain', step: c.step, ...point });
+    },
+  });
   monitor?.dispose();
   method.dispose();
   seconds = (Date.now() - started) / 1000;
-  await run.stageDone('pretrain', { steps: step, seconds, epochs: history, stoppedByBudget: step < totalSteps });
+  await run.stageDone('pretrain', { steps: result.steps, seconds, epochs: history, stoppedByBudget: result.stoppedByBudget });
   return { encoder, epochs: history, seconds };
 }
 
@@ -240,7 +217,7 @@ async function supervised(ctx: Context, name: string, encoder: tfl.LayersModel, 
   // Fine-tune runs first and may use half of what is left; the baseline then may use all the rest, so when
   // time is short the baseline is never the one starved.
   const stage = ctx.budget.child(pretrained ? 0.5 : 1);
-  const progress = new Progress(name, cfg.finetune.epochs, { deadlineAt: Date.now() + stage.remainingMs() });
+  const progress = new Progress(name, cfg.finetune.epochs, { budget: stage });
   fitClassifier({
     encoder,
     head,

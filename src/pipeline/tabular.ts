@@ -27,14 +27,14 @@ import { saveModel } from '../models/io.js';
 import { linearHead, mlpEncoder } from '../models/mlp.js';
 import { labelSpreading, spreadToNewRows } from '../semi/label-spreading.js';
 import { choosePseudoLabels } from '../semi/self-training.js';
-import { createTabularSSLMethod } from '../ssl/registry.js';
+import { createTabularSSLMethod, createTabularSSLViews } from '../ssl/registry.js';
+import { trainSSL } from '../ssl/trainer.js';
 import { encodeAll } from '../train/features.js';
 import { fitTabular, predictTabular } from '../train/fit-tabular.js';
 import { trainLinearProbe } from '../train/linear-probe.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { Budget } from '../util/budget.js';
 import { parseDuration } from '../util/duration.js';
-import { Progress } from '../util/progress.js';
 import type { TabularConfig, TabularMethod } from './tabular-config.js';
 
 /** Self-training for tables: 2 rounds, predictions at least 0.9 sure, each class adopting at most 1/K of 60% of the pool. */
@@ -83,47 +83,30 @@ export interface PretrainResult {
   stoppedByBudget: boolean;
 }
 
-/** SCARF on every training row (labels unused). */
-export function pretrainTabular(train: Dataset, preprocessor: TabularPreprocessor, cfg: TabularConfig, seed: number, budget?: Budget, log?: (s: string) => void): PretrainResult {
+/** SCARF on every training row (labels unused), in the shared SSL trainer. */
+export async function pretrainTabular(train: Dataset, preprocessor: TabularPreprocessor, cfg: TabularConfig, seed: number, budget?: Budget, log?: (s: string) => void): Promise<PretrainResult> {
   const t0 = performance.now();
   const dim = train.inputShape[0];
   const encoder = mlpEncoder({ inputDim: dim, widths: cfg.encoder.widths, dropout: cfg.encoder.dropout, seed });
   const p = cfg.pretrain;
-  const method = createTabularSSLMethod(p.method, { encoder, inputDim: dim, groups: columnGroups(preprocessor.json), corruptionRate: p.corruptionRate, temperature: p.temperature, lr: p.lr, seed });
-  const rng = new Rng(seed).fork('scarf');
-  const n = train.size;
-  const bs = Math.min(p.batchSize, n);
-  const stepsPerEpoch = Math.max(1, Math.floor(n / bs));
-  const progress = log ? new Progress(`${p.method} pretraining`, p.epochs * stepsPerEpoch) : undefined;
-  const xb = new Float32Array(bs * dim);
-  let steps = 0;
-  let epochs = 0;
-  let last = NaN;
-  let stoppedByBudget = false;
+  const method = createTabularSSLMethod(p.method, { encoder, inputDim: dim, temperature: p.temperature, lr: p.lr, seed });
   try {
-    for (let e = 0; e < p.epochs && !stoppedByBudget; e++) {
-      const order = rng.permutation(n);
-      let sum = 0;
-      for (let s = 0; s < stepsPerEpoch; s++) {
-        if (budget?.exceeded()) {
-          stoppedByBudget = true;
-          break;
-        }
-        for (let k = 0; k < bs; k++) xb.set(train.x.subarray(order[s * bs + k] * dim, (order[s * bs + k] + 1) * dim), k * dim);
-        sum += method.trainStep(xb, train.x, rng);
-        steps++;
-        progress?.tick(1, { loss: (sum / (s + 1)).toFixed(3) });
-      }
-      if (!stoppedByBudget) {
-        epochs++;
-        last = sum / stepsPerEpoch;
-      }
-    }
+    const r = await trainSSL({
+      method,
+      views: createTabularSSLViews(p.method, { pool: train.x, inputDim: dim, groups: columnGroups(preprocessor.json), corruptionRate: p.corruptionRate }),
+      x: train.x,
+      batchSize: p.batchSize,
+      epochs: p.epochs,
+      maxSteps: p.maxSteps,
+      budget,
+      rng: new Rng(seed).fork('scarf'),
+      progress: log ? `${p.method} pretraining` : undefined,
+    });
+    const epochs = r.epochLosses.length;
+    return { encoder, steps: r.steps, epochs, finalLoss: epochs ? r.epochLosses[epochs - 1] : NaN, seconds: (performance.now() - t0) / 1000, stoppedByBudget: r.stoppedByBudget };
   } finally {
     method.dispose();
-    progress?.done();
   }
-  return { encoder, steps, epochs, finalLoss: last, seconds: (performance.now() - t0) / 1000, stoppedByBudget };
 }
 
 function copyEncoder(src: tfl.LayersModel, cfg: TabularConfig, dim: number, seed: number): tfl.LayersModel {
@@ -287,7 +270,7 @@ export async function runTabular(cfg: TabularConfig, runDir: string, log: (s: st
   await mkdir(runDir, { recursive: true });
   await writeJsonAtomic(join(runDir, 'config.json'), cfg);
   const needsSsl = cfg.methods.some((m) => m.startsWith('ssl-'));
-  const pre = needsSsl ? pretrainTabular(data.train, data.preprocessor, cfg, cfg.seed, budget, log) : undefined;
+  const pre = needsSsl ? await pretrainTabular(data.train, data.preprocessor, cfg, cfg.seed, budget, log) : undefined;
   if (pre) log(`${cfg.pretrain.method}: ${pre.steps} steps (${pre.epochs} epochs) in ${pre.seconds.toFixed(1)} s, loss ${pre.finalLoss.toFixed(3)}${pre.stoppedByBudget ? ' (stopped by the budget)' : ''}`);
   const { results, model } = compareTabular({ train: data.train, test: data.test }, labeled, pre?.encoder, cfg, cfg.seed, budget);
   for (const r of results) log(`${r.method.padEnd(14)} ${(100 * r.accuracy).toFixed(1)}%  ${r.seconds.toFixed(1)} s`);

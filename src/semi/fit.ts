@@ -202,7 +202,7 @@ export async function fitMethod(input: FitInput): Promise<FitOutput> {
   const head = input.pretrained ? probeHead(labeledFeatures(), dim, yl, K, seed) : classifierHead(dim, K, { seed: seed + 7 });
   if (input.method === 'supervised' || input.method === 'finetune') {
     const epochs = s.epochs ?? Math.max(20, Math.round(600 / lpc));
-    const progress = new Progress(input.method, epochs, { deadlineAt: budget.unlimited ? undefined : Date.now() + budget.remainingMs() });
+    const progress = new Progress(input.method, epochs, { budget });
     const r = fitClassifier({
       encoder,
       head,

@@ -94,7 +94,7 @@ test("one step moves the head by its rate and the encoder by its own (Adam's fir
     const { value, grads } = step.gradients(objective(encoder, head));
     const g = Object.fromEntries(Object.entries(grads).map(([k, t]) => [k, Array.from(t.dataSync())]));
     tf.dispose([value, ...Object.values(grads)]);
-    const names = [...encoder.trainableWeights, ...head.trainableWeights].map((w) => w.read().name);
+    const names = [...encoder.trainableWeights, ...head.trainableWeights].map((w) => (w.read() as tf.Variable).name);
     tf.dispose(step.step(objective(encoder, head)));
     const after = params(encoder, head);
     before.forEach((b, vi) => {
