@@ -9,7 +9,7 @@ export * as models from './models/resnet.js';
 export * as ssl from './ssl/index.js';
 export * as semi from './semi/index.js';
 export { fitClassifier, predictProba } from './train/fit-classifier.js';
-export { trainLinearProbe } from './train/linear-probe.js';
+export { headFromProbe, trainLinearProbe } from './train/linear-probe.js';
 export { EncoderHeadStep } from './train/step.js';
 export * as metrics from './eval/metrics.js';
 export { renderReport, writeReport } from './eval/report.js';
