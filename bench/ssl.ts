@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { meanStd } from '../src/eval/metrics.js';
 import { pipelineConfig, type PipelineConfigInput } from '../src/pipeline/config.js';
 import { runPipeline, type MethodResult } from '../src/pipeline/run-pipeline.js';
+import { fitEpochs } from '../src/semi/fit.js';
 import { RunDir } from '../src/runs/run-dir.js';
 import { writeJsonAtomic } from '../src/util/atomic.js';
 import { parseDuration } from '../src/util/duration.js';
@@ -129,9 +130,9 @@ export async function run(argv: string[]): Promise<number> {
     };
     for (const lpc of labels) {
       for (const seed of seeds) {
-        // Same number of optimizer steps' worth of passes regardless of label count: 60 epochs at 10 labels per
-        // class, 20 at 100 (more labels need fewer passes, and 60 would cost 8 minutes per run here).
-        const epochs = Math.max(20, Math.round(600 / lpc));
+        // fitMethod's rule (60 epochs at 10 labels per class, 20 at 100), which is also the pipeline's default;
+        // written into the config so run directories made before that default keep matching it.
+        const epochs = fitEpochs(lpc);
         const cfg = pipelineConfig(base({ labelsPerClass: lpc, seed, budget: values['finetune-budget'], pretrain: { method }, finetune: { epochs } }));
         const runDir = await RunDir.create(work, cfg, { id: `${method}-l${lpc}-s${seed}` });
         if (!(await runDir.isStageDone('pretrain'))) {

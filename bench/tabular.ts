@@ -294,7 +294,7 @@ async function weka(names: string[], fractions: number[], seeds: number[], work:
       const stepsPerEpoch = Math.max(1, Math.floor(train.size / cfg.pretrain.batchSize));
       cfg.pretrain.epochs = Math.ceil(PRETRAIN_STEPS / stepsPerEpoch);
       log(`${name} seed ${seed}: ${train.size} train / ${test.size} test rows, ${train.inputShape[0]} features, ${train.classes.length} classes`);
-      const pre = pretrainTabular(train, data.preprocessor, cfg, seed);
+      const pre = await pretrainTabular(train, data.preprocessor, cfg, seed);
       const res: SeedResult = {
         dataset: name,
         seed,

@@ -50,7 +50,12 @@ export const PipelineConfigSchema = z
       .default({}),
     finetune: z
       .object({
-        epochs: z.number().int().positive().default(60),
+        /**
+         * Epochs over the labels for fine-tune and the supervised baseline. Default: fitMethod's rule,
+         * max(20, 600 / labels per class) (60 at 10 per class), the one the benchmarks measure. Optional (not
+         * defaulted) so that the default follows the label count.
+         */
+        epochs: z.number().int().positive().optional(),
         batchSize: z.number().int().positive().default(32),
         lr: z.number().positive().default(2e-3),
         /** Encoder learning rate as a fraction of the head's when fine-tuning. */

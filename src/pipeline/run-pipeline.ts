@@ -1,13 +1,15 @@
 /**
  * The whole job, as stages over one run directory: pretrain (self-supervised, on every training image with
- * labels hidden) -> probe (linear classifier on frozen features) -> finetune (encoder + head on the few
- * labels) -> baseline (same architecture, labels, augmentations and epochs, from scratch) -> report.
- * Each finished stage is recorded in the run's state.json with its numbers, so a killed run resumes where it
- * stopped; pretraining also checkpoints atomically every `monitorEvery` steps and continues from there.
+ * labels hidden; `trainSSL`) -> probe (linear classifier on frozen features) -> finetune (encoder + head on the
+ * few labels) -> baseline (same architecture, labels, augmentations and epochs, from scratch) -> report.
+ * Probe, fine-tune, baseline and the optional semi stage are `fitMethod` calls, the code `ulearn train` and the
+ * label-efficiency benchmark run, so "SSL + fine-tune" means one thing everywhere.
+ * Each finished stage is recorded in the run's state.json with its numbers (steps, and whether the budget cut
+ * it short), so a killed run resumes where it stopped; pretraining also checkpoints atomically every
+ * `monitorEvery` steps and continues from there.
  */
-import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { simclrAugment, weakAugment } from '../augment/presets.js';
+import { simclrAugment } from '../augment/presets.js';
 import { applyLabelBudget } from '../data/label-budget.js';
 import { loadDataset } from '../data/load.js';
 import { gather, sampleSize, type Dataset } from '../data/dataset.js';
@@ -18,20 +20,18 @@ import { umap2d } from '../eval/embedding-map.js';
 import { accuracy, argmaxRows, confusionMatrix, perClassAccuracy } from '../eval/metrics.js';
 import { renderReport, type ReportEpoch, type ReportInput, type ReportMethod } from '../eval/report.js';
 import { buildEncoder } from '../models/architecture.js';
+import { encode } from '../models/encode.js';
 import { loadEncoder } from '../models/load-encoder.js';
-import { classifierHead, featureDim } from '../models/resnet.js';
+import { saveClassifier } from '../predict/image-model.js';
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from '../runs/checkpoint.js';
 import { RunDir } from '../runs/run-dir.js';
 import { KnnMonitor } from '../ssl/knn-monitor.js';
-import { fitMethod } from '../semi/fit.js';
-import { saveClassifier } from '../predict/image-model.js';
+import { fitEpochs, fitMethod } from '../semi/fit.js';
 import { NEEDS_ENCODER } from '../semi/names.js';
-import { createSSLMethod } from '../ssl/registry.js';
-import { fitClassifier, predictProba } from '../train/fit-classifier.js';
-import { encode, encodeTensor } from '../models/encode.js';
-import { trainLinearProbe, type LinearProbe } from '../train/linear-probe.js';
+import { createSSLMethod, createSSLViews } from '../ssl/registry.js';
+import { trainSSL } from '../ssl/trainer.js';
+import { predictProba } from '../train/fit-classifier.js';
 import { Budget } from '../util/budget.js';
-import { Progress } from '../util/progress.js';
 import type { PipelineConfig } from './config.js';
 import { modality } from '../modality.js';
 
@@ -55,6 +55,12 @@ export interface MethodResult {
   perClass: (number | null)[];
   confusion: number[][];
   seconds: number;
+  /** Optimizer steps of a trained arm (fine-tune, baseline, pseudo-label, FixMatch); absent for closed-form ones. */
+  steps?: number;
+  /** Epochs over the labels started (fine-tune, baseline). */
+  epochs?: number;
+  /** True when the budget ended the arm before its epochs or steps did: its accuracy is that of a shorter run. */
+  stoppedByBudget?: boolean;
 }
 
 export interface PipelineResult {
@@ -121,138 +127,93 @@ async function pretrain(ctx: Context): Promise<{ encoder: tfl.LayersModel; epoch
     return { encoder, epochs: (done.epochs as ReportEpoch[]) ?? [], seconds: (done.seconds as number) ?? 0 };
   }
   const encoder = newEncoder(ctx, cfg.seed, cfg.pretrain.method);
-  const method = createSSLMethod(cfg.pretrain.method, {
-    encoder,
-    inputShape: ctx.inputShape,
-    augment: simclrAugment(ctx.inputShape),
-    seed: cfg.seed,
-    lr: cfg.pretrain.lr,
-  });
+  const sslConfig = { encoder, inputShape: ctx.inputShape, augment: simclrAugment(ctx.inputShape), seed: cfg.seed, lr: cfg.pretrain.lr };
+  const method = createSSLMethod(cfg.pretrain.method, sslConfig);
   const monitor = monitorSlices(ctx);
-  const size = sampleSize(ctx.train);
-  const poolN = cfg.pretrain.poolSize > 0 ? Math.min(cfg.pretrain.poolSize, ctx.train.size) : ctx.train.size;
-  const bs = Math.min(cfg.pretrain.batchSize, poolN);
-  const stepsPerEpoch = Math.max(1, Math.floor(poolN / bs));
-  const totalSteps = Math.min(stepsPerEpoch * cfg.pretrain.epochs, cfg.pretrain.maxSteps ?? Infinity);
-  let step = 0;
+  let startStep = 0;
   let seconds = 0;
   let history: ReportEpoch[] = [];
   const ckpt = await latestCheckpoint(run, 'pretrain-encoder');
   if (ckpt) {
     await loadCheckpoint(run.path('checkpoints', 'pretrain-encoder'), encoder, { optimizer: method.optimizer });
     if (method.head) await loadCheckpoint(run.path('checkpoints', 'pretrain-head'), method.head);
-    step = (ckpt.state.step as number) ?? 0;
+    startStep = (ckpt.state.step as number) ?? 0;
     seconds = (ckpt.state.seconds as number) ?? 0;
     history = (ckpt.state.history as ReportEpoch[]) ?? [];
-    ctx.log(`resuming pretraining at step ${step} (${history.length} monitor points)`);
+    ctx.log(`resuming pretraining at step ${startStep} (${history.length} monitor points)`);
   }
-  const stageBudget = ctx.budget.child(cfg.pretrain.budgetShare);
-  const progress = new Progress(`pretrain ${cfg.pretrain.method}`, totalSteps, { deadlineAt: Date.now() + stageBudget.remainingMs() });
-  progress.tick(step);
-  const rng = new Rng(cfg.seed).fork(`pretrain-${step}`);
-  let order: number[] = [];
-  let lossSum = 0;
-  let lossCount = 0;
   const started = Date.now() - seconds * 1000;
-  const checkpoint = async () => {
-    const report = monitor?.evaluate(encoder);
-    const point: ReportEpoch = { epoch: step / stepsPerEpoch, loss: lossSum / Math.max(1, lossCount), knnAcc: report?.accuracy, featureStd: report?.normalizedStd };
-    history.push(point);
-    lossSum = 0;
-    lossCount = 0;
-    if (report?.collapsed) progress.log(`warning: representation collapse at step ${step} (feature std ${report.normalizedStd.toFixed(4)})`);
-    seconds = (Date.now() - started) / 1000;
-    const state = { step, seconds, history };
-    await saveCheckpoint(run.path('checkpoints', 'pretrain-encoder'), encoder, { state, optimizer: method.optimizer });
-    if (method.head) await saveCheckpoint(run.path('checkpoints', 'pretrain-head'), method.head, { state });
-    await run.appendLog({ stage: 'pretrain', step, ...point });
-    return report;
-  };
-  while (step < totalSteps && !stageBudget.exceeded()) {
-    if (order.length < bs) order = rng.permutation(poolN);
-    const idx = order.splice(0, bs);
-    const xb = new Float32Array(bs * size);
-    idx.forEach((i, k) => xb.set(ctx.train.x.subarray(i * size, (i + 1) * size), k * size));
-    const batch = tf.tensor4d(xb, [bs, ...ctx.inputShape]);
-    const loss = method.trainStep(batch, rng);
-    batch.dispose();
-    lossSum += loss;
-    lossCount++;
-    step++;
-    const last = history[history.length - 1];
-    progress.tick(1, { loss: loss.toFixed(3), ...(last?.knnAcc !== undefined ? { knn: `${(last.knnAcc * 100).toFixed(1)}%` } : {}) });
-    if (step % cfg.pretrain.monitorEvery === 0) await checkpoint();
-  }
-  if (lossCount > 0 || history.length === 0) await checkpoint();
-  const lastKnn = history[history.length - 1].knnAcc;
-  progress.done(`${step} steps, ${((step * bs) / poolN).toFixed(2)} epochs${lastKnn === undefined ? '' : `, kNN ${(lastKnn * 100).toFixed(1)}%`}`);
+  const result = await trainSSL({
+    method,
+    views: createSSLViews(cfg.pretrain.method, sslConfig),
+    x: ctx.train.x,
+    poolSize: cfg.pretrain.poolSize,
+    batchSize: cfg.pretrain.batchSize,
+    epochs: cfg.pretrain.epochs,
+    maxSteps: cfg.pretrain.maxSteps,
+    budget: ctx.budget.child(cfg.pretrain.budgetShare),
+    // Forked by the step, so a resumed run draws fresh batches rather than replaying the first ones.
+    rng: new Rng(cfg.seed).fork(`pretrain-${startStep}`),
+    startStep,
+    monitor,
+    every: cfg.pretrain.monitorEvery,
+    progress: `pretrain ${cfg.pretrain.method}`,
+    onCheckpoint: async (c) => {
+      const point: ReportEpoch = { epoch: c.epoch, loss: Number.isNaN(c.meanLoss) ? 0 : c.meanLoss, knnAcc: c.knn?.accuracy, featureStd: c.knn?.normalizedStd };
+      history.push(point);
+      seconds = (Date.now() - started) / 1000;
+      const state = { step: c.step, seconds, history };
+      await saveCheckpoint(run.path('checkpoints', 'pretrain-encoder'), encoder, { state, optimizer: method.optimizer });
+      if (method.head) await saveCheckpoint(run.path('checkpoints', 'pretrain-head'), method.head, { state });
+      await run.appendLog({ stage: 'pretrain', step: c.step, ...point });
+    },
+  });
   monitor?.dispose();
   method.dispose();
   seconds = (Date.now() - started) / 1000;
-  await run.stageDone('pretrain', { steps: step, seconds, epochs: history, stoppedByBudget: step < totalSteps });
+  await run.stageDone('pretrain', { steps: result.steps, seconds, epochs: history, stoppedByBudget: result.stoppedByBudget });
   return { encoder, epochs: history, seconds };
 }
 
-/** The linear probe on the frozen encoder's features of the labeled samples. */
-function fitProbe(ctx: Context, encoder: tfl.LayersModel): LinearProbe {
-  const fl = encodeTensor(encoder, gather(ctx.train, ctx.labeled), ctx.inputShape);
-  try {
-    return trainLinearProbe(fl, Int32Array.from(ctx.labeled, (i) => ctx.visibleY[i]), ctx.train.classes.length, { seed: ctx.cfg.seed });
-  } finally {
-    fl.dispose();
-  }
+/** The pretrained encoder's checkpoint, which the probe, fine-tune and semi stages start from. */
+function pretrainedCheckpoint(ctx: Context): string {
+  return ctx.run.path('checkpoints', 'pretrain-encoder');
 }
 
-async function probe(ctx: Context, encoder: tfl.LayersModel): Promise<MethodResult> {
-  const t0 = Date.now();
-  const clf = fitProbe(ctx, encoder);
-  const ft = encodeTensor(encoder, testSubset(ctx).x, ctx.inputShape);
-  const probs = clf.predictProba(ft);
-  const result = score('SSL + linear probe', ctx, probs.dataSync() as Float32Array, (Date.now() - t0) / 1000);
-  tf.dispose([ft, probs]);
-  clf.dispose();
-  return result;
-}
-
-async function supervised(ctx: Context, name: string, encoder: tfl.LayersModel, pretrained: boolean): Promise<MethodResult> {
+/**
+ * One classifier arm through `fitMethod`, the code `ulearn train` and the label-efficiency benchmark run, so
+ * the pipeline's "SSL + fine-tune" is the benchmark's ssl+fine-tune (same epochs rule, LP-FT head, rates).
+ * Records the steps it took and whether the budget cut it short.
+ */
+async function classifierArm(ctx: Context, name: string, method: 'linear' | 'finetune' | 'supervised', budget: Budget): Promise<MethodResult> {
   const t0 = Date.now();
   const { cfg } = ctx;
-  const head = classifierHead(featureDim(encoder), ctx.train.classes.length, { seed: cfg.seed + 7 });
-  if (pretrained) {
-    // LP-FT: start from the linear probe rather than a random head, so the first gradients into the
-    // pretrained encoder carry signal instead of noise (Kumar et al. 2022). The baseline has no features
-    // worth probing and starts from a random head, as supervised training does.
-    const clf = fitProbe(ctx, encoder);
-    const weights = clf.denseWeights();
-    head.layers[0].setWeights(weights);
-    tf.dispose(weights);
-    clf.dispose();
-  }
-  // Fine-tune runs first and may use half of what is left; the baseline then may use all the rest, so when
-  // time is short the baseline is never the one starved.
-  const stage = ctx.budget.child(pretrained ? 0.5 : 1);
-  const progress = new Progress(name, cfg.finetune.epochs, { deadlineAt: Date.now() + stage.remainingMs() });
-  fitClassifier({
-    encoder,
-    head,
-    x: ctx.train.x,
-    inputShape: ctx.inputShape,
+  const ft = cfg.finetune;
+  const fit = await fitMethod({
+    method,
+    train: ctx.train,
     y: ctx.visibleY,
-    indices: ctx.labeled,
-    nClasses: ctx.train.classes.length,
-    augment: weakAugment(ctx.inputShape),
-    epochs: cfg.finetune.epochs,
-    batchSize: cfg.finetune.batchSize,
-    lrHead: cfg.finetune.lr,
-    lrEncoder: pretrained ? cfg.finetune.lr * cfg.finetune.encoderLrScale : cfg.finetune.lr,
+    labeled: ctx.labeled,
+    encoder: cfg.encoder,
+    pretrained: method === 'supervised' ? undefined : pretrainedCheckpoint(ctx),
+    settings: { epochs: ft.epochs, batchSize: ft.batchSize, lr: ft.lr, encoderLrScale: ft.encoderLrScale },
     seed: cfg.seed,
-    budget: stage,
-    onEpoch: (_e, loss) => progress.tick(1, { loss: loss.toFixed(3) }),
+    budget,
+    log: ctx.log,
   });
-  progress.done();
-  const probs = predictProba(encoder, head, testSubset(ctx).x, ctx.inputShape);
-  head.dispose();
-  return score(name, ctx, probs, (Date.now() - t0) / 1000);
+  const probs = predictProba(fit.encoder, fit.head, testSubset(ctx).x, ctx.inputShape);
+  fit.encoder.dispose();
+  fit.head.dispose();
+  return { ...score(name, ctx, probs, (Date.now() - t0) / 1000), ...trainingRecord(fit.info) };
+}
+
+/** What a trained arm did, from fitMethod's info: steps, epochs, and whether the budget stopped it. */
+function trainingRecord(info: Record<string, unknown>): Pick<MethodResult, 'steps' | 'epochs' | 'stoppedByBudget'> {
+  const out: Pick<MethodResult, 'steps' | 'epochs' | 'stoppedByBudget'> = {};
+  if (typeof info.steps === 'number') out.steps = info.steps;
+  if (typeof info.epochs === 'number') out.epochs = info.epochs;
+  if (typeof info.stoppedByBudget === 'boolean') out.stoppedByBudget = info.stoppedByBudget;
+  return out;
 }
 
 async function stageResult(
@@ -286,6 +247,7 @@ export async function runPipeline(cfg: PipelineConfig, opts: PipelineOptions = {
   const train = splits.train;
   const lb = applyLabelBudget(train, { perClass: cfg.labelsPerClass, total: cfg.totalLabels, seed: cfg.seed });
   const ctx: Context = { cfg, run, train, test: splits.test, inputShape: imageShape(train), labeled: lb.labeled, visibleY: lb.y, budget, log };
+  if (cfg.finetune.epochs === undefined) log(`fine-tune and baseline: ${fitEpochs(lb.labeled.length / train.classes.length)} epochs over the labels (max(20, 600 / labels per class))`);
   log(`data: ${train.name} ${train.size} train images (${lb.labeled.length} labeled, ${train.classes.length} classes), ${splits.test.size} test images`);
   const wanted = (s: StageName) => !opts.stages || opts.stages.includes(s);
 
@@ -293,10 +255,12 @@ export async function runPipeline(cfg: PipelineConfig, opts: PipelineOptions = {
   const needsEncoder = ['pretrain', 'probe', 'finetune'].some((s) => wanted(s as StageName)) || (wanted('semi') && semiUsesEncoder(cfg)) || (await run.isStageDone('pretrain'));
   const pre = needsEncoder ? await pretrain(ctx) : undefined;
   const methods: MethodResult[] = [];
-  const probeRes = await stageResult(ctx, 'probe', wanted, () => probe(ctx, pre!.encoder));
-  const ftRes = await stageResult(ctx, 'finetune', wanted, () => supervised(ctx, 'SSL + fine-tune', pre!.encoder, true));
+  const probeRes = await stageResult(ctx, 'probe', wanted, () => classifierArm(ctx, 'SSL + linear probe', 'linear', budget));
+  // Fine-tune runs first and may use half of what is left; the baseline then may use all the rest, so when
+  // time is short the baseline is never the one starved.
+  const ftRes = await stageResult(ctx, 'finetune', wanted, () => classifierArm(ctx, 'SSL + fine-tune', 'finetune', budget.child(0.5)));
   const semiRes = cfg.semi ? await stageResult(ctx, 'semi', wanted, () => semiStage(ctx)) : undefined;
-  const baseRes = await stageResult(ctx, 'baseline', wanted, () => supervised(ctx, 'supervised only', newEncoder(ctx, ctx.cfg.seed + 1), false));
+  const baseRes = await stageResult(ctx, 'baseline', wanted, () => classifierArm(ctx, 'supervised only', 'supervised', budget.child(1)));
   for (const r of [baseRes, probeRes, ftRes, semiRes]) if (r) methods.push(r);
 
   let reportPath = run.path('report.html');
@@ -311,7 +275,7 @@ export async function runPipeline(cfg: PipelineConfig, opts: PipelineOptions = {
       seed: cfg.seed,
       createdAt: new Date().toISOString(),
       classes: train.classes,
-      methods: methods.map((m): ReportMethod => ({ name: m.name, acc: m.acc, perClass: m.perClass, confusion: m.confusion })),
+      methods: methods.map((m): ReportMethod => ({ name: m.name, acc: m.acc, perClass: m.perClass, confusion: m.confusion, notes: trainingNote(m) })),
       pretrain: pre ? { method: cfg.pretrain.method, epochs: pre.epochs, seconds: pre.seconds } : undefined,
       embedding,
       baselineName: baseRes ? baseRes.name : undefined,
@@ -342,14 +306,14 @@ async function semiStage(ctx: Context): Promise<MethodResult> {
     y: ctx.visibleY,
     labeled: ctx.labeled,
     encoder: ctx.cfg.encoder,
-    pretrained: semiUsesEncoder(ctx.cfg) ? ctx.run.path('checkpoints', 'pretrain-encoder') : undefined,
+    pretrained: semiUsesEncoder(ctx.cfg) ? pretrainedCheckpoint(ctx) : undefined,
     settings: { threshold: s.threshold, mu: s.mu, steps: s.steps, batchSize: s.batchSize, k: s.k, alpha: s.alpha, epochs: ctx.cfg.finetune.epochs },
     seed: ctx.cfg.seed,
     budget: ctx.budget.child(0.5),
     log: ctx.log,
   });
   const probs = predictProba(fit.encoder, fit.head, testSubset(ctx).x, ctx.inputShape);
-  const result = score(`semi: ${s.method}`, ctx, probs, (Date.now() - t0) / 1000);
+  const result = { ...score(`semi: ${s.method}`, ctx, probs, (Date.now() - t0) / 1000), ...trainingRecord(fit.info) };
   await saveClassifier(ctx.run.path('model'), fit.encoder, fit.head, {
     classes: ctx.train.classes,
     preprocessing: { inputShape: ctx.inputShape, resize: 'crop', scale: '1/255' },
@@ -378,14 +342,22 @@ function embeddingMap(ctx: Context, encoder: tfl.LayersModel): ReportInput['embe
   return { x, y, label };
 }
 
-/** The table `ulearn demo` prints. */
+/** "60 epochs, 180 steps", or "stopped by the budget after 12 epochs (36 steps)"; undefined for untrained arms. */
+export function trainingNote(m: Pick<MethodResult, 'steps' | 'epochs' | 'stoppedByBudget'>): string | undefined {
+  if (m.steps === undefined) return undefined;
+  const work = m.epochs === undefined ? `${m.steps} steps` : `${m.epochs} epoch${m.epochs === 1 ? '' : 's'} (${m.steps} steps)`;
+  return m.stoppedByBudget ? `stopped by the budget after ${work}` : work;
+}
+
+/** The table `ulearn demo` prints; "(budget)" marks an arm the budget cut short. */
 export function resultsTable(methods: MethodResult[]): string {
   const base = methods.find((m) => m.name === 'supervised only');
   const rows = methods.map((m) => {
     const delta = base && m !== base ? `${m.acc >= base.acc ? '+' : ''}${((m.acc - base.acc) * 100).toFixed(1)}` : '';
-    return [m.name, `${(m.acc * 100).toFixed(1)}%`, delta, `${m.seconds.toFixed(0)} s`];
+    const steps = m.steps === undefined ? '' : `${m.steps}${m.stoppedByBudget ? ' (budget)' : ''}`;
+    return [m.name, `${(m.acc * 100).toFixed(1)}%`, delta, steps, `${m.seconds.toFixed(0)} s`];
   });
-  const header = ['method', 'test accuracy', 'vs supervised', 'time'];
+  const header = ['method', 'test accuracy', 'vs supervised', 'steps', 'time'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');

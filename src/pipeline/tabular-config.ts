@@ -51,6 +51,13 @@ export const TabularConfigSchema = z
         corruptionRate: z.number().gt(0).lt(1).default(0.6),
         // 0.2, not the paper's 1: on the Weka sets (soybean, 200 steps) T=1 gave a 53% probe, T=0.2 62%; short CPU runs need the sharper signal.
         temperature: z.number().positive().default(0.2),
+        /** Optional cap on optimizer steps, on top of epochs and the budget (tests and benchmarks: work that does not depend on time). */
+        maxSteps: z.number().int().positive().optional(),
+        /**
+         * Share of the run budget pretraining may use; the rest is split between the trained arms (supervised,
+         * ssl-finetune, ssl-pseudo-label), so a pretraining that runs to its limit cannot leave them 0 steps.
+         */
+        budgetShare: z.number().gt(0).lt(1).default(0.5),
       })
       .strict()
       .default({}),

@@ -27,13 +27,13 @@ import { saveModel } from '../models/io.js';
 import { linearHead, mlpEncoder } from '../models/mlp.js';
 import { labelSpreading, spreadToNewRows } from '../semi/label-spreading.js';
 import { choosePseudoLabels } from '../semi/self-training.js';
-import { createTabularSSLMethod } from '../ssl/registry.js';
+import { createTabularSSLMethod, createTabularSSLViews } from '../ssl/registry.js';
+import { trainSSL } from '../ssl/trainer.js';
 import { encodeTensor } from '../models/encode.js';
-import { fitTabular, predictTabular } from '../train/fit-tabular.js';
-import { trainLinearProbe } from '../train/linear-probe.js';
+import { fitTabular, predictTabular, type FitTabularOptions } from '../train/fit-tabular.js';
+import { headFromProbe, trainLinearProbe } from '../train/linear-probe.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { Budget } from '../util/budget.js';
-import { Progress } from '../util/progress.js';
 import type { TabularConfig, TabularMethod } from './tabular-config.js';
 
 /** Self-training for tables: 2 rounds, predictions at least 0.9 sure, each class adopting at most 1/K of 60% of the pool. */
@@ -45,7 +45,14 @@ export interface TabularMethodResult {
   accuracy: number;
   /** Seconds for this method alone (SSL methods: excluding the shared pretraining). */
   seconds: number;
+  /** Optimizer steps of the trained arms (supervised, ssl-finetune, ssl-pseudo-label: all its rounds). */
+  steps?: number;
+  /** True when the arm's share of the budget ran out before its steps did. */
+  stoppedByBudget?: boolean;
 }
+
+/** The arms that train a network with gradient steps, and so get a share of the run budget each. */
+const TRAINED_ARMS: readonly TabularMethod[] = ['supervised', 'ssl-finetune', 'ssl-pseudo-label'];
 
 /**
  * Loads train (+ test) rows and fits the preprocessor on the training rows. `cfg.data` may be a table or the
@@ -82,47 +89,30 @@ export interface PretrainResult {
   stoppedByBudget: boolean;
 }
 
-/** SCARF on every training row (labels unused). */
-export function pretrainTabular(train: Dataset, preprocessor: TabularPreprocessor, cfg: TabularConfig, seed: number, budget?: Budget, log?: (s: string) => void): PretrainResult {
+/** SCARF on every training row (labels unused), in the shared SSL trainer. */
+export async function pretrainTabular(train: Dataset, preprocessor: TabularPreprocessor, cfg: TabularConfig, seed: number, budget?: Budget, log?: (s: string) => void): Promise<PretrainResult> {
   const t0 = performance.now();
   const dim = train.inputShape[0];
   const encoder = mlpEncoder({ inputDim: dim, widths: cfg.encoder.widths, dropout: cfg.encoder.dropout, seed });
   const p = cfg.pretrain;
-  const method = createTabularSSLMethod(p.method, { encoder, inputDim: dim, groups: columnGroups(preprocessor.json), corruptionRate: p.corruptionRate, temperature: p.temperature, lr: p.lr, seed });
-  const rng = new Rng(seed).fork('scarf');
-  const n = train.size;
-  const bs = Math.min(p.batchSize, n);
-  const stepsPerEpoch = Math.max(1, Math.floor(n / bs));
-  const progress = log ? new Progress(`${p.method} pretraining`, p.epochs * stepsPerEpoch) : undefined;
-  const xb = new Float32Array(bs * dim);
-  let steps = 0;
-  let epochs = 0;
-  let last = NaN;
-  let stoppedByBudget = false;
+  const method = createTabularSSLMethod(p.method, { encoder, inputDim: dim, temperature: p.temperature, lr: p.lr, seed });
   try {
-    for (let e = 0; e < p.epochs && !stoppedByBudget; e++) {
-      const order = rng.permutation(n);
-      let sum = 0;
-      for (let s = 0; s < stepsPerEpoch; s++) {
-        if (budget?.exceeded()) {
-          stoppedByBudget = true;
-          break;
-        }
-        for (let k = 0; k < bs; k++) xb.set(train.x.subarray(order[s * bs + k] * dim, (order[s * bs + k] + 1) * dim), k * dim);
-        sum += method.trainStep(xb, train.x, rng);
-        steps++;
-        progress?.tick(1, { loss: (sum / (s + 1)).toFixed(3) });
-      }
-      if (!stoppedByBudget) {
-        epochs++;
-        last = sum / stepsPerEpoch;
-      }
-    }
+    const r = await trainSSL({
+      method,
+      views: createTabularSSLViews(p.method, { pool: train.x, inputDim: dim, groups: columnGroups(preprocessor.json), corruptionRate: p.corruptionRate }),
+      x: train.x,
+      batchSize: p.batchSize,
+      epochs: p.epochs,
+      maxSteps: p.maxSteps,
+      budget,
+      rng: new Rng(seed).fork('scarf'),
+      progress: log ? `${p.method} pretraining` : undefined,
+    });
+    const epochs = r.epochLosses.length;
+    return { encoder, steps: r.steps, epochs, finalLoss: epochs ? r.epochLosses[epochs - 1] : NaN, seconds: (performance.now() - t0) / 1000, stoppedByBudget: r.stoppedByBudget };
   } finally {
     method.dispose();
-    progress?.done();
   }
-  return { encoder, steps, epochs, finalLoss: last, seconds: (performance.now() - t0) / 1000, stoppedByBudget };
 }
 
 function copyEncoder(src: tfl.LayersModel, cfg: TabularConfig, dim: number, seed: number): tfl.LayersModel {
@@ -151,6 +141,10 @@ function probeProbs(trainFeat: tf.Tensor2D, testFeat: tf.Tensor2D, y: Int32Array
 /**
  * Every method in `cfg.methods` on one label budget. `pretrained` (for the ssl-* methods) is not modified:
  * fine-tuning works on a copy. Returns per-method accuracy and the fine-tuned model (for saving).
+ *
+ * `budget` is split between the trained arms as each starts (the first of three gets a third of what is left,
+ * the next half of what is then left, the last the rest), so no arm is starved by the ones before it; the
+ * closed-form arms (logreg, ssl-linear, ssl-labelprop) take milliseconds and are not budgeted.
  */
 export function compareTabular(
   data: { train: Dataset; test: Dataset },
@@ -165,10 +159,23 @@ export function compareTabular(
   const k = train.classes.length;
   const results: TabularMethodResult[] = [];
   const ft = cfg.finetune;
+  // Each trained arm's fits, with their steps summed into its result.
+  let armsLeft = cfg.methods.filter((m) => TRAINED_ARMS.includes(m)).length;
+  let arm: { budget?: Budget; steps: number; stoppedByBudget: boolean } | undefined;
   const time = (method: TabularMethod, f: () => Float32Array) => {
     const t0 = performance.now();
+    arm = TRAINED_ARMS.includes(method) ? { budget: budget?.child(1 / armsLeft--), steps: 0, stoppedByBudget: false } : undefined;
     const probs = f();
-    results.push({ method, accuracy: testAccuracy(test, probs), seconds: (performance.now() - t0) / 1000 });
+    const trained = arm ? { steps: arm.steps, stoppedByBudget: arm.stoppedByBudget } : {};
+    results.push({ method, accuracy: testAccuracy(test, probs), seconds: (performance.now() - t0) / 1000, ...trained });
+  };
+  /** fitTabular within the current arm's budget; `share` of what the arm has left (its later fits need the rest). */
+  const fit = (o: Omit<FitTabularOptions, 'budget' | 'seed' | 'steps' | 'batchSize' | 'lrHead' | 'weightDecay' | 'x' | 'dim' | 'nClasses'>, share = 1) => {
+    const r = fitTabular({ ...o, x: train.x, dim, nClasses: k, steps: ft.steps, batchSize: ft.batchSize, lrHead: ft.lr, weightDecay: ft.weightDecay, seed, budget: arm?.budget?.child(share) });
+    if (arm) {
+      arm.steps += r.steps;
+      arm.stoppedByBudget ||= r.stoppedByBudget;
+    }
   };
   let model: { encoder: tfl.LayersModel; head: tfl.LayersModel } | undefined;
   const want = new Set(cfg.methods);
@@ -185,7 +192,7 @@ export function compareTabular(
     time('supervised', () => {
       const encoder = mlpEncoder({ inputDim: dim, widths: cfg.encoder.widths, dropout: cfg.encoder.dropout, seed });
       const head = linearHead(cfg.encoder.widths[cfg.encoder.widths.length - 1], k, seed);
-      fitTabular({ encoder, head, x: train.x, dim, y: train.y, indices: labeled, nClasses: k, steps: ft.steps, batchSize: ft.batchSize, lrHead: ft.lr, weightDecay: ft.weightDecay, seed, budget });
+      fit({ encoder, head, y: train.y, indices: labeled });
       const probs = predictTabular(encoder, head, test.x, dim);
       encoder.dispose();
       head.dispose();
@@ -203,21 +210,17 @@ export function compareTabular(
     const probeOnFeatures = () => (sharedProbe ??= probeProbs(feats().ftr, feats().fte, train.y, labeled, k, seed));
     if (want.has('ssl-linear')) time('ssl-linear', () => probeOnFeatures().probs);
     // LP-FT (Kumar et al. 2022): start the head from the linear probe so early gradients do not wreck the features.
-    const lpft = () => {
-      const { probe } = probeOnFeatures();
+    // `fits`: how many fits the arm makes in all, so the first takes only its share of the arm's budget.
+    const lpft = (fits: number) => {
       const encoder = copyEncoder(pretrained, cfg, dim, seed);
-      const head = linearHead(encoder.outputs[0].shape[1]!, k, seed);
-      const [kernel, bias] = probe.denseWeights();
-      head.setWeights([kernel, bias]);
-      tf.dispose([kernel, bias]);
-      const fit = (y: Int32Array, indices: ArrayLike<number>) =>
-        fitTabular({ encoder, head, x: train.x, dim, y, indices, nClasses: k, steps: ft.steps, batchSize: ft.batchSize, lrHead: ft.lr, lrEncoder: ft.lr * ft.encoderLrScale, weightDecay: ft.weightDecay, seed, budget });
-      fit(train.y, labeled);
-      return { encoder, head, fit };
+      const head = headFromProbe(linearHead(encoder.outputs[0].shape[1]!, k, seed), probeOnFeatures().probe);
+      const refit = (y: Int32Array, indices: ArrayLike<number>, share: number) => fit({ encoder, head, y, indices, lrEncoder: ft.lr * ft.encoderLrScale }, share);
+      refit(train.y, labeled, 1 / fits);
+      return { encoder, head, refit };
     };
     if (want.has('ssl-finetune')) {
       time('ssl-finetune', () => {
-        const { encoder, head } = lpft();
+        const { encoder, head } = lpft(1);
         model = { encoder, head };
         return predictTabular(encoder, head, test.x, dim);
       });
@@ -226,17 +229,18 @@ export function compareTabular(
       time('ssl-pseudo-label', () => {
         // LP-FT, then rounds of class-balanced self-training on the unlabeled training rows (their true labels,
         // where the file has them, are never read: y holds only the visible labels and the adopted predictions).
-        const { encoder, head, fit } = lpft();
+        const rounds = SELF_TRAIN.rounds;
+        const { encoder, head, refit } = lpft(1 + rounds);
         const isLabeled = new Uint8Array(train.size);
         for (const i of labeled) isLabeled[i] = 1;
         const pool = Int32Array.from({ length: train.size }, (_, i) => i).filter((i) => !isLabeled[i]);
         const perClass = Math.max(1, Math.round((SELF_TRAIN.poolShare * pool.length) / k));
-        for (let round = 0; round < SELF_TRAIN.rounds && pool.length > 0; round++) {
+        for (let round = 0; round < rounds && pool.length > 0; round++) {
           const choice = choosePseudoLabels(predictTabular(encoder, head, train.x, dim), k, pool, SELF_TRAIN.threshold, perClass);
           const y = new Int32Array(train.size).fill(-1);
           for (const i of labeled) y[i] = train.y[i];
           choice.indices.forEach((i, j) => (y[i] = choice.labels[j]));
-          fit(y, [...labeled, ...choice.indices]);
+          refit(y, [...labeled, ...choice.indices], 1 / (rounds - round));
         }
         const probs = predictTabular(encoder, head, test.x, dim);
         encoder.dispose();
@@ -286,10 +290,11 @@ export async function runTabular(cfg: TabularConfig, runDir: string, log: (s: st
   await mkdir(runDir, { recursive: true });
   await writeJsonAtomic(join(runDir, 'config.json'), cfg);
   const needsSsl = cfg.methods.some((m) => m.startsWith('ssl-'));
-  const pre = needsSsl ? pretrainTabular(data.train, data.preprocessor, cfg, cfg.seed, budget, log) : undefined;
+  // Pretraining may take its share of the budget and no more: the trained arms split what is left.
+  const pre = needsSsl ? await pretrainTabular(data.train, data.preprocessor, cfg, cfg.seed, budget.child(cfg.pretrain.budgetShare), log) : undefined;
   if (pre) log(`${cfg.pretrain.method}: ${pre.steps} steps (${pre.epochs} epochs) in ${pre.seconds.toFixed(1)} s, loss ${pre.finalLoss.toFixed(3)}${pre.stoppedByBudget ? ' (stopped by the budget)' : ''}`);
   const { results, model } = compareTabular({ train: data.train, test: data.test }, labeled, pre?.encoder, cfg, cfg.seed, budget);
-  for (const r of results) log(`${r.method.padEnd(14)} ${(100 * r.accuracy).toFixed(1)}%  ${r.seconds.toFixed(1)} s`);
+  for (const r of results) log(`${r.method.padEnd(16)} ${(100 * r.accuracy).toFixed(1)}%  ${r.seconds.toFixed(1)} s${r.steps === undefined ? '' : `  ${r.steps} steps${r.stoppedByBudget ? ' (budget)' : ''}`}`);
   if (model) {
     const dir = join(runDir, 'model');
     // One model (encoder → head) so `predict` loads a single file; the preprocessor goes next to it.

@@ -15,7 +15,7 @@ import { loadEncoder } from '../models/load-encoder.js';
 import { classifierHead, featureDim } from '../models/resnet.js';
 import { fitClassifier } from '../train/fit-classifier.js';
 import { encode } from '../models/encode.js';
-import { trainLinearProbe } from '../train/linear-probe.js';
+import { headFromProbe, trainLinearProbe } from '../train/linear-probe.js';
 import type { Budget } from '../util/budget.js';
 import { Progress } from '../util/progress.js';
 import { FixMatch } from './fixmatch.js';
@@ -39,7 +39,7 @@ export interface SemiSettings {
   batchSize: number;
   /** Steps at most for pseudo-label / FixMatch (the budget usually stops them first). Default 100000. */
   steps: number;
-  /** Epochs over the labels for supervised / fine-tune; default max(20, 600 / labels per class). */
+  /** Epochs over the labels for supervised / fine-tune; default `fitEpochs`: max(20, 600 / labels per class). */
   epochs?: number;
   lr: number;
   /** Encoder rate as a share of lr when starting from a pretrained encoder. Default 0.3. */
@@ -150,12 +150,18 @@ function probeHead(feats: Float32Array, dim: number, labels: Int32Array, nClasse
   const f = tf.tensor2d(feats, [labels.length, dim]);
   const probe = trainLinearProbe(f, labels, nClasses, { seed });
   f.dispose();
-  const head = classifierHead(dim, nClasses, { seed });
-  const w = probe.denseWeights();
-  head.layers[0].setWeights(w);
-  tf.dispose(w);
+  const head = headFromProbe(classifierHead(dim, nClasses, { seed }), probe);
   probe.dispose();
   return head;
+}
+
+/**
+ * Epochs over the labels for supervised training and fine-tuning: 60 at 10 labels per class, and the same
+ * number of steps' worth at other counts (600 / labels per class), but at least 20. The label-efficiency and
+ * SSL benchmark figures in docs/semi.md and the README were measured with this rule.
+ */
+export function fitEpochs(labelsPerClass: number): number {
+  return Math.max(20, Math.round(600 / labelsPerClass));
 }
 
 export async function fitMethod(input: FitInput): Promise<FitOutput> {
@@ -189,8 +195,8 @@ export async function fitMethod(input: FitInput): Promise<FitOutput> {
 
   const head = input.pretrained ? probeHead(labeledFeatures(), dim, yl, K, seed) : classifierHead(dim, K, { seed: seed + 7 });
   if (input.method === 'supervised' || input.method === 'finetune') {
-    const epochs = s.epochs ?? Math.max(20, Math.round(600 / lpc));
-    const progress = new Progress(input.method, epochs, { deadlineAt: budget.unlimited ? undefined : Date.now() + budget.remainingMs() });
+    const epochs = s.epochs ?? fitEpochs(lpc);
+    const progress = new Progress(input.method, epochs, { budget });
     const r = fitClassifier({
       encoder,
       head,
@@ -209,7 +215,7 @@ export async function fitMethod(input: FitInput): Promise<FitOutput> {
       onEpoch: (_e, loss) => progress.tick(1, { loss: loss.toFixed(3) }),
     });
     progress.done();
-    return { encoder, head, info: { epochs: r.epochs, stoppedByBudget: r.stoppedByBudget, pretrained: Boolean(input.pretrained) } };
+    return { encoder, head, info: { epochs: r.epochs, steps: r.steps, stoppedByBudget: r.stoppedByBudget, pretrained: Boolean(input.pretrained) } };
   }
 
   const isLabeled = new Uint8Array(train.size);

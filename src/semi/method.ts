@@ -4,13 +4,15 @@
  * needs and how to score them; the step lives here once: one forward pass over [labeled weak view, unlabeled
  * views] (one batch, so batch-norm statistics see both, as in FixMatch), supervised cross-entropy on the
  * labeled part, `lambdaU` times the method's unlabeled loss, L2 weight decay, separate Adam rates for head and
- * encoder (a pretrained encoder moves slower), and an EMA of the weights for evaluation.
+ * encoder (a pretrained encoder moves slower; both in EncoderHeadStep, shared with the supervised trainers), and
+ * an EMA of the weights for evaluation.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Rng } from '../engine/seed.js';
 import { UlearnError } from '../errors.js';
 import type { AugmentLike, ImageShape } from '../ssl/types.js';
+import { EncoderHeadStep } from '../train/step.js';
 import { WeightEma } from './ema.js';
 import { checkThreshold } from './validate.js';
 
@@ -63,9 +65,7 @@ export abstract class SemiMethod {
   readonly lambdaU: number;
   protected readonly weak: AugmentLike;
   protected readonly strong: AugmentLike | undefined;
-  private readonly optHead: tf.Optimizer;
-  private readonly optEncoder: tf.Optimizer | undefined;
-  private readonly weightDecay: number;
+  private readonly update: EncoderHeadStep;
   readonly ema: WeightEma | undefined;
 
   constructor(o: SemiMethodOptions) {
@@ -80,9 +80,7 @@ export abstract class SemiMethod {
     const lr = o.lr ?? 2e-3;
     const scale = o.encoderLrScale ?? 1;
     if (!(scale >= 0 && scale <= 1)) throw new UlearnError(`encoderLrScale must be in [0, 1], got ${scale}`, { code: 'E_CONFIG' });
-    this.optHead = tf.train.adam(lr);
-    this.optEncoder = scale > 0 ? tf.train.adam(lr * scale) : undefined;
-    this.weightDecay = o.weightDecay ?? 5e-4;
+    this.update = new EncoderHeadStep({ encoder: o.encoder, head: o.head, lrHead: lr, lrEncoder: lr * scale, weightDecay: o.weightDecay ?? 5e-4 });
     const decay = o.emaDecay ?? 0.999;
     this.ema = decay > 0 ? new WeightEma([o.encoder, o.head], decay) : undefined;
   }
@@ -96,14 +94,6 @@ export abstract class SemiMethod {
   /** Called after each step's update with the step's pseudo-label statistics (class balancing hooks in here). */
   protected afterStep(_pseudo: Int32Array, _mask: Float32Array): void {}
 
-  private get headVars(): tf.Variable[] {
-    return this.head.trainableWeights.map((w) => w.read() as tf.Variable);
-  }
-
-  private get encoderVars(): tf.Variable[] {
-    return this.encoder.trainableWeights.map((w) => w.read() as tf.Variable);
-  }
-
   logits(x: tf.Tensor4D, training: boolean): tf.Tensor2D {
     return this.head.apply(this.encoder.apply(x, { training }), { training }) as tf.Tensor2D;
   }
@@ -112,26 +102,22 @@ export abstract class SemiMethod {
   trainStep(xl: tf.Tensor4D, yl: Int32Array, xu: tf.Tensor4D, rng: Rng): SemiStepStats {
     const nl = xl.shape[0];
     const nu = xu.shape[0];
-    const vars = this.optEncoder ? [...this.encoderVars, ...this.headVars] : this.headVars;
     const out = tf.tidy(() => {
       const views = [this.weak.apply(xl, rng), ...this.unlabeledViews(xu, rng)];
       const target = tf.oneHot(tf.tensor1d(yl, 'int32'), this.nClasses);
       let parts: tf.Tensor[] = [];
       let mask: tf.Tensor1D | undefined;
       let pseudo: tf.Tensor1D | undefined;
-      const { value, grads } = tf.variableGrads(() => {
+      const value = this.update.step(() => {
         const all = this.logits(tf.concat(views, 0) as tf.Tensor4D, true);
         const pieces = tf.split(all, [nl, ...views.slice(1).map(() => nu)], 0) as tf.Tensor2D[];
         const lossX = tf.losses.softmaxCrossEntropy(target, pieces[0]) as tf.Scalar;
         const u = this.unlabeledLoss(pieces.slice(1));
         mask = tf.keep(u.mask);
         pseudo = tf.keep(tf.argMax(pieces[1], 1) as tf.Tensor1D);
-        const l2 = tf.addN(vars.filter((v) => v.shape.length > 1).map((v) => tf.sum(tf.square(v))));
         parts = [tf.keep(lossX), tf.keep(u.loss)];
-        return tf.add(tf.add(lossX, tf.mul(this.lambdaU, u.loss)), tf.mul(this.weightDecay, l2)) as tf.Scalar;
-      }, vars);
-      this.optHead.applyGradients(this.headVars.map((v) => ({ name: v.name, tensor: grads[v.name] })));
-      if (this.optEncoder) this.optEncoder.applyGradients(this.encoderVars.map((v) => ({ name: v.name, tensor: grads[v.name] })));
+        return tf.add(lossX, tf.mul(this.lambdaU, u.loss)) as tf.Scalar;
+      });
       return { value, parts, mask: mask!, pseudo: pseudo! };
     });
     const loss = out.value.dataSync()[0];
@@ -152,8 +138,7 @@ export abstract class SemiMethod {
 
   /** Frees optimizers and the EMA; encoder and head stay (they are the product). */
   dispose(): void {
-    this.optHead.dispose();
-    this.optEncoder?.dispose();
+    this.update.dispose();
     this.ema?.dispose();
   }
 }

@@ -69,7 +69,7 @@ export function trainSemi(o: TrainSemiOptions): TrainSemiResult {
   const labeled = new Sampler(o.labeled, rng.fork('labeled'));
   const unlabeled = new Sampler(o.unlabeled, rng.fork('unlabeled'));
   const augRng = rng.fork('augment');
-  const progress = o.progressLabel ? new Progress(o.progressLabel, o.steps, { deadlineAt: o.budget && !o.budget.unlimited ? Date.now() + o.budget.remainingMs() : undefined }) : undefined;
+  const progress = o.progressLabel ? new Progress(o.progressLabel, o.steps, { budget: o.budget }) : undefined;
   const recent: SemiStepStats[] = [];
   let step = 0;
   let stoppedByBudget = false;

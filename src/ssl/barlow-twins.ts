@@ -19,7 +19,7 @@ export class BarlowTwins extends SSLMethod {
     this.lambda = o.lambda ?? 0.0051;
   }
 
-  loss(views: tf.Tensor4D[]): tf.Scalar {
+  loss(views: tf.Tensor[]): tf.Scalar {
     return tf.tidy(() => barlowTwinsLoss(this.forward(views[0]) as tf.Tensor2D, this.forward(views[1]) as tf.Tensor2D, this.lambda));
   }
 }

@@ -1,4 +1,4 @@
-/** Self-supervised pretraining: losses, heads, methods (by name) and the kNN monitor. */
+/** Self-supervised pretraining: losses, heads, methods (by name), their views, the trainer and the kNN monitor. */
 export { ntXentLoss, vicregLoss, vicregTerms, barlowTwinsLoss, maskedReconstructionLoss, l2Normalize } from './losses.js';
 export type { VicRegOptions, VicRegTerms } from './losses.js';
 export { mlpHead, pixelDecoder, upsamplingSteps } from './heads.js';
@@ -11,12 +11,16 @@ export { VICReg } from './vicreg.js';
 export type { VICRegOptions } from './vicreg.js';
 export { BarlowTwins } from './barlow-twins.js';
 export type { BarlowTwinsOptions } from './barlow-twins.js';
-export { MaskedPixels, randomPatchMask } from './masked-pixels.js';
-export type { MaskedPixelsOptions } from './masked-pixels.js';
-export { createSSLMethod, isSSLMethodName, SSL_METHODS, createTabularSSLMethod, TABULAR_SSL_METHODS } from './registry.js';
-export type { SSLMethodConfig, SSLMethodName, TabularSSLMethodName } from './registry.js';
-export { Scarf } from './scarf.js';
-export type { ScarfOptions } from './scarf.js';
+export { MaskedPixels, maskedPixelViews, randomPatchMask } from './masked-pixels.js';
+export type { MaskedPixelsOptions, MaskedPixelViewsOptions } from './masked-pixels.js';
+export { createSSLMethod, createSSLViews, isSSLMethodName, SSL_METHODS, createTabularSSLMethod, createTabularSSLViews, TABULAR_SSL_METHODS } from './registry.js';
+export type { SSLMethodConfig, SSLViewsConfig, SSLMethodName, TabularSSLMethodName } from './registry.js';
+export { Scarf, corruptRows, scarfViews } from './scarf.js';
+export type { ScarfOptions, ScarfViewsOptions } from './scarf.js';
+export { trainSSL } from './trainer.js';
+export type { SSLCheckpoint, TrainSSLOptions, TrainSSLResult } from './trainer.js';
+export { twoViews } from './views.js';
+export type { ViewTransform } from './views.js';
 export { KnnMonitor, weightedKnnPredict } from './knn-monitor.js';
 export type { KnnMonitorOptions, KnnReport, KnnSlice } from './knn-monitor.js';
 export type { AugmentLike, ImageShape } from './types.js';

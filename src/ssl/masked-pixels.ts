@@ -9,16 +9,30 @@ import { UlearnError } from '../errors.js';
 import { pixelDecoder } from './heads.js';
 import { maskedReconstructionLoss } from './losses.js';
 import { SSLMethod, type SSLMethodOptions } from './method.js';
+import type { AugmentLike, ImageShape } from './types.js';
+import type { ViewTransform } from './views.js';
 
 export interface MaskedPixelsOptions extends SSLMethodOptions {
+  inputShape: ImageShape;
+  /** Channels of the decoder's first feature map; default 32. */
+  decoderChannels?: number;
+}
+
+export interface MaskedPixelViewsOptions {
+  inputShape: ImageShape;
   /** Side of a masked square in pixels; default a quarter of the smaller image side (a 4x4 grid). */
   patchSize?: number;
   /** Fraction of patches masked per image; default 0.5 (MAE's 0.75 leaves a conv encoder on tiny images too little). */
   maskRatio?: number;
   /** Value written into masked pixels; default 0. */
   fill?: number;
-  /** Channels of the decoder's first feature map; default 32. */
-  decoderChannels?: number;
+  /** Optional augmentation of the target before masking. */
+  augment?: AugmentLike;
+}
+
+function checkMask(patch: number, ratio: number): void {
+  if (!(ratio >= 0 && ratio <= 1)) throw new UlearnError(`maskRatio must be in [0, 1], got ${ratio}`, { code: 'E_CONFIG' });
+  if (!(Number.isInteger(patch) && patch >= 1)) throw new UlearnError(`patchSize must be a positive integer, got ${patch}`, { code: 'E_CONFIG' });
 }
 
 /**
@@ -26,8 +40,7 @@ export interface MaskedPixelsOptions extends SSLMethodOptions {
  * exactly round(ratio × cells) squares, at least one when ratio > 0, chosen without replacement.
  */
 export function randomPatchMask(n: number, h: number, w: number, patch: number, ratio: number, rng: Rng): Float32Array {
-  if (!(ratio >= 0 && ratio <= 1)) throw new UlearnError(`maskRatio must be in [0, 1], got ${ratio}`, { code: 'E_CONFIG' });
-  if (!(Number.isInteger(patch) && patch >= 1)) throw new UlearnError(`patchSize must be a positive integer, got ${patch}`, { code: 'E_CONFIG' });
+  checkMask(patch, ratio);
   const gh = Math.ceil(h / patch);
   const gw = Math.ceil(w / patch);
   const cells = gh * gw;
@@ -46,33 +59,36 @@ export function randomPatchMask(n: number, h: number, w: number, patch: number, 
   return mask;
 }
 
+/**
+ * MaskedPixels' views: [corrupted input, target, mask [N, H, W, 1]]; the target is the augmented batch when
+ * an augment is given, the batch itself otherwise.
+ */
+export function maskedPixelViews(o: MaskedPixelViewsOptions): ViewTransform {
+  const patchSize = o.patchSize ?? Math.max(1, Math.round(Math.min(o.inputShape[0], o.inputShape[1]) / 4));
+  const maskRatio = o.maskRatio ?? 0.5;
+  const fill = o.fill ?? 0;
+  checkMask(patchSize, maskRatio);
+  return (batch, rng) => {
+    const [n, h, w] = batch.shape;
+    const m = randomPatchMask(n, h, w, patchSize, maskRatio, rng);
+    return tf.tidy(() => {
+      const target = o.augment ? o.augment.apply(batch as tf.Tensor4D, rng) : batch.clone();
+      const mask = tf.tensor4d(m, [n, h, w, 1]);
+      const corrupted = tf.add(tf.mul(target, tf.sub(1, mask)), tf.mul(mask, fill));
+      return [corrupted, target, mask];
+    });
+  };
+}
+
 export class MaskedPixels extends SSLMethod {
   readonly name = 'masked-pixels';
-  readonly patchSize: number;
-  readonly maskRatio: number;
-  readonly fill: number;
 
   constructor(o: MaskedPixelsOptions) {
     super(o, (d, seed) => pixelDecoder({ inputDim: d, outShape: o.inputShape, channels: o.decoderChannels, seed }));
-    this.patchSize = o.patchSize ?? Math.max(1, Math.round(Math.min(o.inputShape[0], o.inputShape[1]) / 4));
-    this.maskRatio = o.maskRatio ?? 0.5;
-    this.fill = o.fill ?? 0;
   }
 
-  /** [corrupted input, target, mask [N, H, W, 1]]; the target is the augmented batch when an augment is set. */
-  override views(batch: tf.Tensor4D, rng: Rng): tf.Tensor4D[] {
-    const [n, h, w] = batch.shape;
-    const m = randomPatchMask(n, h, w, this.patchSize, this.maskRatio, rng);
-    return tf.tidy(() => {
-      const target = this.augment ? this.augment.apply(batch, rng) : batch.clone();
-      const mask = tf.tensor4d(m, [n, h, w, 1]);
-      const corrupted = tf.add(tf.mul(target, tf.sub(1, mask)), tf.mul(mask, this.fill)) as tf.Tensor4D;
-      return [corrupted, target, mask];
-    });
-  }
-
-  loss(views: tf.Tensor4D[]): tf.Scalar {
+  loss(views: tf.Tensor[]): tf.Scalar {
     const [corrupted, target, mask] = views;
-    return tf.tidy(() => maskedReconstructionLoss(this.forward(corrupted), target, mask));
+    return tf.tidy(() => maskedReconstructionLoss(this.forward(corrupted), target as tf.Tensor4D, mask as tf.Tensor4D));
   }
 }

@@ -1,21 +1,20 @@
 /**
- * The shared base of every self-supervised method: an encoder (images → [N, D] features), an optional head
- * (projector, expander, decoder) and an optimizer. A method only says how to make views and how to score
- * them; the training step (gradients over encoder + head, tensor hygiene, NaN guard) lives here once.
+ * The shared base of every self-supervised method, for every modality: an encoder (samples → [N, D]
+ * features), an optional head (projector, expander, decoder) and an optimizer. A method only says how to score
+ * the views of a batch; the views come from a transform (src/ssl/views.ts: two augmentations, masked pixels,
+ * SCARF's corrupted rows), the optimizer step (gradients over encoder + head, tensor hygiene, NaN guard)
+ * lives here once, and the loop over batches and epochs is `trainSSL` (src/ssl/trainer.ts), which calls the
+ * epoch hooks.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { Rng } from '../engine/seed.js';
 import { UlearnError } from '../errors.js';
-import type { AugmentLike, ImageShape } from './types.js';
 
 export interface SSLMethodOptions {
-  /** Maps [N, H, W, C] to [N, D] features; trained in place (the caller keeps and later fine-tunes it). */
+  /** Maps [N, ...inputShape] to [N, D] features; trained in place (the caller keeps and later fine-tunes it). */
   encoder: tfl.LayersModel;
-  /** [H, W, C] of one input image. */
-  inputShape: ImageShape;
-  /** Makes the random views; joint-embedding methods require one, MaskedPixels may go without. */
-  augment?: AugmentLike;
+  /** Shape of one sample: [H, W, C] of an image, [D] of a table row. */
+  inputShape: readonly number[];
   /** Seeds the head's initializers. Default 0. */
   seed?: number;
   /** Adam learning rate when no optimizer is given. Default 1e-3. */
@@ -43,10 +42,9 @@ export abstract class SSLMethod {
   readonly encoder: tfl.LayersModel;
   readonly head: tfl.LayersModel | undefined;
   readonly optimizer: tf.Optimizer;
-  readonly inputShape: ImageShape;
+  readonly inputShape: readonly number[];
   /** The encoder's feature size D. */
   readonly featureDim: number;
-  protected readonly augment: AugmentLike | undefined;
 
   /** `buildHead(D, seed)` lets a subclass size its head from the encoder before the base freezes its fields. */
   constructor(o: SSLMethodOptions, buildHead?: (featureDim: number, seed: number) => tfl.LayersModel) {
@@ -54,10 +52,9 @@ export abstract class SSLMethod {
     this.inputShape = o.inputShape;
     this.featureDim = encoderDim(o.encoder);
     const inShape = o.encoder.inputs[0].shape.slice(1);
-    if (inShape.some((v, i) => v != null && v !== o.inputShape[i]) || inShape.length !== 3) {
-      throw new UlearnError(`SSL encoder '${o.encoder.name}' takes [${inShape}] but inputShape is [${o.inputShape}]`, { code: 'E_MODEL' });
+    if (inShape.some((v, i) => v != null && v !== o.inputShape[i]) || inShape.length !== o.inputShape.length) {
+      throw new UlearnError(`SSL encoder '${o.encoder.name}' takes [${inShape}] but the samples are [${o.inputShape}]`, { code: 'E_MODEL' });
     }
-    this.augment = o.augment;
     this.head = buildHead?.(this.featureDim, o.seed ?? 0);
     this.optimizer = o.optimizer ?? tf.train.adam(o.lr ?? 1e-3);
   }
@@ -69,23 +66,16 @@ export abstract class SSLMethod {
     return layerVars.map((v) => v.read() as tf.Variable);
   }
 
-  /** Two independent augmentations of the batch (the joint-embedding default); the caller owns the result. */
-  views(batch: tf.Tensor4D, rng: Rng): tf.Tensor4D[] {
-    const augment = this.augment;
-    if (!augment) throw new UlearnError(`${this.name} needs an augment to make its two views`, { code: 'E_CONFIG', hint: 'pass augment (e.g. simclrAugment)' });
-    return tf.tidy(() => [augment.apply(batch, rng), augment.apply(batch, rng)]);
-  }
+  /** The method's objective on the views of one batch; called inside optimizer.minimize, so it must be differentiable. */
+  abstract loss(views: tf.Tensor[]): tf.Scalar;
 
-  /** The method's objective on the views; called inside optimizer.minimize, so it must be differentiable. */
-  abstract loss(views: tf.Tensor4D[]): tf.Scalar;
-
-  /** One optimizer step on one batch; returns the loss before the update. Leaves no tensors behind. */
-  trainStep(batch: tf.Tensor4D, rng: Rng): number {
-    this.checkBatch(batch);
-    const cost = tf.tidy(() => {
-      const views = this.views(batch, rng);
-      return this.optimizer.minimize(() => this.loss(views), true, this.trainableWeights) as tf.Scalar;
-    });
+  /**
+   * One optimizer step on the views of one batch (from a ViewTransform; the caller owns and disposes them);
+   * returns the loss before the update. Leaves no tensors behind.
+   */
+  trainStep(views: tf.Tensor[]): number {
+    this.checkBatch(views[0]);
+    const cost = tf.tidy(() => this.optimizer.minimize(() => this.loss(views), true, this.trainableWeights) as tf.Scalar);
     const value = cost.dataSync()[0];
     cost.dispose();
     if (!Number.isFinite(value)) {
@@ -107,20 +97,19 @@ export abstract class SSLMethod {
   }
 
   /** Features in training mode (BN uses batch statistics, as in every SSL recipe). */
-  protected features(x: tf.Tensor4D): tf.Tensor2D {
+  protected features(x: tf.Tensor): tf.Tensor2D {
     return this.encoder.apply(x, { training: true }) as tf.Tensor2D;
   }
 
   /** Encoder then head (a method without a head gets the features). */
-  protected forward(x: tf.Tensor4D): tf.Tensor {
+  protected forward(x: tf.Tensor): tf.Tensor {
     const f = this.features(x);
     return this.head ? (this.head.apply(f, { training: true }) as tf.Tensor) : f;
   }
 
-  private checkBatch(batch: tf.Tensor4D): void {
-    const [, h, w, c] = batch.shape;
-    const [eh, ew, ec] = this.inputShape;
-    if (batch.rank !== 4 || h !== eh || w !== ew || c !== ec) {
+  private checkBatch(batch: tf.Tensor): void {
+    const shape = batch.shape.slice(1);
+    if (shape.length !== this.inputShape.length || shape.some((v, i) => v !== this.inputShape[i])) {
       throw new UlearnError(`${this.name}: batch is [${batch.shape}], expected [N, ${this.inputShape}]`, { code: 'E_SHAPE' });
     }
   }

@@ -4,117 +4,88 @@
  * features of other random rows, i.e. draws from each feature's empirical marginal; the encoder + projector
  * map the row and its corrupted copy close together and away from the other rows of the batch (NT-Xent).
  *
+ * The method is SimCLR's objective over an MLP projector on the `SSLMethod` base; what makes it SCARF is its
+ * views (`scarfViews`), so it trains in the same loop as the image methods (`trainSSL`).
+ *
  * Corruption works on input columns, not output features: a one-hot block (and its missing indicator) is
  * replaced as a whole from the same donor row, so the corrupted row is still a row the data could contain.
  * `groups` gives where each column's block starts in the feature vector (`columnGroups(preprocessor)`).
- *
- * Tables are [N, D], not images, so SCARF does not extend the image `SSLMethod` (whose steps take NHWC
- * batches); it has the same surface (encoder, head, trainStep, dispose) and its own registry entry.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Rng } from '../engine/seed.js';
 import { UlearnError } from '../errors.js';
 import { mlpHead } from './heads.js';
 import { ntXentLoss } from './losses.js';
-import { encoderDim } from './method.js';
+import { SSLMethod, type SSLMethodOptions } from './method.js';
+import type { ViewTransform } from './views.js';
 
-export interface ScarfOptions {
-  /** Maps [N, inputDim] to [N, D]. Trained in place. */
-  encoder: tfl.LayersModel;
+export interface ScarfOptions extends Omit<SSLMethodOptions, 'inputShape'> {
+  /** Features per row. */
+  inputDim: number;
+  /** NT-Xent temperature. Default 1 (the paper's). */
+  temperature?: number;
+  projHidden?: number;
+  projOut?: number;
+}
+
+export interface ScarfViewsOptions {
+  /** The training rows, [n * inputDim]: the empirical marginals donors are drawn from. */
+  pool: Float32Array;
   inputDim: number;
   /** Start offset of each column's block of features (ascending, first 0); default: every feature alone. */
   groups?: number[];
   /** Share of columns replaced per row. Default 0.6 (the paper's). */
   corruptionRate?: number;
-  /** NT-Xent temperature. Default 1 (the paper's). */
-  temperature?: number;
-  projHidden?: number;
-  projOut?: number;
-  lr?: number;
-  seed?: number;
 }
 
-export class Scarf {
+export class Scarf extends SSLMethod {
   readonly name = 'scarf';
-  readonly encoder: tfl.LayersModel;
-  readonly head: tfl.LayersModel;
-  readonly optimizer: tf.Optimizer;
-  readonly inputDim: number;
-  readonly corruptionRate: number;
   readonly temperature: number;
-  private readonly groupStart: Int32Array;
-  private readonly groupEnd: Int32Array;
 
   constructor(o: ScarfOptions) {
-    this.encoder = o.encoder;
-    this.inputDim = o.inputDim;
-    const inDim = o.encoder.inputs[0].shape[1];
-    if (o.encoder.inputs[0].shape.length !== 2 || inDim !== o.inputDim) {
-      throw new UlearnError(`scarf: encoder takes [${o.encoder.inputs[0].shape.slice(1)}] but the rows have ${o.inputDim} features`, { code: 'E_MODEL' });
-    }
-    this.corruptionRate = o.corruptionRate ?? 0.6;
-    if (!(this.corruptionRate > 0 && this.corruptionRate < 1)) throw new UlearnError(`scarf: corruptionRate must be in (0, 1), got ${this.corruptionRate}`, { code: 'E_CONFIG' });
+    super({ ...o, inputShape: [o.inputDim] }, (d, seed) => mlpHead({ inputDim: d, hidden: o.projHidden ?? 256, out: o.projOut ?? 128, seed }));
     this.temperature = o.temperature ?? 1;
-    const groups = o.groups ?? Array.from({ length: o.inputDim }, (_, i) => i);
-    if (groups[0] !== 0 || groups.some((g, i) => i > 0 && g <= groups[i - 1]) || groups[groups.length - 1] >= o.inputDim) {
-      throw new UlearnError(`scarf: groups must be ascending offsets starting at 0 and below ${o.inputDim}`, { code: 'E_CONFIG' });
+  }
+
+  loss(views: tf.Tensor[]): tf.Scalar {
+    if (views[0].shape[0] < 2) throw new UlearnError(`scarf: a batch needs at least 2 rows`, { code: 'E_SHAPE' });
+    return tf.tidy(() => ntXentLoss(this.forward(views[0]) as tf.Tensor2D, this.forward(views[1]) as tf.Tensor2D, this.temperature));
+  }
+}
+
+/**
+ * A corrupted copy of rows `batch` ([m, D]): each column block of each row is, with probability `rate`, copied
+ * from a uniformly drawn row of `pool` ([n, D], the training rows: the empirical marginals).
+ */
+export function corruptRows(batch: Float32Array, pool: Float32Array, groupStart: Int32Array, groupEnd: Int32Array, dim: number, rate: number, rng: Rng): Float32Array {
+  const m = batch.length / dim;
+  const n = pool.length / dim;
+  const out = batch.slice();
+  for (let r = 0; r < m; r++) {
+    for (let g = 0; g < groupStart.length; g++) {
+      if (rng.random() >= rate) continue;
+      const donor = rng.int(n) * dim;
+      for (let k = groupStart[g]; k < groupEnd[g]; k++) out[r * dim + k] = pool[donor + k];
     }
-    this.groupStart = Int32Array.from(groups);
-    this.groupEnd = Int32Array.from(groups, (_, i) => (i + 1 < groups.length ? groups[i + 1] : o.inputDim));
-    const d = encoderDim(o.encoder);
-    this.head = mlpHead({ inputDim: d, hidden: o.projHidden ?? 256, out: o.projOut ?? 128, seed: o.seed ?? 0 });
-    this.optimizer = tf.train.adam(o.lr ?? 1e-3);
   }
+  return out;
+}
 
-  /**
-   * A corrupted copy of rows `batch` ([m, D]): each column of each row is, with probability corruptionRate,
-   * copied from a uniformly drawn row of `pool` ([n, D], the training rows: the empirical marginals).
-   */
-  corrupt(batch: Float32Array, pool: Float32Array, rng: Rng): Float32Array {
-    const dim = this.inputDim;
-    const m = batch.length / dim;
-    const n = pool.length / dim;
-    const out = batch.slice();
-    for (let r = 0; r < m; r++) {
-      for (let g = 0; g < this.groupStart.length; g++) {
-        if (rng.random() >= this.corruptionRate) continue;
-        const donor = rng.int(n) * dim;
-        for (let k = this.groupStart[g]; k < this.groupEnd[g]; k++) out[r * dim + k] = pool[donor + k];
-      }
-    }
-    return out;
+/** SCARF's views of a batch of rows: [the rows, their corrupted copies]. */
+export function scarfViews(o: ScarfViewsOptions): ViewTransform {
+  const dim = o.inputDim;
+  const rate = o.corruptionRate ?? 0.6;
+  if (!(rate > 0 && rate < 1)) throw new UlearnError(`scarf: corruptionRate must be in (0, 1), got ${rate}`, { code: 'E_CONFIG' });
+  const groups = o.groups ?? Array.from({ length: dim }, (_, i) => i);
+  if (groups[0] !== 0 || groups.some((g, i) => i > 0 && g <= groups[i - 1]) || groups[groups.length - 1] >= dim) {
+    throw new UlearnError(`scarf: groups must be ascending offsets starting at 0 and below ${dim}`, { code: 'E_CONFIG' });
   }
-
-  get trainableWeights(): tf.Variable[] {
-    return [...this.encoder.trainableWeights, ...this.head.trainableWeights].map((v) => v.read() as tf.Variable);
-  }
-
-  loss(anchor: tf.Tensor2D, corrupted: tf.Tensor2D): tf.Scalar {
-    return tf.tidy(() => {
-      const z = (x: tf.Tensor2D) => this.head.apply(this.encoder.apply(x, { training: true }), { training: true }) as tf.Tensor2D;
-      return ntXentLoss(z(anchor), z(corrupted), this.temperature);
-    });
-  }
-
-  /** One step on rows `batch` ([m, D], m ≥ 2) with marginals from `pool`; returns the loss before the update. */
-  trainStep(batch: Float32Array, pool: Float32Array, rng: Rng): number {
-    const m = batch.length / this.inputDim;
-    if (!Number.isInteger(m) || m < 2) throw new UlearnError(`scarf: a batch needs at least 2 whole rows of ${this.inputDim} features`, { code: 'E_SHAPE' });
-    const corrupted = this.corrupt(batch, pool, rng);
-    const cost = tf.tidy(() => {
-      const a = tf.tensor2d(batch, [m, this.inputDim]);
-      const c = tf.tensor2d(corrupted, [m, this.inputDim]);
-      return this.optimizer.minimize(() => this.loss(a, c), true, this.trainableWeights) as tf.Scalar;
-    });
-    const value = cost.dataSync()[0];
-    cost.dispose();
-    if (!Number.isFinite(value)) throw new UlearnError(`scarf: loss became ${value}`, { code: 'E_DIVERGED', hint: 'lower the learning rate' });
-    return value;
-  }
-
-  dispose(): void {
-    this.head.dispose();
-    this.optimizer.dispose();
-  }
+  if (o.pool.length === 0 || o.pool.length % dim !== 0) throw new UlearnError(`scarf: the pool must hold whole rows of ${dim} features`, { code: 'E_SHAPE' });
+  const start = Int32Array.from(groups);
+  const end = Int32Array.from(groups, (_, i) => (i + 1 < groups.length ? groups[i + 1] : dim));
+  return (batch, rng) => {
+    if (batch.rank !== 2 || batch.shape[1] !== dim) throw new UlearnError(`scarf: batch is [${batch.shape}], expected [N, ${dim}]`, { code: 'E_SHAPE' });
+    const corrupted = corruptRows(batch.dataSync() as Float32Array, o.pool, start, end, dim, rate, rng);
+    return [batch.clone(), tf.tensor2d(corrupted, batch.shape as [number, number])];
+  };
 }

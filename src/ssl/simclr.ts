@@ -26,7 +26,7 @@ export class SimCLR extends SSLMethod {
     this.temperature = o.temperature ?? 0.2;
   }
 
-  loss(views: tf.Tensor4D[]): tf.Scalar {
+  loss(views: tf.Tensor[]): tf.Scalar {
     return tf.tidy(() => ntXentLoss(this.forward(views[0]) as tf.Tensor2D, this.forward(views[1]) as tf.Tensor2D, this.temperature));
   }
 }

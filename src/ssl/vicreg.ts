@@ -18,7 +18,7 @@ export class VICReg extends SSLMethod {
     this.coeffs = { simCoeff: o.simCoeff ?? 25, stdCoeff: o.stdCoeff ?? 25, covCoeff: o.covCoeff ?? 1, eps: o.eps ?? 1e-4 };
   }
 
-  loss(views: tf.Tensor4D[]): tf.Scalar {
+  loss(views: tf.Tensor[]): tf.Scalar {
     return tf.tidy(() => vicregLoss(this.forward(views[0]) as tf.Tensor2D, this.forward(views[1]) as tf.Tensor2D, this.coeffs));
   }
 }

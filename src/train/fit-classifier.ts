@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { Rng } from '../engine/seed.js';
 import type { Budget } from '../util/budget.js';
+import { EncoderHeadStep } from './step.js';
 
 export interface AugmentFn {
   apply(batch: tf.Tensor4D, rng: Rng): tf.Tensor4D;
@@ -39,6 +40,8 @@ export interface FitClassifierOptions {
 export interface FitResult {
   /** Epochs started (the last one may be partial when the budget stopped it). */
   epochs: number;
+  /** Optimizer steps taken. */
+  steps: number;
   losses: number[];
   stoppedByBudget: boolean;
 }
@@ -49,13 +52,10 @@ export function fitClassifier(o: FitClassifierOptions): FitResult {
   const bs = Math.min(o.batchSize ?? 64, o.indices.length);
   const lrHead = o.lrHead ?? 1e-3;
   const lrEnc = o.lrEncoder ?? lrHead;
-  const headVars = o.head.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
-  const encVars = o.encoder.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
-  const optHead = tf.train.adam(lrHead);
-  const optEnc = lrEnc > 0 ? tf.train.adam(lrEnc) : undefined;
-  const wd = o.weightDecay ?? 5e-4;
+  const step = new EncoderHeadStep({ encoder: o.encoder, head: o.head, lrHead, lrEncoder: lrEnc, weightDecay: o.weightDecay ?? 5e-4 });
   const losses: number[] = [];
   let stoppedByBudget = false;
+  let steps = 0;
   const order = Array.from(o.indices);
   for (let epoch = 0; epoch < o.epochs; epoch++) {
     if (o.budget?.exceeded()) {
@@ -75,20 +75,15 @@ export function fitClassifier(o: FitClassifierOptions): FitResult {
         const raw = tf.tensor4d(xb, [idx.length, ...o.inputShape]);
         const input = o.augment ? o.augment.apply(raw, rng) : raw;
         const target = tf.oneHot(tf.tensor1d(yb, 'int32'), o.nClasses);
-        const vars = optEnc ? [...encVars, ...headVars] : headVars;
-        const { value, grads } = tf.variableGrads(() => {
+        return step.step(() => {
           const logits = o.head.apply(o.encoder.apply(input, { training: true }), { training: true }) as tf.Tensor2D;
-          const ce = tf.losses.softmaxCrossEntropy(target, logits, undefined, o.labelSmoothing ?? 0);
-          const l2 = tf.addN(vars.filter((v) => v.shape.length > 1).map((v) => tf.sum(tf.square(v))));
-          return tf.add(ce, tf.mul(wd, l2)) as tf.Scalar;
-        }, vars);
-        optHead.applyGradients(headVars.map((v) => ({ name: v.name, tensor: grads[v.name] })));
-        if (optEnc) optEnc.applyGradients(encVars.map((v) => ({ name: v.name, tensor: grads[v.name] })));
-        return value;
+          return tf.losses.softmaxCrossEntropy(target, logits, undefined, o.labelSmoothing ?? 0) as tf.Scalar;
+        });
       });
       sum += loss.dataSync()[0];
       loss.dispose();
       batches++;
+      steps++;
       // Checked every step, not every epoch: one epoch over 60,000 labels takes minutes here, and a budget
       // must stop the run when it runs out, not an epoch later.
       if (o.budget?.exceeded()) {
@@ -101,9 +96,8 @@ export function fitClassifier(o: FitClassifierOptions): FitResult {
     o.onEpoch?.(epoch, losses[losses.length - 1]);
     if (stoppedByBudget) break;
   }
-  optHead.dispose();
-  optEnc?.dispose();
-  return { epochs: losses.length, losses, stoppedByBudget };
+  step.dispose();
+  return { epochs: losses.length, steps, losses, stoppedByBudget };
 }
 
 /** Class probabilities for samples `indices` (or all), in batches, without augmentation. */

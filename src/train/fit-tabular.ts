@@ -9,6 +9,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { Rng } from '../engine/seed.js';
 import { UlearnError } from '../errors.js';
 import type { Budget } from '../util/budget.js';
+import { EncoderHeadStep } from './step.js';
 
 export interface FitTabularOptions {
   encoder: tfl.LayersModel;
@@ -49,12 +50,7 @@ export function fitTabular(o: FitTabularOptions): FitTabularResult {
   const bs = Math.min(o.batchSize ?? 64, n);
   const lrHead = o.lrHead ?? 1e-3;
   const lrEnc = o.lrEncoder ?? lrHead;
-  const vars = (m: tfl.LayersModel) => m.trainableWeights.map((w) => w.read() as tf.Variable);
-  const headVars = vars(o.head);
-  const encVars = lrEnc > 0 ? vars(o.encoder) : [];
-  const optHead = tf.train.adam(lrHead);
-  const optEnc = lrEnc > 0 ? tf.train.adam(lrEnc) : undefined;
-  const wd = o.weightDecay ?? 1e-4;
+  const update = new EncoderHeadStep({ encoder: o.encoder, head: o.head, lrHead, lrEncoder: lrEnc, weightDecay: o.weightDecay ?? 1e-4 });
   const order = Array.from(o.indices);
   const losses: number[] = [];
   let pos = order.length;
@@ -80,24 +76,17 @@ export function fitTabular(o: FitTabularOptions): FitTabularResult {
       const loss = tf.tidy(() => {
         const input = tf.tensor2d(xb, [bs, o.dim]);
         const target = tf.oneHot(tf.tensor1d(yb, 'int32'), o.nClasses);
-        const all = [...encVars, ...headVars];
-        const { value, grads } = tf.variableGrads(() => {
+        return update.step(() => {
           const logits = o.head.apply(o.encoder.apply(input, { training: true }), { training: true }) as tf.Tensor2D;
-          const ce = tf.losses.softmaxCrossEntropy(target, logits);
-          const l2 = tf.addN(all.filter((v) => v.shape.length > 1).map((v) => tf.sum(tf.square(v))));
-          return tf.add(ce, tf.mul(wd, l2)) as tf.Scalar;
-        }, all);
-        optHead.applyGradients(headVars.map((v) => ({ name: v.name, tensor: grads[v.name] })));
-        if (optEnc) optEnc.applyGradients(encVars.map((v) => ({ name: v.name, tensor: grads[v.name] })));
-        return value;
+          return tf.losses.softmaxCrossEntropy(target, logits) as tf.Scalar;
+        });
       });
       losses.push(loss.dataSync()[0]);
       loss.dispose();
       if (!Number.isFinite(losses[losses.length - 1])) throw new UlearnError('fitTabular: loss became NaN', { code: 'E_DIVERGED', hint: 'lower the learning rate' });
     }
   } finally {
-    optHead.dispose();
-    optEnc?.dispose();
+    update.dispose();
   }
   const tail = losses.slice(-Math.max(1, Math.ceil(losses.length / 10)));
   return { steps: losses.length, finalLoss: tail.reduce((a, b) => a + b, 0) / tail.length, stoppedByBudget };

@@ -4,6 +4,7 @@
  * statistics of the labeled rows; full-batch Adam with L2 weight decay, which is stable for 10..10,000 rows.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { UlearnError } from '../errors.js';
 import { tfSeed } from '../engine/seed.js';
 
@@ -61,4 +62,18 @@ export function trainLinearProbe(features: tf.Tensor2D, labels: Int32Array, nCla
       }),
     dispose: () => tf.dispose([W, b, mean, invStd]),
   };
+}
+
+/**
+ * LP-FT's head (Kumar et al. 2022): `head`, a single dense layer on the raw features, takes the probe's
+ * classifier (`denseWeights`), so fine-tuning starts from the probe instead of a random head and the first
+ * gradients into a pretrained encoder carry signal rather than noise. Returns `head`.
+ */
+export function headFromProbe(head: tfl.LayersModel, probe: LinearProbe): tfl.LayersModel {
+  const dense = head.layers.filter((l) => l.countParams() > 0);
+  if (head.layers.length !== 1 || dense.length !== 1) throw new UlearnError(`LP-FT: the head must be one dense layer, '${head.name}' has ${head.layers.length} layers`, { code: 'E_MODEL' });
+  const w = probe.denseWeights();
+  head.layers[0].setWeights(w);
+  tf.dispose(w);
+  return head;
 }

@@ -2,7 +2,12 @@
  * Progress for long loops (epochs, embedding passes). On a terminal: one line redrawn in place. Anywhere
  * else (CI logs, `> file`, `| tee`): plain lines at most every `intervalMs`, because a `\r`-animated bar
  * turns a log file into megabytes of garbage.
+ *
+ * A loop that stops at `total` items or when its budget runs out, whichever comes first, shows progress
+ * against the one that will stop it: at a steady rate that is the larger of the two fractions done, so the
+ * bar reads "43% of budget" during a 10-minute run capped at 23,400 steps it will never reach, not "0% 54/23400".
  */
+import type { Budget } from './budget.js';
 import { formatDuration } from './duration.js';
 
 /** What Progress needs from a stream; both `process.stderr` and a plain `Writable` fit. */
@@ -24,8 +29,8 @@ export interface ProgressOptions {
   /** Time constant of the rate's moving average. Default 5 s: smooths batch jitter, still follows a slow-down. */
   smoothingMs?: number;
   now?: () => number;
-  /** A budget's end (same clock as `now`): the ETA never runs past it, since the work stops there. */
-  deadlineAt?: number;
+  /** The budget that also stops the loop: the bar and ETA follow it when it will end the work before `total`. */
+  budget?: Budget;
 }
 
 export type ProgressInfo = Record<string, string | number>;
@@ -53,7 +58,7 @@ export class Progress {
   private lastOutputAt: number;
   private barShown = false;
   private finished = false;
-  private readonly deadlineAt: number | undefined;
+  private readonly budget: Budget | undefined;
 
   constructor(
     readonly label: string,
@@ -67,7 +72,7 @@ export class Progress {
     this.smoothingMs = opts.smoothingMs ?? 5_000;
     this.now = opts.now ?? Date.now;
     this.startAt = this.sampleAt = this.lastOutputAt = this.now();
-    this.deadlineAt = opts.deadlineAt;
+    this.budget = opts.budget && !opts.budget.unlimited ? opts.budget : undefined;
   }
 
   /** Counts `n` more items done; `info` fields (e.g. { loss: 1.234, knn: '71.2%' }) replace earlier values. */
@@ -114,7 +119,7 @@ export class Progress {
   /** Remaining time from the smoothed rate; Infinity while the rate is unknown. */
   etaMs(): number {
     if (this.total > 0 && this.count >= this.total) return 0;
-    const untilDeadline = this.deadlineAt === undefined ? Infinity : Math.max(0, this.deadlineAt - this.now());
+    const untilDeadline = this.budget ? this.budget.remainingMs() : Infinity;
     if (!(this.total > 0) || !this.rate) return untilDeadline;
     return Math.min(((this.total - this.count) / this.rate) * 1000, untilDeadline);
   }
@@ -141,20 +146,28 @@ export class Progress {
     this.lastOutputAt = t;
   }
 
+  /** Share done, of the count or of the budget, whichever is further along (undefined: nothing to be a share of). */
+  fraction(): { done: number; byBudget: boolean } | undefined {
+    const byCount = this.total > 0 ? Math.min(1, this.count / this.total) : undefined;
+    const byBudget = this.budget?.fraction();
+    if (byBudget !== undefined && (byCount === undefined || byBudget > byCount)) return { done: byBudget, byBudget: true };
+    return byCount === undefined ? undefined : { done: byCount, byBudget: false };
+  }
+
   private line(withBar: boolean): string {
     const parts = [this.label];
-    if (this.total > 0) {
-      const frac = Math.min(1, this.count / this.total);
+    const frac = this.fraction();
+    if (frac) {
       if (withBar) {
-        const filled = Math.round(frac * BAR_WIDTH);
+        const filled = Math.round(frac.done * BAR_WIDTH);
         parts.push(`[${'='.repeat(filled)}${' '.repeat(BAR_WIDTH - filled)}]`);
       }
       // Floor, so 100% means finished rather than 99.6%.
-      parts.push(`${Math.floor(frac * 100)}%`);
+      parts.push(`${Math.floor(frac.done * 100)}%${frac.byBudget ? ' of budget' : ''}`);
     }
     parts.push(this.countText());
     if (this.rate !== undefined) parts.push(formatRate(this.rate));
-    if (this.total > 0) parts.push(`ETA ${formatDuration(this.etaMs())}`);
+    if (frac) parts.push(`ETA ${formatDuration(this.etaMs())}`);
     parts.push(...infoText(this.info));
     return parts.join(' ');
   }

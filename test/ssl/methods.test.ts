@@ -7,7 +7,7 @@ import { Rng } from '../../src/engine/seed.js';
 import { UlearnError } from '../../src/errors.js';
 import { pixelDecoder, upsamplingSteps } from '../../src/ssl/heads.js';
 import { randomPatchMask } from '../../src/ssl/masked-pixels.js';
-import { SSL_METHODS, createSSLMethod, isSSLMethodName } from '../../src/ssl/registry.js';
+import { SSL_METHODS, createSSLMethod, createSSLViews, isSSLMethodName } from '../../src/ssl/registry.js';
 import { noiseAugment, tinyEncoder, useWasm } from './helpers.js';
 
 before(useWasm);
@@ -38,16 +38,15 @@ describe('registry', () => {
     assert.throws(() => createSSLMethod('simclr', { ...small, inputShape: [9, 8, 1], encoder: tinyEncoder() }), UlearnError);
   });
 
-  test('options reach the method; a two-view method without an augment says so', () => {
+  test('options reach the method; a two-view method without an augment says so; views of the wrong shape are refused', () => {
     const m = createSSLMethod('simclr', { ...small, encoder: tinyEncoder(), temperature: 0.5 });
     assert.equal((m as unknown as { temperature: number }).temperature, 0.5);
-    const bare = createSSLMethod('vicreg', { ...small, augment: undefined, encoder: tinyEncoder() });
-    const x = tf.zeros([4, 8, 8, 1]) as tf.Tensor4D;
-    assert.throws(() => bare.trainStep(x, new Rng(1)), /needs an augment/);
-    assert.throws(() => m.trainStep(tf.zeros([4, 8, 7, 1]) as tf.Tensor4D, new Rng(1)), /expected \[N, 8,8,1\]/);
-    tf.dispose(x);
+    assert.throws(() => createSSLViews('vicreg', { ...small, augment: undefined }), /vicreg needs an augment/);
+    assert.throws(() => createSSLViews('byol', small), /unknown self-supervised method 'byol'/);
+    const bad = tf.zeros([4, 8, 7, 1]);
+    assert.throws(() => m.trainStep([bad, bad]), /expected \[N, 8,8,1\]/);
+    tf.dispose(bad);
     m.dispose();
-    bare.dispose();
   });
 });
 
@@ -65,9 +64,9 @@ describe('MaskedPixels', () => {
   });
 
   test('views: masked pixels hold the fill, the rest the target', () => {
-    const m = createSSLMethod('masked-pixels', { ...small, augment: undefined, encoder: tinyEncoder(), fill: -1 });
+    const views = createSSLViews('masked-pixels', { ...small, augment: undefined, fill: -1 });
     const x = tf.randomUniform([2, 8, 8, 1], 0, 1, 'float32', 1) as tf.Tensor4D;
-    const [corrupted, target, mask] = m.views(x, new Rng(4));
+    const [corrupted, target, mask] = views(x, new Rng(4));
     assert.deepEqual(mask.shape, [2, 8, 8, 1]);
     const c = corrupted.dataSync();
     const t = target.dataSync();
@@ -75,7 +74,6 @@ describe('MaskedPixels', () => {
     assert.deepEqual(Array.from(t), Array.from(x.dataSync()));
     for (let i = 0; i < c.length; i++) assert.equal(c[i], k[i] ? -1 : t[i]);
     tf.dispose([x, corrupted, target, mask]);
-    m.dispose();
   });
 
   test('the decoder reconstructs the input shape, upsampling only where sizes divide', () => {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../../src/engine/seed.js';
 import { KnnMonitor } from '../../src/ssl/knn-monitor.js';
-import { createSSLMethod, type SSLMethodName } from '../../src/ssl/registry.js';
+import { createSSLMethod, createSSLViews, type SSLMethodName } from '../../src/ssl/registry.js';
 import { barsData, noiseAugment, tinyEncoder, useWasm } from './helpers.js';
 
 before(useWasm);
@@ -24,6 +24,7 @@ for (const name of ['simclr', 'vicreg', 'barlow-twins', 'masked-pixels'] as SSLM
     const data = barsData(256, 1);
     const encoder = tinyEncoder(2);
     const method = createSSLMethod(name, { ...config, encoder });
+    const views = createSSLViews(name, config);
     const rng = new Rng(5);
     const before = encoder.getWeights()[0].dataSync().slice();
     const losses: number[] = [];
@@ -31,8 +32,9 @@ for (const name of ['simclr', 'vicreg', 'barlow-twins', 'masked-pixels'] as SSLM
     for (let step = 0; step < STEPS; step++) {
       const start = ((step * BATCH) % 256) * 64;
       const batch = tf.tensor4d(data.x.subarray(start, start + BATCH * 64), [BATCH, 8, 8, 1]);
-      losses.push(method.trainStep(batch, rng));
-      batch.dispose();
+      const v = views(batch, rng);
+      losses.push(method.trainStep(v));
+      tf.dispose([batch, ...v]);
       // Adam's moment variables appear on the first step; from then on the count must not move.
       if (step === 1) tensorsAfterWarmup = tf.memory().numTensors;
       if (step > 1) assert.equal(tf.memory().numTensors, tensorsAfterWarmup, `tensors grew at step ${step}`);
@@ -53,12 +55,14 @@ test('kNN monitor on a SimCLR-trained encoder: not collapsed, bars still separat
   const data = barsData(256, 1);
   const encoder = tinyEncoder(2);
   const method = createSSLMethod('simclr', { ...config, encoder });
+  const views = createSSLViews('simclr', config);
   const rng = new Rng(6);
   for (let step = 0; step < STEPS; step++) {
     const start = ((step * BATCH) % 256) * 64;
     const batch = tf.tensor4d(data.x.subarray(start, start + BATCH * 64), [BATCH, 8, 8, 1]);
-    method.trainStep(batch, rng);
-    batch.dispose();
+    const v = views(batch, rng);
+    method.trainStep(v);
+    tf.dispose([batch, ...v]);
   }
   const held = barsData(64, 2);
   const mon = new KnnMonitor({ x: data.x, y: data.y }, held, [8, 8, 1]);

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
+import { Budget } from '../../src/util/budget.js';
 import { Progress, type ProgressStream } from '../../src/util/progress.js';
 
 function fakeStream(isTTY = false, columns?: number): ProgressStream & { out: string } {
@@ -112,11 +113,34 @@ test('any Writable works as the stream (not a TTY: no escape codes)', () => {
 test('the ETA stops at the budget deadline', () => {
   let t = 0;
   const out: string[] = [];
-  const p = new Progress('work', 1000, { stream: { write: (s: string) => (out.push(s), true) } as ProgressStream, isTTY: false, now: () => t, deadlineAt: 30_000 });
+  const budget = new Budget(30_000, () => t);
+  const p = new Progress('work', 1000, { stream: { write: (s: string) => (out.push(s), true) } as ProgressStream, isTTY: false, now: () => t, budget });
   for (let i = 0; i < 10; i++) {
     t += 1000;
     p.tick(1);
   }
   // 990 items left at ~1/s would be ~16 min; the deadline is 20 s away.
   assert.ok(p.etaMs() <= 20_000 && p.etaMs() > 19_000, `eta ${p.etaMs()}`);
+});
+
+test('the bar follows whichever of steps and budget stops the loop first', () => {
+  let t = 0;
+  const s = fakeStream(true);
+  // 23,400 steps at ~1 step per 10 s would take 65 h; the 10-minute budget stops the run. (The demo's bar read
+  // `0% 54/23400` for its whole run.)
+  const p = new Progress('pretrain', 23_400, { stream: s, now: () => t, budget: new Budget(600_000, () => t) });
+  for (let i = 0; i < 27; i++) {
+    t += 10_000;
+    p.tick(1);
+  }
+  assert.deepEqual(p.fraction(), { done: 0.45, byBudget: true });
+  assert.match(s.out.split('\r\x1b[K').at(-1)!, /^pretrain \[========= {11}\] 45% of budget 27\/23400 .*ETA 5m30s/);
+  // Where the steps run out first, the count drives the bar and the budget is not mentioned.
+  let u = 0;
+  const q = new Progress('finetune', 10, { stream: fakeStream(false), now: () => u, budget: new Budget(600_000, () => u) });
+  u += 6_000;
+  q.tick(4);
+  assert.deepEqual(q.fraction(), { done: 0.4, byBudget: false });
+  // No budget, no total: no share at all.
+  assert.equal(new Progress('x', 0, { stream: fakeStream() }).fraction(), undefined);
 });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { UlearnError } from '../../errors.js';
 import { formatZodError, loadConfigFile } from '../../runs/config.js';
-import { runTabular } from '../../pipeline/tabular.js';
+import { runTabular, type TabularRunResult } from '../../pipeline/tabular.js';
 import { TABULAR_METHODS, TabularConfigSchema, type TabularConfig, type TabularConfigInput } from '../../pipeline/tabular-config.js';
 import { backendOption, budgetOption, intArg, numberArg, seedOption } from '../options.js';
 
@@ -83,9 +83,21 @@ export async function runTabularAndPrint(cfg: TabularConfig, out?: string, runsR
   const runDir = out ?? join(runsRoot, `tabular-${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   const result = await runTabular(cfg, runDir, (line) => console.error(line));
   console.log('');
-  console.log('method          test accuracy  time');
-  console.log('--------------  -------------  ----');
-  for (const r of result.results) console.log(`${r.method.padEnd(14)}  ${(100 * r.accuracy).toFixed(1).padStart(12)}%  ${r.seconds.toFixed(1)} s`);
-  if (result.pretrain) console.log(`(SCARF pretraining: ${result.pretrain.seconds.toFixed(1)} s, ${result.pretrain.steps} steps, shared by the ssl-* methods)`);
+  console.log(tabularTable(result));
+  if (result.pretrain) console.log(`(SCARF pretraining: ${result.pretrain.seconds.toFixed(1)} s, ${result.pretrain.steps} steps${result.pretrain.stoppedByBudget ? ', stopped by its budget share' : ''}, shared by the ssl-* methods)`);
   console.log(`\nrun directory: ${result.runDir}`);
+}
+
+/** The table `ulearn tabular` prints: accuracy, time, and the steps each trained arm took ("(budget)" when its share ran out first). */
+export function tabularTable(result: Pick<TabularRunResult, 'results'>): string {
+  const rows = result.results.map((r) => [
+    r.method,
+    `${(100 * r.accuracy).toFixed(1)}%`,
+    `${r.seconds.toFixed(1)} s`,
+    r.steps === undefined ? '' : `${r.steps}${r.stoppedByBudget ? ' (budget)' : ''}`,
+  ]);
+  const header = ['method', 'test accuracy', 'time', 'steps'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
