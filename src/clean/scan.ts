@@ -14,7 +14,7 @@ import sharp from 'sharp';
 import { UlearnError } from '../errors.js';
 import type { Dataset, DatasetSplits } from '../data/dataset.js';
 import { checkPixelLimit, decodeImage, MAX_IMAGE_PIXELS } from '../data/image-decode.js';
-import { labelsFromCsv, labelsFromLayout, listImages, IMAGE_EXTENSIONS, type Labeling } from '../data/image-folder.js';
+import { folderLabels, listImages, IMAGE_EXTENSIONS, type Labeling } from '../data/image-folder.js';
 import { mapLimit } from '../util/pool.js';
 import { Progress } from '../util/progress.js';
 import { decodePng, isPng, pngSize } from './png.js';
@@ -58,7 +58,7 @@ export async function scanImageFolders(folders: Partial<Record<SplitName, string
       throw new UlearnError(`${root}: ${err.code === 'ENOENT' ? 'folder not found' : `cannot read folder (${err.code ?? err.message})`}`, { code: 'E_DATA_MISSING', cause: err });
     });
     if (files.length === 0) throw new UlearnError(`${root}: no images (${IMAGE_EXTENSIONS.join(', ')}) found in this folder or below`, { code: 'E_DATA' });
-    const labeling = s === 0 && opts.csv !== undefined ? await labelsFromCsv(root, opts.csv, files) : labelsFromLayout(root, files, opts.labels ?? 'auto');
+    const labeling = await folderLabels(root, files, { csv: s === 0 ? opts.csv : undefined, labels: opts.labels });
     labelings.push({ split: s, labeling, start: entries.length });
     files.forEach((rel, k) => entries.push({ split: s, root, rel, label: labeling.labels[k] }));
   }
