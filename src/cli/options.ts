@@ -16,3 +16,12 @@ export function numberArg(flag: string, min: number, max: number) {
     return n;
   };
 }
+
+/** A TCP port: 0 (any free port) to 65535. */
+export function portArg(flag = '--port') {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UlearnError(`${flag} must be a port number 0..65535 (0 = any free port), got '${v}'`, { code: 'E_ARG', hint: 'e.g. --port 8765' });
+    return n;
+  };
+}
