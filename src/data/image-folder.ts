@@ -67,7 +67,7 @@ export async function loadImageFolder(root: string, opts: ImageFolderOptions = {
     if (!o.skipBad) {
       throw new UlearnError(`${join(root, file)}: cannot decode image (${reason})`, {
         code: 'E_DATA',
-        hint: 'remove or replace the file, or pass skipBad: true to skip undecodable images',
+        hint: '`ulearn clean <folder>` lists every unreadable file and writes a manifest that leaves them out (train on that manifest); or remove or replace the file',
         cause: err,
       });
     }

@@ -288,12 +288,13 @@ export async function runPipeline(cfg: PipelineConfig, opts: PipelineOptions = {
   const budget = new Budget(parseDuration(cfg.budget));
   const backend = await initBackend(cfg.backend, { threads: opts.threads });
   log(describeBackend(backend));
-  const run = opts.runDir ? await RunDir.open(opts.runDir) : await RunDir.create(opts.runsRoot ?? 'runs', cfg);
-  log(`run: ${run.dir}`);
+  // Data and labels are checked before the run directory exists, so a config that fails here leaves no runs/<id>.
   const splits = await loadDataset(cfg.testData ? { folder: cfg.data, test: cfg.testData } : cfg.data);
   if (!splits.test) throw new UlearnError(`${cfg.data}: no test split; give testData (a labeled folder) to measure accuracy`, { code: 'E_CONFIG' });
   const train = splits.train;
   const lb = applyLabelBudget(train, { perClass: cfg.labelsPerClass, total: cfg.totalLabels, seed: cfg.seed });
+  const run = opts.runDir ? await RunDir.open(opts.runDir) : await RunDir.create(opts.runsRoot ?? 'runs', cfg);
+  log(`run: ${run.dir}`);
   const ctx: Context = { cfg, run, train, test: splits.test, inputShape: imageShape(train), labeled: lb.labeled, visibleY: lb.y, budget, log };
   log(`data: ${train.name} ${train.size} train images (${lb.labeled.length} labeled, ${train.classes.length} classes), ${splits.test.size} test images`);
   const wanted = (s: StageName) => !opts.stages || opts.stages.includes(s);
