@@ -10,6 +10,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { simclrAugment, weakAugment } from '../augment/presets.js';
 import { applyLabelBudget } from '../data/label-budget.js';
 import { loadDataset } from '../data/load.js';
+import { compareWithBaseline, formatResultsTable } from '../eval/comparison.js';
 import { sampleSize, type Dataset } from '../data/dataset.js';
 import { describeBackend, initBackend } from '../engine/backend.js';
 import { Rng } from '../engine/seed.js';
@@ -53,6 +54,8 @@ export interface MethodResult {
   perClass: (number | null)[];
   confusion: number[][];
   seconds: number;
+  /** Optimizer steps taken (classifiers trained by gradient steps; the probe has none). */
+  steps?: number;
 }
 
 export interface PipelineResult {
@@ -241,7 +244,7 @@ async function supervised(ctx: Context, name: string, encoder: tfl.LayersModel, 
   // time is short the baseline is never the one starved.
   const stage = ctx.budget.child(pretrained ? 0.5 : 1);
   const progress = new Progress(name, cfg.finetune.epochs, { deadlineAt: Date.now() + stage.remainingMs() });
-  fitClassifier({
+  const fit = fitClassifier({
     encoder,
     head,
     x: ctx.train.x,
@@ -261,7 +264,10 @@ async function supervised(ctx: Context, name: string, encoder: tfl.LayersModel, 
   progress.done();
   const probs = predictProba(encoder, head, testSubset(ctx).x, ctx.inputShape);
   head.dispose();
-  return score(name, ctx, probs, (Date.now() - t0) / 1000);
+  // Steps as fitClassifier takes them: floor(labels / batch) full batches per epoch (at least 1); a budget-cut
+  // last epoch counts whole, so this errs towards "trained" (comparison.ts judges it).
+  const steps = fit.epochs * Math.max(1, Math.floor(ctx.labeled.length / Math.min(cfg.finetune.batchSize, ctx.labeled.length)));
+  return { ...score(name, ctx, probs, (Date.now() - t0) / 1000), steps };
 }
 
 async function stageResult(
@@ -321,13 +327,13 @@ export async function runPipeline(cfg: PipelineConfig, opts: PipelineOptions = {
       seed: cfg.seed,
       createdAt: new Date().toISOString(),
       classes: train.classes,
-      methods: methods.map((m): ReportMethod => ({ name: m.name, acc: m.acc, perClass: m.perClass, confusion: m.confusion })),
+      methods: methods.map((m): ReportMethod => ({ name: m.name, acc: m.acc, perClass: m.perClass, confusion: m.confusion, steps: m.steps })),
       pretrain: pre ? { method: cfg.pretrain.method, epochs: pre.epochs, seconds: pre.seconds } : undefined,
       embedding,
       baselineName: baseRes ? baseRes.name : undefined,
     };
     const html = renderReport(input);
-    await run.writeResults({ ...input, config: cfg, budgetUsedSeconds: budget.elapsedMs() / 1000 });
+    await run.writeResults({ ...input, comparison: compareWithBaseline(input.methods, input.baselineName), config: cfg, budgetUsedSeconds: budget.elapsedMs() / 1000 });
     await run.writeReport(html);
     reportPath = run.path('report.html');
     await run.stageDone('report', {});
@@ -392,13 +398,5 @@ function embeddingMap(ctx: Context, encoder: tfl.LayersModel): ReportInput['embe
 
 /** The table `ulearn demo` prints. */
 export function resultsTable(methods: MethodResult[]): string {
-  const base = methods.find((m) => m.name === 'supervised only');
-  const rows = methods.map((m) => {
-    const delta = base && m !== base ? `${m.acc >= base.acc ? '+' : ''}${((m.acc - base.acc) * 100).toFixed(1)}` : '';
-    return [m.name, `${(m.acc * 100).toFixed(1)}%`, delta, `${m.seconds.toFixed(0)} s`];
-  });
-  const header = ['method', 'test accuracy', 'vs supervised', 'time'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+  return formatResultsTable(methods, 'supervised only');
 }
