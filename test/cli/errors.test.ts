@@ -133,7 +133,7 @@ test('predict: a model folder whose input shape does not match the model', () =>
 test('a runs folder that cannot be created', () => {
   const file = join(root, 'a-file');
   writeFileSync(file, 'x');
-  oneLineError(ulearn('pretrain', join(images), '--test-data', images, '--runs', join(file, 'runs'), '--backend', 'cpu', '--budget', '5s'), /^ulearn: error: mkdir .*a-file\/runs.*: a part of the path is a file/);
+  oneLineError(ulearn('pretrain', join(images), '--test-data', images, '--total-labels', '4', '--runs', join(file, 'runs'), '--backend', 'cpu', '--budget', '5s'), /^ulearn: error: mkdir .*a-file\/runs.*: a part of the path is a file/);
 });
 
 test('label serve: a port in use, and --port 99999', async () => {
