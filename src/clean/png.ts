@@ -6,6 +6,7 @@
  * Anything else (palette, 16-bit, interlaced) returns undefined and the caller falls back to sharp.
  */
 import { crc32, inflateSync } from 'node:zlib';
+import { checkPixelLimit } from '../data/image-decode.js';
 
 export interface RawImage {
   width: number;
@@ -40,6 +41,7 @@ export function decodePng(bytes: Uint8Array): RawImage | undefined {
   const colorType = bytes[25];
   const interlace = bytes[28];
   if (width === 0 || height === 0) throw new Error(`IHDR gives an empty image (${width}x${height})`);
+  checkPixelLimit(width, height);
   const idat: Uint8Array[] = [];
   let pos = 8;
   let ended = false;
@@ -65,7 +67,8 @@ export function decodePng(bytes: Uint8Array): RawImage | undefined {
 
   let raw: Buffer;
   try {
-    raw = inflateSync(idat.length === 1 ? idat[0] : Buffer.concat(idat));
+    // Never inflate more than the header's size needs (+1 to tell "too much data" from "exactly enough").
+    raw = inflateSync(idat.length === 1 ? idat[0] : Buffer.concat(idat), { maxOutputLength: height * (width * samples + 1) + 1 });
   } catch (err) {
     throw new Error(`image data does not inflate (${(err as Error).message})`);
   }

@@ -21,7 +21,15 @@ export interface TabularCleanOutcome {
 
 export async function runTabularClean(path: string, outDir: string, opts: TableOptions & { html?: boolean } = {}): Promise<TabularCleanOutcome> {
   const t0 = performance.now();
-  const report = await profileTableFile(path, opts);
+  // Rows skipped as unreadable (skipBadRows) are excluded in the manifest like flagged rows, with the reason.
+  const unreadable: { line: number; reasons: string[] }[] = [];
+  const report = await profileTableFile(path, {
+    ...opts,
+    onSkip: (p) => {
+      unreadable.push({ line: p.line, reasons: [`unreadable row: ${p.message}`] });
+      opts.onSkip?.(p);
+    },
+  });
   const seconds = (performance.now() - t0) / 1000;
   const peakRssMb = (process.resourceUsage().maxRSS * 1024) / 2 ** 20;
   await mkdir(outDir, { recursive: true });
@@ -35,8 +43,8 @@ export async function runTabularClean(path: string, outDir: string, opts: TableO
     version: 1,
     created,
     data: { table: resolve(path) },
-    counts: { keep: report.rows - flaggedRows.length, exclude: flaggedRows.length, unlabel: 0 },
-    samples: flaggedRows.map((r) => ({ id: String(r.line), split: '*', action: 'exclude', reasons: r.reasons })),
+    counts: { keep: report.rows - flaggedRows.length, exclude: flaggedRows.length + unreadable.length, unlabel: 0 },
+    samples: [...flaggedRows, ...unreadable].sort((a, b) => a.line - b.line).map((r) => ({ id: String(r.line), split: '*', action: 'exclude', reasons: r.reasons })),
   };
   await writeJsonAtomic(paths.manifest, manifest);
   if (opts.html !== false) {

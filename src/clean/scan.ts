@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { UlearnError } from '../errors.js';
 import type { Dataset, DatasetSplits } from '../data/dataset.js';
-import { decodeImage } from '../data/image-decode.js';
-import { labelsFromCsv, labelsFromLayout, listImages, IMAGE_EXTENSIONS, type Labeling } from '../data/image-folder.js';
+import { checkPixelLimit, decodeImage, MAX_IMAGE_PIXELS } from '../data/image-decode.js';
+import { folderLabels, listImages, IMAGE_EXTENSIONS, type Labeling } from '../data/image-folder.js';
 import { mapLimit } from '../util/pool.js';
 import { Progress } from '../util/progress.js';
 import { decodePng, isPng, pngSize } from './png.js';
@@ -58,7 +58,7 @@ export async function scanImageFolders(folders: Partial<Record<SplitName, string
       throw new UlearnError(`${root}: ${err.code === 'ENOENT' ? 'folder not found' : `cannot read folder (${err.code ?? err.message})`}`, { code: 'E_DATA_MISSING', cause: err });
     });
     if (files.length === 0) throw new UlearnError(`${root}: no images (${IMAGE_EXTENSIONS.join(', ')}) found in this folder or below`, { code: 'E_DATA' });
-    const labeling = s === 0 && opts.csv !== undefined ? await labelsFromCsv(root, opts.csv, files) : labelsFromLayout(root, files, opts.labels ?? 'auto');
+    const labeling = await folderLabels(root, files, { csv: s === 0 ? opts.csv : undefined, labels: opts.labels });
     labelings.push({ split: s, labeling, start: entries.length });
     files.forEach((rel, k) => entries.push({ split: s, root, rel, label: labeling.labels[k] }));
   }
@@ -127,7 +127,8 @@ export async function scanImageFolders(folders: Partial<Record<SplitName, string
       const bytes = kept[i] ?? (await readFile(join(e.root, e.rel)));
       kept[i] = undefined;
       const out = pixels.subarray(i * per, (i + 1) * per);
-      const png = isPng(bytes) ? decodePng(bytes) : undefined;
+      // The fast decoder only pays when the file already has the target size (header check, no inflate).
+      const png = isPng(bytes) && sameSize(bytes, width, height) ? decodePng(bytes) : undefined;
       if (png && png.width === width && png.height === height) {
         convertChannels(png.pixels, png.channels, out, decodeChannels);
         colorful[i] = png.channels === 3 && isColorful(png.pixels) ? 1 : 0;
@@ -230,14 +231,22 @@ export function samplesFromSplits(splits: DatasetSplits, source: string): ImageS
   };
 }
 
+function sameSize(png: Uint8Array, width: number, height: number): boolean {
+  const s = pngSize(png);
+  return s.width === width && s.height === height;
+}
+
+/** Size and channels from the header alone; an image over the pixel limit is refused here, before any decode. */
 async function header(bytes: Uint8Array): Promise<{ width: number; height: number; channels: number }> {
   if (isPng(bytes)) {
     const { width, height } = pngSize(bytes);
+    checkPixelLimit(width, height);
     const colorType = bytes[25];
     // Palette images (3) may be gray or colour; ask libvips.
     if (colorType !== 3) return { width, height, channels: colorType === 0 || colorType === 4 ? 1 : 3 };
   }
-  const meta = await sharp(bytes).metadata();
+  const meta = await sharp(bytes, { limitInputPixels: MAX_IMAGE_PIXELS }).metadata();
+  checkPixelLimit(meta.width, meta.height);
   const channels = (meta.channels ?? 3) - (meta.hasAlpha ? 1 : 0);
   return { width: meta.autoOrient.width, height: meta.autoOrient.height, channels: channels <= 1 ? 1 : 3 };
 }

@@ -42,8 +42,17 @@ export function seedOption(help = 'random seed (label draw, initialisation, augm
   return defaultValue === undefined ? opt : opt.default(defaultValue);
 }
 
-/** --budget, checked when parsed (a typo fails before any work starts) and kept as the user's text. */
-/** A duration or 'none' (no wall-clock limit: the step and epoch caps alone stop training). */
+/** --budget, checked when parsed (a typo fails before any work starts) and kept as the user's text: a duration
+ * or 'none' (no wall-clock limit: the step and epoch caps alone stop training). */
 export function budgetOption(help = 'wall-clock budget, e.g. 10m, 90s, 1h, or none (epoch/step caps only)'): Option {
   return new Option('--budget <time>', help).argParser((v) => (Budget.parse(v), v));
+}
+
+/** A TCP port: 0 (any free port) to 65535. */
+export function portArg(flag = '--port') {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UlearnError(`${flag} must be a port number 0..65535 (0 = any free port), got '${v}'`, { code: 'E_ARG', hint: 'e.g. --port 8765' });
+    return n;
+  };
 }

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { Command, Option } from 'commander';
-import { describeError, UlearnError } from '../errors.js';
+import { formatCliError } from './errors.js';
 import { describeBackend, initBackend } from '../engine/index.js';
 import { PipelineConfigSchema, pipelineConfig, type PipelineConfigInput } from '../pipeline/config.js';
 import { resultsTable, runPipeline, type StageName } from '../pipeline/run-pipeline.js';
@@ -24,6 +24,7 @@ import { registerTrainCommand } from './commands/train.js';
 export function buildProgram(): Command {
   const program = new Command('ulearn')
     .description('Train good models from mostly unlabeled data: clean, pretrain, label, train, evaluate.')
+    .option('--verbose', 'on an error, also print its stack trace')
     .showHelpAfterError()
     .exitOverride();
 
@@ -176,7 +177,8 @@ export async function main(argv: string[]): Promise<number> {
     const code = (err as { code?: string }).code;
     if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return 0;
     if (typeof code === 'string' && code.startsWith('commander.')) return 2; // commander already printed why
-    console.error(`ulearn: error: ${describeError(err)}`);
-    return err instanceof UlearnError ? err.exitCode : 1;
+    const { text, exitCode } = formatCliError(err, argv.includes('--verbose'));
+    console.error(text);
+    return exitCode;
   }
 }

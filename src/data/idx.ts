@@ -5,12 +5,15 @@
  * costs far more than a refused one.
  */
 import { readFile } from 'node:fs/promises';
-import { gunzip } from 'node:zlib';
-import { promisify } from 'node:util';
+import { createGunzip } from 'node:zlib';
 import { UlearnError } from '../errors.js';
 import type { Dataset, Split } from './dataset.js';
 
-const gunzipAsync = promisify(gunzip);
+/**
+ * Labels are class indices; a label IDX file is only plausible up to this many classes (ImageNet-21k has
+ * 21,841). Without the cap, one label of 2^31-1 would build a class list of 2^31 names.
+ */
+export const MAX_CLASSES = 100_000;
 
 export type IdxDtype = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
 export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
@@ -43,18 +46,63 @@ export async function readMaybeGzip(path: string): Promise<Uint8Array> {
     if (code === 'EISDIR') throw new UlearnError(`${path}: is a directory, expected an IDX file`, { code: 'E_DATA', cause: err });
     throw new UlearnError(`${path}: cannot read (${code ?? String(err)})`, { code: 'E_DATA', cause: err });
   }
-  if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) {
-    try {
-      return new Uint8Array(await gunzipAsync(buf));
-    } catch (err) {
-      throw new UlearnError(`${path}: corrupt gzip data (${(err as Error).message})`, {
-        code: 'E_DATA',
-        hint: 'the file is probably truncated; delete it and fetch it again',
-        cause: err,
-      });
-    }
-  }
+  if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) return gunzipIdx(buf, path);
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+/**
+ * Inflates a gzipped IDX file, but never past what its header declares (+1 byte, to tell parseIdx there is
+ * more): a 1 MB file of zeros can otherwise inflate to GBs. Not IDX at all: stops after the first bytes and
+ * lets parseIdx say why.
+ */
+async function gunzipIdx(buf: Buffer, path: string): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const z = createGunzip();
+    let chunks: Buffer[] = [];
+    let total = 0;
+    let limit = Infinity;
+    const finish = (err?: unknown) => {
+      z.removeAllListeners('data');
+      z.destroy();
+      if (err) reject(err);
+      else resolve(new Uint8Array(Buffer.concat(chunks, total)));
+    };
+    z.on('data', (c: Buffer) => {
+      chunks.push(c);
+      total += c.length;
+      if (limit === Infinity && total >= 4) {
+        const head = Buffer.concat(chunks, total);
+        chunks = [head];
+        limit = declaredBytes(head) ?? Infinity;
+      }
+      if (total > limit) {
+        if (limit === 4) return finish(); // not IDX: parseIdx reports the magic or dtype
+        finish(
+          new UlearnError(`${path}: gzip data inflates past the ${limit} bytes its header declares; refused (possible decompression bomb)`, {
+            code: 'E_DATA',
+            hint: 'the header does not match the data; is this really an IDX file?',
+          }),
+        );
+      }
+    });
+    z.on('end', () => finish());
+    z.on('error', (err) =>
+      finish(new UlearnError(`${path}: corrupt gzip data (${err.message})`, { code: 'E_DATA', hint: 'the file is probably truncated; delete it and fetch it again', cause: err })),
+    );
+    z.end(buf);
+  });
+}
+
+/** Total bytes (header + values) an IDX header declares; 4 for a non-IDX start; undefined until the header is complete. */
+function declaredBytes(head: Uint8Array): number | undefined {
+  const type = DTYPES[head[2]];
+  if (head[0] !== 0 || head[1] !== 0 || !type || head[3] === 0) return 4;
+  const headerBytes = 4 + 4 * head[3];
+  if (head.length < headerBytes) return undefined;
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  let count = 1;
+  for (let d = 0; d < head[3]; d++) count *= view.getUint32(4 + 4 * d, false);
+  return headerBytes + count * type.bytes;
 }
 
 /** Parses IDX bytes; `source` names the file in error messages. */
@@ -229,7 +277,16 @@ function toLabels(labels: IdxArray, path: string, classes: string[] | undefined)
 
 function defaultClasses(labels: IdxArray, path: string): string[] {
   let max = -1;
-  for (let i = 0; i < labels.data.length; i++) max = Math.max(max, labels.data[i]);
+  for (let i = 0; i < labels.data.length; i++) {
+    const v = labels.data[i];
+    if (v >= MAX_CLASSES || !Number.isInteger(v)) {
+      throw new UlearnError(`${path}: label ${v} of sample ${i} is not a class index below ${MAX_CLASSES}`, {
+        code: 'E_DATA',
+        hint: 'labels are class numbers 0..K-1; is this really a label file?',
+      });
+    }
+    max = Math.max(max, v);
+  }
   if (max < 0) throw new UlearnError(`${path}: no labels (or only negative ones)`, { code: 'E_DATA' });
   return Array.from({ length: max + 1 }, (_, i) => `${i}`);
 }

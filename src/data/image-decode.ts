@@ -26,19 +26,39 @@ export interface DecodedImage {
   color: boolean;
 }
 
-/** Size after EXIF orientation, read from the header only (cheap: no pixel decode). */
+/**
+ * The largest image decoded (8192 x 8192): a compressed file of a few KB can declare 20000 x 20000 and take GBs
+ * to inflate, so every decoder checks the header's dimensions against this first. Far above any image a
+ * model here trains on; sharp's own default (16383^2) is 4x higher.
+ */
+export const MAX_IMAGE_PIXELS = 8192 * 8192;
+
+/** Throws when `width x height` is over MAX_IMAGE_PIXELS (an Error; callers add the file name). */
+export function checkPixelLimit(width: number, height: number): void {
+  if (width * height > MAX_IMAGE_PIXELS) {
+    throw new Error(`${width}x${height} is ${(width * height / 1e6).toFixed(0)} Mpx, over the pixel limit of ${MAX_IMAGE_PIXELS / 1e6} Mpx (8192x8192); downscale it first`);
+  }
+}
+
+/** Size after EXIF orientation, read from the header only (cheap: no pixel decode), within the pixel limit. */
 export async function imageSize(path: string): Promise<{ width: number; height: number }> {
-  const meta = await sharp(path).metadata();
+  const meta = await sharp(path, { limitInputPixels: MAX_IMAGE_PIXELS }).metadata();
+  checkPixelLimit(meta.width, meta.height);
   return { width: meta.autoOrient.width, height: meta.autoOrient.height };
 }
 
 export async function decodeImage(path: string | Uint8Array, height: number, width: number, policy: ResizePolicy): Promise<DecodedImage> {
-  const { data, info } = await sharp(path)
+  // libvips checks limitInputPixels against the header before it decodes a pixel; its message names no limit.
+  const { data, info } = await sharp(path, { limitInputPixels: MAX_IMAGE_PIXELS })
     .autoOrient()
     .flatten({ background: { r: 0, g: 0, b: 0 } })
     .resize({ width, height, fit: FIT[policy], position: 'centre', background: { r: 0, g: 0, b: 0, alpha: 1 } })
     .raw()
-    .toBuffer({ resolveWithObject: true });
+    .toBuffer({ resolveWithObject: true })
+    .catch((err: Error) => {
+      if (/pixel limit/i.test(err.message)) throw new Error(`image is over the pixel limit of ${MAX_IMAGE_PIXELS / 1e6} Mpx (8192x8192); downscale it first`);
+      throw err;
+    });
   if (info.width !== width || info.height !== height) {
     throw new Error(`decoded to ${info.width}x${info.height}, expected ${width}x${height}`);
   }

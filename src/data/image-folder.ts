@@ -60,7 +60,7 @@ export async function loadImageFolder(root: string, opts: ImageFolderOptions = {
   if (files.length === 0) {
     throw new UlearnError(`${root}: no images (${IMAGE_EXTENSIONS.join(', ')}) found in this folder or below`, { code: 'E_DATA' });
   }
-  const labeling = o.csv !== undefined ? await labelsFromCsv(root, o.csv, files) : labelsFromLayout(root, files, o.labels);
+  const labeling = await folderLabels(root, files, o);
 
   const skipped: SkippedImage[] = [];
   const fail = (file: string, err: unknown): undefined => {
@@ -68,7 +68,7 @@ export async function loadImageFolder(root: string, opts: ImageFolderOptions = {
     if (!o.skipBad) {
       throw new UlearnError(`${join(root, file)}: cannot decode image (${reason})`, {
         code: 'E_DATA',
-        hint: 'remove or replace the file, or pass skipBad: true to skip undecodable images',
+        hint: '`ulearn clean <folder>` lists every unreadable file and writes a manifest that leaves them out (train on that manifest); or remove or replace the file',
         cause: err,
       });
     }
@@ -189,6 +189,20 @@ export interface Labeling {
   classes: string[];
   /** Per file in `files` order; -1 = unlabeled. */
   labels: number[];
+}
+
+/** The label file a folder may hold at its top level (`file,label`), read without being named. */
+export const LABEL_CSV = 'labels.csv';
+
+/**
+ * A folder's labels, decided here for every command that takes a folder: an explicit csv; else `labels.csv`
+ * at the top of the folder (it wins over subfolder names: a file that states labels is meant to be used);
+ * else class subfolders; `labels: 'none'` reads none.
+ */
+export async function folderLabels(root: string, files: string[], o: { csv?: string; labels?: 'auto' | 'none' }): Promise<Labeling> {
+  if (o.csv !== undefined) return labelsFromCsv(root, o.csv, files);
+  if (o.labels !== 'none' && (await stat(join(root, LABEL_CSV)).catch(() => undefined))?.isFile()) return labelsFromCsv(root, LABEL_CSV, files);
+  return labelsFromLayout(root, files, o.labels ?? 'auto');
 }
 
 export function labelsFromLayout(root: string, files: string[], mode: 'auto' | 'none'): Labeling {

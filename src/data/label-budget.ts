@@ -25,6 +25,14 @@ export interface LabelBudgetResult {
   y: Int32Array;
 }
 
+/** Data without a single label: said before any training, with the ways a folder can carry labels. */
+export function noLabelsError(name: string): UlearnError {
+  return new UlearnError(`${name}: no labeled samples; training a classifier needs labels`, {
+    code: 'E_DATA',
+    hint: 'put the images of each class in a subfolder (cat/1.png, dog/2.png), or add labels.csv with the columns file,label to the folder',
+  });
+}
+
 export function applyLabelBudget(ds: Pick<Dataset, 'name' | 'y' | 'classes'>, budget: LabelBudget): LabelBudgetResult {
   const { perClass, total } = budget;
   if ((perClass === undefined) === (total === undefined)) {
@@ -58,7 +66,7 @@ export function applyLabelBudget(ds: Pick<Dataset, 'name' | 'y' | 'classes'>, bu
 /** Indices of labeled samples per class, in index order (so the permutation, not the data order, decides). */
 function labeledByClass(ds: Pick<Dataset, 'name' | 'y' | 'classes'>): number[][] {
   const k = ds.classes.length;
-  if (k === 0) throw new UlearnError(`${ds.name}: has no classes, so there are no labels to budget`, { code: 'E_DATA' });
+  if (k === 0) throw noLabelsError(ds.name);
   const out: number[][] = Array.from({ length: k }, () => []);
   for (let i = 0; i < ds.y.length; i++) {
     const c = ds.y[i];

@@ -16,6 +16,7 @@ import { stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { UlearnError } from '../errors.js';
 import { applyManifest, readManifest } from './manifest.js';
+import { DatasetSpecSchema, describeIssues } from './spec.js';
 import type { DatasetSplits } from './dataset.js';
 import { loadFashionMnist } from './fashion-mnist.js';
 import { loadIdxPair } from './idx.js';
@@ -43,6 +44,14 @@ export interface LoadOptions {
 }
 
 export async function loadDataset(spec: DatasetSpec, opts: LoadOptions = {}): Promise<DatasetSplits> {
+  return load(spec, opts, []);
+}
+
+/** Manifests may name manifests; more than this many in a chain is refused like a cycle. */
+const MAX_MANIFEST_DEPTH = 8;
+
+/** `manifests`: the manifest files (resolved) that led here, to refuse a cycle instead of looping forever. */
+async function load(spec: DatasetSpec, opts: LoadOptions, manifests: string[]): Promise<DatasetSplits> {
   if (typeof spec === 'string') {
     if (isName(spec)) return NAMED[spec]();
     const st = await stat(spec).catch(() => undefined);
@@ -51,24 +60,40 @@ export async function loadDataset(spec: DatasetSpec, opts: LoadOptions = {}): Pr
         code: 'E_DATA_MISSING',
       });
     }
-    if (st.isFile() && spec.endsWith('.json')) return loadDataset({ manifest: spec }, opts);
+    if (st.isFile() && spec.endsWith('.json')) return load({ manifest: spec }, opts, manifests);
     if (!st.isDirectory()) {
       throw new UlearnError(`${spec}: is a file; a dataset path must be a folder of images`, {
         code: 'E_CONFIG',
         hint: 'for IDX files use { idx: { images, labels } }; a clean manifest is a .json file',
       });
     }
-    return loadDataset({ folder: spec }, opts);
+    return load({ folder: spec }, opts, manifests);
   }
   if (typeof spec !== 'object' || spec === null) throw new UlearnError(`dataset spec must be a string or an object, got ${String(spec)}`, { code: 'E_CONFIG' });
+  const known = ['name', 'folder', 'idx', 'manifest'].some((k) => k in spec);
+  const badName = 'name' in spec && !('folder' in spec) && !isName(spec.name);
+  // Those two get their own messages below; anything else must match the schema configs are checked with.
+  const parsed = known && !badName ? DatasetSpecSchema.safeParse(spec) : undefined;
+  if (parsed && !parsed.success) throw new UlearnError(`dataset spec ${JSON.stringify(spec)}: ${describeIssues(parsed.error, spec)}`, { code: 'E_CONFIG' });
   if ('name' in spec && !('folder' in spec)) {
     const { name, ...rest } = spec;
     if (!isName(name)) throw new UlearnError(`unknown dataset name '${String(name)}'; known: ${DATASET_NAMES.join(', ')}`, { code: 'E_CONFIG' });
     return NAMED[name](rest);
   }
   if ('manifest' in spec) {
+    const file = resolve(spec.manifest);
+    if (manifests.includes(file) || manifests.length >= MAX_MANIFEST_DEPTH) {
+      const chain = [...manifests, file].join(' -> ');
+      throw new UlearnError(`manifest cycle: ${chain}${manifests.includes(file) ? '' : ` (more than ${MAX_MANIFEST_DEPTH} manifests deep)`}`, {
+        code: 'E_DATA',
+        hint: "a manifest's data must name the images or table it was made from, not a manifest that leads back to it",
+      });
+    }
     const manifest = await readManifest(spec.manifest);
-    return applyManifest(await loadDataset(manifest.data as DatasetSpec, opts), manifest, spec.manifest).splits;
+    if (typeof manifest.data === 'object' && manifest.data !== null && 'table' in manifest.data) {
+      throw new UlearnError(`${spec.manifest}: describes a table (${String(manifest.data.table)}), not images`, { code: 'E_DATA', hint: 'use it with `ulearn tabular` or a tabular config' });
+    }
+    return applyManifest(await load(manifest.data as DatasetSpec, opts, [...manifests, file]), manifest, spec.manifest).splits;
   }
   if ('folder' in spec) {
     const { folder, test, ...options } = spec;

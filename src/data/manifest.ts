@@ -9,6 +9,7 @@ import { UlearnError } from '../errors.js';
 import type { Dataset, DatasetSplits } from './dataset.js';
 import { subset } from './dataset.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { checkManifestData } from './spec.js';
 
 export const MANIFEST_FORMAT = 'ulearn-clean-manifest';
 
@@ -66,6 +67,7 @@ function checkManifest(m: unknown, path: string): Manifest {
   if (!isManifest(m)) throw new UlearnError(`${path}: not a ulearn clean manifest (expected "format": "${MANIFEST_FORMAT}")`, { code: 'E_DATA' });
   const man = m as Manifest;
   if (man.version !== 1) throw new UlearnError(`${path}: manifest version ${String(man.version)} is not supported (expected 1)`, { code: 'E_DATA' });
+  man.data = checkManifestData(man.data, path);
   if (!Array.isArray(man.samples)) throw new UlearnError(`${path}: "samples" must be an array`, { code: 'E_DATA' });
   man.samples.forEach((e, k) => {
     if (typeof e?.id !== 'string' || typeof e.split !== 'string' || !['keep', 'exclude', 'unlabel'].includes(e.action)) {

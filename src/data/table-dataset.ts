@@ -16,7 +16,7 @@ import { basename } from 'node:path';
 import { UlearnError } from '../errors.js';
 import type { Dataset, DatasetSplits, Split } from './dataset.js';
 import { TabularFitter, TabularPreprocessor, type TabularPreprocessOptions } from './preprocess/tabular.js';
-import { ColumnProfile, isNumber, missingSet, parseNumber, requireColumn, resolveTypes, streamTable, type ColumnDecl, type ColumnType, type Table, type TableOptions } from './table.js';
+import { ColumnProfile, isNumber, missingSet, notNumericMessage, parseNumber, requireColumn, resolveTypes, streamTable, type ColumnDecl, type ColumnType, type Table, type TableOptions } from './table.js';
 
 export interface TableDatasetOptions extends TableOptions {
   /** Column holding the class; rows where it is missing are unlabeled. Omit for a fully unlabeled table. */
@@ -139,7 +139,7 @@ export async function loadTableDataset(path: string, opts: TableDatasetOptions =
     types.forEach((t, j) => {
       const first = profiles[j].firstNonNumeric[0];
       if (t === 'numeric' && first && use(decls[j].name) === undefined) {
-        throw new UlearnError(`${path} line ${first.line}, column ${j + 1}: column '${decls[j].name}' is numeric, but this value is '${first.value}'`, {
+        throw new UlearnError(`${path} line ${first.line}, column ${j + 1}: ${notNumericMessage(decls[j].name, first.value)}`, {
           code: 'E_DATA',
           hint: `treat '${first.value}' as missing, declare the column categorical (types), or pass --skip-bad-rows`,
         });

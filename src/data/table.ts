@@ -76,12 +76,23 @@ export async function streamTable(
 }
 
 /** The cell as a finite number, or NaN when it is not one. Hot path: called once per cell per pass. */
+/** The largest float32: models compute in float32, where a larger value is Infinity and every loss NaN. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
+
 export function parseNumber(v: string): number {
   const x = +v;
   if (x - x !== 0) return NaN; // NaN and ±Infinity
+  if (Math.abs(x) > FLOAT32_MAX) return NaN; // 1e308: a number, but not one a model can compute with
   // +'' and +'  ' are 0, but a blank cell is not the number 0.
   if (x === 0 && v.trim() === '') return NaN;
   return x;
+}
+
+/** Why a value in a numeric column is refused: not a number at all, or beyond what float32 holds. */
+export function notNumericMessage(column: string, v: string): string {
+  const x = +v;
+  if (Number.isFinite(x) && v.trim() !== '') return `column '${column}': value '${v}' is beyond the float32 range (±3.4e38) models compute in`;
+  return `column '${column}' is numeric, but this value is '${v}'`;
 }
 
 export function isNumber(v: string): boolean {
@@ -214,7 +225,7 @@ export async function readTable(path: string, opts: TableOptions = {}): Promise<
     for (let i = 0; i < col.length; i++) {
       const v = col[i];
       if (missing.has(v) || isNumber(v)) continue;
-      const problem = { source: path, line: lines[i], column: j + 1, message: `column '${decls[j].name}' is numeric, but this value is '${v}'` };
+      const problem = { source: path, line: lines[i], column: j + 1, message: notNumericMessage(decls[j].name, v) };
       if (!opts.skipBadRows) {
         throw new UlearnError(`${path} line ${lines[i]}, column ${j + 1}: ${problem.message}`, {
           code: 'E_DATA',

@@ -17,6 +17,8 @@ export interface ReportMethod {
   /** counts[true][predicted], `classes.length` square. */
   confusion?: number[][];
   notes?: string;
+  /** Optimizer steps taken (see comparison.ts: too few and the comparison is marked not meaningful). */
+  steps?: number;
 }
 
 export interface ReportEpoch {

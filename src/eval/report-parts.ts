@@ -3,11 +3,14 @@
  */
 import { count, esc, pct, signedPoints } from './format.js';
 import type { ReportInput, ReportMethod } from './report-input.js';
+import { compareWithBaseline, undertrained, type Comparison } from './comparison.js';
 
 export interface Highlight {
   /** The method the headline is about: the most accurate one that is not the baseline. */
   best?: ReportMethod;
   baseline?: ReportMethod;
+  /** Whether differences from the baseline mean anything (a stage the budget cut before it trained). */
+  comparison?: Comparison;
 }
 
 export function pickHighlight(input: ReportInput): Highlight {
@@ -15,7 +18,7 @@ export function pickHighlight(input: ReportInput): Highlight {
   const others = input.methods.filter((m) => m !== baseline && Number.isFinite(m.acc));
   const pool = others.length > 0 ? others : input.methods.filter((m) => Number.isFinite(m.acc));
   const best = pool.reduce<ReportMethod | undefined>((a, m) => (a === undefined || m.acc > a.acc ? m : a), undefined);
-  return { best, baseline: baseline !== best ? baseline : undefined };
+  return { best, baseline: baseline !== best ? baseline : undefined, comparison: compareWithBaseline(input.methods, input.baselineName) };
 }
 
 /**
@@ -36,6 +39,9 @@ export function headlineHtml(input: ReportInput, h: Highlight): string {
   if (!h.best) return 'No evaluation results yet.';
   const intro = `With ${esc(labelsText(input))}, <strong>${esc(h.best.name)}</strong> reaches <strong>${pct(h.best.acc)}</strong>`;
   if (!h.baseline) return `${intro} test accuracy.`;
+  if (h.comparison?.meaningful === false) {
+    return `${intro} test accuracy. <span class="delta-down">The comparison with ${esc(h.baseline.name)} is not meaningful: ${esc(h.comparison.reason ?? '')}.</span>`;
+  }
   const d = pointsBetween(h.best.acc, h.baseline.acc);
   const cls = d >= 0 ? 'delta-up' : 'delta-down';
   return (
@@ -50,7 +56,8 @@ function keepTogether(name: string): string {
 }
 
 export function methodsTable(input: ReportInput, h: Highlight): string {
-  const withNotes = input.methods.some((m) => m.notes);
+  const withNotes = input.methods.some((m) => m.notes || undertrained(m));
+  const notes = (m: ReportMethod) => [m.notes, undertrained(m) ? `not trained: ${m.steps} optimizer steps` : undefined].filter(Boolean).join('; ');
   const head =
     `<tr><th>Method</th><th class="num">Test accuracy</th>` +
     (h.baseline ? `<th class="num">vs ${esc(h.baseline.name)}</th>` : '') +
@@ -62,11 +69,13 @@ export function methodsTable(input: ReportInput, h: Highlight): string {
       ? ''
       : m === h.baseline
         ? '<td class="num missing">baseline</td>'
-        : `<td class="num">${signedPoints(pointsBetween(m.acc, h.baseline.acc))}</td>`;
+        : h.comparison?.meaningful === false
+          ? '<td class="num missing" title="not meaningful: a method trained too few steps">n/m</td>'
+          : `<td class="num">${signedPoints(pointsBetween(m.acc, h.baseline.acc))}</td>`;
     return (
       `<tr><td${m === h.best ? ' class="best"' : ''}>${esc(m.name)}</td><td class="num${m === h.best ? ' best' : ''}">${pct(m.acc)}${std}</td>` +
       delta +
-      (withNotes ? `<td class="notes">${esc(m.notes ?? '')}</td>` : '') +
+      (withNotes ? `<td class="notes">${esc(notes(m))}</td>` : '') +
       '</tr>'
     );
   });

@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, stat } from 'node:fs/promises';
 import { extname, join, relative, resolve } from 'node:path';
 import sharp from 'sharp';
+import { MAX_IMAGE_PIXELS } from '../data/image-decode.js';
 import { loadFashionMnist, FASHION_MNIST_CLASSES } from '../data/fashion-mnist.js';
 import { IMAGE_EXTENSIONS } from '../data/image-folder.js';
 import { UlearnError } from '../errors.js';
@@ -144,7 +145,7 @@ async function pixelEmbeddings(files: string[]): Promise<{ data: Float32Array; d
   const data = new Float32Array(files.length * dim);
   const progress = new Progress('pixel embeddings', files.length);
   for (let i = 0; i < files.length; i++) {
-    const px = await sharp(files[i]).flatten({ background: { r: 0, g: 0, b: 0 } }).greyscale().resize(PIXEL_SIDE, PIXEL_SIDE, { fit: 'fill' }).raw().toBuffer();
+    const px = await sharp(files[i], { limitInputPixels: MAX_IMAGE_PIXELS }).flatten({ background: { r: 0, g: 0, b: 0 } }).greyscale().resize(PIXEL_SIDE, PIXEL_SIDE, { fit: 'fill' }).raw().toBuffer();
     for (let j = 0; j < dim; j++) data[i * dim + j] = px[j] / 255;
     progress.tick(1);
   }

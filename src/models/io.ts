@@ -54,12 +54,43 @@ export function fileIOHandler(dir: string): tf.io.IOHandler {
       }
       return tf.io.getModelArtifactsForJSON(json, async (manifest) => {
         const specs = manifest.flatMap((group) => group.weights);
-        const parts = await Promise.all(manifest.flatMap((group) => group.paths).map((p) => fs.readFile(path.join(dir, p))));
+        const parts = await Promise.all(manifest.flatMap((group) => group.paths).map((p) => readWeightsFile(dir, p)));
         const joined = Buffer.concat(parts);
         return [specs, joined.buffer.slice(joined.byteOffset, joined.byteOffset + joined.byteLength) as ArrayBuffer];
       });
     },
   };
+}
+
+/**
+ * One weights file of a model folder, checked: a model folder may come from anyone, so its weightsManifest
+ * may only name a file in the folder itself (no separators, no '..'), and a `weights-<hash>.bin` name (what
+ * `save` writes) must match the SHA-256 of the bytes, which catches corrupted and truncated files before tfjs
+ * turns them into NaN or a shape error.
+ */
+async function readWeightsFile(dir: string, name: unknown): Promise<Buffer> {
+  const file = path.join(dir, String(name));
+  if (typeof name !== 'string' || name === '' || name !== path.basename(name) || name.includes('\\') || name === '..' || name === '.') {
+    throw new UlearnError(`${path.join(dir, 'model.json')}: weights path '${String(name)}' is not a plain file name; paths outside the model folder are refused`, { code: 'E_MODEL_IO' });
+  }
+  const bytes = await fs.readFile(file).catch((e: NodeJS.ErrnoException) => {
+    throw new UlearnError(`${file}: weights file ${e.code === 'ENOENT' ? 'missing' : `cannot be read (${e.code ?? e.message})`}`, {
+      code: 'E_MODEL_IO',
+      hint: 'copy the whole model folder (model.json and its weights file belong together)',
+      cause: e,
+    });
+  });
+  const named = /^weights-([0-9a-f]{16})\.bin$/.exec(name)?.[1];
+  if (named !== undefined) {
+    const actual = createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+    if (actual !== named) {
+      throw new UlearnError(`${file}: corrupted or truncated: its SHA-256 begins ${actual}, the file name says ${named} (${bytes.length} bytes)`, {
+        code: 'E_MODEL_IO',
+        hint: 'copy the model folder again, or retrain',
+      });
+    }
+  }
+  return bytes;
 }
 
 /** Saves `model` (topology and weights, no optimizer state) to `dir`, atomically. */
@@ -69,5 +100,11 @@ export async function saveModel(model: tfl.LayersModel, dir: string): Promise<vo
 
 /** Loads a model saved by `saveModel`. */
 export async function loadModel(dir: string): Promise<tfl.LayersModel> {
-  return tfl.loadLayersModel(fileIOHandler(dir));
+  try {
+    return await tfl.loadLayersModel(fileIOHandler(dir));
+  } catch (e) {
+    if (e instanceof UlearnError) throw e;
+    // tfjs's own complaints (a weight spec that does not fit the bytes, an unknown layer) are about the folder.
+    throw new UlearnError(`${dir}: not a loadable model (${(e as Error).message})`, { code: 'E_MODEL_IO', hint: 'give a folder written by ulearn', cause: e });
+  }
 }

@@ -12,6 +12,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { simclrAugment } from '../augment/presets.js';
 import { applyLabelBudget } from '../data/label-budget.js';
 import { loadDataset } from '../data/load.js';
+import { compareWithBaseline, formatResultsTable } from '../eval/comparison.js';
 import { gather, sampleSize, type Dataset } from '../data/dataset.js';
 import { describeBackend, initBackend } from '../engine/backend.js';
 import { Rng } from '../engine/seed.js';
@@ -240,12 +241,13 @@ export async function runPipeline(cfg: PipelineConfig, opts: PipelineOptions = {
   const budget = Budget.parse(cfg.budget);
   const backend = await initBackend(cfg.backend, { threads: opts.threads });
   log(describeBackend(backend));
-  const run = opts.runDir ? await RunDir.open(opts.runDir) : await RunDir.create(opts.runsRoot ?? 'runs', cfg);
-  log(`run: ${run.dir}`);
+  // Data and labels are checked before the run directory exists, so a config that fails here leaves no runs/<id>.
   const splits = await loadDataset(cfg.testData ? { folder: cfg.data, test: cfg.testData } : cfg.data);
   if (!splits.test) throw new UlearnError(`${cfg.data}: no test split; give testData (a labeled folder) to measure accuracy`, { code: 'E_CONFIG' });
   const train = splits.train;
   const lb = applyLabelBudget(train, { perClass: cfg.labelsPerClass, total: cfg.totalLabels, seed: cfg.seed });
+  const run = opts.runDir ? await RunDir.open(opts.runDir) : await RunDir.create(opts.runsRoot ?? 'runs', cfg);
+  log(`run: ${run.dir}`);
   const ctx: Context = { cfg, run, train, test: splits.test, inputShape: imageShape(train), labeled: lb.labeled, visibleY: lb.y, budget, log };
   if (cfg.finetune.epochs === undefined) log(`fine-tune and baseline: ${fitEpochs(lb.labeled.length / train.classes.length)} epochs over the labels (max(20, 600 / labels per class))`);
   log(`data: ${train.name} ${train.size} train images (${lb.labeled.length} labeled, ${train.classes.length} classes), ${splits.test.size} test images`);
@@ -275,13 +277,13 @@ export async function runPipeline(cfg: PipelineConfig, opts: PipelineOptions = {
       seed: cfg.seed,
       createdAt: new Date().toISOString(),
       classes: train.classes,
-      methods: methods.map((m): ReportMethod => ({ name: m.name, acc: m.acc, perClass: m.perClass, confusion: m.confusion, notes: trainingNote(m) })),
+      methods: methods.map((m): ReportMethod => ({ name: m.name, acc: m.acc, perClass: m.perClass, confusion: m.confusion, steps: m.steps, notes: trainingNote(m) })),
       pretrain: pre ? { method: cfg.pretrain.method, epochs: pre.epochs, seconds: pre.seconds } : undefined,
       embedding,
       baselineName: baseRes ? baseRes.name : undefined,
     };
     const html = renderReport(input);
-    await run.writeResults({ ...input, config: cfg, budgetUsedSeconds: budget.elapsedMs() / 1000 });
+    await run.writeResults({ ...input, comparison: compareWithBaseline(input.methods, input.baselineName), config: cfg, budgetUsedSeconds: budget.elapsedMs() / 1000 });
     await run.writeReport(html);
     reportPath = run.path('report.html');
     await run.stageDone('report', {});
@@ -351,14 +353,5 @@ export function trainingNote(m: Pick<MethodResult, 'steps' | 'epochs' | 'stopped
 
 /** The table `ulearn demo` prints; "(budget)" marks an arm the budget cut short. */
 export function resultsTable(methods: MethodResult[]): string {
-  const base = methods.find((m) => m.name === 'supervised only');
-  const rows = methods.map((m) => {
-    const delta = base && m !== base ? `${m.acc >= base.acc ? '+' : ''}${((m.acc - base.acc) * 100).toFixed(1)}` : '';
-    const steps = m.steps === undefined ? '' : `${m.steps}${m.stoppedByBudget ? ' (budget)' : ''}`;
-    return [m.name, `${(m.acc * 100).toFixed(1)}%`, delta, steps, `${m.seconds.toFixed(0)} s`];
-  });
-  const header = ['method', 'test accuracy', 'vs supervised', 'steps', 'time'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+  return formatResultsTable(methods, 'supervised only');
 }

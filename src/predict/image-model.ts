@@ -10,7 +10,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { decodeImage, writePixels, type ResizePolicy } from '../data/image-decode.js';
+import { decodeImage, RESIZE_POLICIES, writePixels, type ResizePolicy } from '../data/image-decode.js';
 import { IMAGE_EXTENSIONS } from '../data/image-folder.js';
 import { UlearnError } from '../errors.js';
 import { argmaxRows } from '../eval/metrics.js';
@@ -63,8 +63,31 @@ export async function loadClassifier(dir: string): Promise<{ model: tfl.LayersMo
     throw new UlearnError(`${metaFile}: not valid JSON (${(e as Error).message})`, { code: 'E_MODEL_IO', cause: e });
   }
   if (meta.format !== FORMAT || meta.version !== 1) throw new UlearnError(`${metaFile}: format '${meta.format}' version ${meta.version}, expected '${FORMAT}' version 1`, { code: 'E_MODEL_IO' });
+  checkMeta(meta, metaFile);
   const model = await loadModel(dir);
+  // The metadata and the weights must describe the same network, or predict would mislabel every file.
+  const outShape = model.outputs[0].shape;
+  const width = outShape[outShape.length - 1];
+  if (width !== meta.classes.length) {
+    throw new UlearnError(`${metaFile}: lists ${meta.classes.length} classes but the model has ${String(width)} outputs`, { code: 'E_MODEL_IO', hint: 'the metadata belongs to another model; copy the folder again' });
+  }
+  const inShape = model.inputs[0].shape.slice(1);
+  if (inShape.join(',') !== meta.preprocessing.inputShape.join(',')) {
+    throw new UlearnError(`${metaFile}: preprocessing.inputShape [${meta.preprocessing.inputShape.join(', ')}] does not match the model's input [${inShape.join(', ')}]`, { code: 'E_MODEL_IO' });
+  }
   return { model, meta };
+}
+
+/** The metadata fields predict relies on, checked so a hand-edited file fails here and not inside tfjs. */
+function checkMeta(meta: ClassifierMeta, file: string): void {
+  const bad = (what: string) => new UlearnError(`${file}: ${what}`, { code: 'E_MODEL_IO' });
+  if (!Array.isArray(meta.classes) || meta.classes.length === 0 || !meta.classes.every((c) => typeof c === 'string')) throw bad('"classes" must be a non-empty list of names');
+  if (new Set(meta.classes).size !== meta.classes.length) throw bad('"classes" has duplicate names');
+  const shape = meta.preprocessing?.inputShape as unknown;
+  if (!Array.isArray(shape) || shape.length !== 3 || !shape.every((v) => Number.isInteger(v) && v > 0 && v <= 4096)) {
+    throw bad(`"preprocessing.inputShape" must be [height, width, channels] of positive integers, got ${JSON.stringify(shape)}`);
+  }
+  if (!RESIZE_POLICIES.includes(meta.preprocessing.resize)) throw bad(`"preprocessing.resize" must be one of ${RESIZE_POLICIES.join(', ')}`);
 }
 
 /** Image files named directly or found (recursively, sorted) in the named folders. */
@@ -124,6 +147,14 @@ export async function predictFiles(model: tfl.LayersModel, meta: ClassifierMeta,
 /** One prediction per row of `probs` ([names.length, classes.length], row-major): the argmax class and its probability. */
 export function toPredictions(probs: Float32Array, names: readonly string[], classes: readonly string[]): Prediction[] {
   const K = classes.length;
+  const bad = probs.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) {
+    // NaN weights (or an overflow inside the network) would otherwise become confident-looking labels.
+    throw new UlearnError(`${names[Math.floor(bad / K)]}: the model's output is NaN or not finite; its weights are broken`, {
+      code: 'E_MODEL_IO',
+      hint: 'retrain the model (training may have diverged: try a lower learning rate)',
+    });
+  }
   const best = argmaxRows(probs, K);
   return names.map((file, k) => {
     const row = Array.from(probs.subarray(k * K, (k + 1) * K));

@@ -77,7 +77,16 @@ function parseText(text: string, file: string): unknown {
       const context = snippet.filter((l) => l.trim() !== '').map((l) => `  ${l}`);
       throw new UlearnError([`${file}${at ? `:${at.line}:${at.col}` : ''}: ${short}`, ...context].join('\n'), { code: 'E_CONFIG', cause: err });
     }
-    return doc.toJS();
+    try {
+      // yaml caps alias expansion (maxAliasCount) and throws when a "billion laughs" document exceeds it.
+      return doc.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      throw new UlearnError(`${file}: cannot expand this YAML (${(e as Error).message})`, {
+        code: 'E_CONFIG',
+        hint: 'a config needs no nested aliases (&a / *a); write the values out',
+        cause: e,
+      });
+    }
   }
   throw new UlearnError(`${file}: unknown config format '${ext || '(no extension)'}'`, { code: 'E_CONFIG', hint: 'use a .yaml, .yml or .json file' });
 }

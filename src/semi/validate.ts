@@ -3,6 +3,7 @@
  * a threshold outside (0, 1], a label budget larger than the labeled pool, a class without labels, an empty
  * unlabeled pool. Each names what was given and what was expected.
  */
+import { noLabelsError } from '../data/label-budget.js';
 import { UlearnError } from '../errors.js';
 
 export function checkThreshold(t: number, what = 'threshold'): number {
@@ -27,6 +28,7 @@ export interface SemiSetup {
 }
 
 export function checkSemiSetup(s: SemiSetup): void {
+  if (s.classes.length === 0 || s.labeled.length === 0) throw noLabelsError(s.name);
   const counts = new Array<number>(s.classes.length).fill(0);
   for (let k = 0; k < s.labeled.length; k++) {
     const c = s.y[s.labeled[k]];

@@ -11,7 +11,11 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   let renamed = false;
   try {
-    const fh = await open(tmp, 'wx');
+    const fh = await open(tmp, 'wx').catch((e: NodeJS.ErrnoException) => {
+      // Name the file the caller asked for (a missing or read-only folder), not our temp name.
+      e.path = path;
+      throw e;
+    });
     try {
       await fh.writeFile(data);
       // fsync before rename, or a crash can leave the new name pointing at an empty file.

@@ -99,5 +99,5 @@ test('a class without labeled samples, or a dataset with fewer labels than class
   rejects(() => applyLabelBudget(noC, { perClass: 1, seed: 1 }), "'c' has 0");
   const tiny = { name: 'tiny', classes: ['a', 'b', 'c'], y: Int32Array.from([0, 1, -1]) };
   rejects(() => applyLabelBudget(tiny, { total: 3, seed: 1 }), 'only 2 labeled samples');
-  rejects(() => applyLabelBudget({ name: 'u', classes: [], y: Int32Array.from([-1]) }, { total: 1, seed: 1 }), 'has no classes');
+  rejects(() => applyLabelBudget({ name: 'u', classes: [], y: Int32Array.from([-1]) }, { total: 1, seed: 1 }), 'no labeled samples');
 });

@@ -28,6 +28,7 @@ interface CleanCliOpts {
   seed: number;
   backend: string;
   html: boolean;
+  skipBadRows?: boolean;
 }
 
 export function registerCleanCommand(program: Command): void {
@@ -48,6 +49,7 @@ export function registerCleanCommand(program: Command): void {
     .addOption(seedOption('random seed'))
     .addOption(backendOption({ help: 'compute backend (exact kNN on small data, --encoder)' }))
     .option('--no-html', 'skip report.html')
+    .option('--skip-bad-rows', 'tables: skip (list, and exclude in the manifest) rows that cannot be read instead of stopping at the first')
     .action(async (data: string, o: CleanCliOpts) => {
       const list = (v?: string) => v?.split(',').map((x) => x.trim()).filter(Boolean);
       const skip = new Set(list(o.skip) ?? []);
@@ -57,7 +59,11 @@ export function registerCleanCommand(program: Command): void {
       const checks = (list(o.checks) ?? known).filter((c) => !skip.has(c));
       const outDir = o.out ?? `runs/clean-${data.replace(/\/+$/, '').split('/').pop() || 'data'}`;
       if (modalityOfPath(data) === 'table' && (await stat(data).catch(() => undefined))?.isFile()) {
-        const t = await runTabularClean(data, outDir, { html: o.html });
+        const t = await runTabularClean(data, outDir, {
+          html: o.html,
+          skipBadRows: o.skipBadRows,
+          onSkip: (p) => console.error(`clean: skipped ${p.source} line ${p.line}, column ${p.column}: ${p.message}`),
+        });
         const k = t.report.checks;
         console.log(`clean: ${t.report.rows} rows x ${t.report.columns.length} columns in ${t.seconds.toFixed(1)} s (peak RSS ${Math.round(t.peakRssMb)} MB)`);
         console.log(`  missing values    ${k.missing_values.columns.length} columns, ${k.missing_values.rows_flagged} rows mostly empty`);
@@ -68,6 +74,7 @@ export function registerCleanCommand(program: Command): void {
         console.log(`issues: ${t.paths.issues}\nmanifest: ${t.paths.manifest}${t.paths.report ? `\nreport: ${t.paths.report}` : ''}`);
         return;
       }
+      if (o.skipBadRows) throw new UlearnError('--skip-bad-rows is for tables (.csv, .tsv, .arff); unreadable images are always listed and excluded', { code: 'E_ARG' });
       const out = await runClean({
         data,
         testData: o.testData,

@@ -17,7 +17,7 @@ import { EXPORT_FORMATS, exportLabels, importLabels, parseLabelFile, type Export
 import type { ProjectMeta } from '../../label/store.js';
 import { ensureWebBuilt } from '../../label/web-build.js';
 import { writeFileAtomic } from '../../util/atomic.js';
-import { intArg, numberArg } from '../options.js';
+import { intArg, numberArg, portArg } from '../options.js';
 
 // The store (better-sqlite3), the server (fastify) and the project builder (sharp) are loaded by the actions
 // that use them: every `ulearn` command registers this one, and loading them up front cost each ~76 ms.
@@ -72,7 +72,7 @@ export function registerLabelCommand(program: Command): void {
     .command('serve', { isDefault: true })
     .description('serve the labeling app (the default: `ulearn label <project-dir>`)')
     .argument('<project-dir>', 'project directory')
-    .option('--port <n>', 'port (0 = any free port)', intArg('--port', 0), 8765)
+    .option('--port <n>', 'port (0 = any free port)', portArg(), 8765)
     .option('--host <addr>', 'address to bind; anything but loopback requires a token for every request', '127.0.0.1')
     .option('--allow-host <names>', 'more names the server is reached by (Host header), comma-separated, e.g. labbox.lan; others get 403 (DNS rebinding)')
     .action(async (dir: string, o: { port: number; host: string; allowHost?: string }) => {

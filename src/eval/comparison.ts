@@ -1,0 +1,62 @@
+/**
+ * Whether a comparison with the baseline means anything. A stage that the budget cut before it could train
+ * (0 epochs: its accuracy is chance) makes "+49 points vs supervised" a statement about the budget, not the
+ * method. One rule, used by the CLI table, results.json and the report: a method that took fewer than
+ * MIN_TRAIN_STEPS optimizer steps is "not trained", and a comparison involving it is marked not meaningful.
+ * Steps, not seconds: the rule must give the same verdict on a fast and a slow machine for the same work.
+ */
+
+/** Fewer optimizer steps than this is not training (5 epochs of 100 labels at batch 32 is 20). */
+export const MIN_TRAIN_STEPS = 20;
+
+export interface StepsCounted {
+  name: string;
+  acc: number;
+  /** Optimizer steps the method took; undefined where that is not how it trains (a closed-form probe). */
+  steps?: number;
+}
+
+export interface Comparison {
+  baseline: string;
+  meaningful: boolean;
+  /** Why not, in a sentence a user can act on. */
+  reason?: string;
+}
+
+export function undertrained(m: StepsCounted): boolean {
+  return m.steps !== undefined && m.steps < MIN_TRAIN_STEPS;
+}
+
+/** Undefined when there is no baseline among `methods`. */
+export function compareWithBaseline(methods: StepsCounted[], baselineName: string | undefined): Comparison | undefined {
+  const base = methods.find((m) => m.name === baselineName);
+  if (!base) return undefined;
+  const short = methods.filter(undertrained);
+  if (short.length === 0) return { baseline: base.name, meaningful: true };
+  const who = short.map((m) => `'${m.name}' trained ${m.steps} optimizer step${m.steps === 1 ? '' : 's'}`).join(', ');
+  return {
+    baseline: base.name,
+    meaningful: false,
+    reason: `${who} (fewer than ${MIN_TRAIN_STEPS}): the budget ran out before it could train, so differences from '${base.name}' are not meaningful; give a larger --budget`,
+  };
+}
+
+/** The CLI's results table: accuracy, the difference to the baseline ("n/m" when not meaningful), steps and time. */
+export function formatResultsTable(methods: (StepsCounted & { seconds: number; stoppedByBudget?: boolean })[], baselineName: string): string {
+  const base = methods.find((m) => m.name === baselineName);
+  const cmp = compareWithBaseline(methods, baselineName);
+  const rows = methods.map((m) => {
+    let delta = '';
+    if (base && m !== base) delta = cmp?.meaningful === false ? 'n/m' : `${m.acc >= base.acc ? '+' : ''}${((m.acc - base.acc) * 100).toFixed(1)}`;
+    const name = undertrained(m) ? `${m.name} (not trained)` : m.name;
+    // "(budget)": the budget ended the arm before its epochs or steps did (its accuracy is a shorter run's).
+    const steps = m.steps === undefined ? '' : `${m.steps}${m.stoppedByBudget ? ' (budget)' : ''}`;
+    return [name, `${(m.acc * 100).toFixed(1)}%`, delta, steps, `${m.seconds.toFixed(0)} s`];
+  });
+  const header = ['method', 'test accuracy', 'vs supervised', 'steps', 'time'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const table = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
+  if (cmp?.meaningful === false) table.push('', `warning: n/m = not meaningful: ${cmp.reason}`);
+  return table.join('\n');
+}
