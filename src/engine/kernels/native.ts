@@ -211,7 +211,7 @@ export function nativeKernelConfigs(addon: NativeAddon, fallback: (name: string)
     else if (Bb === 1 && batchB.length <= batchA.length) outBatch = batchA;
     else if (batchA.length === batchB.length && batchA.every((d, i) => d === batchB[i])) outBatch = batchA;
     else return undefined;
-    if (bias && !(bias.size === N && bias.shape[bias.shape.length - 1] === N)) return undefined;
+    if (bias && !(bias.shape.reduce((s, d) => s * d, 1) === N && bias.shape[bias.shape.length - 1] === N)) return undefined;
     if (M * N * K === 0) return undefined;
     const backend = be(args);
     const out = backend.makeOutput([...outBatch, M, N], 'float32');
