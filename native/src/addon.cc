@@ -312,6 +312,8 @@ void bnBackward(const Napi::CallbackInfo& info) {
                             {DNNL_ARG_MEAN, m(plan.stat, p[3], C)},
                             {DNNL_ARG_VARIANCE, m(plan.stat, p[4], C)},
                             {DNNL_ARG_SCALE, m(plan.stat, p[5], C)},
+                            // With use_shift oneDNN asks for the shift too, though the gradients do not depend on it.
+                            {DNNL_ARG_SHIFT, m(plan.stat, p[5], C)},
                             {DNNL_ARG_DIFF_DST, m(plan.data, p[6], M * C)},
                             {DNNL_ARG_DIFF_SRC, m(plan.data, p[7], M * C)},
                             {DNNL_ARG_DIFF_SCALE, m(plan.stat, p[8], C)},

@@ -272,12 +272,61 @@ export function nativeKernelConfigs(addon: NativeAddon, fallback: (name: string)
     }
     return out;
   };
+  // Batch norm in training: ulearn's own ops (FastBatchNormalization uses them while the native kernels are on);
+  // x is viewed as [M, C], statistics over M.
+  const bnParams = new Int32Array(10);
+  const bnShape = (x: TensorInfo): [number, number] => {
+    const C = x.shape[x.shape.length - 1];
+    return [x.shape.reduce((a, b) => a * b, 1) / C, C];
+  };
+  configs.push({
+    kernelName: BATCH_NORM_TRAIN,
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const { x, gamma, beta } = args.inputs as Record<string, TensorInfo>;
+      const backend = be(args);
+      const [M, C] = bnShape(x);
+      const outs = [backend.makeOutput(x.shape, 'float32'), backend.makeOutput([C], 'float32'), backend.makeOutput([C], 'float32')];
+      const p = bnParams.subarray(0, 8);
+      p.set([M, C, ...[x, gamma, beta, ...outs].map((t) => offsetOf(backend, t))]);
+      try {
+        callNative(BATCH_NORM_TRAIN, () => addon.bnForward(heapView(backend), p, attrsOf(args).epsilon as number));
+      } catch (e) {
+        for (const o of outs) backend.disposeData(o.dataId);
+        throw e;
+      }
+      return outs;
+    },
+  });
+  configs.push({
+    kernelName: BATCH_NORM_GRAD,
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const { x, mean, variance, gamma, dy } = args.inputs as Record<string, TensorInfo>;
+      const backend = be(args);
+      const [M, C] = bnShape(x);
+      const outs = [backend.makeOutput(x.shape, 'float32'), backend.makeOutput([C], 'float32'), backend.makeOutput([C], 'float32')];
+      bnParams.set([M, C, ...[x, mean, variance, gamma, dy, ...outs].map((t) => offsetOf(backend, t))]);
+      try {
+        callNative(BATCH_NORM_GRAD, () => addon.bnBackward(heapView(backend), bnParams, attrsOf(args).epsilon as number));
+      } catch (e) {
+        for (const o of outs) backend.disposeData(o.dataId);
+        throw e;
+      }
+      return outs;
+    },
+  });
+
   add('MaxPool', pool(0));
   add('AvgPool', pool(1));
   add('MaxPoolGrad', pool(2));
   add('AvgPoolGrad', pool(3));
   return configs;
 }
+
+/** ulearn's batch-norm training ops: (x, gamma, beta) -> (y, mean, variance) and its gradient. */
+export const BATCH_NORM_TRAIN = 'UlearnBatchNormTrain';
+export const BATCH_NORM_GRAD = 'UlearnBatchNormGrad';
 
 /** The kernels the native ones replaced, by name, to put back when the native kernels are switched off. */
 const replaced = new Map<string, KernelConfig>();
@@ -292,7 +341,7 @@ export function registerNativeKernels(addon: NativeAddon): string[] {
     return k?.kernelFunc;
   });
   for (const c of configs) {
-    unregisterKernel(c.kernelName, 'wasm');
+    if (getKernel(c.kernelName, 'wasm')) unregisterKernel(c.kernelName, 'wasm');
     registerKernel(c);
   }
   active = configs;
