@@ -13,6 +13,7 @@ import { withThreadedWasm } from './wasm-threads.js';
 import { registerWasmKernels } from './kernels/register.js';
 import { loadNative } from './native.js';
 import { registerNativeKernels, unregisterNativeKernels } from './kernels/native.js';
+import { installFusedAdam } from './kernels/fused-adam.js';
 
 export const BACKENDS = ['auto', 'native', 'wasm', 'webgpu', 'cpu', 'tensorflow'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -124,6 +125,7 @@ function addNative(wasmReport: BackendReport, requested: BackendName): BackendRe
       hint: 'report this with the engine line; --backend wasm runs without the native kernels',
     });
   }
+  installFusedAdam(addon);
   const info = addon.info();
   return { name: 'native', requested, threads, over: 'wasm', details: [`oneDNN ${info.version}`, info.isa, ...wasmReport.details] };
 }

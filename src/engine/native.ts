@@ -66,7 +66,7 @@ export function loadNative(): NativeLoad {
 /** The wasm backend's internals the native kernels use (not in its public typings). */
 export interface WasmInternals extends KernelBackend {
   wasm: { HEAPF32: Float32Array };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  dataIdMap: { get(dataId: object): { memoryOffset: number; refCount: number } | undefined };
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
 }
 

@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../../src/engine/seed.js';
 import { UlearnError } from '../../src/errors.js';
 import { callNative, loadNative } from '../../src/engine/native.js';
+import { fusedAdamSteps, tfjsAdamApplyGradients } from '../../src/engine/kernels/fused-adam.js';
 import { maxAbs, maxAbsDiff, NATIVE_SKIP, onCpu, randomArray, useEngine } from './helpers.js';
 
 const run = promisify(execFile);
@@ -154,5 +155,44 @@ describe('backend choice', () => {
     const r = await cli(['info', '--backend', 'native', '--threads', '1']);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /^engine: native \(oneDNN \d+\.\d+\.\d+, [a-z0-9_]+, .*1 thread\) over wasm, tfjs /m);
+  });
+});
+
+describe('fused Adam', { skip }, () => {
+  before(() => useEngine('native'));
+
+  test('updates variables and moments as tfjs AdamOptimizer does, in one native call per step', () => {
+    const rng = new Rng(34);
+    const shapes = [[3, 3, 4, 8], [8], [50, 7]];
+    const init = shapes.map((s) => randomArray(rng, s.reduce((a, b) => a * b, 1)));
+    const grads = [0, 1, 2, 3].map(() => shapes.map((s) => randomArray(rng, s.reduce((a, b) => a * b, 1))));
+    const train = (fused: boolean) => {
+      const vars = shapes.map((s, i) => {
+        const t = tf.tensor(init[i], s);
+        const v = tf.variable(t, true, `adam_${fused}_${i}`);
+        t.dispose(); // else the variable shares its data with t, and the update must not be in place
+        return v;
+      });
+      const opt = tf.train.adam(0.01, 0.9, 0.999, 1e-7);
+      const before = fusedAdamSteps;
+      for (const step of grads) {
+        const g = step.map((v, i) => ({ name: vars[i].name, tensor: tf.tensor(v, shapes[i]) }));
+        if (fused) opt.applyGradients(g);
+        else tfjsAdamApplyGradients.call(opt, g);
+        tf.dispose(g.map((x) => x.tensor));
+      }
+      const ran = fusedAdamSteps - before;
+      const values = vars.map((v) => v.dataSync() as Float32Array);
+      const iterations = opt.iterations;
+      tf.dispose(vars);
+      opt.dispose();
+      return { values, ran, iterations };
+    };
+    const want = train(false);
+    const got = train(true);
+    assert.equal(want.ran, 0);
+    assert.equal(got.ran, grads.length, 'every step ran the fused update');
+    assert.equal(got.iterations, want.iterations);
+    want.values.forEach((w, i) => assert.ok(maxAbsDiff(got.values[i], w) <= 1e-6 * Math.max(1, maxAbs(w)), `variable ${i}: max diff ${maxAbsDiff(got.values[i], w)}`));
   });
 });

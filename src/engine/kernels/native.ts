@@ -274,7 +274,7 @@ export function nativeKernelConfigs(addon: NativeAddon, fallback: (name: string)
   };
   // Batch norm in training: ulearn's own ops (FastBatchNormalization uses them while the native kernels are on);
   // x is viewed as [M, C], statistics over M.
-  const bnParams = new Int32Array(10);
+  const bnParams = new Int32Array(11);
   const bnShape = (x: TensorInfo): [number, number] => {
     const C = x.shape[x.shape.length - 1];
     return [x.shape.reduce((a, b) => a * b, 1) / C, C];
@@ -287,8 +287,8 @@ export function nativeKernelConfigs(addon: NativeAddon, fallback: (name: string)
       const backend = be(args);
       const [M, C] = bnShape(x);
       const outs = [backend.makeOutput(x.shape, 'float32'), backend.makeOutput([C], 'float32'), backend.makeOutput([C], 'float32')];
-      const p = bnParams.subarray(0, 8);
-      p.set([M, C, ...[x, gamma, beta, ...outs].map((t) => offsetOf(backend, t))]);
+      const p = bnParams.subarray(0, 9);
+      p.set([x.shape[0], M, C, ...[x, gamma, beta, ...outs].map((t) => offsetOf(backend, t))]);
       try {
         callNative(BATCH_NORM_TRAIN, () => addon.bnForward(heapView(backend), p, attrsOf(args).epsilon as number));
       } catch (e) {
@@ -306,7 +306,7 @@ export function nativeKernelConfigs(addon: NativeAddon, fallback: (name: string)
       const backend = be(args);
       const [M, C] = bnShape(x);
       const outs = [backend.makeOutput(x.shape, 'float32'), backend.makeOutput([C], 'float32'), backend.makeOutput([C], 'float32')];
-      bnParams.set([M, C, ...[x, mean, variance, gamma, dy, ...outs].map((t) => offsetOf(backend, t))]);
+      bnParams.set([x.shape[0], M, C, ...[x, mean, variance, gamma, dy, ...outs].map((t) => offsetOf(backend, t))]);
       try {
         callNative(BATCH_NORM_GRAD, () => addon.bnBackward(heapView(backend), bnParams, attrsOf(args).epsilon as number));
       } catch (e) {
