@@ -52,6 +52,10 @@ export function loadNative(): NativeLoad {
   }
   const file = addonPath();
   if (!existsSync(file)) return (loaded = { why: 'native add-on not built (run scripts/setup.sh)' });
+  // oneDNN's OpenMP threads share the cores with the wasm backend's thread pool, which runs every op between
+  // two native calls. libgomp's default spin-wait after each parallel region takes those cores from it (and
+  // on a busy machine made 2 threads 2x slower than PASSIVE, measured); it must be set before libgomp loads.
+  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   try {
     const addon = createRequire(import.meta.url)(file) as NativeAddon;
     addon.info();
