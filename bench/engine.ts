@@ -6,7 +6,10 @@
  *    thread count, architecture, batch, optimizer (Adam 1e-3) and step counts (bench/pytorch/engine.py);
  *  - kernels: GFLOP/s of the forward Conv2D and of the gradient convolutions (ours vs tfjs' built-in
  *    Conv2DBackpropInput), with aten's kernels for the same shapes alongside;
- *  - memory: 1000 training steps of the reference CNN, RSS and live tensors at start and end (must be flat).
+ *  - memory: 1000 training steps of the reference CNN, RSS and live tensors at start and end (must be flat);
+ *  - encode: the SSL encoder (ResNet 16-32-64 on 28x28x1) run over 70,000 images (Fashion-MNIST's size) in
+ *    inference mode, img/s and total seconds, next to PyTorch's;
+ *  - each on wasm and on native (wasm + the oneDNN kernels, when the add-on is built), side by side.
  *
  * initBackend starts once per process, so each thread setting runs in its own child process
  * (`node --import tsx bench/engine.ts --worker train|memory ...`), one after the other, never in parallel.
@@ -62,6 +65,7 @@ export interface BenchConfig {
   /** Seconds a kernel timing window lasts at least (reps are chosen from one timed call). */
   kernelWindowS: number;
   memory: { batch: number; steps: number; sampleEvery: number };
+  encode: { name: string; inputShape: [number, number, number]; widths: number[]; blocksPerStage: number; images: number; batch: number };
 }
 
 function kernelSpec(x: KernelSpec['x'], cout: number, builtin: boolean): KernelSpec {
@@ -97,6 +101,7 @@ export function defaultConfig(quick: boolean, batch = 128): BenchConfig {
     kernelWindows: 3,
     kernelWindowS: small(0.5, 0.05),
     memory: { batch: 32, steps: small(1000, 40), sampleEvery: small(100, 10) },
+    encode: { name: 'resnet-16-32-64', inputShape: [28, 28, 1], widths: [16, 32, 64], blocksPerStage: 1, images: small(70000, 1024), batch: 512 },
   };
 }
 
@@ -258,8 +263,15 @@ interface TrainWorkerResult {
   training: TrainResult[];
   kernels: KernelRow[];
   diagnostics: DiagnosticRow[];
+  encode: EncodeResult | null;
   /** CPU seconds this process used (all its threads). */
   cpu_s: number;
+}
+
+interface EncodeResult {
+  images: number;
+  seconds: number;
+  img_s: number;
 }
 
 interface MemorySample {
@@ -504,7 +516,12 @@ async function memoryRun(e: Engine, cfg: BenchConfig, method: Method): Promise<M
   const spec = defaultConfig(false).models[0];
   const model = await buildModel(spec);
   const trainer = makeTrainer(e, model, spec, method, batch, sampleEvery);
+  // A full GC before each sample: without it RSS follows V8's old space, which grows between major GCs with the
+  // garbage of ~100 JS objects per op (measured over 1,500 steps: heapTotal 63 -> 81 MB, then flat, with tensors,
+  // the wasm heap and external memory flat), and reads as a leak. The worker runs with --expose-gc.
+  const gc = (globalThis as { gc?: () => void }).gc;
   const sample = (step: number): MemorySample => {
+    gc?.();
     const m = e.tf.memory();
     const mu = process.memoryUsage();
     return { step, rss_mb: mu.rss / 2 ** 20, heap_used_mb: mu.heapUsed / 2 ** 20, num_tensors: m.numTensors, num_bytes: m.numBytes, wasm_memory_mb: wasmMemoryMb(e) };
@@ -550,6 +567,27 @@ async function memoryRun(e: Engine, cfg: BenchConfig, method: Method): Promise<M
   };
 }
 
+/**
+ * The encoder's forward pass (inference mode) over `images` images in batches, as encoding a data set does;
+ * one batch of random pixels is reused (values do not change the cost), so decoding and copying are not timed.
+ */
+async function measureEncode(e: Engine, cfg: BenchConfig): Promise<EncodeResult> {
+  const { tf } = e;
+  const c = cfg.encode;
+  const { buildResNetEncoder } = await import('../src/models/resnet.js');
+  const encoder = buildResNetEncoder({ inputShape: c.inputShape, widths: c.widths, blocksPerStage: c.blocksPerStage, seed: 0 });
+  const x = tf.randomUniform([c.batch, ...c.inputShape], 0, 1, 'float32', 3);
+  const run = (n: number) => tf.tidy(() => (encoder.predict(n === c.batch ? x : tf.slice(x, 0, n), { batchSize: n }) as tfcore.Tensor).dataSync());
+  run(c.batch); // warm-up: primitives and packings are built on the first call
+  const t0 = performance.now();
+  for (let done = 0; done < c.images; done += c.batch) run(Math.min(c.batch, c.images - done));
+  const seconds = (performance.now() - t0) / 1000;
+  x.dispose();
+  encoder.dispose();
+  log(`encode: ${c.images} images in ${seconds.toFixed(1)} s (${(c.images / seconds).toFixed(0)} img/s)`);
+  return { images: c.images, seconds, img_s: c.images / seconds };
+}
+
 interface WorkerArgs {
   mode: 'train' | 'memory';
   backend: string;
@@ -559,6 +597,7 @@ interface WorkerArgs {
   methods: Record<string, Method[]>;
   memoryMethod: Method;
   kernels: boolean;
+  encode: boolean;
   result: string;
 }
 
@@ -574,14 +613,15 @@ async function workerMain(w: WorkerArgs): Promise<number> {
     for (const method of w.methods[spec.name] ?? ['manual']) training.push(await measureTraining(e, spec, method, w.config.batch));
   }
   const { kernels, diagnostics } = w.kernels ? await measureKernels(e, w.config) : { kernels: [], diagnostics: [] };
-  const out: TrainWorkerResult = { backend: e.backend, describe: e.describe, threads: e.threads, training, kernels, diagnostics, cpu_s: cpuSeconds() };
+  const encode = w.encode ? await measureEncode(e, w.config) : null;
+  const out: TrainWorkerResult = { backend: e.backend, describe: e.describe, threads: e.threads, training, kernels, diagnostics, encode, cpu_s: cpuSeconds() };
   await writeJsonAtomic(w.result, out);
   return 0;
 }
 
 async function spawnWorker<T>(w: Omit<WorkerArgs, 'result'>, label: string): Promise<T> {
   const result = path.join(os.tmpdir(), `ulearn-bench-${process.pid}-${Date.now()}.json`);
-  const args = ['--import', 'tsx', thisFile, '--worker', JSON.stringify({ ...w, result })];
+  const args = ['--expose-gc', '--import', 'tsx', thisFile, '--worker', JSON.stringify({ ...w, result })];
   const { code } = await runChild(process.execPath, args, `  [${label}]`);
   if (code !== 0 || !fs.existsSync(result)) throw new Error(`bench worker '${label}' failed (exit ${code})`);
   const value = JSON.parse(fs.readFileSync(result, 'utf8')) as T;
@@ -627,6 +667,7 @@ interface TorchResult {
   device: string;
   models: TorchModelResult[];
   kernels: TorchKernelResult[];
+  encode?: { images: number; seconds: number; img_s: number };
 }
 
 /** A python3 that imports torch; installs Debian's python3-torch (as root) when none does. */
@@ -656,13 +697,14 @@ export function findTorchPython(install = true): { python: string; version: stri
   return probe() ?? { error: 'apt-get install python3-torch did not give a python3 that imports torch' };
 }
 
-async function runPytorch(python: string, cfg: BenchConfig, threads: number, device: string): Promise<TorchResult> {
+async function runPytorch(python: string, cfg: BenchConfig, threads: number, device: string, encode: boolean): Promise<TorchResult> {
   const pyCfg = {
     batch: cfg.batch,
     models: cfg.models,
     kernels: cfg.kernels.map((k) => ({ label: k.label, x: k.x, filter: k.filter, gflop: k.gflop })),
     kernelWindows: cfg.kernelWindows,
     kernelWindowS: cfg.kernelWindowS,
+    encode: encode ? cfg.encode : null,
   };
   const script = path.join(benchDir, 'pytorch', 'engine.py');
   const env = { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
@@ -676,7 +718,8 @@ async function runPytorch(python: string, cfg: BenchConfig, threads: number, dev
 // Parent: options, orchestration, report
 
 interface Options {
-  backend: 'wasm' | 'webgpu';
+  /** wasm and native share a results file (side by side); webgpu has its own. */
+  backends: Array<'wasm' | 'native' | 'webgpu'>;
   threads: number[];
   quick: boolean;
   batch: number;
@@ -684,20 +727,23 @@ interface Options {
   pytorch: boolean;
   kernels: boolean;
   memory: boolean;
+  encode: boolean;
 }
 
 const USAGE = `usage: npm run bench engine [-- options]
-  --backend wasm|webgpu   engine to measure (default wasm; webgpu: PyTorch uses CUDA when it has it)
-  --threads 2,1           wasm thread settings, one child process each (default 2,1)
+  --backend wasm,native   engines to measure, side by side (default wasm,native; native is left out, saying
+                          why, where its add-on is not built); or webgpu (PyTorch uses CUDA when it has it)
+  --threads 2,1           thread settings, one child process each (default 2,1)
   --batch N               training batch (default 128)
   --quick                 a few steps only (smoke test; numbers are not meaningful)
   --no-pytorch            skip the PyTorch side
   --no-kernels            skip the kernel rows
   --no-memory             skip the memory-flatness run
+  --no-encode             skip the encode rows
   --out FILE              default bench/results/engine.json (engine-webgpu.json for --backend webgpu)`;
 
 export function parseOptions(args: string[]): Options {
-  const o: Options = { backend: 'wasm', threads: [2, 1], quick: false, batch: 128, out: '', pytorch: true, kernels: true, memory: true };
+  const o: Options = { backends: ['wasm', 'native'], threads: [2, 1], quick: false, batch: 128, out: '', pytorch: true, kernels: true, memory: true, encode: true };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const value = () => {
@@ -706,9 +752,11 @@ export function parseOptions(args: string[]): Options {
       return v;
     };
     if (a === '--backend') {
-      const v = value();
-      if (v !== 'wasm' && v !== 'webgpu') throw new Error(`--backend must be wasm or webgpu, got '${v}'`);
-      o.backend = v;
+      const v = value().split(',');
+      if (v.some((b) => b !== 'wasm' && b !== 'native' && b !== 'webgpu') || (v.includes('webgpu') && v.length > 1)) {
+        throw new Error(`--backend takes wasm, native or both (wasm,native), or webgpu alone; got '${v.join(',')}'`);
+      }
+      o.backends = v as Options['backends'];
     } else if (a === '--threads') {
       o.threads = value()
         .split(',')
@@ -721,11 +769,12 @@ export function parseOptions(args: string[]): Options {
     else if (a === '--no-pytorch') o.pytorch = false;
     else if (a === '--no-kernels') o.kernels = false;
     else if (a === '--no-memory') o.memory = false;
+    else if (a === '--no-encode') o.encode = false;
     else if (a === '--out') o.out = path.resolve(value());
     else if (a === '--help' || a === '-h') throw new Error(USAGE);
     else throw new Error(`unknown option '${a}'\n${USAGE}`);
   }
-  if (!o.out) o.out = path.join(benchDir, 'results', o.backend === 'wasm' ? 'engine.json' : `engine-${o.backend}.json`);
+  if (!o.out) o.out = path.join(benchDir, 'results', o.backends[0] === 'webgpu' ? 'engine-webgpu.json' : 'engine.json');
   return o;
 }
 
@@ -757,7 +806,18 @@ export async function run(args: string[]): Promise<number> {
   }
   const cfg = defaultConfig(o.quick, o.batch);
   const started = Date.now();
-  const threadSettings: Array<number | undefined> = o.backend === 'wasm' ? o.threads : [undefined];
+  const webgpu = o.backends[0] === 'webgpu';
+  const threadSettings: Array<number | undefined> = webgpu ? [undefined] : o.threads;
+  let backends = o.backends;
+  let nativeSkipped: string | null = null;
+  if (backends.includes('native')) {
+    const { loadNative } = await import('../src/engine/native.js');
+    nativeSkipped = loadNative().why ?? null;
+    if (nativeSkipped) {
+      log(`bench: native rows skipped: ${nativeSkipped}`);
+      backends = backends.filter((b) => b !== 'native');
+    }
+  }
   const load = [os.loadavg()[0]];
   if (load[0] > 0.5) log(`bench: WARNING the machine is busy (1-minute load average ${load[0].toFixed(2)}): timings will be low and noisy`);
 
@@ -768,23 +828,33 @@ export async function run(args: string[]): Promise<number> {
   const rows: Array<Record<string, unknown>> = [];
   const kernels: Array<Record<string, unknown>> = [];
   const diagnostics: Array<Record<string, unknown>> = [];
-  const methods: Record<string, Method[]> = Object.fromEntries(cfg.models.map((m) => [m.name, ['manual', 'fit'] as Method[]]));
+  const methodsBy: Record<string, Record<string, Method[]>> = {};
+  // PyTorch runs once per thread setting, whichever engines ulearn is measured on.
+  const torchByThreads = new Map<number, TorchResult>();
   let describe: string[] = [];
   let torchInfo: Pick<TorchResult, 'torch' | 'python' | 'device'> | null = null;
 
-  for (const threads of threadSettings) {
-    const label = `${o.backend}${threads ? ` ${threads}t` : ''}`;
+  for (const backend of backends) {
+    const methods: Record<string, Method[]> = Object.fromEntries(cfg.models.map((m) => [m.name, ['manual', 'fit'] as Method[]]));
+  methodsBy[backend] = methods;
+  for (const [ti, threads] of threadSettings.entries()) {
+    const label = `${backend}${threads ? ` ${threads}t` : ''}`;
     log(`bench: ulearn on ${label}`);
     const u = await recorded(`ulearn ${label}`, () =>
-      spawnWorker<TrainWorkerResult>({ mode: 'train', backend: o.backend, threads, config: cfg, methods, memoryMethod: 'manual', kernels: o.kernels }, label),
+      spawnWorker<TrainWorkerResult>({ mode: 'train', backend, threads, config: cfg, methods, memoryMethod: 'manual', kernels: o.kernels, encode: o.encode && ti === 0 }, label),
     );
     describe = [...describe, u.describe];
     let t: TorchResult | null = null;
     if (!('error' in torch)) {
       const torchThreads = threads ?? 2;
-      log(`bench: PyTorch with ${torchThreads} threads`);
-      const python = torch.python;
-      t = await recorded(`pytorch ${torchThreads}t`, () => runPytorch(python, cfg, torchThreads, o.backend === 'wasm' ? 'cpu' : 'auto'));
+      t = torchByThreads.get(torchThreads) ?? null;
+      if (!t) {
+        log(`bench: PyTorch with ${torchThreads} threads`);
+        const python = torch.python;
+        const measured = await recorded(`pytorch ${torchThreads}t`, () => runPytorch(python, cfg, torchThreads, webgpu ? 'auto' : 'cpu', o.encode));
+        torchByThreads.set(torchThreads, measured);
+        t = measured;
+      }
       torchInfo = { torch: t.torch, python: t.python, device: t.device };
     }
     for (const spec of cfg.models) {
@@ -798,6 +868,7 @@ export async function run(args: string[]): Promise<number> {
         model: spec.name,
         backend: u.backend,
         threads: u.threads,
+        task: 'train',
         batch: cfg.batch,
         method: best.method,
         params: best.params,
@@ -824,6 +895,23 @@ export async function run(args: string[]): Promise<number> {
       });
       if (p && p.params !== best.params) log(`bench: WARNING ${spec.name}: ulearn has ${best.params} parameters, PyTorch ${p.params}`);
     }
+    if (u.encode) {
+      const pe = t?.encode;
+      rows.push({
+        model: cfg.encode.name,
+        backend: u.backend,
+        threads: u.threads,
+        task: 'encode',
+        batch: cfg.encode.batch,
+        images: u.encode.images,
+        ulearn_img_s: u.encode.img_s,
+        pytorch_img_s: pe?.img_s ?? null,
+        pytorch_threads: t?.threads ?? null,
+        ratio: pe ? u.encode.img_s / pe.img_s : null,
+        // Seconds for Fashion-MNIST's 70,000 images (extrapolated when fewer were run, as with --quick).
+        encode_fashion_mnist_s: (u.encode.seconds * 70000) / u.encode.images,
+      });
+    }
     for (const k of u.kernels) {
       const p = t?.kernels.find((tk) => tk.kernel === k.kernel && tk.shape === k.shape);
       kernels.push({
@@ -841,17 +929,23 @@ export async function run(args: string[]): Promise<number> {
     for (const d of u.diagnostics) diagnostics.push({ ...d, threads: u.threads, backend: u.backend });
     load.push(os.loadavg()[0]);
   }
+  }
 
-  let memory: MemoryResult | null = null;
+  // One memory-flatness run per engine: `memory` is the first engine's (wasm), `memory_by_backend` has all.
+  const memoryBy: Record<string, MemoryResult> = {};
   if (o.memory) {
     const threads = threadSettings[0];
-    const method = methods['ref-cnn']?.[0] ?? 'manual';
-    log(`bench: memory flatness, ${cfg.memory.steps} steps of ref-cnn at batch ${cfg.memory.batch} [${method}]`);
-    memory = await recorded('memory', () =>
-      spawnWorker<MemoryResult>({ mode: 'memory', backend: o.backend, threads, config: cfg, methods, memoryMethod: method, kernels: false }, `memory ${o.backend}`),
-    );
-    load.push(os.loadavg()[0]);
+    for (const backend of backends) {
+      const methods = methodsBy[backend];
+      const method = methods['ref-cnn']?.[0] ?? 'manual';
+      log(`bench: memory flatness on ${backend}, ${cfg.memory.steps} steps of ref-cnn at batch ${cfg.memory.batch} [${method}]`);
+      memoryBy[backend] = await recorded(`memory ${backend}`, () =>
+        spawnWorker<MemoryResult>({ mode: 'memory', backend, threads, config: cfg, methods, memoryMethod: method, kernels: false, encode: false }, `memory ${backend}`),
+      );
+      load.push(os.loadavg()[0]);
+    }
   }
+  const memory: MemoryResult | null = memoryBy[backends[0]] ?? null;
 
   const cpus = os.cpus();
   const result = {
@@ -862,7 +956,8 @@ export async function run(args: string[]): Promise<number> {
       node: process.version,
       tfjs: packageVersion('@tensorflow/tfjs-core'),
       tfjs_layers: packageVersion('@tensorflow/tfjs-layers'),
-      tfjs_backend: packageVersion(`@tensorflow/tfjs-backend-${o.backend}`),
+      tfjs_backend: packageVersion(`@tensorflow/tfjs-backend-${webgpu ? 'webgpu' : 'wasm'}`),
+      native_skipped: nativeSkipped,
       engine: [...new Set(describe)],
       torch: torchInfo?.torch ?? ('error' in torch ? null : torch.version),
       torch_python: torchInfo?.python ?? null,
@@ -880,22 +975,23 @@ export async function run(args: string[]): Promise<number> {
     kernels,
     diagnostics,
     memory,
+    memory_by_backend: memoryBy,
   };
   fs.mkdirSync(path.dirname(o.out), { recursive: true });
   await writeJsonAtomic(o.out, result);
-  printSummary(result.rows, kernels, memory);
+  printSummary(result.rows, kernels, Object.values(memoryBy));
   log(`bench: wrote ${path.relative(process.cwd(), o.out)} in ${result.machine.duration_s.toFixed(0)} s`);
   return 0;
 }
 
 /** Console table. Figures are truncated, never rounded up (ulearn's) or down (PyTorch's). */
-function printSummary(rows: Array<Record<string, unknown>>, kernels: Array<Record<string, unknown>>, memory: MemoryResult | null): void {
+function printSummary(rows: Array<Record<string, unknown>>, kernels: Array<Record<string, unknown>>, memories: MemoryResult[]): void {
   const down = (v: unknown, d = 1) => (typeof v === 'number' ? (Math.floor(v * 10 ** d) / 10 ** d).toFixed(d) : '-');
   const up = (v: unknown, d = 1) => (typeof v === 'number' ? (Math.ceil(v * 10 ** d) / 10 ** d).toFixed(d) : '-');
   console.log('\nmodel               backend threads method  ulearn img/s        pytorch img/s       ratio');
   for (const r of rows) {
     console.log(
-      `${String(r.model).padEnd(20)}${String(r.backend).padEnd(8)}${String(r.threads ?? '-').padEnd(8)}${String(r.method).padEnd(8)}` +
+      `${String(r.model).padEnd(20)}${String(r.backend).padEnd(8)}${String(r.threads ?? '-').padEnd(8)}${String(r.method ?? r.task).padEnd(8)}` +
         `${`${down(r.ulearn_img_s)} ± ${up(r.ulearn_img_s_std)}`.padEnd(20)}${`${up(r.pytorch_img_s)} ± ${up(r.pytorch_img_s_std)}`.padEnd(20)}${down(r.ratio, 3)}`,
     );
   }
@@ -908,9 +1004,9 @@ function printSummary(rows: Array<Record<string, unknown>>, kernels: Array<Recor
       );
     }
   }
-  if (memory) {
+  for (const memory of memories) {
     console.log(
-      `\nmemory: ${memory.steps} steps ${memory.model} batch ${memory.batch}: rss ${memory.start.rss_mb.toFixed(1)} -> ${memory.end.rss_mb.toFixed(1)} MB, ` +
+      `\nmemory (${memory.backend}): ${memory.steps} steps ${memory.model} batch ${memory.batch}: rss ${memory.start.rss_mb.toFixed(1)} -> ${memory.end.rss_mb.toFixed(1)} MB, ` +
         `tensors ${memory.start.num_tensors} -> ${memory.end.num_tensors}, ${memory.flat ? 'flat' : 'NOT FLAT'}`,
     );
   }

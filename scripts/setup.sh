@@ -10,6 +10,8 @@ apt_packages=()
 [ -d /usr/share/datasets/fashion-mnist ] || apt_packages+=(dataset-fashion-mnist)
 # better-sqlite3's prebuilt binary comes from a host npm does not reach here, so npm ci builds it with node-gyp.
 { command -v g++ >/dev/null && command -v make >/dev/null && command -v python3 >/dev/null; } || apt_packages+=(g++ make python3)
+# The native add-on (native/, `--backend native`) links Debian's oneDNN: the library Debian's PyTorch uses.
+[ -f /usr/include/dnnl.hpp ] || apt_packages+=(libdnnl-dev)
 for arg in "$@"; do
   case "$arg" in
     # The labeling app's end-to-end tests drive Debian's chromium (see DEVELOPERS.md).
@@ -21,11 +23,16 @@ if [ ${#apt_packages[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo="sudo"
   if [ -n "$sudo" ] && ! command -v sudo >/dev/null; then
-    echo "setup: need root to install: ${apt_packages[*]} (skipping; ulearn will download Fashion-MNIST itself)" >&2
+    echo "setup: need root to install: ${apt_packages[*]} (skipping; ulearn will download Fashion-MNIST itself and run on plain wasm)" >&2
   else
     echo "setup: apt-get install ${apt_packages[*]}"
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null
+    # One package that cannot install (libdnnl-dev on an older release) must not block the others.
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null ||
+      for p in "${apt_packages[@]}"; do
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$p" >/dev/null ||
+          echo "setup: apt-get install $p failed" >&2
+      done
   fi
 fi
 
@@ -40,4 +47,30 @@ fi
 if [ ! -f web/label/dist/index.html ]; then
   echo "setup: build the labeling UI"
   npm run --silent build:web
+fi
+
+# The native add-on (oneDNN kernels over the wasm heap). Built here rather than by an npm install script, which
+# npm 11 gates behind allowScripts. A failed build is not fatal: ulearn runs on plain wasm and its engine line says
+# why. Rebuilt when its sources are newer than the binary.
+addon=native/build/Release/ulearn_native.node
+if [ ! -f "$addon" ] || [ -n "$(find native/src native/binding.gyp -newer "$addon" 2>/dev/null)" ]; then
+  echo "setup: build the native add-on (oneDNN)"
+  # node-gyp: the project's, else the copy bundled with npm; Node's headers come from Node's own install prefix
+  # (include/node), so nothing is downloaded.
+  gyp=(npx --no-install node-gyp)
+  [ -x node_modules/.bin/node-gyp ] || {
+    npm_gyp="$(dirname "$(readlink -f "$(command -v npm)")")/../node_modules/node-gyp/bin/node-gyp.js"
+    [ -f "$npm_gyp" ] && gyp=(node "$npm_gyp")
+  }
+  nodedir="$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")"
+  log=$(mktemp)
+  if [ ! -f /usr/include/dnnl.hpp ]; then
+    echo "setup: native add-on skipped: libdnnl-dev is not installed (ulearn runs on plain wasm)" >&2
+  elif (cd native && "${gyp[@]}" rebuild --nodedir="$nodedir") >"$log" 2>&1; then
+    echo "setup: native add-on built ($addon)"
+  else
+    echo "setup: native add-on build failed (ulearn runs on plain wasm); the compiler said:" >&2
+    grep -E 'error|Error' "$log" | head -n 15 >&2 || tail -n 15 "$log" >&2
+  fi
+  rm -f "$log"
 fi

@@ -268,6 +268,29 @@ def bench_kernel_format(k, device, min_window_s, windows, fmt):
     return out
 
 
+def bench_encode(spec, device):
+    """The SSL encoder's forward pass (eval mode, no grad, channels_last) over spec['images'] images in batches,
+    one random batch reused, as bench/engine.ts times ulearn's."""
+    h, w, c = spec["inputShape"]
+    model = ResNetEncoder(c, spec["widths"], spec["blocksPerStage"]).to(device).eval()
+    x = torch.rand(spec["batch"], c, h, w, device=device)
+    if device.type == "cpu":
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        model(x)
+        sync(device)
+        t0 = time.perf_counter()
+        done = 0
+        while done < spec["images"]:
+            n = min(spec["batch"], spec["images"] - done)
+            model(x[:n]).cpu()
+            done += n
+        sync(device)
+        seconds = time.perf_counter() - t0
+    return {"images": spec["images"], "seconds": seconds, "img_s": spec["images"] / seconds}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", required=True, help="JSON: {models, kernels, batch, warmup, ...}")
@@ -298,6 +321,9 @@ def main():
         result["models"].append(bench_model(spec, device, spec.get("batch", cfg["batch"]), spec["warmup"], spec["windowSteps"], spec["windows"]))
     for k in cfg.get("kernels", []):
         result["kernels"].extend(bench_kernel(k, device, cfg.get("kernelWindowS", 0.3), cfg.get("kernelWindows", 3)))
+    if cfg.get("encode"):
+        print(f"pytorch: encode {cfg['encode']['images']} images", file=sys.stderr, flush=True)
+        result["encode"] = bench_encode(cfg["encode"], device)
     result["cpu_s"] = own_cpu_seconds()
     json.dump(result, sys.stdout)
     print()

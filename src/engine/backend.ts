@@ -1,6 +1,6 @@
 /**
  * Backend choice. `auto` = tfjs-node if the user has it installed, else webgpu if a GPU adapter answers,
- * else wasm. An explicitly requested backend that cannot start is an error that says why: never a silent fall
+ * else native (wasm with the oneDNN kernels, when the add-on loads and passes its self-check), else wasm. An explicitly requested backend that cannot start is an error that says why: never a silent fall
  * back (a silent fall back to `cpu` makes a GPU job take hours instead of minutes).
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -12,8 +12,11 @@ import { UlearnError } from '../errors.js';
 import { vulkanLoaderPresent } from './gpu-probe.js';
 import { withThreadedWasm } from './wasm-threads.js';
 import { registerWasmKernels } from './kernels/register.js';
+import { loadNative } from './native.js';
+import { registerNativeKernels, unregisterNativeKernels } from './kernels/native.js';
+import { installFusedAdam } from './kernels/fused-adam.js';
 
-export const BACKENDS = ['auto', 'wasm', 'webgpu', 'cpu', 'tensorflow'] as const;
+export const BACKENDS = ['auto', 'native', 'wasm', 'webgpu', 'cpu', 'tensorflow'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
 export interface BackendReport {
@@ -25,6 +28,8 @@ export interface BackendReport {
   threads?: number;
   /** Free-form details: SIMD, adapter name, why auto skipped a choice. */
   details: string[];
+  /** The tfjs backend underneath (native runs its kernels over wasm). */
+  over?: string;
 }
 
 export interface BackendOptions {
@@ -43,7 +48,8 @@ export function describeBackend(r: BackendReport): string {
   const parts = [...r.details];
   if (r.threads !== undefined) parts.push(`${r.threads} thread${r.threads === 1 ? '' : 's'}`);
   const asked = r.requested === 'auto' ? ' [auto]' : '';
-  return `engine: ${r.name}${parts.length ? ` (${parts.join(', ')})` : ''}${asked}, tfjs ${tf.version_core}`;
+  const over = r.over ? ` over ${r.over}` : '';
+  return `engine: ${r.name}${parts.length ? ` (${parts.join(', ')})` : ''}${over}${asked}, tfjs ${tf.version_core}`;
 }
 
 /** The backend in use, or undefined before `initBackend`. */
@@ -95,6 +101,64 @@ async function startWasm(requested: BackendName, opts: BackendOptions): Promise<
   if (tf.env().getBool('WASM_HAS_SIMD_SUPPORT')) details.unshift('SIMD');
   registerWasmKernels();
   return { name: 'wasm', requested, threads: wasm.getThreadsCount(), details };
+}
+
+/**
+ * The native kernels (oneDNN, see native.ts) over a started wasm backend. Throws a UlearnError saying why when
+ * the add-on is missing or fails its self-check; the wasm backend then stays as it was.
+ */
+function addNative(wasmReport: BackendReport, requested: BackendName): BackendReport {
+  const load = loadNative();
+  if (!load.addon) {
+    throw new UlearnError(`backend 'native' unavailable: ${load.why}`, {
+      code: 'E_BACKEND',
+      hint: 'build it with scripts/setup.sh (needs libdnnl-dev and a C++ compiler), or use --backend wasm',
+    });
+  }
+  const addon = load.addon;
+  const threads = wasmReport.threads ?? 1;
+  addon.setThreads(threads);
+  const problem = selfCheck(() => registerNativeKernels(addon));
+  if (problem) {
+    unregisterNativeKernels();
+    throw new UlearnError(`backend 'native' failed its self-check: ${problem}`, {
+      code: 'E_BACKEND',
+      hint: 'report this with the engine line; --backend wasm runs without the native kernels',
+    });
+  }
+  installFusedAdam(addon);
+  const info = addon.info();
+  return { name: 'native', requested, threads, over: 'wasm', details: [`oneDNN ${info.version}`, info.isa, ...wasmReport.details] };
+}
+
+/**
+ * One small strided, padded conv and its two gradients, on wasm and then through `register` (the native
+ * kernels): undefined when they agree, else what differs. A broken libdnnl or a wrong heap pointer shows here,
+ * at start-up, instead of as a silently wrong model.
+ */
+function selfCheck(register: () => void): string | undefined {
+  const run = () =>
+    tf.tidy(() => {
+      const x = tf.tensor4d(Array.from({ length: 2 * 7 * 7 * 3 }, (_, i) => Math.sin(i * 0.7)), [2, 7, 7, 3]);
+      const w = tf.tensor4d(Array.from({ length: 3 * 3 * 3 * 4 }, (_, i) => Math.cos(i * 1.3)), [3, 3, 3, 4]);
+      const f = (a: tf.Tensor4D, b: tf.Tensor4D) => tf.sum(tf.square(tf.conv2d(a, b, 2, 'same')));
+      const [dx, dw] = tf.grads(f as (...t: tf.Tensor[]) => tf.Tensor)([x, w]);
+      return [tf.conv2d(x, w, 2, 'same'), dx, dw].map((t) => t.dataSync() as Float32Array);
+    });
+  try {
+    const want = run();
+    register();
+    const got = run();
+    for (let k = 0; k < want.length; k++) {
+      for (let i = 0; i < want[k].length; i++) {
+        const tol = 1e-4 * Math.max(1, Math.abs(want[k][i]));
+        if (!(Math.abs(got[k][i] - want[k][i]) <= tol)) return `${['conv', 'input gradient', 'filter gradient'][k]}[${i}] = ${got[k][i]}, wasm gives ${want[k][i]}`;
+      }
+    }
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
 }
 
 /** Makes Dawn's WebGPU visible to tfjs under Node; returns the adapter description or throws why not. */
@@ -194,6 +258,12 @@ export async function initBackend(requested: string = 'auto', opts: BackendOptio
   }
   if (current) {
     if (requested === 'auto' || requested === current.name) return current;
+    // Tests start wasm and then ask for native (or the reverse) on the same wasm backend: the kernels switch.
+    if (current.name === 'wasm' && requested === 'native') return (current = addNative(current, requested));
+    if (current.name === 'native' && requested === 'wasm') {
+      unregisterNativeKernels();
+      return (current = { ...current, name: 'wasm', requested, over: undefined, details: current.details.slice(2) });
+    }
     throw new UlearnError(`backend already started as '${current.name}'; cannot switch to '${requested}' in one process`, {
       code: 'E_BACKEND',
     });
@@ -202,6 +272,11 @@ export async function initBackend(requested: string = 'auto', opts: BackendOptio
   switch (requested) {
     case 'wasm':
       report = await startWasm(requested, opts);
+      break;
+    case 'native':
+      // Checked before wasm starts, so a missing add-on fails fast; addNative checks again after.
+      if (!loadNative().addon) addNative({ name: 'wasm', requested, details: [] }, requested);
+      report = addNative(await startWasm(requested, opts), requested);
       break;
     case 'webgpu':
       report = await startWebGpu(requested);
@@ -219,7 +294,14 @@ export async function initBackend(requested: string = 'auto', opts: BackendOptio
         skipped.push('no tfjs-node');
         return startWebGpu(requested).catch(async (e: unknown) => {
           skipped.push(e instanceof UlearnError && e.code === 'E_NO_GPU' ? 'no GPU' : 'no webgpu');
-          return startWasm(requested, opts);
+          const wasmReport = await startWasm(requested, opts);
+          try {
+            return addNative(wasmReport, requested);
+          } catch (n) {
+            // Never silently: the engine line says why the native kernels are not in use.
+            skipped.push(`no native: ${(n as Error).message.replace(/^backend 'native' (unavailable: )?/, '')}`);
+            return wasmReport;
+          }
         });
       });
       report.details.push(...skipped);

@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { BATCH_NORM_GRAD, BATCH_NORM_TRAIN, nativeKernelsActive } from '../engine/kernels/native.js';
 
 type BatchNormArgs = Parameters<typeof tfl.layers.batchNormalization>[0];
 type BatchNormLayer = ReturnType<typeof tfl.layers.batchNormalization>;
@@ -27,6 +28,7 @@ const BatchNormalization = Object.getPrototypeOf(tfl.layers.batchNormalization({
 
 /** y = gamma * (x - mean) / sqrt(var + eps) + beta over all axes but the last, with the closed-form gradient. */
 export function batchNormTraining(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number): { y: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor } {
+  if (nativeKernelsActive() && tf.getBackend() === 'wasm') return nativeBatchNormTraining(x, gamma, beta, epsilon);
   const axes = x.shape.slice(0, -1).map((_, i) => i);
   const m = x.size / x.shape[x.shape.length - 1];
   let mean: tf.Tensor | undefined;
@@ -46,6 +48,27 @@ export function batchNormTraining(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tenso
         const dgamma = tf.sum(tf.mul(dy, sxhat), axes);
         const centred = tf.sub(tf.sub(dy, tf.div(dbeta, m)), tf.mul(sxhat, tf.div(dgamma, m)));
         return [tf.mul(tf.mul(sg, srstd), centred), dgamma, dbeta];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  const y = op(x, gamma, beta);
+  return { y, mean: mean!, variance: variance! };
+}
+
+/** The same op as two oneDNN primitives (the native engine): one pass forward, one pass back. */
+function nativeBatchNormTraining(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number): { y: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor } {
+  let mean: tf.Tensor | undefined;
+  let variance: tf.Tensor | undefined;
+  const op = tf.customGrad(((xi: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+    const [y, m, v] = tf.engine().runKernel(BATCH_NORM_TRAIN, { x: xi, gamma: g, beta: b }, { epsilon }) as tf.Tensor[];
+    mean = tf.keep(m);
+    variance = tf.keep(v);
+    save([xi, m, v, g]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sm, sv, sg] = saved;
+        return tf.engine().runKernel(BATCH_NORM_GRAD, { x: sx, mean: sm, variance: sv, gamma: sg, dy }, { epsilon }) as tf.Tensor[];
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);

@@ -35,7 +35,7 @@ test('every command has --help', () => {
 test('unknown backend: names the choices, exit 2', () => {
   const r = ulearn('info', '--backend', 'tpu');
   assert.equal(r.code, 2);
-  assert.match(r.err, /'tpu' is invalid.*auto, wasm, webgpu, cpu, tensorflow/s);
+  assert.match(r.err, /'tpu' is invalid.*auto, native, wasm, webgpu, cpu, tensorflow/s);
 });
 
 test('a requested backend that cannot start says why and exits non-zero; wasm starts', () => {

@@ -1,5 +1,5 @@
 /**
- * Our wasm Conv2D/Depthwise backward kernels against three independent references: the `cpu` backend's
+ * Our Conv2D/Depthwise backward kernels, on wasm and on native (oneDNN), against three independent references: the `cpu` backend's
  * kernels, the adjoint identity <conv(x, w), dy> = <x, dX> = <w, dW> (using the built-in forward conv, which
  * also covers dilation where the cpu backward kernels ignore it), and finite differences.
  */
@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../../src/engine/seed.js';
 import { UlearnError } from '../../src/errors.js';
-import { dot, maxAbs, maxAbsDiff, onCpu, randomArray, runKernel, useWasm } from './helpers.js';
+import { dot, maxAbs, maxAbsDiff, onCpu, randomArray, runKernel, useEngine, ENGINES } from './helpers.js';
 
 type Pad = 'same' | 'valid';
 interface Case {
@@ -45,8 +45,8 @@ function inputAttrs(c: Case) {
   return { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, dilations: c.dil, inputShape: c.x };
 }
 
-describe('wasm Conv2D backward kernels', () => {
-  before(useWasm);
+for (const engine of ENGINES) describe(`${engine}: Conv2D backward kernels`, () => {
+  before(() => useEngine(engine));
 
   test('match the cpu backend on random shapes, strides and paddings', async () => {
     const rng = new Rng(7);
@@ -154,8 +154,8 @@ describe('wasm Conv2D backward kernels', () => {
   });
 });
 
-describe('wasm depthwise backward kernels', () => {
-  before(useWasm);
+for (const engine of ENGINES) describe(`${engine}: depthwise backward kernels`, () => {
+  before(() => useEngine(engine));
 
   // The cpu backend's DepthwiseConv2dNativeBackpropFilter ignores dilations (its result fails the adjoint
   // identity), so dilated cases are checked by the identity alone.
@@ -199,8 +199,8 @@ describe('wasm depthwise backward kernels', () => {
   });
 });
 
-describe('wasm depthwise backward kernels vs finite differences', () => {
-  before(useWasm);
+for (const engine of ENGINES) describe(`${engine}: depthwise backward kernels vs finite differences`, () => {
+  before(() => useEngine(engine));
 
   test('agree with central differences of the forward depthwise conv (multiplier 2, stride 2)', () => {
     const rng = new Rng(21);
@@ -236,8 +236,8 @@ describe('wasm depthwise backward kernels vs finite differences', () => {
   });
 });
 
-describe('wasm forward convolutions with pad same', () => {
-  before(useWasm);
+for (const engine of ENGINES) describe(`${engine}: forward convolutions with pad same`, () => {
+  before(() => useEngine(engine));
 
   // tfjs-backend-wasm 4.22 computes these wrong (filter smaller than stride, asymmetric padding); we fix it.
   test('match the cpu backend where the built-in kernel was wrong', async () => {

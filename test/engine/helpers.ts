@@ -1,9 +1,25 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/backend.js';
 import { Rng } from '../../src/engine/seed.js';
+import { loadNative } from '../../src/engine/native.js';
 
 export async function useWasm(): Promise<void> {
   await initBackend('wasm', { threads: 2 });
+}
+
+/**
+ * The engines kernel tests run on: wasm always, native (wasm + oneDNN kernels) where the add-on loads. Where
+ * it does not, NATIVE_SKIP says why, and tests that need it skip with that reason (CI sets
+ * ULEARN_REQUIRE_NATIVE=1 and test/engine/native.test.ts then fails instead).
+ */
+export const NATIVE_SKIP: string | undefined = loadNative().why;
+export const ENGINES: Array<'wasm' | 'native'> = NATIVE_SKIP ? ['wasm'] : ['wasm', 'native'];
+
+/** Switches the wasm backend's kernels to `engine`'s. oneDNN on one thread: its results do not vary by run. */
+export async function useEngine(engine: 'wasm' | 'native'): Promise<void> {
+  await useWasm();
+  await initBackend(engine, { threads: 2 });
+  if (engine === 'native') loadNative().addon!.setThreads(1);
 }
 
 /** Runs `fn` with the `cpu` backend active (the pure-JS reference), then switches back to wasm. */

@@ -2,23 +2,23 @@
  * FastBatchNormalization against tfjs-layers' BatchNormalization (the reference): same outputs, same
  * gradients for input, gamma and beta, same moving statistics, in training and inference mode.
  */
-import { before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { initBackend } from '../../src/engine/backend.js';
 import { Rng } from '../../src/engine/seed.js';
 import { fastBatchNormalization } from '../../src/models/fast-batch-norm.js';
-
-before(async () => {
-  await initBackend('wasm', { threads: 2 });
-});
+import { nativeKernelsActive } from '../../src/engine/kernels/native.js';
+import { ENGINES, useEngine } from '../engine/helpers.js';
 
 function maxDiff(a: tf.Tensor, b: tf.Tensor): number {
   return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
 }
 
-test('matches tfjs-layers BatchNormalization: outputs, gradients, moving statistics', () => {
+// On native the training op is oneDNN's batch normalization (forward and backward primitives).
+for (const engine of ENGINES) test(`${engine}: matches tfjs-layers BatchNormalization: outputs, gradients, moving statistics`, async () => {
+  await useEngine(engine);
+  assert.equal(nativeKernelsActive(), engine === 'native');
   const rng = new Rng(3);
   const xv = Float32Array.from({ length: 4 * 5 * 6 * 3 }, () => rng.normal() * 2 + 1);
   const dyv = Float32Array.from({ length: xv.length }, () => rng.normal());
