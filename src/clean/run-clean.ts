@@ -30,6 +30,8 @@ export interface CleanOptions {
   outDir: string;
   /** Check names to run (default: all). */
   checks?: string[];
+  /** Your own checks, run after the built-in ones (each sees their results); their flags go into the manifest too. */
+  extraChecks?: Check[];
   near?: NearDuplicateOptions;
   /** Neighbours per sample in the shared kNN graph (default 10). */
   k?: number;
@@ -68,6 +70,9 @@ export async function runClean(o: CleanOptions): Promise<CleanOutcome> {
   const budget = o.budget ?? new Budget(undefined);
   const timings: Record<string, number> = {};
   const rss = peakRss();
+  const extra = o.extraChecks ?? [];
+  const clash = extra.find((c, i) => CHECK_NAMES.includes(c.name) || extra.findIndex((d) => d.name === c.name) !== i);
+  if (clash) throw new UlearnError(`check name '${clash.name}' is taken; give your check another name`, { code: 'E_ARG' });
   const unknown = (o.checks ?? []).filter((c) => !CHECK_NAMES.includes(c));
   if (unknown.length > 0) throw new UlearnError(`unknown check(s) ${unknown.join(', ')}; known: ${CHECK_NAMES.join(', ')}`, { code: 'E_ARG' });
 
@@ -103,8 +108,8 @@ export async function runClean(o: CleanOptions): Promise<CleanOutcome> {
   const results: CheckResult[] = [];
   let current = '';
   let graphBuiltIn = '';
-  for (const check of defaultChecks(o.near)) {
-    if (o.checks && !o.checks.includes(check.name)) continue;
+  for (const check of [...defaultChecks(o.near), ...extra]) {
+    if (o.checks && !o.checks.includes(check.name) && !extra.includes(check)) continue;
     current = check.name;
     t = performance.now();
     let r: CheckResult;

@@ -75,9 +75,14 @@ export interface FitInput {
   /** Visible labels (-1 = hidden), same length as train.size. */
   y: Int32Array;
   labeled: Int32Array;
-  encoder: EncoderSpec;
-  /** Checkpoint dir of a pretrained encoder (same EncoderSpec); required by NEEDS_ENCODER methods. */
-  pretrained?: string;
+  /** The architecture of the encoder to build; not needed when `pretrained` is the encoder itself. */
+  encoder?: EncoderSpec;
+  /**
+   * A pretrained encoder: its checkpoint dir (built as `encoder` says), or the model itself (a library
+   * caller's, e.g. from `pretrain`; methods that train the encoder train it in place). Required by
+   * NEEDS_ENCODER methods.
+   */
+  pretrained?: string | tfl.LayersModel;
   /** Encoder features of every training sample, if already computed for this encoder (the benchmark caches them). */
   features?: Float32Array;
   settings?: Partial<SemiSettings>;
@@ -177,7 +182,7 @@ export async function fitMethod(input: FitInput): Promise<FitOutput> {
   const shape = imageShape(train);
   const K = train.classes.length;
   const lpc = labeled.length / K;
-  const encoder = await buildEncoder(shape, input.encoder, seed + 1, input.pretrained);
+  const encoder = typeof input.pretrained === 'object' ? input.pretrained : await buildEncoder(shape, encoderSpec(input), seed + 1, input.pretrained);
   const dim = featureDim(encoder);
   const yl = Int32Array.from(labeled, (i) => y[i]);
   const allFeatures = () => input.features ?? features(encoder, train.x, shape, 'encode');
@@ -246,6 +251,11 @@ export async function fitMethod(input: FitInput): Promise<FitOutput> {
   } finally {
     method.dispose();
   }
+}
+
+function encoderSpec(input: FitInput): EncoderSpec {
+  if (!input.encoder) throw new UlearnError(`method '${input.method}': give the encoder's architecture (widths, blocksPerStage) or a pretrained encoder model`, { code: 'E_CONFIG' });
+  return input.encoder;
 }
 
 /** Accuracy of propagated labels on the hidden part of the pool, when the true labels are known (benchmarks). */

@@ -17,6 +17,8 @@ export { createSSLMethod, isSSLMethodName, SSL_METHODS, createTabularSSLMethod, 
 export type { SSLMethodConfig, SSLMethodName, TabularSSLMethodName } from './registry.js';
 export { Scarf } from './scarf.js';
 export type { ScarfOptions } from './scarf.js';
+export { pretrain } from './pretrain.js';
+export type { PretrainOptions, PretrainResult } from './pretrain.js';
 export { KnnMonitor, embed, weightedKnnPredict } from './knn-monitor.js';
 export type { KnnMonitorOptions, KnnReport, KnnSlice } from './knn-monitor.js';
 export type { AugmentLike, ImageShape } from './types.js';
