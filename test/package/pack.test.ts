@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -27,6 +27,7 @@ function run(cmd: string, args: string[], opts: SpawnSyncOptions = {}): string {
 
 test('npm pack, installed into an empty folder, gives a working ulearn binary, library, types and labeling UI', async (t) => {
   const tmp = mkdtempSync(join(tmpdir(), 'ulearn-pack-'));
+  t.after(() => rmSync(tmp, { recursive: true, force: true })); // it holds a copy of node_modules (~430 MB)
   run('npm', ['pack', '--pack-destination', tmp, '--silent'], { cwd: root });
   const tarball = join(tmp, readdirSync(tmp).find((f) => f.endsWith('.tgz'))!);
   const files = run('tar', ['tzf', tarball]).trim().split('\n').map((f) => f.replace(/^package\//, ''));
