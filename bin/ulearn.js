@@ -1,15 +1,16 @@
 #!/usr/bin/env node
-// Runs the compiled CLI when it exists (installed package), else the TypeScript sources through tsx (a checkout).
+// A checkout has src/: run the TypeScript sources through tsx, so an edit takes effect without a build and a
+// dist/ left by `npm pack` never goes stale under you. The installed package ships only the compiled dist/.
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-const built = path.join(root, 'dist', 'cli', 'main.js');
-if (existsSync(built) && !process.env.ULEARN_FROM_SOURCE) {
-  await import(pathToFileURL(built).href);
-} else {
+const source = path.join(root, 'src', 'cli', 'main.ts');
+if (existsSync(source)) {
   const { register } = await import('tsx/esm/api');
   register();
-  await import(pathToFileURL(path.join(root, 'src', 'cli', 'main.ts')).href);
+  await import(pathToFileURL(source).href);
+} else {
+  await import(pathToFileURL(path.join(root, 'dist', 'cli', 'main.js')).href);
 }

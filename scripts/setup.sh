@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything ulearn needs on Debian 12 + Node 20: npm packages (better-sqlite3 compiles from source, so
-# a C++ toolchain), the Debian data package (Fashion-MNIST) and the labeling UI's build. `--browser` also installs
-# chromium for the browser tests (scripts/test.sh passes it). Safe to run again: it only installs or builds what is
-# missing.
+# a C++ toolchain), the Debian data package (Fashion-MNIST) and the labeling UI's build, and puts `ulearn` on the
+# PATH. `--browser` also installs chromium for the browser tests (scripts/test.sh passes it). Safe to run again: it
+# only installs or builds what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -74,3 +74,25 @@ if [ ! -f "$addon" ] || [ -n "$(find native/src native/binding.gyp -newer "$addo
   fi
   rm -f "$log"
 fi
+
+# `ulearn` on the PATH, so the README's commands work as typed: a link to this checkout's bin/ulearn.js (what
+# `npm link` makes, without touching npm's global folder), which runs the sources here, edits included. It goes
+# in /usr/local/bin when writable, else ~/.local/bin (ULEARN_BIN_DIR overrides); the checkout set up last wins.
+bin_dir="${ULEARN_BIN_DIR:-}"
+if [ -z "$bin_dir" ]; then
+  if [ -w /usr/local/bin ]; then bin_dir=/usr/local/bin; else bin_dir="$HOME/.local/bin"; fi
+fi
+target="$PWD/bin/ulearn.js"
+if [ "$(readlink "$bin_dir/ulearn" 2>/dev/null)" != "$target" ]; then
+  if [ -e "$bin_dir/ulearn" ] && [ ! -L "$bin_dir/ulearn" ]; then
+    echo "setup: $bin_dir/ulearn exists and is not a link; left as it is (run: node bin/ulearn.js …)" >&2
+  else
+    mkdir -p "$bin_dir"
+    ln -sfn "$target" "$bin_dir/ulearn"
+    echo "setup: ulearn -> $target (in $bin_dir)"
+  fi
+fi
+case ":$PATH:" in
+  *":$bin_dir:"*) ;;
+  *) echo "setup: $bin_dir is not on your PATH; add it: export PATH=\"$bin_dir:\$PATH\"" ;;
+esac

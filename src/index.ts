@@ -1,14 +1,28 @@
-/** ulearn's public API: the same functions the CLI calls, one namespace per pipeline stage. */
+/**
+ * ulearn's public API: the same functions the CLI calls, one namespace per pipeline stage, plus the few calls
+ * the whole job needs at the top level (README "The library"):
+ *
+ *   loadDataset → applyLabelBudget → models.buildResNetEncoder → pretrain → fit → Classifier.evaluate / save
+ */
 export * from './engine/index.js';
 export { UlearnError } from './errors.js';
+export { Budget } from './util/budget.js';
 export * as data from './data/load.js';
+export { loadDataset } from './data/load.js';
+export type { DatasetSpec } from './data/load.js';
 export type { Dataset, DatasetSplits, Modality, Split } from './data/dataset.js';
 export { applyLabelBudget } from './data/label-budget.js';
+export type { LabelBudget, LabelBudgetResult } from './data/label-budget.js';
 export * as augment from './augment/index.js';
 export * as models from './models/resnet.js';
 export * as ssl from './ssl/index.js';
+export { pretrain } from './ssl/pretrain.js';
+export type { PretrainOptions, PretrainResult } from './ssl/pretrain.js';
 export * as semi from './semi/index.js';
 export * as predict from './predict/index.js';
+export { fit, Classifier } from './semi/classifier.js';
+export type { FitOptions, Evaluation } from './semi/classifier.js';
+export * as clean from './clean/index.js';
 export { fitClassifier, predictProba } from './train/fit-classifier.js';
 export { headFromProbe, trainLinearProbe } from './train/linear-probe.js';
 export { EncoderHeadStep } from './train/step.js';

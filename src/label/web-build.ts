@@ -1,7 +1,9 @@
 /**
  * The browser UI lives in web/label/ (TypeScript, built by Vite into web/label/dist/, which is not
  * committed). `ensureWebBuilt` builds it when the build is missing or older than its sources, so a fresh
- * clone works with `ulearn label` and the e2e tests without a separate build step.
+ * clone works with `ulearn label` and the e2e tests without a separate build step. The npm package ships
+ * only the build (package.json `files`, built by `prepack`) and no sources or Vite: there the build is used
+ * as it is.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,6 +31,14 @@ export function webBuildIsFresh(): boolean {
 }
 
 export async function ensureWebBuilt(log: (line: string) => void = (l) => console.error(l)): Promise<string> {
+  if (!existsSync(join(WEB_ROOT, 'src'))) {
+    // An installed package: nothing to build from, so the shipped build must be there.
+    if (existsSync(join(WEB_DIST, 'index.html'))) return WEB_DIST;
+    throw new UlearnError(`the labeling UI build is missing (${WEB_DIST}) and there are no sources to build it from`, {
+      code: 'E_SETUP',
+      hint: 'reinstall ulearn; a package made with `npm pack` from a checkout includes web/label/dist',
+    });
+  }
   if (webBuildIsFresh()) return WEB_DIST;
   let vite: typeof import('vite');
   try {

@@ -79,12 +79,14 @@ export interface FitInput {
   /** Visible labels (-1 = hidden), same length as train.size. */
   y: Int32Array;
   labeled: Int32Array;
-  encoder: EncoderSpec;
+  /** The architecture of a fresh encoder; not needed with `pretrained`, which brings its own. */
+  encoder?: EncoderSpec;
   /**
-   * A pretrained encoder: checkpoint dir, run directory or model folder (loadEncoder; its recorded
-   * architecture wins over `encoder`). Required by NEEDS_ENCODER methods.
+   * A pretrained encoder: a checkpoint dir, run directory or model folder (loadEncoder; its recorded
+   * architecture is used), or the model itself (a library caller's, e.g. from `pretrain`; methods that train
+   * the encoder train it in place). Required by NEEDS_ENCODER methods.
    */
-  pretrained?: string;
+  pretrained?: string | tfl.LayersModel;
   /** Encoder features of every training sample, if already computed for this encoder (the benchmark caches them). */
   features?: Float32Array;
   settings?: Partial<SemiSettings>;
@@ -119,7 +121,7 @@ export function checkFitInput(i: Pick<FitInput, 'method' | 'train' | 'y' | 'labe
   if (NEEDS_ENCODER.includes(i.method) && !i.pretrained) {
     throw new UlearnError(`method '${i.method}' needs a pretrained encoder`, { code: 'E_CONFIG', hint: 'pass --encoder <run dir, checkpoint or model folder> (e.g. runs/<id>)' });
   }
-  if (i.pretrained && !existsSync(i.pretrained)) {
+  if (typeof i.pretrained === 'string' && !existsSync(i.pretrained)) {
     throw new UlearnError(`encoder ${i.pretrained}: no such folder`, { code: 'E_CHECKPOINT', hint: 'give a run directory, its checkpoints/pretrain-encoder, or a model folder' });
   }
   imageShape(i.train);
@@ -140,8 +142,9 @@ function unlabeledIndices(isLabeled: Uint8Array): Int32Array {
  * The pretrained encoder (rebuilt from what its checkpoint records, at the data's image size), or a fresh
  * one of `spec` when there is none.
  */
-export async function buildEncoder(inputShape: [number, number, number], spec: EncoderSpec, seed: number, pretrained?: string): Promise<tfl.LayersModel> {
+export async function buildEncoder(inputShape: [number, number, number], spec: EncoderSpec | undefined, seed: number, pretrained?: string): Promise<tfl.LayersModel> {
   if (pretrained) return (await loadEncoder(pretrained, { inputShape })).encoder;
+  if (!spec) throw new UlearnError("give the encoder's architecture (widths, blocksPerStage) or a pretrained encoder", { code: 'E_CONFIG' });
   return buildEncoderOf({ ...modality('image').encoder(inputShape, spec), method: 'none' }, seed);
 }
 
@@ -171,7 +174,7 @@ export async function fitMethod(input: FitInput): Promise<FitOutput> {
   const shape = imageShape(train);
   const K = train.classes.length;
   const lpc = labeled.length / K;
-  const encoder = await buildEncoder(shape, input.encoder, seed + 1, input.pretrained);
+  const encoder = typeof input.pretrained === 'object' ? input.pretrained : await buildEncoder(shape, input.encoder, seed + 1, input.pretrained);
   const dim = featureDim(encoder);
   const yl = Int32Array.from(labeled, (i) => y[i]);
   const allFeatures = () => input.features ?? encode(encoder, train.x, shape, { progress: 'encode' });
@@ -241,6 +244,7 @@ export async function fitMethod(input: FitInput): Promise<FitOutput> {
     method.dispose();
   }
 }
+
 
 /** Accuracy of propagated labels on the hidden part of the pool, when the true labels are known (benchmarks). */
 function propagationAccuracy(truth: Int32Array, visible: Int32Array, predicted: Int32Array): number | undefined {

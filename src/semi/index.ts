@@ -11,6 +11,8 @@ export { labelSpreading, spreadingGraph, solveSpreading } from './label-spreadin
 export type { LabelSpreadingOptions, LabelSpreadingResult, SparseGraph } from './label-spreading.js';
 export { fitMethod, checkFitInput, DEFAULT_SEMI_SETTINGS } from './fit.js';
 export type { FitInput, FitOutput, SemiSettings, EncoderSpec } from './fit.js';
+export { fit, Classifier } from './classifier.js';
+export type { FitOptions, Evaluation } from './classifier.js';
 export { FIT_METHODS, NEEDS_ENCODER } from './names.js';
 export type { FitMethod } from './names.js';
 export { checkThreshold, checkSemiSetup } from './validate.js';

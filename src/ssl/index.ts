@@ -22,5 +22,7 @@ export type { SSLCheckpoint, TrainSSLOptions, TrainSSLResult } from './trainer.j
 export { twoViews } from './views.js';
 export type { ViewTransform } from './views.js';
 export { KnnMonitor, weightedKnnPredict } from './knn-monitor.js';
+export { pretrain } from './pretrain.js';
+export type { PretrainOptions, PretrainResult } from './pretrain.js';
 export type { KnnMonitorOptions, KnnReport, KnnSlice } from './knn-monitor.js';
 export type { AugmentLike, ImageShape } from './types.js';
