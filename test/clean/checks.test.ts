@@ -127,3 +127,13 @@ test('large images are checked at a downscaled copy; wrong_shape compares the st
   assert.deepEqual(Array.from(r.flags), [0, 0, 0, 1]);
   assert.match(r.reason!(3), /50x50x1, expected 100x80x1/);
 });
+
+test('label errors on an unlabeled folder are skipped, not a crash (no classes to vote over)', async () => {
+  const { labelErrorCheck } = await import('../../src/clean/checks/label-errors.js');
+  const s = samples([0, 1, 2, 3, 4].map((v) => new Uint8Array(PER).fill(v * 40)), [0, 0, 0, 0, 0]);
+  let asked = false;
+  const r = await labelErrorCheck.run({ ...ctxFor(s), neighbours: async () => ((asked = true), Promise.reject(new Error('not needed'))) });
+  assert.equal(r.skipped, 'no labeled samples');
+  assert.equal(r.flags.reduce((a, b) => a + b, 0), 0);
+  assert.equal(asked, false, 'no neighbour graph is built for a check that has nothing to check');
+});

@@ -5,7 +5,7 @@
  * its image but loses its label in the manifest: the picture is fine, the label is doubtful.
  */
 import { confidentLearning } from '../confident-learning.js';
-import type { Check, CheckResult } from '../types.js';
+import { skippedResult, type Check, type CheckResult } from '../types.js';
 import { argmaxRows } from '../../eval/metrics.js';
 
 /** Fewer labeled neighbours than this and the vote says too little to accuse a label. */
@@ -17,6 +17,10 @@ export const labelErrorCheck: Check = {
   name: 'label_error',
   async run(ctx): Promise<CheckResult> {
     const s = ctx.samples;
+    // An unlabeled folder has no labels to doubt (and no classes to vote over).
+    if (s.classes.length === 0 || !s.y.some((v) => v >= 0)) {
+      return skippedResult('label_error', 'the given label disagrees with a confident kNN vote (confident learning)', s.ids.length, 'no labeled samples');
+    }
     const g = await ctx.neighbours();
     const n = s.ids.length;
     const C = s.classes.length;
