@@ -19,6 +19,7 @@ import { registerTabularCommand, runTabularAndPrint } from './commands/tabular.j
 import { TabularConfigSchema, type TabularConfig } from '../pipeline/tabular-config.js';
 import { registerPredictCommand } from './commands/predict.js';
 import { registerTrainCommand } from './commands/train.js';
+import { registerDataCommand } from './commands/data.js';
 
 export function backendOption(): Option {
   return new Option('--backend <name>', 'compute backend').choices([...BACKENDS]).default('auto');
@@ -149,6 +150,7 @@ export function buildProgram(): Command {
   registerTabularCommand(program);
   registerTrainCommand(program);
   registerPredictCommand(program);
+  registerDataCommand(program);
   return program;
 }
 
