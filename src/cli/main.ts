@@ -3,6 +3,7 @@
  * User errors (UlearnError) print one message and exit non-zero; anything else is a bug and shows its stack.
  */
 import { z } from 'zod';
+import { parseAugmentOverride } from '../augment/choose.js';
 import { Command, Option } from 'commander';
 import { describeError, UlearnError } from '../errors.js';
 import { BACKENDS, describeBackend, initBackend } from '../engine/index.js';
@@ -30,6 +31,14 @@ export function threadsOption(): Option {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) throw new UlearnError(`--threads must be a positive integer, got '${v}'`);
     return n;
+  });
+}
+
+/** `--augment flip=off,vflip=on,crop=0.35`: fixes those settings; the rest are chosen from the labeled images. */
+export function augmentOption(): Option {
+  return new Option('--augment <settings>', "augmentation settings, e.g. 'flip=off,crop=0.35' (keys: flip, vflip, crop; default: chosen from the labeled images)").argParser((v) => {
+    parseAugmentOverride(v);
+    return v;
   });
 }
 
@@ -67,10 +76,11 @@ export function buildProgram(): Command {
         .command('demo')
         .description('the whole pipeline on Fashion-MNIST with 10 labels per class: self-supervised pretraining, linear probe, fine-tune, and the supervised-only baseline, in about 10 minutes on 2 CPU cores')
         .addOption(new Option('--method <name>', 'self-supervised method').choices(SSL_METHODS).default('simclr'))
-        .option('--data <name|folder>', 'dataset name or image folder', 'fashion-mnist')
+        .option('--data <name|folder>', 'dataset name (fashion-mnist, mnist, glyphs, shapes) or image folder', 'fashion-mnist')
+        .addOption(augmentOption())
         .option('--resume <run-dir>', 'continue a killed run'),
     ),
-  ).action(async (o: CliOpts & { method: string; data: string; resume?: string }) => {
+  ).action(async (o: CliOpts & { method: string; data: string; resume?: string; augment?: string }) => {
     const input: PipelineConfigInput = {
       data: o.data,
       labelsPerClass: o.totalLabels ? undefined : (o.labelsPerClass ?? 10),
@@ -79,6 +89,7 @@ export function buildProgram(): Command {
       budget: o.budget ?? '10m',
       backend: o.backend as PipelineConfigInput['backend'],
       pretrain: { method: o.method },
+      augment: o.augment,
     };
     await runAndPrint(o.resume ? ((await RunDir.open(o.resume)).config as PipelineConfigInput) : input, o, { runDir: o.resume });
   });
@@ -109,9 +120,10 @@ export function buildProgram(): Command {
         .description('self-supervised pretraining of an encoder on unlabeled images (creates a run directory)')
         .argument('<data>', "dataset name ('fashion-mnist', 'mnist') or a folder of images")
         .addOption(new Option('--method <name>', 'self-supervised method').choices(SSL_METHODS).default('simclr'))
-        .option('--test-data <folder>', 'labeled test images, for a folder dataset'),
+        .option('--test-data <folder>', 'labeled test images, for a folder dataset')
+        .addOption(augmentOption()),
     ),
-  ).action(async (data: string, o: CliOpts & { method: string; testData?: string }) => {
+  ).action(async (data: string, o: CliOpts & { method: string; testData?: string; augment?: string }) => {
     const input: PipelineConfigInput = {
       data,
       testData: o.testData,
@@ -121,6 +133,7 @@ export function buildProgram(): Command {
       budget: o.budget ?? '10m',
       backend: o.backend as PipelineConfigInput['backend'],
       pretrain: { method: o.method, budgetShare: 1 },
+      augment: o.augment,
     };
     await runAndPrint(input, o, { stages: ['pretrain'] });
   });

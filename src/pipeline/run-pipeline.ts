@@ -7,10 +7,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { describeAugment, resolveAugment, type ResolvedAugment } from '../augment/choose.js';
 import { simclrAugment, weakAugment } from '../augment/presets.js';
 import { applyLabelBudget } from '../data/label-budget.js';
 import { loadDataset } from '../data/load.js';
-import { sampleSize, type Dataset } from '../data/dataset.js';
+import { gather, sampleSize, type Dataset } from '../data/dataset.js';
 import { describeBackend, initBackend } from '../engine/backend.js';
 import { Rng } from '../engine/seed.js';
 import { UlearnError } from '../errors.js';
@@ -71,6 +72,8 @@ interface Context {
   visibleY: Int32Array;
   budget: Budget;
   log: (line: string) => void;
+  /** Flips and crop scale: the user's, else chosen from the labeled images. */
+  augment: ResolvedAugment;
 }
 
 function imageShape(ds: Dataset): [number, number, number] {
@@ -126,7 +129,7 @@ async function pretrain(ctx: Context): Promise<{ encoder: tfl.LayersModel; epoch
   const method = createSSLMethod(cfg.pretrain.method, {
     encoder,
     inputShape: ctx.inputShape,
-    augment: simclrAugment(ctx.inputShape),
+    augment: simclrAugment(ctx.inputShape, { flip: ctx.augment.choice.flip, vflip: ctx.augment.choice.verticalFlip, cropScale: ctx.augment.choice.cropScale }),
     seed: cfg.seed,
     lr: cfg.pretrain.lr,
   });
@@ -249,7 +252,7 @@ async function supervised(ctx: Context, name: string, encoder: tfl.LayersModel, 
     y: ctx.visibleY,
     indices: ctx.labeled,
     nClasses: ctx.train.classes.length,
-    augment: weakAugment(ctx.inputShape),
+    augment: weakAugment(ctx.inputShape, { flip: ctx.augment.choice.flip, vflip: ctx.augment.choice.verticalFlip }),
     epochs: cfg.finetune.epochs,
     batchSize: cfg.finetune.batchSize,
     lrHead: cfg.finetune.lr,
@@ -290,12 +293,17 @@ export async function runPipeline(cfg: PipelineConfig, opts: PipelineOptions = {
   log(describeBackend(backend));
   const run = opts.runDir ? await RunDir.open(opts.runDir) : await RunDir.create(opts.runsRoot ?? 'runs', cfg);
   log(`run: ${run.dir}`);
-  const splits = await loadDataset(cfg.testData ? { folder: cfg.data, test: cfg.testData } : cfg.data);
+  const splits = await loadDataset(cfg.testData ? { folder: cfg.data, test: cfg.testData } : cfg.data, { log });
   if (!splits.test) throw new UlearnError(`${cfg.data}: no test split; give testData (a labeled folder) to measure accuracy`, { code: 'E_CONFIG' });
   const train = splits.train;
   const lb = applyLabelBudget(train, { perClass: cfg.labelsPerClass, total: cfg.totalLabels, seed: cfg.seed });
-  const ctx: Context = { cfg, run, train, test: splits.test, inputShape: imageShape(train), labeled: lb.labeled, visibleY: lb.y, budget, log };
   log(`data: ${train.name} ${train.size} train images (${lb.labeled.length} labeled, ${train.classes.length} classes), ${splits.test.size} test images`);
+  const inputShape = imageShape(train);
+  // Deterministic from the labels and seed, so a resumed run recomputes the same choice.
+  const augment = resolveAugment(gather(train, lb.labeled), Int32Array.from(lb.labeled, (i) => lb.y[i]), inputShape, cfg.augment, { seed: cfg.seed });
+  log(`augment: ${describeAugment(augment)}`);
+  await run.appendLog({ stage: 'augment', ...augment });
+  const ctx: Context = { cfg, run, train, test: splits.test, inputShape, labeled: lb.labeled, visibleY: lb.y, budget, log, augment };
   const wanted = (s: StageName) => !opts.stages || opts.stages.includes(s);
 
   // The report alone (`ulearn eval`) still shows pretraining curves and the embedding map when the run has them.
@@ -326,7 +334,7 @@ export async function runPipeline(cfg: PipelineConfig, opts: PipelineOptions = {
       baselineName: baseRes ? baseRes.name : undefined,
     };
     const html = renderReport(input);
-    await run.writeResults({ ...input, config: cfg, budgetUsedSeconds: budget.elapsedMs() / 1000 });
+    await run.writeResults({ ...input, augment, config: cfg, budgetUsedSeconds: budget.elapsedMs() / 1000 });
     await run.writeReport(html);
     reportPath = run.path('report.html');
     await run.stageDone('report', {});
@@ -352,7 +360,7 @@ async function semiStage(ctx: Context): Promise<MethodResult> {
     labeled: ctx.labeled,
     encoder: ctx.cfg.encoder,
     pretrained: semiUsesEncoder(ctx.cfg) ? ctx.run.path('checkpoints', 'pretrain-encoder') : undefined,
-    settings: { threshold: s.threshold, mu: s.mu, steps: s.steps, batchSize: s.batchSize, k: s.k, alpha: s.alpha, epochs: ctx.cfg.finetune.epochs },
+    settings: { threshold: s.threshold, mu: s.mu, steps: s.steps, batchSize: s.batchSize, k: s.k, alpha: s.alpha, epochs: ctx.cfg.finetune.epochs, flip: ctx.augment.choice.flip },
     seed: ctx.cfg.seed,
     budget: ctx.budget.child(0.5),
     log: ctx.log,
