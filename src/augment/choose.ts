@@ -18,10 +18,11 @@
  * Pixel-space 1-NN is crude, but it needs no model, runs in well under a second on hundreds of labels, and
  * measures the property that matters: whether the transform moves an image toward its own class or another.
  * Crops are judged the same way at fixed area fractions (two crops per image): the chosen crop scale is the
- * smallest tried whose retention is at least 0.25. Crops far smaller than the object change any pixel-level
- * neighbour, so retention falls fast for every dataset (at area 0.2: 0.2-0.34 on Fashion-MNIST, 0.05-0.12 on
- * glyphs, 0.1-0.3 on shapes); the bar only asks that a crop still points at its class more often than chance
- * does, which keeps SimCLR-style crops where objects fill the frame and gentler ones for digits and clutter.
+ * smallest tried (0.2, 0.35, 0.5) whose retention is at least 0.15. Crops much smaller than the object change any
+ * pixel-level neighbour, so retention falls fast on every dataset (at area 0.2, 10 labels per class, seeds 0-2:
+ * 0.22-0.26 on Fashion-MNIST, 0.04-0.08 on glyphs, 0.02-0.23 on shapes) and the measurement is noisy; the low bar
+ * keeps SimCLR-style crops (Fashion-MNIST's tuned 0.2) unless a small crop rarely points to its class at all, as
+ * for digits, where a fifth of a 3 is a stroke any digit has.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../engine/seed.js';
@@ -68,7 +69,7 @@ export interface ChooseAugmentOptions {
 }
 
 export const DEFAULT_AUGMENT: AugmentChoice = { flip: true, verticalFlip: false, cropScale: [0.2, 1] };
-const THRESHOLDS = { hflip: 0.5, vflip: 0.9, crop: 0.25 };
+const THRESHOLDS = { hflip: 0.5, vflip: 0.9, crop: 0.15 };
 const CROP_SCALES = [0.2, 0.35, 0.5];
 
 const GRID = 7;

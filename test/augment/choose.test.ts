@@ -34,6 +34,7 @@ test('glyphs: flips are turned off (a mirrored digit looks like another digit or
     assert.equal(choice.verticalFlip, false);
     assert.ok(evidence.base > evidence.chance + 0.1, `1-NN on glyph orientations (${evidence.base}) must beat chance clearly`);
     assert.ok(evidence.hflip.acc < evidence.base);
+    assert.ok(choice.cropScale[0] > 0.2, `seed ${seed}: a fifth of a digit should not pass (kept ${evidence.crop['0.2'].retention.toFixed(2)})`);
   }
 });
 
@@ -45,7 +46,7 @@ test('fashion-mnist: horizontal flip is kept, vertical flip stays off', { skip: 
     const { choice, evidence } = chooseAugment(x, y, shape, { seed });
     assert.equal(choice.flip, true, `seed ${seed}: hflip kept only ${evidence.hflip.retention.toFixed(2)}`);
     assert.equal(choice.verticalFlip, false);
-    assert.ok(choice.cropScale[0] >= 0.2 && choice.cropScale[1] === 1);
+    assert.deepEqual(choice.cropScale, [0.2, 1], `seed ${seed}: area-0.2 crops kept ${evidence.crop['0.2'].retention.toFixed(2)}`);
   }
 });
 
