@@ -89,3 +89,13 @@ test('override syntax errors name the part and what was expected', () => {
     assert.throws(() => parseAugmentOverride(bad), (e: unknown) => e instanceof UlearnError && e.code === 'E_CONFIG' && why.test(e.message), bad);
   }
 });
+
+test('a config file with a bad augment setting is an error naming the file and key', async () => {
+  const { parseConfig } = await import('../../src/runs/config.js');
+  const { PipelineConfigSchema } = await import('../../src/pipeline/config.js');
+  assert.equal(parseConfig('augment: flip=off,crop=0.5\n', 'run.yaml', PipelineConfigSchema).augment, 'flip=off,crop=0.5');
+  assert.throws(
+    () => parseConfig('augment: flip=sometimes\n', 'run.yaml', PipelineConfigSchema),
+    (e: unknown) => e instanceof UlearnError && /^run\.yaml: augment: augment: flip=sometimes: expected on or off/.test(e.message),
+  );
+});
