@@ -189,7 +189,13 @@ async function writeBuild(dir: string, data: BuiltDataset, meta: SyntheticMeta):
       if (await readMeta(dir)) return;
       await rmdir(dir);
     }
-    await rename(tmp, dir);
+    try {
+      await rename(tmp, dir);
+    } catch (e) {
+      // Another process finished the same build between our check and the rename: theirs is as good as ours.
+      if (await readMeta(dir)) return;
+      throw e;
+    }
     await syncDir(parent);
   } finally {
     await rm(tmp, { recursive: true, force: true });
