@@ -12,6 +12,14 @@ apt_packages=()
 { command -v g++ >/dev/null && command -v make >/dev/null && command -v python3 >/dev/null; } || apt_packages+=(g++ make python3)
 # The native add-on (native/, `--backend native`) links Debian's oneDNN: the library Debian's PyTorch uses.
 [ -f /usr/include/dnnl.hpp ] || apt_packages+=(libdnnl-dev)
+# The synthetic `glyphs` dataset renders digits with the installed fonts (fc-list); these packages give it a
+# spread of designs (serif, sans, mono, script, handwriting-like) in about 30 MB. Test fonts are whole families
+# held out of training, so more families make a harder, fairer test.
+command -v fc-list >/dev/null || apt_packages+=(fontconfig)
+for font in fonts-dejavu-core fonts-liberation fonts-freefont-ttf fonts-urw-base35 fonts-comic-neue fonts-humor-sans \
+  fonts-breip fonts-dkg-handwriting fonts-lobster fonts-quicksand fonts-inconsolata fonts-cantarell fonts-crosextra-caladea fonts-go; do
+  dpkg -s "$font" >/dev/null 2>&1 || apt_packages+=("$font")
+done
 for arg in "$@"; do
   case "$arg" in
     # The labeling app's end-to-end tests drive Debian's chromium (see DEVELOPERS.md).

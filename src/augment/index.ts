@@ -48,3 +48,16 @@ export {
   type FixMatchOptions,
   type StrongOptions,
 } from './presets.js';
+export {
+  chooseAugment,
+  parseAugmentOverride,
+  resolveAugment,
+  describeAugment,
+  orientationFeatures,
+  DEFAULT_AUGMENT,
+  type AugmentChoice,
+  type AugmentEvidence,
+  type ChooseAugmentOptions,
+  type ProbeResult,
+  type ResolvedAugment,
+} from './choose.js';

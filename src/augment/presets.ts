@@ -10,7 +10,7 @@ import { brightness, contrast, randomGrayscale, saturation } from './color.js';
 import { compose, identity, randomApply, randomSubset } from './compose.js';
 import { randomResizedCrop } from './crop.js';
 import { cutout } from './erase.js';
-import { horizontalFlip } from './flip.js';
+import { horizontalFlip, verticalFlip } from './flip.js';
 import { autoContrast, posterize, solarize } from './tone.js';
 import { randomTranslate, type TranslateFill } from './translate.js';
 
@@ -28,8 +28,10 @@ function checkShape(shape: ImageShape, what: string): void {
 export interface SimclrOptions {
   /** Crop area range. Default [0.2, 1]. */
   cropScale?: readonly [number, number];
-  /** Horizontal flips. Default true; turn off for digits and text. */
+  /** Horizontal flips. Default true; turn off for digits and text (chooseAugment decides from the labels). */
   flip?: boolean;
+  /** Vertical flips. Default false: most classes have an up. */
+  vflip?: boolean;
   /** Colour jitter strength s (brightness / contrast / saturation factors in [1 - s, 1 + s]). Default 0.4. */
   jitter?: number;
   /** Blur probability (0 turns it off). Default 0.5. */
@@ -57,6 +59,7 @@ export function simclrAugment(inputShape: ImageShape, opts: SimclrOptions = {}):
   if (inputShape[2] > 1) color.push(saturation({ factor }));
   const ops: Augment[] = [randomResizedCrop({ scale: opts.cropScale ?? [0.2, 1], ratio: [3 / 4, 4 / 3] })];
   if (opts.flip ?? true) ops.push(horizontalFlip({ p: 0.5 }));
+  if (opts.vflip ?? false) ops.push(verticalFlip({ p: 0.5 }));
   ops.push(randomApply(compose(...color), 0.8));
   if (inputShape[2] > 1) ops.push(randomGrayscale({ p: 0.2 }));
   const blur = opts.blur ?? 0.5;
@@ -67,6 +70,8 @@ export function simclrAugment(inputShape: ImageShape, opts: SimclrOptions = {}):
 export interface FixMatchOptions {
   /** Horizontal flips. Default true; turn off for digits and text. */
   flip?: boolean;
+  /** Vertical flips. Default false. */
+  vflip?: boolean;
   /** Largest translation as a fraction of the side. Default 0.125 (FixMatch: up to 12.5%, 4 px at 28 px). */
   translate?: number;
   /**
@@ -82,6 +87,7 @@ export function weakAugment(inputShape: ImageShape, opts: FixMatchOptions = {}):
   checkShape(inputShape, 'weakAugment');
   const ops: Augment[] = [];
   if (opts.flip ?? true) ops.push(horizontalFlip({ p: 0.5 }));
+  if (opts.vflip ?? false) ops.push(verticalFlip({ p: 0.5 }));
   ops.push(randomTranslate({ fraction: opts.translate ?? 0.125, fill: opts.fill ?? 'zero' }));
   return compose(...ops);
 }

@@ -6,6 +6,7 @@ import { Option } from 'commander';
 import { BACKENDS } from '../engine/index.js';
 import { UlearnError } from '../errors.js';
 import { Budget } from '../util/budget.js';
+import { parseAugmentOverride } from '../augment/choose.js';
 
 export function intArg(flag: string, min: number) {
   return (v: string): number => {
@@ -55,4 +56,12 @@ export function portArg(flag = '--port') {
     if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UlearnError(`${flag} must be a port number 0..65535 (0 = any free port), got '${v}'`, { code: 'E_ARG', hint: 'e.g. --port 8765' });
     return n;
   };
+}
+
+/** `--augment flip=off,vflip=on,crop=0.35`: fixes those settings; the rest are chosen from the labeled images. */
+export function augmentOption(): Option {
+  return new Option('--augment <settings>', "augmentation settings, e.g. 'flip=off,crop=0.35' (keys: flip, vflip, crop; default: chosen from the labeled images)").argParser((v) => {
+    parseAugmentOverride(v);
+    return v;
+  });
 }

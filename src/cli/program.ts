@@ -13,13 +13,14 @@ import { resultsTable, runPipeline, type StageName } from '../pipeline/run-pipel
 import { loadConfigFile } from '../runs/config.js';
 import { RunDir } from '../runs/run-dir.js';
 import { SSL_METHODS } from '../ssl/registry.js';
-import { backendOption, budgetOption, intArg, seedOption, threadsOption } from './options.js';
+import { augmentOption, backendOption, budgetOption, intArg, seedOption, threadsOption } from './options.js';
 import { registerLabelCommand } from './commands/label.js';
 import { registerCleanCommand } from './commands/clean.js';
 import { registerTabularCommand, runTabularAndPrint } from './commands/tabular.js';
 import { TabularConfigSchema, type TabularConfig } from '../pipeline/tabular-config.js';
 import { registerPredictCommand } from './commands/predict.js';
 import { registerTrainCommand } from './commands/train.js';
+import { registerDataCommand } from './commands/data.js';
 
 export function buildProgram(): Command {
   const program = new Command('ulearn')
@@ -56,10 +57,11 @@ export function buildProgram(): Command {
         .command('demo')
         .description('the whole pipeline on Fashion-MNIST with 10 labels per class: self-supervised pretraining, linear probe, fine-tune, and the supervised-only baseline, in about 10 minutes on 2 CPU cores')
         .addOption(new Option('--method <name>', 'self-supervised method').choices(SSL_METHODS).default('simclr'))
-        .option('--data <name|folder>', 'dataset name or image folder', 'fashion-mnist')
+        .option('--data <name|folder>', 'dataset name (fashion-mnist, mnist, glyphs, shapes) or image folder', 'fashion-mnist')
+        .addOption(augmentOption())
         .option('--resume <run-dir>', 'continue a killed run'),
     ),
-  ).action(async (o: CliOpts & { method: string; data: string; resume?: string }) => {
+  ).action(async (o: CliOpts & { method: string; data: string; resume?: string; augment?: string }) => {
     const input: PipelineConfigInput = {
       data: o.data,
       labelsPerClass: o.totalLabels ? undefined : (o.labelsPerClass ?? 10),
@@ -68,6 +70,7 @@ export function buildProgram(): Command {
       budget: o.budget ?? '10m',
       backend: o.backend as PipelineConfigInput['backend'],
       pretrain: { method: o.method },
+      augment: o.augment,
     };
     await runAndPrint(o.resume ? ((await RunDir.open(o.resume)).config as PipelineConfigInput) : input, o, { runDir: o.resume });
   });
@@ -98,9 +101,10 @@ export function buildProgram(): Command {
         .description('self-supervised pretraining of an encoder on unlabeled images (creates a run directory)')
         .argument('<data>', "dataset name ('fashion-mnist', 'mnist') or a folder of images")
         .addOption(new Option('--method <name>', 'self-supervised method').choices(SSL_METHODS).default('simclr'))
-        .option('--test-data <folder>', 'labeled test images, for a folder dataset'),
+        .option('--test-data <folder>', 'labeled test images, for a folder dataset')
+        .addOption(augmentOption()),
     ),
-  ).action(async (data: string, o: CliOpts & { method: string; testData?: string }) => {
+  ).action(async (data: string, o: CliOpts & { method: string; testData?: string; augment?: string }) => {
     const input: PipelineConfigInput = {
       data,
       testData: o.testData,
@@ -110,6 +114,7 @@ export function buildProgram(): Command {
       budget: o.budget ?? '10m',
       backend: o.backend as PipelineConfigInput['backend'],
       pretrain: { method: o.method, budgetShare: 1 },
+      augment: o.augment,
     };
     await runAndPrint(input, o, { stages: ['pretrain'] });
   });
@@ -139,6 +144,7 @@ export function buildProgram(): Command {
   registerTabularCommand(program);
   registerTrainCommand(program);
   registerPredictCommand(program);
+  registerDataCommand(program);
   return program;
 }
 

@@ -3,6 +3,8 @@
  *
  *   'fashion-mnist' | 'mnist'                       named dataset (system copy, cache, or download); train + test
  *   { name: 'fashion-mnist', ...NamedIdxOptions }   the same with options (cacheDir, dir, download: false, ...)
+ *   'glyphs' | 'shapes'                             synthetic datasets built offline on first use (`ulearn data`)
+ *   { name: 'glyphs', ...SyntheticOptions }         the same with options (perClass, testPerClass, seed, cacheDir, dir)
  *   './path/to/folder'                              folder of images (labels from subfolders, or none); train only
  *   { folder, test?, ...ImageFolderOptions }        folder with options; `test` is a second folder loaded the
  *                                                   same way (its size and channels follow the train folder's)
@@ -21,19 +23,27 @@ import type { DatasetSplits } from './dataset.js';
 import { loadFashionMnist } from './fashion-mnist.js';
 import { loadIdxPair } from './idx.js';
 import { loadImageFolder, type ImageFolderOptions, type SkippedImage } from './image-folder.js';
+import { loadGlyphs } from './glyphs.js';
 import { loadMnist } from './mnist.js';
 import type { NamedIdxOptions } from './named-idx.js';
+import { loadShapes } from './shapes.js';
+import type { SyntheticOptions } from './synthetic.js';
 
 const NAMED = {
   'fashion-mnist': loadFashionMnist,
   mnist: loadMnist,
+  glyphs: loadGlyphs,
+  shapes: loadShapes,
 } as const;
+/** The named datasets ulearn builds itself rather than reads (see src/data/synthetic.ts). */
+export const SYNTHETIC_NAMES = ['glyphs', 'shapes'] as const;
 export type DatasetName = keyof typeof NAMED;
 export const DATASET_NAMES = Object.keys(NAMED) as DatasetName[];
 
 export type DatasetSpec =
   | string
-  | ({ name: DatasetName } & NamedIdxOptions)
+  | ({ name: 'fashion-mnist' | 'mnist' } & NamedIdxOptions)
+  | ({ name: (typeof SYNTHETIC_NAMES)[number] } & SyntheticOptions)
   | ({ folder: string; test?: string } & ImageFolderOptions)
   | { idx: { images: string; labels: string; testImages?: string; testLabels?: string; classes?: string[]; name?: string } }
   | { manifest: string };
@@ -41,6 +51,8 @@ export type DatasetSpec =
 export interface LoadOptions {
   /** Told about each image skipped with skipBad (default: none; the CLI prints them). */
   onSkip?: (skipped: SkippedImage & { folder: string }) => void;
+  /** Told about slow first-use work, such as building a synthetic dataset (default: nothing is printed). */
+  log?: (line: string) => void;
 }
 
 export async function loadDataset(spec: DatasetSpec, opts: LoadOptions = {}): Promise<DatasetSplits> {
@@ -53,7 +65,7 @@ const MAX_MANIFEST_DEPTH = 8;
 /** `manifests`: the manifest files (resolved) that led here, to refuse a cycle instead of looping forever. */
 async function load(spec: DatasetSpec, opts: LoadOptions, manifests: string[]): Promise<DatasetSplits> {
   if (typeof spec === 'string') {
-    if (isName(spec)) return NAMED[spec]();
+    if (isName(spec)) return spec === 'glyphs' || spec === 'shapes' ? NAMED[spec]({ log: opts.log }) : NAMED[spec]();
     const st = await stat(spec).catch(() => undefined);
     if (!st) {
       throw new UlearnError(`dataset '${spec}' is neither a known name (${DATASET_NAMES.join(', ')}) nor an existing path`, {
@@ -78,7 +90,7 @@ async function load(spec: DatasetSpec, opts: LoadOptions, manifests: string[]): 
   if ('name' in spec && !('folder' in spec)) {
     const { name, ...rest } = spec;
     if (!isName(name)) throw new UlearnError(`unknown dataset name '${String(name)}'; known: ${DATASET_NAMES.join(', ')}`, { code: 'E_CONFIG' });
-    return NAMED[name](rest);
+    return name === 'glyphs' || name === 'shapes' ? NAMED[name]({ log: opts.log, ...(rest as SyntheticOptions) }) : NAMED[name](rest as NamedIdxOptions);
   }
   if ('manifest' in spec) {
     const file = resolve(spec.manifest);

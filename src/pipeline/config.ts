@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { zBudget } from '../runs/config.js';
+import { parseAugmentOverride } from '../augment/choose.js';
 import { FIT_METHODS } from '../semi/names.js';
 import { SSL_METHODS } from '../ssl/registry.js';
 
@@ -79,6 +80,21 @@ export const PipelineConfigSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * Augmentations: 'auto' (or absent) chooses flips and the crop scale from the labeled images
+     * (src/augment/choose.ts); 'flip=off,vflip=on,crop=0.35' fixes those keys and chooses the rest. Optional
+     * (not defaulted) so that configs written before it existed still match their run directories.
+     */
+    augment: z
+      .string()
+      .optional()
+      .superRefine((v, ctx) => {
+        try {
+          if (v !== undefined) parseAugmentOverride(v);
+        } catch (e) {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, message: (e as Error).message });
+        }
+      }),
     /** Test samples scored (0 = all). */
     testSize: z.number().int().nonnegative().default(0),
   })

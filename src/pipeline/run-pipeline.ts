@@ -9,6 +9,7 @@
  * `monitorEvery` steps and continues from there.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { describeAugment, resolveAugment, type ResolvedAugment } from '../augment/choose.js';
 import { simclrAugment } from '../augment/presets.js';
 import { applyLabelBudget } from '../data/label-budget.js';
 import { loadDataset } from '../data/load.js';
@@ -80,6 +81,8 @@ interface Context {
   visibleY: Int32Array;
   budget: Budget;
   log: (line: string) => void;
+  /** Flips and crop scale: the user's, else chosen from the labeled images. */
+  augment: ResolvedAugment;
 }
 
 function imageShape(ds: Dataset): [number, number, number] {
@@ -128,7 +131,13 @@ async function pretrain(ctx: Context): Promise<{ encoder: tfl.LayersModel; epoch
     return { encoder, epochs: (done.epochs as ReportEpoch[]) ?? [], seconds: (done.seconds as number) ?? 0 };
   }
   const encoder = newEncoder(ctx, cfg.seed, cfg.pretrain.method);
-  const sslConfig = { encoder, inputShape: ctx.inputShape, augment: simclrAugment(ctx.inputShape), seed: cfg.seed, lr: cfg.pretrain.lr };
+  const sslConfig = {
+    encoder,
+    inputShape: ctx.inputShape,
+    augment: simclrAugment(ctx.inputShape, { flip: ctx.augment.choice.flip, vflip: ctx.augment.choice.verticalFlip, cropScale: ctx.augment.choice.cropScale }),
+    seed: cfg.seed,
+    lr: cfg.pretrain.lr,
+  };
   const method = createSSLMethod(cfg.pretrain.method, sslConfig);
   const monitor = monitorSlices(ctx);
   let startStep = 0;
@@ -197,7 +206,7 @@ async function classifierArm(ctx: Context, name: string, method: 'linear' | 'fin
     labeled: ctx.labeled,
     encoder: cfg.encoder,
     pretrained: method === 'supervised' ? undefined : pretrainedCheckpoint(ctx),
-    settings: { epochs: ft.epochs, batchSize: ft.batchSize, lr: ft.lr, encoderLrScale: ft.encoderLrScale },
+    settings: { epochs: ft.epochs, batchSize: ft.batchSize, lr: ft.lr, encoderLrScale: ft.encoderLrScale, flip: ctx.augment.choice.flip },
     seed: cfg.seed,
     budget,
     log: ctx.log,
@@ -242,15 +251,20 @@ export async function runPipeline(cfg: PipelineConfig, opts: PipelineOptions = {
   const backend = await initBackend(cfg.backend, { threads: opts.threads });
   log(describeBackend(backend));
   // Data and labels are checked before the run directory exists, so a config that fails here leaves no runs/<id>.
-  const splits = await loadDataset(cfg.testData ? { folder: cfg.data, test: cfg.testData } : cfg.data);
+  const splits = await loadDataset(cfg.testData ? { folder: cfg.data, test: cfg.testData } : cfg.data, { log });
   if (!splits.test) throw new UlearnError(`${cfg.data}: no test split; give testData (a labeled folder) to measure accuracy`, { code: 'E_CONFIG' });
   const train = splits.train;
   const lb = applyLabelBudget(train, { perClass: cfg.labelsPerClass, total: cfg.totalLabels, seed: cfg.seed });
   const run = opts.runDir ? await RunDir.open(opts.runDir) : await RunDir.create(opts.runsRoot ?? 'runs', cfg);
   log(`run: ${run.dir}`);
-  const ctx: Context = { cfg, run, train, test: splits.test, inputShape: imageShape(train), labeled: lb.labeled, visibleY: lb.y, budget, log };
-  if (cfg.finetune.epochs === undefined) log(`fine-tune and baseline: ${fitEpochs(lb.labeled.length / train.classes.length)} epochs over the labels (max(20, 600 / labels per class))`);
   log(`data: ${train.name} ${train.size} train images (${lb.labeled.length} labeled, ${train.classes.length} classes), ${splits.test.size} test images`);
+  const inputShape = imageShape(train);
+  // Deterministic from the labels and seed, so a resumed run recomputes the same choice.
+  const augment = resolveAugment(gather(train, lb.labeled), Int32Array.from(lb.labeled, (i) => lb.y[i]), inputShape, cfg.augment, { seed: cfg.seed });
+  log(`augment: ${describeAugment(augment)}`);
+  await run.appendLog({ stage: 'augment', ...augment });
+  const ctx: Context = { cfg, run, train, test: splits.test, inputShape, labeled: lb.labeled, visibleY: lb.y, budget, log, augment };
+  if (cfg.finetune.epochs === undefined) log(`fine-tune and baseline: ${fitEpochs(lb.labeled.length / train.classes.length)} epochs over the labels (max(20, 600 / labels per class))`);
   const wanted = (s: StageName) => !opts.stages || opts.stages.includes(s);
 
   // The report alone (`ulearn eval`) still shows pretraining curves and the embedding map when the run has them.
@@ -283,7 +297,7 @@ export async function runPipeline(cfg: PipelineConfig, opts: PipelineOptions = {
       baselineName: baseRes ? baseRes.name : undefined,
     };
     const html = renderReport(input);
-    await run.writeResults({ ...input, comparison: compareWithBaseline(input.methods, input.baselineName), config: cfg, budgetUsedSeconds: budget.elapsedMs() / 1000 });
+    await run.writeResults({ ...input, augment, comparison: compareWithBaseline(input.methods, input.baselineName), config: cfg, budgetUsedSeconds: budget.elapsedMs() / 1000 });
     await run.writeReport(html);
     reportPath = run.path('report.html');
     await run.stageDone('report', {});
@@ -309,7 +323,7 @@ async function semiStage(ctx: Context): Promise<MethodResult> {
     labeled: ctx.labeled,
     encoder: ctx.cfg.encoder,
     pretrained: semiUsesEncoder(ctx.cfg) ? pretrainedCheckpoint(ctx) : undefined,
-    settings: { threshold: s.threshold, mu: s.mu, steps: s.steps, batchSize: s.batchSize, k: s.k, alpha: s.alpha, epochs: ctx.cfg.finetune.epochs },
+    settings: { threshold: s.threshold, mu: s.mu, steps: s.steps, batchSize: s.batchSize, k: s.k, alpha: s.alpha, epochs: ctx.cfg.finetune.epochs, flip: ctx.augment.choice.flip },
     seed: ctx.cfg.seed,
     budget: ctx.budget.child(0.5),
     log: ctx.log,
