@@ -27,6 +27,8 @@ import { writeJsonAtomic } from '../src/util/atomic.js';
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const repoDir = path.dirname(benchDir);
 const thisFile = fileURLToPath(import.meta.url);
+/** OMP_WAIT_POLICY as the user started the benchmark, before anything here changed it. */
+const USER_OMP_WAIT_POLICY = process.env.OMP_WAIT_POLICY;
 
 // ---------------------------------------------------------------------------------------------------------
 // What is measured
@@ -707,7 +709,11 @@ async function runPytorch(python: string, cfg: BenchConfig, threads: number, dev
     encode: encode ? cfg.encode : null,
   };
   const script = path.join(benchDir, 'pytorch', 'engine.py');
-  const env = { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
+  // PyTorch runs with its own OpenMP defaults: loading the native add-on in this process sets
+  // OMP_WAIT_POLICY=PASSIVE (src/engine/native.ts), which must not leak into the peer we compare against.
+  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
+  if (USER_OMP_WAIT_POLICY === undefined) delete env.OMP_WAIT_POLICY;
+  else env.OMP_WAIT_POLICY = USER_OMP_WAIT_POLICY;
   const { code, stdout } = await runChild(python, [script, '--threads', String(threads), '--device', device, '--config', JSON.stringify(pyCfg)], `  [pytorch ${threads}t]`, env);
   const line = stdout.trim().split('\n').pop() ?? '';
   if (code !== 0 || !line.startsWith('{')) throw new Error(`bench/pytorch/engine.py failed (exit ${code})`);
