@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { UlearnError } from '../errors.js';
 
 const DATASET_NAME = z.enum(['fashion-mnist', 'mnist']);
+const SYNTHETIC_NAME = z.enum(['glyphs', 'shapes']);
 const path = z.string().min(1);
 
 const folderFields = {
@@ -45,6 +46,17 @@ export const DatasetSpecSchema = z.union([
       checksums: z.record(z.string()).optional(),
       download: z.boolean().optional(),
       timeoutMs: z.number().int().positive().optional(),
+    })
+    .strict(),
+  // The synthetic datasets ulearn builds itself (src/data/synthetic.ts: SyntheticOptions).
+  z
+    .object({
+      name: SYNTHETIC_NAME,
+      perClass: z.number().int().positive().max(1_000_000).optional(),
+      testPerClass: z.number().int().positive().max(1_000_000).optional(),
+      seed: z.number().int().optional(),
+      cacheDir: path.optional(),
+      dir: path.optional(),
     })
     .strict(),
   z.object({ ...folderFields, name: path.optional(), concurrency: z.number().int().positive().optional() }).strict(),
