@@ -262,7 +262,11 @@ export async function runPipeline(cfg: PipelineConfig, opts: PipelineOptions = {
   // Deterministic from the labels and seed, so a resumed run recomputes the same choice.
   const augment = resolveAugment(gather(train, lb.labeled), Int32Array.from(lb.labeled, (i) => lb.y[i]), inputShape, cfg.augment, { seed: cfg.seed });
   log(`augment: ${describeAugment(augment)}`);
-  await run.appendLog({ stage: 'augment', ...augment });
+  // Logged once per run: a resumed run recomputes the same choice and leaves log.jsonl as it was.
+  if (!(await run.isStageDone('augment'))) {
+    await run.appendLog({ stage: 'augment', ...augment });
+    await run.stageDone('augment', { choice: augment.choice });
+  }
   const ctx: Context = { cfg, run, train, test: splits.test, inputShape, labeled: lb.labeled, visibleY: lb.y, budget, log, augment };
   if (cfg.finetune.epochs === undefined) log(`fine-tune and baseline: ${fitEpochs(lb.labeled.length / train.classes.length)} epochs over the labels (max(20, 600 / labels per class))`);
   const wanted = (s: StageName) => !opts.stages || opts.stages.includes(s);
