@@ -71,10 +71,10 @@ ${results.map((r) => `<tr><td><a href="#${r.name}">${esc(r.name)}</a></td><td cl
 </tbody></table></div></section>`;
 }
 
-export function headline(results: CheckResult[], c: Manifest['counts']): string {
+export function headline(results: CheckResult[], c: Manifest['counts'], noun = 'samples'): string {
   const parts = results.filter((r) => !r.skipped && Number(r.summary.flagged ?? 0) > 0).map((r) => `<strong>${count(Number(r.summary.flagged))}</strong> ${esc(r.name.replaceAll('_', ' '))}`);
   if (parts.length === 0) return 'No issues found.';
-  return `Found ${parts.join(', ')}. The manifest keeps <strong>${count(c.keep)}</strong> samples, excludes <strong>${count(c.exclude)}</strong> and removes <strong>${count(c.unlabel)}</strong> labels.`;
+  return `Found ${parts.join(', ')}. The manifest keeps <strong>${count(c.keep)}</strong> ${noun}, excludes <strong>${count(c.exclude)}</strong> and removes <strong>${count(c.unlabel)}</strong> labels.`;
 }
 
 async function checkSection(s: ImageSamples, r: CheckResult): Promise<string> {

@@ -138,7 +138,7 @@ function tableReport(t: TableSamples, p: TableProfile, results: CheckResult[], m
 <header><div class="kicker">ulearn clean</div><h1>Data quality: ${esc(t.source)}</h1><dl class="meta">
 <div><dt>Rows</dt><dd>${count(t.rows)}</dd></div><div><dt>Columns</dt><dd>${t.columns.length}</dd></div>
 <div><dt>Rows excluded</dt><dd>${count(c.exclude)}</dd></div><div><dt>Created</dt><dd>${esc(dateText(manifest.created))}</dd></div></dl></header>
-<p class="headline">${headline(results, c)}</p>
+<p class="headline">${headline(results, c, 'rows')}</p>
 ${checksTable(results, 'Excluded rows are left out by later steps that read manifest.json (ids are file line numbers). Your file is not changed.')}
 ${section('columns', 'Columns', 'What each column holds.', table(['Column', 'Present', 'Missing', 'Numbers', 'Distinct text values', 'Min', 'Max'], p.columns.map((col) => row([td(col.name, 'class-name'), td(count(col.present), 'num'), td(count(col.missing), 'num'), td(count(col.numbers), 'num'), td(`${count(col.distinct)}${col.distinct_capped ? '+' : ''}`, 'num'), td(col.min ?? '—', 'num'), td(col.max ?? '—', 'num')])), 'No columns.'))}
 ${results.map((r) => (views[r.name] ?? other)(r)).join('\n')}
