@@ -151,8 +151,9 @@ export async function run(argv: string[]): Promise<number> {
     log('ulearn clean on the 1,000,000-row CSV');
     const t = cli(['clean', csvPath, '--out', path.join(work, 'csv-out')]);
     const found = t.issues as unknown as { run: { peak_rss_mb: number; seconds: number }; checks: TabChecks };
-    const names = (xs: { name: string }[]) => xs.map((x) => x.name).sort();
-    const listed = new Set(found.checks.outlier.rows.map((r) => r.line));
+    const names = (xs: (string | { name: string })[]) => xs.map((x) => (typeof x === 'string' ? x : x.name)).sort();
+    const c = found.checks;
+    const listed = new Set(c.outlier.samples.map((r) => Number(r.id)));
     Object.assign(result, {
       csv_rows: csvSettings.rows,
       csv_settings: { ...csvSettings, key: settingsKey(csvSettings) },
@@ -162,17 +163,17 @@ export async function run(argv: string[]): Promise<number> {
       csv_load_avg_1m: t.load,
       csv_planted: plantedCsv,
       csv_found: {
-        missing_value_columns: names(found.checks.missing_values.columns),
-        constant_columns: found.checks.constant_column.columns,
-        mixed_type_columns: names(found.checks.mixed_types.columns),
-        high_cardinality_columns: names(found.checks.high_cardinality.columns),
-        duplicate_rows: found.checks.duplicate_row.rows_flagged,
-        outlier_rows: found.checks.outlier.rows_flagged,
-        outlier_columns: found.checks.outlier.columns,
+        missing_value_columns: names(c.missing_values.summary.columns),
+        constant_columns: c.constant_column.summary.columns,
+        mixed_type_columns: names(c.mixed_types.summary.columns),
+        high_cardinality_columns: names(c.high_cardinality.summary.columns),
+        duplicate_rows: c.duplicate_row.summary.flagged,
+        outlier_rows: c.outlier.summary.flagged,
+        outlier_columns: c.outlier.summary.columns,
       },
-      // Precision counts every flagged row; the report lists at most 1,000, enough here (100 planted).
+      // Precision counts every flagged row; issues.json lists up to 10,000 per check, enough here (100 planted).
       csv_outlier_recall: plantedCsv.outlier_lines.filter((l) => listed.has(l)).length / plantedCsv.outlier_lines.length,
-      csv_outlier_precision: found.checks.outlier.rows_flagged ? plantedCsv.outlier_lines.filter((l) => listed.has(l)).length / found.checks.outlier.rows_flagged : null,
+      csv_outlier_precision: c.outlier.summary.flagged ? plantedCsv.outlier_lines.filter((l) => listed.has(l)).length / c.outlier.summary.flagged : null,
     });
     await writeJsonAtomic(values.out!, result);
     log(`${t.wall.toFixed(1)} s, peak RSS ${Math.round(found.run.peak_rss_mb)} MB`);
@@ -324,13 +325,14 @@ function score(issues: Issues, p: Planted) {
   };
 }
 
+/** The table checks' entries in issues.json (the same shape as the image checks': summary + flagged samples). */
 interface TabChecks {
-  missing_values: { columns: { name: string }[] };
-  constant_column: { columns: string[] };
-  mixed_types: { columns: { name: string }[] };
-  high_cardinality: { columns: { name: string }[] };
-  duplicate_row: { rows_flagged: number };
-  outlier: { rows_flagged: number; columns: string[]; rows: { line: number; score: number }[] };
+  missing_values: { summary: { columns: { name: string }[] } };
+  constant_column: { summary: { columns: string[] } };
+  mixed_types: { summary: { columns: { name: string }[] } };
+  high_cardinality: { summary: { columns: { name: string }[] } };
+  duplicate_row: { summary: { flagged: number } };
+  outlier: { summary: { flagged: number; columns: string[] }; samples: { id: string; score: number }[] };
 }
 
 /**

@@ -183,7 +183,7 @@ async function ingest(sizes: number[], work: string) {
 // ---- weka ----------------------------------------------------------------------------------------------
 
 /** The Weka examples folder: the system's, or one unpacked from the weka .deb (no JRE needed for its files). */
-function wekaExamples(work: string): string {
+export function wekaExamples(work: string): string {
   const system = '/usr/share/doc/weka/examples';
   if (existsSync(path.join(system, 'soybean.arff'))) return system;
   const root = path.join(work, 'weka');
@@ -199,7 +199,7 @@ function wekaExamples(work: string): string {
   return dir;
 }
 
-const WEKA: Record<string, { train: string; test?: string; label: string }> = {
+export const WEKA: Record<string, { train: string; test?: string; label: string }> = {
   segment: { train: 'segment-challenge.arff', test: 'segment-test.arff', label: 'class' },
   soybean: { train: 'soybean.arff', label: 'class' },
   'credit-g': { train: 'credit-g.arff', label: 'class' },
@@ -208,7 +208,7 @@ const WEKA: Record<string, { train: string; test?: string; label: string }> = {
 };
 
 /** Stratified split: per class, `testShare` of its rows (rounded, at least 1 left for training) go to test. */
-function stratifiedSplit(y: string[], testShare: number, rng: Rng): { train: number[]; test: number[] } {
+export function stratifiedSplit(y: string[], testShare: number, rng: Rng): { train: number[]; test: number[] } {
   const byClass = new Map<string, number[]>();
   y.forEach((c, i) => byClass.set(c, [...(byClass.get(c) ?? []), i]));
   const train: number[] = [];
@@ -220,6 +220,18 @@ function stratifiedSplit(y: string[], testShare: number, rng: Rng): { train: num
     train.push(...idx.slice(nTest));
   }
   return { train: train.sort((a, b) => a - b), test: test.sort((a, b) => a - b) };
+}
+
+/** The tabular config every Weka run uses (bench tabular and bench tune); `pretrain.epochs` is set per split. */
+export function wekaConfig(spec: { train: string; label: string }, over: { pretrain?: Partial<TabularConfig['pretrain']>; finetune?: Partial<TabularConfig['finetune']> } = {}): TabularConfig {
+  return tabularConfig({
+    data: spec.train,
+    labelColumn: spec.label,
+    encoder: { widths: [128, 128] },
+    // Whole epochs of 128 rows that reach PRETRAIN_STEPS; the epoch count is set once the split is known.
+    pretrain: { epochs: 1, batchSize: 128, ...over.pretrain },
+    finetune: { steps: 150, batchSize: 64, ...over.finetune },
+  });
 }
 
 /** What decides one (dataset, seed) result besides the seed; hashed into its cache file name. */
@@ -246,7 +258,7 @@ interface SeedResult {
   load_1m: number;
 }
 
-const PRETRAIN_STEPS = 400;
+export const PRETRAIN_STEPS = 400;
 
 async function weka(names: string[], fractions: number[], seeds: number[], work: string, backend: string, save: (partial: unknown) => Promise<void>) {
   const dir = wekaExamples(work);
@@ -256,14 +268,7 @@ async function weka(names: string[], fractions: number[], seeds: number[], work:
     const spec = WEKA[name];
     if (!spec) throw new Error(`unknown weka set '${name}' (known: ${Object.keys(WEKA).join(', ')})`);
     for (const seed of seeds) {
-      const cfg = tabularConfig({
-        data: spec.train,
-        labelColumn: spec.label,
-        encoder: { widths: [128, 128] },
-        // Whole epochs of 128 rows that reach PRETRAIN_STEPS; the epoch count is set below, once the split is known.
-        pretrain: { epochs: 1, batchSize: 128 },
-        finetune: { steps: 150, batchSize: 64 },
-      });
+      const cfg = wekaConfig(spec);
       // A copy without the data path and the epoch count (derived from pretrainSteps and the split's size).
       const { data: _data, ...rest } = structuredClone(cfg);
       const config = { ...rest, pretrain: { ...rest.pretrain, epochs: undefined } };

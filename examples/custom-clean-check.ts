@@ -1,8 +1,12 @@
 /**
- * A custom clean check: flag almost-black images, next to ulearn's own checks (duplicates, outliers, label
- * errors, ...). Its flags land in issues.json, report.html and the manifest, which later steps accept as data.
+ * Custom clean checks, next to ulearn's own (duplicates, outliers, label errors, missing values, ...): one for
+ * images (almost-black pictures) and one for tables (negative numbers in a column that cannot have them).
+ * Both are registered the same way, return the same result (a score and a flag per sample, a summary, what
+ * the manifest does with a flag) and land in issues.json, report.html and the manifest, which later steps
+ * accept as data.
  *
  *   npx tsx examples/custom-clean-check.ts photos/ --out clean-out
+ *   npx tsx examples/custom-clean-check.ts people.csv --not-negative age --out clean-out
  */
 import { parseArgs } from 'node:util';
 import { clean } from 'ulearn';
@@ -25,10 +29,32 @@ const tooDark: clean.Check = {
   },
 };
 
-const { positionals: [folder], values: o } = parseArgs({ allowPositionals: true, options: { out: { type: 'string', default: 'clean-out' } } });
-if (!folder) throw new Error('usage: custom-clean-check.ts <image-folder> [--out dir]');
-// Registered checks run with the built-in ones (and can be chosen by name: `checks: ['too_dark']`).
+/** Rows whose `column` holds a negative number; the rows stay in the file, `eachRow` streams them. */
+function notNegative(column: string): clean.TableCheck {
+  return {
+    name: 'negative_value',
+    modality: 'table',
+    async run({ table }) {
+      const c = table.columns.indexOf(column);
+      const scores = new Float32Array(table.rows); // higher = further below zero
+      const flags = new Uint8Array(table.rows);
+      await table.eachRow((values, i) => {
+        const v = c < 0 ? NaN : Number(values[c]);
+        scores[i] = Number.isFinite(v) ? -v : NaN;
+        flags[i] = v < 0 ? 1 : 0;
+      });
+      const flagged = flags.reduce((a, b) => a + b, 0);
+      return { name: 'negative_value', description: `${column} below zero`, scores, flags, action: 'exclude', summary: { flagged, column } };
+    },
+  };
+}
+
+const { positionals: [data], values: o } = parseArgs({ allowPositionals: true, options: { out: { type: 'string', default: 'clean-out' }, 'not-negative': { type: 'string', default: 'age' } } });
+if (!data) throw new Error('usage: custom-clean-check.ts <image-folder | table.csv> [--not-negative column] [--out dir]');
+// Registered checks run after the built-in ones of their kind (and can be chosen by name: `checks: ['too_dark']`).
 clean.registerCheck(tooDark);
-const { results, paths } = await clean.runClean({ data: folder, outDir: o.out, log: () => {} });
+clean.registerCheck(notNegative(o['not-negative']));
+const isTable = /\.(csv|tsv|arff)$/i.test(data);
+const { results, paths } = isTable ? await clean.runTabularClean(data, o.out) : await clean.runClean({ data, outDir: o.out, log: () => {} });
 for (const r of results) console.log(`${r.name}: ${r.skipped ? 'skipped' : `${String(r.summary.flagged)} flagged`}`);
 console.log(`manifest: ${paths.manifest}`);

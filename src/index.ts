@@ -43,5 +43,6 @@ export { encode } from './models/encode.js';
 export { modality, modalityOfPath, registerModality } from './modality.js';
 export type { ModalityDefinition } from './modality.js';
 export { runClean } from './clean/run-clean.js';
+export { runTabularClean } from './clean/run-tabular.js';
 export { registerCheck, unregisterCheck, checkNames } from './clean/registry.js';
-export type { Check, CheckContext, CheckResult, ImageSamples } from './clean/types.js';
+export type { Check, CheckContext, CheckResult, ImageSamples, TableCheck, TableCheckContext, TableSamples } from './clean/types.js';

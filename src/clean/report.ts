@@ -14,7 +14,7 @@ import { SPLIT_NAMES, type CheckResult, type ImageSamples } from './types.js';
 const EXAMPLES = 24;
 const THUMB_PX = 64;
 
-const EXTRA_CSS = `
+export const EXTRA_CSS = `
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 12px; }
 .ex { border: 1px solid var(--line); border-radius: 8px; padding: 8px; font-size: 12px; color: var(--ink2); overflow-wrap: anywhere; }
 .ex .pics { display: flex; gap: 6px; margin-bottom: 6px; }
@@ -51,10 +51,7 @@ export async function writeCleanReport(path: string, s: ImageSamples, results: C
 <div><dt>Created</dt><dd>${esc(dateText(manifest.created))}</dd></div>
 </dl></header>
 <p class="headline">${headline(results, c)}</p>
-<section class="card"><h2>Checks</h2><p class="sub">Excluded samples are left out by later steps that read manifest.json; "label removed" keeps the image as unlabeled data. Your files are not changed.</p>
-<div class="scroll"><table><thead><tr><th>Check</th><th class="num">Flagged</th><th>Manifest</th><th>Meaning</th></tr></thead><tbody>
-${results.map((r) => `<tr><td><a href="#${r.name}">${esc(r.name)}</a></td><td class="num">${r.skipped ? '—' : count(Number(r.summary.flagged ?? 0))}</td><td><span class="pill ${r.action}">${r.action === 'none' ? 'report only' : r.action === 'unlabel' ? 'remove label' : 'exclude'}</span></td><td class="notes">${esc(r.skipped ? `not run: ${r.skipped}` : r.description)}</td></tr>`).join('\n')}
-</tbody></table></div></section>
+${checksTable(results, 'Excluded samples are left out by later steps that read manifest.json; "label removed" keeps the image as unlabeled data. Your files are not changed.')}
 ${sections.join('\n')}
 <footer>issues.json holds every flagged sample; manifest.json / manifest.csv say what later steps use.</footer>
 </main></body></html>
@@ -62,10 +59,22 @@ ${sections.join('\n')}
   await writeFileAtomic(path, html);
 }
 
-function headline(results: CheckResult[], c: Manifest['counts']): string {
+/**
+ * The report's table of checks, one row per result (image and table reports alike). A column check (a table's
+ * constant columns...) flags no sample: its count is of columns (`summary.flagged_columns`). `sub` is HTML.
+ */
+export function checksTable(results: CheckResult[], sub: string): string {
+  const flagged = (r: CheckResult) => (r.skipped ? '—' : typeof r.summary.flagged_columns === 'number' ? `${count(r.summary.flagged_columns)} col.` : count(Number(r.summary.flagged ?? 0)));
+  return `<section class="card"><h2>Checks</h2><p class="sub">${sub}</p>
+<div class="scroll"><table><thead><tr><th>Check</th><th class="num">Flagged</th><th>Manifest</th><th>Meaning</th></tr></thead><tbody>
+${results.map((r) => `<tr><td><a href="#${r.name}">${esc(r.name)}</a></td><td class="num">${flagged(r)}</td><td><span class="pill ${r.action}">${r.action === 'none' ? 'report only' : r.action === 'unlabel' ? 'remove label' : 'exclude'}</span></td><td class="notes">${esc(r.skipped ? `not run: ${r.skipped}` : r.description)}</td></tr>`).join('\n')}
+</tbody></table></div></section>`;
+}
+
+export function headline(results: CheckResult[], c: Manifest['counts'], noun = 'samples'): string {
   const parts = results.filter((r) => !r.skipped && Number(r.summary.flagged ?? 0) > 0).map((r) => `<strong>${count(Number(r.summary.flagged))}</strong> ${esc(r.name.replaceAll('_', ' '))}`);
   if (parts.length === 0) return 'No issues found.';
-  return `Found ${parts.join(', ')}. The manifest keeps <strong>${count(c.keep)}</strong> samples, excludes <strong>${count(c.exclude)}</strong> and removes <strong>${count(c.unlabel)}</strong> labels.`;
+  return `Found ${parts.join(', ')}. The manifest keeps <strong>${count(c.keep)}</strong> ${noun}, excludes <strong>${count(c.exclude)}</strong> and removes <strong>${count(c.unlabel)}</strong> labels.`;
 }
 
 async function checkSection(s: ImageSamples, r: CheckResult): Promise<string> {
@@ -102,7 +111,7 @@ function pickExamples(sorted: number[], scores: Float32Array): number[] {
   return Array.from({ length: EXAMPLES }, (_, k) => sorted[Math.floor((k * tied) / EXAMPLES)]);
 }
 
-function summaryText(r: CheckResult): string {
+export function summaryText(r: CheckResult): string {
   const bits: string[] = [];
   for (const key of ['threshold', 'fence', 'vote_accuracy', 'groups', 'groups_across_splits', 'imbalance_ratio']) {
     const v = r.summary[key];

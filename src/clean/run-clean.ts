@@ -14,12 +14,13 @@ import { loadDataset, DATASET_NAMES } from '../data/load.js';
 import { Budget } from '../util/budget.js';
 import type { NearDuplicateOptions } from './checks/duplicates.js';
 import { writeManifest, type Manifest } from '../data/manifest.js';
-import { buildManifest, writeIssues } from './issues.js';
+import { buildManifest, imageIndex, writeIssues } from './issues.js';
 import { buildNeighbourGraph, type NeighbourGraph } from './neighbours.js';
 import { checkNames, createChecks } from './registry.js';
+import { runChecks } from './run-checks.js';
 import { writeCleanReport } from './report.js';
 import { scanImageFolders, samplesFromSplits, type ScanFolderOptions } from './scan.js';
-import { skippedResult, type CheckContext, type CheckResult, type ImageSamples } from './types.js';
+import type { CheckContext, CheckResult, ImageSamples } from './types.js';
 
 export interface CleanOptions {
   /** Dataset name or train folder. */
@@ -87,44 +88,24 @@ export async function runClean(o: CleanOptions): Promise<CleanOutcome> {
         const embedding = o.embed ? await o.embed(samples) : undefined;
         if (o.embed) timings.embedding = (performance.now() - te) / 1000;
         graph = buildNeighbourGraph(samples, { k: o.k, embedding });
-        graphBuiltIn = current;
         timings.knn_graph = graph.seconds;
         log(`clean: kNN graph (k=${graph.k}, ${graph.dim}-d, ${graph.exact ? 'exact' : 'HNSW'}) in ${graph.seconds.toFixed(1)} s`);
       }
       return graph;
     },
   };
-  const results: CheckResult[] = [];
-  let current = '';
-  let graphBuiltIn = '';
-  for (const check of createChecks({ near: o.near })) {
-    if (o.checks && !o.checks.includes(check.name)) continue;
-    current = check.name;
-    t = performance.now();
-    let r: CheckResult;
-    if (budget.exceeded() && !check.always) {
-      r = skippedResult(check.name, 'not run', samples.ids.length, 'budget exhausted before this check');
-    } else {
-      r = await check.run(ctx);
-      if (r.name !== check.name || r.scores.length !== samples.ids.length || r.flags.length !== samples.ids.length) {
-        throw new UlearnError(`clean check '${check.name}' returned '${r.name}' with ${r.scores.length} scores and ${r.flags.length} flags for ${samples.ids.length} samples`, {
-          code: 'E_CHECK',
-          hint: 'a check returns one score and one flag per sample, under its own name',
-        });
-      }
-    }
-    ctx.results.set(r.name, r);
-    results.push(r);
-    // The shared embedding and graph are timed on their own, not charged to the check that asked first.
-    const shared = graphBuiltIn === check.name ? (timings.knn_graph ?? 0) + (timings.embedding ?? 0) : 0;
-    timings[check.name] = (performance.now() - t) / 1000 - shared;
-    rss.sample();
-    log(`clean: ${r.name}: ${r.skipped ? `skipped (${r.skipped})` : `${String(r.summary.flagged ?? 0)} flagged`} (${timings[check.name].toFixed(1)} s)`);
-  }
+  const results = await runChecks(createChecks({ near: o.near }), ctx, {
+    count: samples.ids.length,
+    only: o.checks,
+    timings,
+    sharedSeconds: () => (timings.knn_graph ?? 0) + (timings.embedding ?? 0),
+    after: rss.sample,
+  });
 
   t = performance.now();
   await mkdir(o.outDir, { recursive: true });
-  const manifest = buildManifest(samples, results, data);
+  const index = imageIndex(samples);
+  const manifest = buildManifest(index, results, data);
   const paths = { issues: join(o.outDir, 'issues.json'), manifest: join(o.outDir, 'manifest.json'), manifestCsv: join(o.outDir, 'manifest.csv'), report: undefined as string | undefined };
   const seconds = (performance.now() - t0) / 1000;
   const run = {
@@ -137,7 +118,7 @@ export async function runClean(o: CleanOptions): Promise<CleanOutcome> {
     peak_rss_mb: rss.peakMb(),
     timings,
   };
-  await writeIssues(paths.issues, samples, results, { created: manifest.created, run });
+  await writeIssues(paths.issues, index, results, { created: manifest.created, run });
   await writeManifest(manifest, paths.manifest, paths.manifestCsv);
   if (o.html !== false) {
     paths.report = join(o.outDir, 'report.html');

@@ -1,12 +1,19 @@
 /**
  * What `ulearn clean` works on and what each check returns (in the spirit of cleanlab's Datalab: every check
  * gives a per-sample score, a per-sample flag and a dataset-level summary; the manifest is built from flags).
+ * Image and table checks return the same `CheckResult`; only what they read differs (`CheckContext` holds the
+ * images, `TableCheckContext` the table).
  *
  * Images are held as 8-bit pixels (a quarter of the memory of floats, and what files contain anyway), at one
  * common size; samples that could not be read keep zeros and `readable = 0`, so indices stay aligned with ids.
  */
 import type { Rng } from '../engine/seed.js';
 import type { Budget } from '../util/budget.js';
+import type { TableProfile } from './tabular.js';
+
+/** The kinds of data `ulearn clean` checks; each has its own checks in the registry. */
+export const CLEAN_MODALITIES = ['image', 'table'] as const;
+export type CleanModality = (typeof CLEAN_MODALITIES)[number];
 
 export const SPLIT_NAMES = ['train', 'test'] as const;
 export type SplitName = (typeof SPLIT_NAMES)[number];
@@ -74,25 +81,60 @@ export interface CheckResult {
   skipped?: string;
 }
 
-/** Lazily computed, shared between checks (the kNN graph serves near duplicates, outliers and label errors). */
-export interface CheckContext {
-  samples: ImageSamples;
+/** What every check is given, whatever the data. */
+export interface BaseCheckContext {
   rng: Rng;
   budget: Budget;
   /** Progress/status lines (stderr in the CLI). */
   log: (line: string) => void;
   /** Results of the checks that ran before this one, by name. */
   results: Map<string, CheckResult>;
+}
+
+/** Lazily computed, shared between checks (the kNN graph serves near duplicates, outliers and label errors). */
+export interface CheckContext extends BaseCheckContext {
+  samples: ImageSamples;
   /** Shared kNN graph over usable samples; see neighbours.ts. */
   neighbours: () => Promise<import('./neighbours.js').NeighbourGraph>;
 }
 
-export interface Check {
+/**
+ * A table as its checks see it. The rows stay in the file (a million-row CSV is streamed, not held): sample i
+ * of a result is row i in file order, `lines[i]` its file line (the id in the manifest), and `eachRow`
+ * streams the rows again for a check that needs the cells.
+ */
+export interface TableSamples {
+  /** The file (or the name of in-memory columns). */
+  source: string;
+  rows: number;
+  /** Per row: its line in the file (header on line 1). */
+  lines: Int32Array;
+  /** Column names, in file order. */
+  columns: string[];
+  /** Cells that count as missing ('', '?', 'NA', ...). */
+  missing: ReadonlySet<string>;
+  /** One more pass over the rows: each row's cells as text (null: no cell), with its row index i. */
+  eachRow(f: (values: readonly (string | null)[], i: number) => void): Promise<void>;
+}
+
+/** What a table check is given: the table and the one-pass profile the built-in checks read. */
+export interface TableCheckContext extends BaseCheckContext {
+  table: TableSamples;
+  /** Per-column statistics and per-row missing counts and duplicate keys, from the loading pass (tabular.ts). */
+  profile: TableProfile;
+}
+
+/** An image check (the default), or a table check (`modality: 'table'`); both return a `CheckResult`. */
+export interface Check<C extends BaseCheckContext = CheckContext> {
   name: string;
+  /** Which data the check runs on (default 'image'). */
+  modality?: C extends TableCheckContext ? 'table' : 'image';
   /** Cheap and needed for a correct manifest (e.g. corrupt files): runs even when the budget is exhausted. */
   always?: boolean;
-  run(ctx: CheckContext): CheckResult | Promise<CheckResult>;
+  run(ctx: C): CheckResult | Promise<CheckResult>;
 }
+
+export type TableCheck = Check<TableCheckContext> & { modality: 'table' };
 
 /** A result for a check that did not run (flags nothing). */
 export function skippedResult(name: string, description: string, n: number, why: string): CheckResult {

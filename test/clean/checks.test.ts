@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { correlation, leakageCheck, nearDuplicateCheck, pixelMoments } from '../../src/clean/checks/duplicates.js';
 import { applyManifest, readManifest, writeManifest } from '../../src/data/manifest.js';
-import { buildManifest } from '../../src/clean/issues.js';
+import { buildManifest, imageIndex } from '../../src/clean/issues.js';
 import { buildNeighbourGraph } from '../../src/clean/neighbours.js';
 import type { CheckContext, CheckResult, ImageSamples } from '../../src/clean/types.js';
 import type { Dataset } from '../../src/data/dataset.js';
@@ -97,7 +97,7 @@ test('manifest: written, read back, applied (exclude, unlabel, unlisted kept; sp
     action,
     summary: {},
   });
-  const m = buildManifest(s, [flag('blank', 'exclude', [0]), flag('label_error', 'unlabel', [0, 2]), flag('outlier', 'none', [3])], 'x');
+  const m = buildManifest(imageIndex(s), [flag('blank', 'exclude', [0]), flag('label_error', 'unlabel', [0, 2]), flag('outlier', 'none', [3])], 'x');
   assert.deepEqual(m.counts, { keep: 2, exclude: 1, unlabel: 1 });
   assert.deepEqual(m.samples[0].reasons, ['blank', 'label_error']);
   assert.equal(m.samples[3].action, 'keep');

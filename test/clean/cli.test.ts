@@ -1,17 +1,10 @@
 /** `ulearn clean` as a user meets it: help, and bad input answered with one clear line and a non-zero exit. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-const bin = join(import.meta.dirname, '..', '..', 'bin', 'ulearn.js');
-
-function ulearn(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, ULEARN_FROM_SOURCE: '1' } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+import { ulearn } from '../cli/run-cli.js';
 
 test('clean --help lists its options', () => {
   const h = ulearn('clean', '--help');

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/engine/seed.js';
 import { averagePathLength, IsolationForest } from '../../src/clean/isolation-forest.js';
-import { profileColumns } from '../../src/clean/tabular.js';
+import { profileColumns } from './table-fixtures.js';
 
 test('c(m): the average unsuccessful-search path length, by hand', () => {
   assert.equal(averagePathLength(1), 0);
@@ -52,7 +52,7 @@ test('a row far outside everything the trees saw scores as an outlier (none in t
   assert.ok(f.score([30, 80.5]) < Math.max(...scores) + 0.02);
 });
 
-test('tables: the outlier check flags the planted rows by file line, uses numeric columns only, and reports only', () => {
+test('tables: the outlier check flags the planted rows by file line, uses numeric columns only, and reports only', async () => {
   const rng = new Rng(2);
   const a: string[] = [];
   const b: string[] = [];
@@ -65,13 +65,14 @@ test('tables: the outlier check flags the planted rows by file line, uses numeri
   a[1234] = '60';
   b[1234] = '-40';
   a[2500] = '';
-  const r = profileColumns({ source: 't', columns: [{ name: 'a', values: a }, { name: 'b', values: b }, { name: 'kind', values: kind }] });
+  const r = await profileColumns({ source: 't', columns: [{ name: 'a', values: a }, { name: 'b', values: b }, { name: 'kind', values: kind }] });
   const o = r.checks.outlier;
   assert.deepEqual(o.columns, ['a', 'b']);
-  assert.equal(o.rows[0].line, 1236, 'row 1234 is file line 1236 (header on line 1)');
-  assert.ok(o.rows_flagged >= 1 && o.rows_flagged < 30, `${o.rows_flagged} rows flagged`);
-  assert.ok(!o.rows.some((x) => x.line === 2502), 'a missing cell alone does not make an outlier');
+  const lines = r.flaggedLines.outlier;
+  assert.equal(lines[0], 1236, 'row 1234 is file line 1236 (header on line 1)');
+  assert.ok(o.flagged >= 1 && o.flagged < 30, `${o.flagged} rows flagged`);
+  assert.ok(!lines.includes(2502), 'a missing cell alone does not make an outlier');
   assert.ok(!r.flaggedRows.some((f) => f.line === 1236), 'outliers are reported, not excluded');
-  const text = profileColumns({ source: 't', columns: [{ name: 'kind', values: kind }] }).checks.outlier;
+  const text = (await profileColumns({ source: 't', columns: [{ name: 'kind', values: kind }] })).checks.outlier;
   assert.equal(text.skipped, 'no numeric column that varies');
 });

@@ -12,7 +12,8 @@ import sharp from 'sharp';
 import { UlearnError } from '../../src/errors.js';
 import { BUILTIN_CHECKS, checkNames, registerCheck, unregisterCheck } from '../../src/clean/registry.js';
 import { runClean } from '../../src/clean/run-clean.js';
-import type { Check } from '../../src/clean/types.js';
+import { runTabularClean } from '../../src/clean/run-tabular.js';
+import type { Check, TableCheck } from '../../src/clean/types.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ulearn-clean-registry-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -50,7 +51,8 @@ const tooDark: Check = {
 test('a registered check runs after the built-ins and appears in issues.json, the manifest and the report', async () => {
   registerCheck(tooDark);
   try {
-    assert.deepEqual(checkNames(), [...BUILTIN_CHECKS, 'too_dark']);
+    assert.deepEqual(checkNames(), [...BUILTIN_CHECKS.image, 'too_dark']);
+    assert.deepEqual(checkNames('table'), [...BUILTIN_CHECKS.table], 'an image check is not run on tables');
     const data = await folder();
     const out = await runClean({ data, outDir: join(root, 'out'), backend: 'cpu', log: () => undefined });
     assert.equal(out.results.at(-1)!.name, 'too_dark');
@@ -73,7 +75,7 @@ test('a registered check runs after the built-ins and appears in issues.json, th
   } finally {
     unregisterCheck('too_dark');
   }
-  assert.deepEqual(checkNames(), [...BUILTIN_CHECKS]);
+  assert.deepEqual(checkNames(), [...BUILTIN_CHECKS.image]);
 });
 
 test('registering a taken or badly formed name, and a result of the wrong length, are errors', async () => {
@@ -85,4 +87,61 @@ test('registering a taken or badly formed name, and a result of the wrong length
   } finally {
     unregisterCheck('short');
   }
+});
+
+/**
+ * The user's table check: a negative age is a typo, not a person; it reads the cells (a second pass over the
+ * file) and the loading pass's column profile, and excludes the row.
+ */
+const negativeAge: TableCheck = {
+  name: 'negative_age',
+  modality: 'table',
+  async run({ table, profile }) {
+    const col = table.columns.indexOf('age');
+    const scores = new Float32Array(table.rows);
+    const flags = new Uint8Array(table.rows);
+    await table.eachRow((values, i) => {
+      const age = Number(values[col]);
+      scores[i] = Number.isFinite(age) ? -age : NaN;
+      flags[i] = age < 0 ? 1 : 0;
+    });
+    const flagged = flags.reduce((a, b) => a + b, 0);
+    return { name: 'negative_age', description: 'age below zero', scores, flags, reason: (i) => `negative_age: ${-scores[i]}`, action: 'exclude', summary: { flagged, ages_seen: profile.columns[col].numbers } };
+  },
+};
+
+test('a registered table check runs after the table built-ins and appears in issues.json, the manifest and the report', async () => {
+  const csv = join(root, 'people.csv');
+  // Line 3 has a negative age; line 5 repeats line 2 (a built-in duplicate_row); line 6 is fine.
+  writeFileSync(csv, 'name,age\nann,31\nbob,-4\ncid,-40\nann,31\ndee,52\n');
+  registerCheck(negativeAge);
+  try {
+    assert.deepEqual(checkNames('table'), [...BUILTIN_CHECKS.table, 'negative_age']);
+    assert.deepEqual(checkNames(), [...BUILTIN_CHECKS.image], 'a table check is not run on images');
+    // Image and table checks may share a name (both have an outlier); within a modality it is taken.
+    assert.throws(() => registerCheck({ ...negativeAge, name: 'duplicate_row' }), (e: unknown) => e instanceof UlearnError && /a table check named 'duplicate_row' is already registered/.test(e.message));
+    const out = await runTabularClean(csv, join(root, 'table-out'));
+    assert.equal(out.results.at(-1)!.name, 'negative_age');
+    const issues = JSON.parse(readFileSync(out.paths.issues, 'utf8')) as { checks: Record<string, { summary: Record<string, number>; action: string; samples: { id: string; split: string; score: number; reason: string; related?: { id: string } }[] }> };
+    const mine = issues.checks.negative_age;
+    assert.deepEqual(mine.summary, { flagged: 2, ages_seen: 5 });
+    assert.equal(mine.action, 'exclude');
+    // Worst (most negative) first; ids are file lines.
+    assert.deepEqual(mine.samples.map((x) => [x.id, x.split, x.score, x.reason]), [['4', '*', 40, 'negative_age: -40'], ['3', '*', 4, 'negative_age: -4']]);
+    // The built-ins report in the same shape.
+    assert.deepEqual(issues.checks.duplicate_row.samples.map((x) => [x.id, x.related?.id, x.reason]), [['5', '2', 'duplicate_row: same values as line 2']]);
+    const manifest = JSON.parse(readFileSync(out.paths.manifest, 'utf8')) as { counts: Record<string, number>; samples: { id: string; action: string; reasons?: string[] }[] };
+    assert.deepEqual(manifest.samples.map((e) => [e.id, e.action, e.reasons]), [['3', 'exclude', ['negative_age: -4']], ['4', 'exclude', ['negative_age: -40']], ['5', 'exclude', ['duplicate_row: same values as line 2']]]);
+    assert.deepEqual(manifest.counts, { keep: 2, exclude: 3, unlabel: 0 });
+    const html = readFileSync(out.paths.report!, 'utf8');
+    assert.match(html, /<a href="#negative_age">negative_age<\/a><\/td><td class="num">2<\/td>/, 'in the table of checks, with its count');
+    assert.match(html, /<section class="card" id="negative_age">[\s\S]*?age below zero[\s\S]*?negative_age: -40/, 'its own section lists the flagged rows');
+    // --checks knows it by name, and a name of the other modality is unknown here.
+    const only = await runTabularClean(csv, join(root, 'table-out2'), { checks: ['negative_age'], html: false });
+    assert.deepEqual(only.results.map((r) => r.name), ['negative_age']);
+    await assert.rejects(runTabularClean(csv, join(root, 'table-out3'), { checks: ['blank'] }), (e: unknown) => e instanceof UlearnError && /unknown check\(s\) blank; known: missing_values/.test(e.message));
+  } finally {
+    unregisterCheck('negative_age', 'table');
+  }
+  assert.deepEqual(checkNames('table'), [...BUILTIN_CHECKS.table]);
 });

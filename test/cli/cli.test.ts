@@ -8,13 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-const bin = join(import.meta.dirname, '..', '..', 'bin', 'ulearn.js');
-
-function ulearn(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, ULEARN_FROM_SOURCE: '1' } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+import { runUlearn, ulearn } from './run-cli.js';
 
 test('every command has --help', () => {
   const top = ulearn('--help');
@@ -87,9 +81,9 @@ test('commands that do not label never load the labeling app (fastify, better-sq
   writeFileSync(hooks, `export async function resolve(s, c, next) { const r = await next(s, c); if (/node_modules\\/(fastify|better-sqlite3)\\//.test(r.url)) console.log('LOADED ' + r.url); return r; }\n`);
   const setup = join(dir, 'setup.mjs');
   writeFileSync(setup, `import { register } from 'node:module'; import { pathToFileURL } from 'node:url'; register(pathToFileURL(${JSON.stringify(hooks)}).href);\n`);
-  const r = spawnSync(process.execPath, ['--import', setup, bin, 'train', '--help'], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, ULEARN_FROM_SOURCE: '1' } });
-  assert.equal(r.status, 0, r.stderr);
-  assert.doesNotMatch(r.stdout, /LOADED/, 'a label-only library was loaded by a command that does not label');
+  const r = runUlearn(['train', '--help'], { nodeArgs: ['--import', setup] });
+  assert.equal(r.code, 0, r.err);
+  assert.doesNotMatch(r.out, /LOADED/, 'a label-only library was loaded by a command that does not label');
   // The hook itself works: the label server's own module graph does load fastify.
   const probe = spawnSync(process.execPath, ['--import', setup, '--import', 'tsx', '-e', "await import('./src/label/server.ts')"], { encoding: 'utf8', timeout: 120_000, cwd: join(import.meta.dirname, '..', '..') });
   assert.match(probe.stdout, /LOADED .*fastify/, probe.stderr);

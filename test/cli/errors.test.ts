@@ -6,7 +6,6 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,16 +18,11 @@ import { formatCliError, toUserError } from '../../src/cli/errors.js';
 import { buildResNetEncoder, classifierHead, featureDim } from '../../src/models/resnet.js';
 import { META_FILE, saveClassifier } from '../../src/predict/image-model.js';
 import { makeProject } from '../label/fixtures.js';
+import { ulearn } from './run-cli.js';
 
-const bin = join(import.meta.dirname, '..', '..', 'bin', 'ulearn.js');
 let root: string;
 let model: string;
 let images: string;
-
-function ulearn(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, ULEARN_FROM_SOURCE: '1' } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
 
 /** One `ulearn: error:` line (plus an optional hint line), no stack frames. */
 function oneLineError(r: { code: number | null; err: string }, re: RegExp): void {

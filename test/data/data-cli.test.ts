@@ -1,17 +1,10 @@
 /** `ulearn data` as a user meets it: a build, a rerun that reuses it, and a refusal to overwrite another build. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from './fixtures.js';
-
-const bin = join(import.meta.dirname, '..', '..', 'bin', 'ulearn.js');
-
-function ulearn(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, ULEARN_FROM_SOURCE: '1' } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+import { ulearn } from '../cli/run-cli.js';
 
 test('ulearn data shapes --out: builds, reuses, and refuses a different build in the same folder', async () => {
   const out = join(await tempDir(), 'shapes');

@@ -6,7 +6,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,12 +14,7 @@ import { UlearnError } from '../../src/errors.js';
 import { loadImageFolder } from '../../src/data/image-folder.js';
 import { loadTableDataset } from '../../src/data/table-dataset.js';
 import { tempDir } from './fixtures.js';
-
-const bin = join(import.meta.dirname, '..', '..', 'bin', 'ulearn.js');
-const ulearn = (...args: string[]) => {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, ULEARN_FROM_SOURCE: '1' } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-};
+import { ulearn } from '../cli/run-cli.js';
 
 test('an undecodable image: the hint names `ulearn clean`, not an option the CLI does not have', async () => {
   const dir = await tempDir();

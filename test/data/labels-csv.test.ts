@@ -5,7 +5,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -14,8 +13,7 @@ import { loadDataset } from '../../src/data/load.js';
 import { applyLabelBudget } from '../../src/data/label-budget.js';
 import { scanImageFolders } from '../../src/clean/scan.js';
 import { tempDir } from './fixtures.js';
-
-const bin = join(import.meta.dirname, '..', '..', 'bin', 'ulearn.js');
+import { runUlearn } from '../cli/run-cli.js';
 
 async function flatFolder(withCsv: boolean): Promise<string> {
   const dir = await tempDir();
@@ -51,16 +49,16 @@ test('a folder without labels: the label budget says "no labeled samples" and ho
 
 test('ulearn train on a folder without labels: one clear error, exit 2, before any training', async () => {
   const dir = await flatFolder(false);
-  const r = spawnSync(process.execPath, [bin, 'train', dir, '--method', 'supervised', '--backend', 'cpu', '--out', join(dir, 'model')], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, ULEARN_FROM_SOURCE: '1' } });
-  assert.equal(r.status, 2, r.stderr);
-  assert.match(r.stderr, /ulearn: error: .*no labeled samples/);
-  assert.match(r.stderr, /labels\.csv/);
-  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  const r = runUlearn(['train', dir, '--method', 'supervised', '--backend', 'cpu', '--out', join(dir, 'model')]);
+  assert.equal(r.code, 2, r.err);
+  assert.match(r.err, /ulearn: error: .*no labeled samples/);
+  assert.match(r.err, /labels\.csv/);
+  assert.doesNotMatch(r.err, /\n\s+at /, 'no stack trace');
 });
 
 test('ulearn train reads labels.csv (the folder trains)', async () => {
   const dir = await flatFolder(true);
-  const r = spawnSync(process.execPath, [bin, 'train', dir, '--method', 'supervised', '--backend', 'cpu', '--widths', '4', '--blocks', '1', '--epochs', '1', '--out', join(dir, 'model')], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, ULEARN_FROM_SOURCE: '1' } });
-  assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stderr, /5 labeled, 2 classes/);
+  const r = runUlearn(['train', dir, '--method', 'supervised', '--backend', 'cpu', '--widths', '4', '--blocks', '1', '--epochs', '1', '--out', join(dir, 'model')]);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.err, /5 labeled, 2 classes/);
 });

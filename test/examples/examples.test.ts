@@ -94,3 +94,21 @@ test('examples/custom-clean-check.ts: the custom check flags exactly the dark im
   const issues = JSON.parse(readFileSync(join(out, 'issues.json'), 'utf8')) as Record<string, unknown>;
   assert.ok(JSON.stringify(issues).includes('too_dark'), 'issues.json records the custom check');
 });
+
+test('examples/custom-clean-check.ts on a table: the custom table check flags the negative ages next to the built-in checks', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ulearn-example-clean-table-'));
+  const csv = join(dir, 'people.csv');
+  // Lines 3 and 5 have negative ages; line 6 repeats line 2 (the built-in duplicate_row).
+  writeFileSync(csv, 'name,age\nann,31\nbob,-4\ncid,27\ndee,-1\nann,31\n');
+  const out = join(dir, 'out');
+  const stdout = runExample('custom-clean-check.ts', [csv, '--not-negative', 'age', '--out', out]);
+  assert.match(stdout, /^negative_value: 2 flagged$/m);
+  assert.match(stdout, /^duplicate_row: 1 flagged$/m);
+  assert.doesNotMatch(stdout, /too_dark/, 'the image check does not run on a table');
+  const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { samples: { id: string; action: string; reasons?: string[] }[] };
+  assert.deepEqual(manifest.samples.map((e) => [e.id, e.action, e.reasons?.[0]]), [['3', 'exclude', 'negative_value'], ['5', 'exclude', 'negative_value'], ['6', 'exclude', 'duplicate_row: same values as line 2']]);
+  const issues = JSON.parse(readFileSync(join(out, 'issues.json'), 'utf8')) as { checks: Record<string, { summary: unknown; samples: { id: string }[] }> };
+  assert.deepEqual(issues.checks.negative_value.summary, { flagged: 2, column: 'age' });
+  assert.deepEqual(issues.checks.negative_value.samples.map((x) => x.id), ['3', '5'], 'worst (most negative) first');
+  assert.match(readFileSync(join(out, 'report.html'), 'utf8'), /id="negative_value"/);
+});

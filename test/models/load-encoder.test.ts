@@ -16,7 +16,7 @@ import { buildResNetEncoder, classifierHead } from '../../src/models/resnet.js';
 import { saveClassifier } from '../../src/predict/image-model.js';
 import { inspectCheckpoint, saveCheckpoint } from '../../src/runs/checkpoint.js';
 import { RunDir } from '../../src/runs/run-dir.js';
-import { tempDir } from '../runs/helpers.js';
+import { tempDir } from '../data/fixtures.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
 before(async () => {

@@ -15,7 +15,7 @@ import { loadEncoder } from '../../src/models/load-encoder.js';
 import { mlpEncoder } from '../../src/models/mlp.js';
 import { modality, modalityOfPath, registerModality } from '../../src/modality.js';
 import { saveCheckpoint } from '../../src/runs/checkpoint.js';
-import { tempDir } from '../runs/helpers.js';
+import { tempDir } from '../data/fixtures.js';
 
 before(async () => {
   await initBackend('cpu');

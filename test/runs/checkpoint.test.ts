@@ -12,7 +12,7 @@ import { initBackend } from '../../src/engine/backend.js';
 import { UlearnError } from '../../src/errors.js';
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from '../../src/runs/checkpoint.js';
 import { RunDir } from '../../src/runs/run-dir.js';
-import { tempDir } from './helpers.js';
+import { tempDir } from '../data/fixtures.js';
 
 before(async () => {
   await initBackend('cpu');

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { loadConfigFile, parseConfig, zBudget } from '../../src/runs/config.js';
 import { UlearnError } from '../../src/errors.js';
-import { tempDir } from './helpers.js';
+import { tempDir } from '../data/fixtures.js';
 
 const schema = z
   .object({

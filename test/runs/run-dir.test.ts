@@ -4,7 +4,7 @@ import { appendFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import { RunDir } from '../../src/runs/run-dir.js';
 import { UlearnError } from '../../src/errors.js';
-import { tempDir } from './helpers.js';
+import { tempDir } from '../data/fixtures.js';
 
 const config = { data: 'mnist', pretrain: { epochs: 3, method: 'simclr' } };
 

@@ -5,19 +5,15 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeStripes } from './fixtures.js';
+import { runUlearn } from '../cli/run-cli.js';
 
-const bin = join(import.meta.dirname, '..', '..', 'bin', 'ulearn.js');
 let root: string;
 
-function ulearn(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 180_000, env: { ...process.env, ULEARN_FROM_SOURCE: '1' } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const ulearn = (...args: string[]) => runUlearn(args, { timeout: 180_000 });
 
 before(async () => {
   root = mkdtempSync(join(tmpdir(), 'ulearn-semi-cli-'));

@@ -5,25 +5,15 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { initBackend } from '../../src/engine/backend.js';
 import { Rng } from '../../src/engine/seed.js';
 import type { AugmentLike } from '../../src/ssl/types.js';
 
 export type Mat = number[][];
 
-export async function useWasm(): Promise<void> {
-  await initBackend('wasm', { threads: 2 });
-}
+export { maxAbsDiff, useWasm } from '../engine/helpers.js';
 
 export function randomMat(rng: Rng, n: number, d: number): Mat {
   return Array.from({ length: n }, () => Array.from({ length: d }, () => rng.normal()));
-}
-
-export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`length mismatch ${a.length} vs ${b.length}`);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
 }
 
 export function scalarOf(t: tf.Tensor): number {

@@ -1,6 +1,5 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -12,6 +11,7 @@ import { loadModel } from '../../src/models/io.js';
 import { runTabular } from '../../src/pipeline/tabular.js';
 import { tabularConfig } from '../../src/pipeline/tabular-config.js';
 import { tempDir } from '../data/fixtures.js';
+import { ulearn } from '../cli/run-cli.js';
 
 // One thread: the accuracies below are exact functions of the seed (threaded kernels sum in a varying order).
 before(async () => {
@@ -79,12 +79,6 @@ test('runTabular end to end; the saved model + preprocessor reproduce its test a
   tf.dispose(logits);
   model.dispose();
 });
-
-const bin = join(import.meta.dirname, '..', '..', 'bin', 'ulearn.js');
-function ulearn(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, ULEARN_FROM_SOURCE: '1' } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
 
 test('ulearn tabular: an absent label column and a ragged row are clear errors with exit code 2, nothing written', async () => {
   const dir = await tempDir();

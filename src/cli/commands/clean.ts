@@ -38,7 +38,7 @@ export function registerCleanCommand(program: Command): void {
     .argument('<data>', "dataset name ('fashion-mnist', 'mnist'), a folder of images, or a table (.csv, .tsv, .arff)")
     .option('--out <dir>', 'where report.html, issues.json and manifest.json go (default: runs/clean-<data name>)')
     .option('--test-data <folder>', 'test images for a folder dataset (checked for leakage against the training folder)')
-    .option('--checks <names>', `comma-separated checks to run (default all: ${BUILTIN_CHECKS.join(', ')})`)
+    .option('--checks <names>', `comma-separated checks to run (default all; images: ${BUILTIN_CHECKS.image.join(', ')}; tables: ${BUILTIN_CHECKS.table.join(', ')})`)
     .option('--skip <names>', 'comma-separated checks not to run')
     .option('--near-threshold <r>', 'pixel correlation at or above which two images are near duplicates', numberArg('--near-threshold', 0, 1), 0.99)
     .option('--k <n>', 'neighbours per sample for outliers and label errors', intArg('--k', 2), 10)
@@ -52,26 +52,32 @@ export function registerCleanCommand(program: Command): void {
     .option('--skip-bad-rows', 'tables: skip (list, and exclude in the manifest) rows that cannot be read instead of stopping at the first')
     .action(async (data: string, o: CleanCliOpts) => {
       const list = (v?: string) => v?.split(',').map((x) => x.trim()).filter(Boolean);
+      const isTable = modalityOfPath(data) === 'table' && (await stat(data).catch(() => undefined))?.isFile();
+      // --checks / --skip name the checks of the data's modality (images and tables each have an `outlier`).
+      const modality = isTable ? 'table' : 'image';
       const skip = new Set(list(o.skip) ?? []);
-      const known = checkNames();
+      const known = checkNames(modality);
       const unknown = [...skip].filter((c) => !known.includes(c));
       if (unknown.length > 0) throw new UlearnError(`--skip: unknown check(s) ${unknown.join(', ')}; known: ${known.join(', ')}`, { code: 'E_ARG' });
       const checks = (list(o.checks) ?? known).filter((c) => !skip.has(c));
       const outDir = o.out ?? `runs/clean-${data.replace(/\/+$/, '').split('/').pop() || 'data'}`;
-      if (modalityOfPath(data) === 'table' && (await stat(data).catch(() => undefined))?.isFile()) {
+      if (isTable) {
         const t = await runTabularClean(data, outDir, {
           html: o.html,
+          checks,
+          budget: Budget.parse(o.budget),
+          seed: o.seed,
           skipBadRows: o.skipBadRows,
           onSkip: (p) => console.error(`clean: skipped ${p.source} line ${p.line}, column ${p.column}: ${p.message}`),
         });
-        const k = t.report.checks;
-        console.log(`clean: ${t.report.rows} rows x ${t.report.columns.length} columns in ${t.seconds.toFixed(1)} s (peak RSS ${Math.round(t.peakRssMb)} MB)`);
-        console.log(`  missing values    ${k.missing_values.columns.length} columns, ${k.missing_values.rows_flagged} rows mostly empty`);
-        console.log(`  constant columns  ${k.constant_column.columns.join(', ') || 'none'}`);
-        console.log(`  mixed types       ${k.mixed_types.columns.map((m) => m.name).join(', ') || 'none'}`);
-        console.log(`  high cardinality  ${k.high_cardinality.columns.map((m) => m.name).join(', ') || 'none'}`);
-        console.log(`  duplicate rows    ${k.duplicate_row.rows_flagged}`);
-        console.log(`issues: ${t.paths.issues}\nmanifest: ${t.paths.manifest}${t.paths.report ? `\nreport: ${t.paths.report}` : ''}`);
+        const c = t.manifest.counts;
+        console.log(`clean: ${t.table.rows} rows x ${t.table.columns.length} columns in ${t.seconds.toFixed(1)} s (peak RSS ${Math.round(t.peakRssMb)} MB)`);
+        for (const r of t.results) {
+          const cols = r.summary.columns;
+          const found = r.skipped ? `skipped: ${r.skipped}` : typeof r.summary.flagged_columns === 'number' ? (cols as (string | { name: string })[]).map((x) => (typeof x === 'string' ? x : x.name)).join(', ') || 'none' : `${String(r.summary.flagged ?? 0)} rows`;
+          console.log(`  ${r.name.padEnd(16)} ${found}`);
+        }
+        console.log(`manifest: keep ${c.keep}, exclude ${c.exclude} -> ${t.paths.manifest}\nissues: ${t.paths.issues}${t.paths.report ? `\nreport: ${t.paths.report}` : ''}`);
         return;
       }
       if (o.skipBadRows) throw new UlearnError('--skip-bad-rows is for tables (.csv, .tsv, .arff); unreadable images are always listed and excluded', { code: 'E_ARG' });
