@@ -37,6 +37,8 @@ interface Row {
   /** Pretraining throughput: steps × batch ÷ pretrain_s (for SimCLR and VICReg, pairs of views per second). */
   pretrain_pairs_s?: number;
   wall_s: number[];
+  /** Seeds whose arm the run budget cut short (their accuracy is that of a shorter run); empty when none. */
+  stopped_by_budget: number[];
   protocol: string;
 }
 
@@ -50,7 +52,8 @@ export async function run(argv: string[]): Promise<number> {
       labels: { type: 'string', default: '10,100' },
       seeds: { type: 'string', default: '0,1,2' },
       'pretrain-budget': { type: 'string', default: '15m' },
-      'finetune-budget': { type: 'string', default: '8m' },
+      /** A guard for each (labels, seed) run (probe + fine-tune + baseline); the epoch counts are the protocol. */
+      'finetune-budget': { type: 'string', default: '30m' },
       'all-labels-budget': { type: 'string', default: '10m' },
       data: { type: 'string', default: 'fashion-mnist' },
       work: { type: 'string', default: path.join('bench', '.work', 'ssl') },
@@ -74,19 +77,22 @@ export async function run(argv: string[]): Promise<number> {
   const work = path.resolve(values.work!);
   await mkdir(work, { recursive: true });
   const rows = new Map<string, Row>();
-  const samples = new Map<string, Map<number, { acc: number; wall: number }>>();
+  const samples = new Map<string, Map<number, { acc: number; wall: number; cut: boolean }>>();
   const started = new Date().toISOString();
   const log = (l: string) => console.log(`[bench ssl] ${l}`);
 
   const record = (method: string, lpc: number, seed: number, r: MethodResult, pretrainS: number | null, protocol: string, pre: Partial<Row> = {}) => {
     const key = `${method}|${lpc}`;
     const per = samples.get(key) ?? new Map();
-    per.set(seed, { acc: r.acc, wall: r.seconds });
+    per.set(seed, { acc: r.acc, wall: r.seconds, cut: r.stoppedByBudget === true });
+    // The budget of a per-seed run is a guard, not the protocol (epochs are): an arm it cuts short, typically the
+    // baseline that runs last, no longer gets the same training as the other side. Say so loudly.
+    if (r.stoppedByBudget) log(`WARNING: ${method}, ${lpc} labels/class, seed ${seed}: the run budget (--finetune-budget) cut this arm short; rerun with a larger one`);
     samples.set(key, per);
     const seedsDone = [...per.keys()].sort((a, b) => a - b);
     const acc = seedsDone.map((s) => per.get(s)!.acc);
     const { mean, std } = meanStd(acc);
-    rows.set(key, { method, labels_per_class: lpc, seeds: seedsDone, acc, acc_mean: mean, acc_std: std, pretrain_s: pretrainS, ...pre, wall_s: seedsDone.map((s) => per.get(s)!.wall), protocol });
+    rows.set(key, { method, labels_per_class: lpc, seeds: seedsDone, acc, acc_mean: mean, acc_std: std, pretrain_s: pretrainS, ...pre, wall_s: seedsDone.map((s) => per.get(s)!.wall), stopped_by_budget: seedsDone.filter((s) => per.get(s)!.cut), protocol });
   };
   const save = async () => {
     const backend = currentBackend();
