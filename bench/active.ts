@@ -29,7 +29,7 @@ import { UlearnError } from '../src/errors.js';
 import { meanStd } from '../src/eval/metrics.js';
 import { loadEncoder } from '../src/models/load-encoder.js';
 import { graphFromKnn, type SparseGraph } from '../src/semi/label-spreading.js';
-import { pipelineConfig } from '../src/pipeline/config.js';
+import { pipelineConfig, type PipelineConfigInput } from '../src/pipeline/config.js';
 import { runPipeline } from '../src/pipeline/run-pipeline.js';
 import { RunDir } from '../src/runs/run-dir.js';
 import { encode } from '../src/models/encode.js';
@@ -80,6 +80,8 @@ export async function run(argv: string[]): Promise<number> {
       'pretrain-budget': { type: 'string', default: '15m' },
       budget: { type: 'string' },
       threads: { type: 'string', default: '2' },
+      /** Engine: auto picks the native oneDNN kernels when their add-on loads and passes its self-check. */
+      backend: { type: 'string', default: 'auto' },
       work: { type: 'string', default: path.join('bench', '.work', 'active') },
       out: { type: 'string', default: path.join('bench', 'results', 'active-fashion-mnist.json') },
     },
@@ -99,9 +101,9 @@ export async function run(argv: string[]): Promise<number> {
   const started = new Date();
   await mkdir(path.join(work, 'curves'), { recursive: true });
 
-  const backend = await initBackend('wasm', { threads: Number(values.threads) });
+  const backend = await initBackend(values.backend, { threads: Number(values.threads) });
   log(describeBackend(backend));
-  const encoder = await resolveEncoder(values.encoder, work, values['pretrain-budget']!, log);
+  const encoder = await resolveEncoder(values.encoder, work, values['pretrain-budget']!, log, values.backend!);
   log(`encoder ${encoder.checkpoint} (sha256 ${encoder.sha256.slice(0, 16)})`);
   const splits = await loadDataset('fashion-mnist');
   const train = splits.train;
@@ -278,7 +280,7 @@ function summarise(curves: Curve[], strategies: string[], schedule: number[]) {
 }
 
 /** Finds (or copies, or pretrains) the encoder; the cache copy lives in <work>/encoder as a run directory. */
-async function resolveEncoder(given: string | undefined, work: string, pretrainBudget: string, log: (l: string) => void): Promise<EncoderInfo> {
+async function resolveEncoder(given: string | undefined, work: string, pretrainBudget: string, log: (l: string) => void, backend: string): Promise<EncoderInfo> {
   const local = path.join(work, 'encoder');
   let runDir: string;
   if (given) {
@@ -292,7 +294,7 @@ async function resolveEncoder(given: string | undefined, work: string, pretrainB
     runDir = local;
   } else {
     log(`no encoder given or cached: pretraining SimCLR for ${pretrainBudget} in ${local}`);
-    const cfg = pipelineConfig({ data: 'fashion-mnist', labelsPerClass: 10, seed: 0, backend: 'wasm', budget: pretrainBudget, pretrain: { method: 'simclr', budgetShare: 1 } });
+    const cfg = pipelineConfig({ data: 'fashion-mnist', labelsPerClass: 10, seed: 0, backend: backend as PipelineConfigInput['backend'], budget: pretrainBudget, pretrain: { method: 'simclr', budgetShare: 1 } });
     const r = await RunDir.create(work, cfg, { id: 'encoder' });
     await runPipeline(cfg, { runDir: r.dir, stages: ['pretrain'], log });
     runDir = local;

@@ -237,6 +237,8 @@ export async function run(argv: string[]): Promise<number> {
       mu: { type: 'string' },
       'batch-size': { type: 'string' },
       threads: { type: 'string' },
+      /** Engine: auto picks the native oneDNN kernels when their add-on loads and passes its self-check. */
+      backend: { type: 'string', default: 'auto' },
       work: { type: 'string' },
       out: { type: 'string' },
     },
@@ -268,7 +270,7 @@ export async function run(argv: string[]): Promise<number> {
     blocksPerStage: values.blocks ? positiveInts('blocks', values.blocks)[0] : (enc?.spec?.blocksPerStage ?? 1),
   };
 
-  const backend = await initBackend('wasm', { threads: values.threads ? positiveInts('threads', values.threads)[0] : undefined });
+  const backend = await initBackend(values.backend, { threads: values.threads ? positiveInts('threads', values.threads)[0] : undefined });
   log(describeBackend(backend));
   const dataSpec: DatasetSpec = values['test-data'] ? { folder: values.data!, test: values['test-data'] } : values.data!;
   const splits = await loadDataset(dataSpec);

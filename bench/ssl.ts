@@ -34,7 +34,11 @@ interface Row {
   pretrain_epochs?: number;
   /** 1-minute load average when pretraining ended: above ~2 on this 2-core machine, other work shared the CPU. */
   pretrain_load_1m?: number;
+  /** Pretraining throughput: steps × batch ÷ pretrain_s (for SimCLR and VICReg, pairs of views per second). */
+  pretrain_pairs_s?: number;
   wall_s: number[];
+  /** Seeds whose arm the run budget cut short (their accuracy is that of a shorter run); empty when none. */
+  stopped_by_budget: number[];
   protocol: string;
 }
 
@@ -48,7 +52,8 @@ export async function run(argv: string[]): Promise<number> {
       labels: { type: 'string', default: '10,100' },
       seeds: { type: 'string', default: '0,1,2' },
       'pretrain-budget': { type: 'string', default: '15m' },
-      'finetune-budget': { type: 'string', default: '8m' },
+      /** A guard for each (labels, seed) run (probe + fine-tune + baseline); the epoch counts are the protocol. */
+      'finetune-budget': { type: 'string', default: '30m' },
       'all-labels-budget': { type: 'string', default: '10m' },
       data: { type: 'string', default: 'fashion-mnist' },
       work: { type: 'string', default: path.join('bench', '.work', 'ssl') },
@@ -60,6 +65,10 @@ export async function run(argv: string[]): Promise<number> {
        * hands each method whatever CPU happened to be free. '' turns it off.
        */
       'match-steps-of': { type: 'string', default: 'simclr' },
+      /** Pretrain every method for exactly this many optimizer steps (overrides --match-steps-of). */
+      steps: { type: 'string' },
+      /** Engine for every run: auto picks native when its add-on loads and passes its self-check. */
+      backend: { type: 'string', default: 'auto' },
     },
   });
   const methods = list(values.methods!);
@@ -68,19 +77,22 @@ export async function run(argv: string[]): Promise<number> {
   const work = path.resolve(values.work!);
   await mkdir(work, { recursive: true });
   const rows = new Map<string, Row>();
-  const samples = new Map<string, Map<number, { acc: number; wall: number }>>();
+  const samples = new Map<string, Map<number, { acc: number; wall: number; cut: boolean }>>();
   const started = new Date().toISOString();
   const log = (l: string) => console.log(`[bench ssl] ${l}`);
 
   const record = (method: string, lpc: number, seed: number, r: MethodResult, pretrainS: number | null, protocol: string, pre: Partial<Row> = {}) => {
     const key = `${method}|${lpc}`;
     const per = samples.get(key) ?? new Map();
-    per.set(seed, { acc: r.acc, wall: r.seconds });
+    per.set(seed, { acc: r.acc, wall: r.seconds, cut: r.stoppedByBudget === true });
+    // The budget of a per-seed run is a guard, not the protocol (epochs are): an arm it cuts short, typically the
+    // baseline that runs last, no longer gets the same training as the other side. Say so loudly.
+    if (r.stoppedByBudget) log(`WARNING: ${method}, ${lpc} labels/class, seed ${seed}: the run budget (--finetune-budget) cut this arm short; rerun with a larger one`);
     samples.set(key, per);
     const seedsDone = [...per.keys()].sort((a, b) => a - b);
     const acc = seedsDone.map((s) => per.get(s)!.acc);
     const { mean, std } = meanStd(acc);
-    rows.set(key, { method, labels_per_class: lpc, seeds: seedsDone, acc, acc_mean: mean, acc_std: std, pretrain_s: pretrainS, ...pre, wall_s: seedsDone.map((s) => per.get(s)!.wall), protocol });
+    rows.set(key, { method, labels_per_class: lpc, seeds: seedsDone, acc, acc_mean: mean, acc_std: std, pretrain_s: pretrainS, ...pre, wall_s: seedsDone.map((s) => per.get(s)!.wall), stopped_by_budget: seedsDone.filter((s) => per.get(s)!.cut), protocol });
   };
   const save = async () => {
     const backend = currentBackend();
@@ -89,29 +101,32 @@ export async function run(argv: string[]): Promise<number> {
       machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version, backend: backend ? describeBackend(backend) : null },
       started,
       updated: new Date().toISOString(),
-      settings: { methods, labels, seeds, pretrainBudget: values['pretrain-budget'], matchStepsOf: reference || null, finetuneBudget: values['finetune-budget'], allLabelsBudget: values['all-labels-budget'] },
+      settings: { methods, labels, seeds, pretrainBudget: values['pretrain-budget'], matchStepsOf: fixedSteps ? null : reference || null, steps: fixedSteps ?? null, backend: values.backend, finetuneBudget: values['finetune-budget'], allLabelsBudget: values['all-labels-budget'] },
       rows: [...rows.values()],
     });
   };
 
-  const base = (extra: PipelineConfigInput): PipelineConfigInput => ({ data: values.data, seed: 0, backend: 'wasm', ...extra });
-  const reference = values['match-steps-of'] ?? '';
+  const base = (extra: PipelineConfigInput): PipelineConfigInput => ({ data: values.data, seed: 0, backend: values.backend as PipelineConfigInput['backend'], ...extra });
+  const fixedSteps = values.steps === undefined ? undefined : Number(values.steps);
+  if (fixedSteps !== undefined && !(Number.isInteger(fixedSteps) && fixedSteps > 0)) throw new Error(`--steps ${values.steps}: expected a positive integer`);
+  const reference = fixedSteps ? '' : (values['match-steps-of'] ?? '');
   if (reference && !methods.includes(reference)) throw new Error(`--match-steps-of ${reference}: not one of --methods (${methods.join(', ')})`);
   // The reference method runs first, so the others know its step count.
   const ordered = reference ? [reference, ...methods.filter((m) => m !== reference)] : methods;
   let referenceSteps: number | undefined;
   for (const method of ordered) {
-    const matched = reference !== '' && method !== reference;
+    const matched = fixedSteps !== undefined || (reference !== '' && method !== reference);
+    const stepCap = fixedSteps ?? referenceSteps;
     const preCfg = pipelineConfig(
       base({
         labelsPerClass: labels[0],
         // A matched run is capped by steps; the (4x) time budget only guards against a run that never ends.
         budget: matched ? `${(4 * parseDuration(values['pretrain-budget']!)) / 1000}s` : values['pretrain-budget'],
-        pretrain: { method, budgetShare: 1, ...(matched ? { maxSteps: referenceSteps } : {}) },
+        pretrain: { method, budgetShare: 1, ...(matched ? { maxSteps: stepCap } : {}) },
       }),
     );
     const preRun = await RunDir.create(work, preCfg, { id: `pretrain-${method}` });
-    log(`pretraining ${method} (${matched ? `${referenceSteps} steps, as ${reference}` : `${values['pretrain-budget']} cap`}) in ${preRun.dir}`);
+    log(`pretraining ${method} (${matched ? `${stepCap} steps${fixedSteps ? '' : `, as ${reference}`}` : `${values['pretrain-budget']} cap`}) in ${preRun.dir}`);
     const pretrainedBefore = await preRun.isStageDone('pretrain');
     await runPipeline(preCfg, { runDir: preRun.dir, stages: ['pretrain'], log });
     let preStage = (await preRun.stage('pretrain'))!;
@@ -127,6 +142,7 @@ export async function run(argv: string[]): Promise<number> {
       pretrain_steps: steps,
       pretrain_epochs: epochList.length ? Number(epochList[epochList.length - 1].epoch.toFixed(3)) : undefined,
       pretrain_load_1m: preStage.load1m === undefined ? undefined : Number(Number(preStage.load1m).toFixed(2)),
+      pretrain_pairs_s: pretrainS > 0 ? Number(((steps * preCfg.pretrain.batchSize) / pretrainS).toFixed(1)) : undefined,
     };
     for (const lpc of labels) {
       for (const seed of seeds) {
@@ -141,7 +157,7 @@ export async function run(argv: string[]): Promise<number> {
           await runDir.stageDone('pretrain', { ...details, borrowedFrom: preRun.dir });
         }
         const res = await runPipeline(cfg, { runDir: runDir.dir, stages: ['probe', 'finetune', 'baseline'], log });
-        const cap = matched ? `${steps} steps of ${preCfg.pretrain.batchSize}, matching ${reference}'s ${values['pretrain-budget']} run` : `${values['pretrain-budget']} cap`;
+        const cap = matched ? `${steps} steps of ${preCfg.pretrain.batchSize}${fixedSteps ? '' : `, matching ${reference}'s ${values['pretrain-budget']} run`}` : `${values['pretrain-budget']} cap`;
         const protocol = `one ${method} pretraining (seed 0, ${cap}, ${Math.round(pretrainS)} s) serves all seeds; seeds vary labels, head init and fine-tune`;
         for (const r of res.methods) {
           if (r.name === 'supervised only') record('supervised-only', lpc, seed, r, null, 'same encoder architecture, labels, augmentations and epochs as fine-tune, from scratch');

@@ -19,7 +19,7 @@ export const PipelineConfigSchema = z
     seed: z.number().int().nonnegative().default(0),
     /** Total wall-clock budget (e.g. '10m'); stages share it. 'none': the epoch and step caps alone stop training. */
     budget: zBudget().default('10m'),
-    backend: z.enum(['auto', 'wasm', 'webgpu', 'cpu', 'tensorflow']).default('auto'),
+    backend: z.enum(['auto', 'wasm', 'native', 'webgpu', 'cpu', 'tensorflow']).default('auto'),
     encoder: z
       .object({
         widths: z.array(z.number().int().positive()).min(1).default([16, 32, 64]),

@@ -28,7 +28,7 @@ export const TabularConfigSchema = z
     seed: z.number().int().nonnegative().default(0),
     /** Wall-clock budget (e.g. '10m'); 'none': `pretrain.epochs` and `finetune.steps` alone stop training. */
     budget: zBudget().default('10m'),
-    backend: z.enum(['auto', 'wasm', 'webgpu', 'cpu', 'tensorflow']).default('auto'),
+    backend: z.enum(['auto', 'wasm', 'native', 'webgpu', 'cpu', 'tensorflow']).default('auto'),
     preprocess: z
       .object({
         numericImpute: z.enum(['mean', 'median', 'most-frequent']).default('mean'),
