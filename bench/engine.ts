@@ -88,7 +88,7 @@ export function defaultConfig(quick: boolean, batch = 128): BenchConfig {
     models: [
       { name: 'ref-cnn', kind: 'ref-cnn', inputShape: [32, 32, 3], classes: 10, warmup: small(3, 1), windowSteps: small(10, 2), windows: small(5, 3) },
       {
-        name: 'resnet-32-64-128',
+        name: 'resnet-32-64-128-bn',
         kind: 'resnet',
         inputShape: [32, 32, 3],
         classes: 10,
