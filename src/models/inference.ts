@@ -84,6 +84,12 @@ export function inferencePlan(model: tfl.LayersModel): InferencePlan {
     }
   }
   const foldedSteps = steps.filter((s): s is FoldedConv => s.kind === 'folded');
+  if (!foldedSteps.length || !walkable(model, steps)) {
+    // Nothing to fold, or a graph this walk does not cover (a Sequential keeps its nodes in an inner model):
+    // the model's own forward pass.
+    for (const s of foldedSteps) tf.dispose([s.filter, s.bias]);
+    return { folded: 0, apply: (x) => model.apply(x, { training: false }) as tf.Tensor, dispose: () => {} };
+  }
 
   return {
     folded: foldedSteps.length,
@@ -114,6 +120,18 @@ export function inferencePlan(model: tfl.LayersModel): InferencePlan {
       for (const s of foldedSteps) tf.dispose([s.filter, s.bias]);
     },
   };
+}
+
+/** One input, one output, and every step's inputs computed before it, the output among them. */
+function walkable(model: tfl.LayersModel, steps: Array<FoldedConv | LayerStep>): boolean {
+  if (model.inputs.length !== 1 || model.outputs.length !== 1) return false;
+  const known = new Set([model.inputs[0].id]);
+  for (const s of steps) {
+    const ins = s.kind === 'folded' ? [s.input] : s.node.inputTensors.map((t) => t.id);
+    if (!ins.every((id) => known.has(id))) return false;
+    for (const id of s.kind === 'folded' ? [s.output] : s.node.outputTensors.map((t) => t.id)) known.add(id);
+  }
+  return known.has(model.outputs[0].id);
 }
 
 /** A Conv2D node whose only reader is an inference BN over channels (then, optionally, a ReLU), folded. */

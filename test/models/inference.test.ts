@@ -93,6 +93,24 @@ test('a model without convs runs unchanged (nothing folded)', async () => {
   model.dispose();
 });
 
+test('Sequential models: conv -> BN folds; one without a conv (a bare flatten, as the kNN monitor tests use) runs its own pass', async () => {
+  await useEngine('wasm');
+  const rng = new Rng(45);
+  const convBn = tfl.sequential({
+    layers: [tfl.layers.conv2d({ inputShape: [6, 6, 2], filters: 3, kernelSize: 3, useBias: false }), tfl.layers.batchNormalization({}), tfl.layers.flatten()],
+  });
+  randomizeBatchNorms(convBn, rng);
+  const a = await compareOnCpu(convBn, randomArray(rng, 2 * 6 * 6 * 2), [2, 6, 6, 2]);
+  assert.equal(a.folded, 1);
+  assert.ok(a.diff <= 1e-4 * a.scale, `conv -> BN: outputs differ by ${a.diff}`);
+  const flatten = tfl.sequential({ layers: [tfl.layers.flatten({ inputShape: [3, 3, 1] })] });
+  const b = await compareOnCpu(flatten, randomArray(rng, 2 * 9), [2, 3, 3, 1]);
+  assert.equal(b.folded, 0);
+  assert.equal(b.diff, 0);
+  convBn.dispose();
+  flatten.dispose();
+});
+
 for (const engine of ENGINES) {
   test(`${engine}: encode (folded) equals the unfolded encoder on the cpu backend, and leaves no tensors`, async () => {
     await useEngine(engine);
