@@ -7,6 +7,8 @@
  *  - kernels: GFLOP/s of the forward Conv2D and of the gradient convolutions (ours vs tfjs' built-in
  *    Conv2DBackpropInput), with aten's kernels for the same shapes alongside;
  *  - memory: 1000 training steps of the reference CNN, RSS and live tensors at start and end (must be flat);
+ *  - simclr: SimCLR pretraining steps (ResNet 16-32-64 + projection head, 28x28x1, batch 256, NT-Xent, Adam) as
+ *    the SSL trainer runs them, with and without the augmentations, in pairs/s, next to PyTorch's step;
  *  - encode: the SSL encoder (ResNet 16-32-64 on 28x28x1) run over 70,000 images (Fashion-MNIST's size) in
  *    inference mode, img/s and total seconds, next to PyTorch's;
  *  - each on wasm and on native (wasm + the oneDNN kernels, when the add-on is built), side by side.
@@ -68,6 +70,24 @@ export interface BenchConfig {
   kernelWindowS: number;
   memory: { batch: number; steps: number; sampleEvery: number };
   encode: { name: string; inputShape: [number, number, number]; widths: number[]; blocksPerStage: number; images: number; batch: number };
+  simclr: SimclrSpec;
+}
+
+/** The SimCLR row: the pipeline's image encoder and SimCLR's defaults (src/ssl/simclr.ts). */
+export interface SimclrSpec {
+  name: string;
+  inputShape: [number, number, number];
+  widths: number[];
+  blocksPerStage: number;
+  /** Pairs per step (2 x batch images). */
+  batch: number;
+  projHidden: number;
+  projOut: number;
+  temperature: number;
+  lr: number;
+  warmup: number;
+  windowSteps: number;
+  windows: number;
 }
 
 function kernelSpec(x: KernelSpec['x'], cout: number, builtin: boolean): KernelSpec {
@@ -88,7 +108,7 @@ export function defaultConfig(quick: boolean, batch = 128): BenchConfig {
     models: [
       { name: 'ref-cnn', kind: 'ref-cnn', inputShape: [32, 32, 3], classes: 10, warmup: small(3, 1), windowSteps: small(10, 2), windows: small(5, 3) },
       {
-        name: 'resnet-32-64-128',
+        name: 'resnet-32-64-128-bn',
         kind: 'resnet',
         inputShape: [32, 32, 3],
         classes: 10,
@@ -104,6 +124,20 @@ export function defaultConfig(quick: boolean, batch = 128): BenchConfig {
     kernelWindowS: small(0.5, 0.05),
     memory: { batch: 32, steps: small(1000, 40), sampleEvery: small(100, 10) },
     encode: { name: 'resnet-16-32-64', inputShape: [28, 28, 1], widths: [16, 32, 64], blocksPerStage: 1, images: small(70000, 1024), batch: 512 },
+    simclr: {
+      name: 'resnet-16-32-64',
+      inputShape: [28, 28, 1],
+      widths: [16, 32, 64],
+      blocksPerStage: 1,
+      batch: 256,
+      projHidden: 512,
+      projOut: 128,
+      temperature: 0.2,
+      lr: 1e-3,
+      warmup: small(2, 1),
+      windowSteps: small(4, 1),
+      windows: small(3, 2),
+    },
   };
 }
 
@@ -266,8 +300,28 @@ interface TrainWorkerResult {
   kernels: KernelRow[];
   diagnostics: DiagnosticRow[];
   encode: EncodeResult | null;
+  simclr: SimclrResult | null;
   /** CPU seconds this process used (all its threads). */
   cpu_s: number;
+}
+
+interface PairsRate {
+  pairs_s: number;
+  pairs_s_std: number;
+  windows: number[];
+  loss_first: number;
+  loss_last: number;
+  tensors_delta: number;
+  others_cores: Array<number | null>;
+  windows_retried: number;
+}
+
+interface SimclrResult {
+  params: number;
+  /** trainSSL with SimCLR's augmentations: what pretraining runs at. */
+  trainer: PairsRate;
+  /** trainSSL with the batch itself as both views: the step without the augmentations. */
+  no_augment: PairsRate;
 }
 
 interface EncodeResult {
@@ -570,24 +624,76 @@ async function memoryRun(e: Engine, cfg: BenchConfig, method: Method): Promise<M
 }
 
 /**
- * The encoder's forward pass (inference mode) over `images` images in batches, as encoding a data set does;
- * one batch of random pixels is reused (values do not change the cost), so decoding and copying are not timed.
+ * `encode` (src/models/encode.ts, the one inference pass: BN folded into the convs) over `images` images, in
+ * `batch`-sized forward passes, as encoding a data set does. The images are one random batch repeated (values
+ * do not change the cost), so no decoding is timed; copying them in and the features out is.
  */
 async function measureEncode(e: Engine, cfg: BenchConfig): Promise<EncodeResult> {
-  const { tf } = e;
   const c = cfg.encode;
   const { buildResNetEncoder } = await import('../src/models/resnet.js');
+  const { encode } = await import('../src/models/encode.js');
+  const { Rng } = await import('../src/engine/seed.js');
   const encoder = buildResNetEncoder({ inputShape: c.inputShape, widths: c.widths, blocksPerStage: c.blocksPerStage, seed: 0 });
-  const x = tf.randomUniform([c.batch, ...c.inputShape], 0, 1, 'float32', 3);
-  const run = (n: number) => tf.tidy(() => (encoder.predict(n === c.batch ? x : tf.slice(x, 0, n), { batchSize: n }) as tfcore.Tensor).dataSync());
-  run(c.batch); // warm-up: primitives and packings are built on the first call
+  const size = c.inputShape.reduce((a, b) => a * b, 1);
+  const rng = new Rng(3);
+  const batch = Float32Array.from({ length: c.batch * size }, () => rng.random());
+  const x = new Float32Array(c.images * size);
+  for (let i = 0; i < c.images; i += c.batch) x.set(batch.subarray(0, Math.min(c.batch, c.images - i) * size), i * size);
+  encode(encoder, batch, c.inputShape, { batchSize: c.batch }); // warm-up: primitives and packings are built on the first call
   const t0 = performance.now();
-  for (let done = 0; done < c.images; done += c.batch) run(Math.min(c.batch, c.images - done));
+  encode(encoder, x, c.inputShape, { batchSize: c.batch });
   const seconds = (performance.now() - t0) / 1000;
-  x.dispose();
   encoder.dispose();
   log(`encode: ${c.images} images in ${seconds.toFixed(1)} s (${(c.images / seconds).toFixed(0)} img/s)`);
   return { images: c.images, seconds, img_s: c.images / seconds };
+}
+
+/**
+ * SimCLR pretraining as `trainSSL` (src/ssl/trainer.ts) runs it: seeded batches from a pool of random images,
+ * SimCLR's two augmented views, the method's step (encoder + projection head, NT-Xent, Adam; the fused Adam
+ * on native), timed in windows of `windowSteps` steps; then the same with the batch itself as both views, the
+ * step without the augmentations (what PyTorch's peer does). Pairs/s = batch x steps / seconds.
+ */
+async function measureSimclr(e: Engine, cfg: BenchConfig): Promise<SimclrResult> {
+  const { tf } = e;
+  const c = cfg.simclr;
+  const { buildResNetEncoder } = await import('../src/models/resnet.js');
+  const { createSSLMethod, createSSLViews } = await import('../src/ssl/registry.js');
+  const { trainSSL } = await import('../src/ssl/trainer.js');
+  const { simclrAugment } = await import('../src/augment/presets.js');
+  const { Rng } = await import('../src/engine/seed.js');
+  const size = c.inputShape.reduce((a, b) => a * b, 1);
+  const poolRng = new Rng(4);
+  const pool = Float32Array.from({ length: 4 * c.batch * size }, () => poolRng.random());
+  const rate = async (variant: 'trainer' | 'no_augment'): Promise<{ params: number; rate: PairsRate }> => {
+    const encoder = buildResNetEncoder({ inputShape: c.inputShape, widths: c.widths, blocksPerStage: c.blocksPerStage, seed: 0 });
+    const sslConfig = { encoder, inputShape: c.inputShape, augment: simclrAugment(c.inputShape), seed: 0, lr: c.lr, projHidden: c.projHidden, projOut: c.projOut, temperature: c.temperature };
+    const method = createSSLMethod('simclr', sslConfig);
+    const views = variant === 'trainer' ? createSSLViews('simclr', sslConfig) : (batch: tfcore.Tensor) => [tf.clone(batch), tf.clone(batch)];
+    const rng = new Rng(5);
+    const losses: number[] = [];
+    const steps = async (n: number) => {
+      // Each step's loss is read back by the method (dataSync), so a window's time includes all its work.
+      await trainSSL({ method, views, x: pool, batchSize: c.batch, epochs: Infinity, maxSteps: n, rng, every: n, onCheckpoint: (k) => void losses.push(k.meanLoss) });
+    };
+    await steps(c.warmup);
+    const tensorsBefore = tf.memory().numTensors;
+    const timed = await cleanWindows(c.windows, () => steps(c.windowSteps));
+    const tensorsDelta = tf.memory().numTensors - tensorsBefore;
+    const rates = timed.seconds.map((sec) => (c.windowSteps * c.batch) / sec);
+    const { mean, std } = meanStd(rates);
+    const params = encoder.countParams() + (method.head?.countParams() ?? 0);
+    method.dispose();
+    encoder.dispose();
+    log(`simclr [${variant}] ${mean.toFixed(1)} ± ${std.toFixed(1)} pairs/s (loss ${losses[0].toFixed(3)} -> ${losses[losses.length - 1].toFixed(3)})`);
+    return {
+      params,
+      rate: { pairs_s: mean, pairs_s_std: std, windows: rates, loss_first: losses[0], loss_last: losses[losses.length - 1], tensors_delta: tensorsDelta, others_cores: timed.others, windows_retried: timed.retried },
+    };
+  };
+  const trainer = await rate('trainer');
+  const noAugment = await rate('no_augment');
+  return { params: trainer.params, trainer: trainer.rate, no_augment: noAugment.rate };
 }
 
 interface WorkerArgs {
@@ -600,6 +706,7 @@ interface WorkerArgs {
   memoryMethod: Method;
   kernels: boolean;
   encode: boolean;
+  simclr: boolean;
   result: string;
 }
 
@@ -616,7 +723,8 @@ async function workerMain(w: WorkerArgs): Promise<number> {
   }
   const { kernels, diagnostics } = w.kernels ? await measureKernels(e, w.config) : { kernels: [], diagnostics: [] };
   const encode = w.encode ? await measureEncode(e, w.config) : null;
-  const out: TrainWorkerResult = { backend: e.backend, describe: e.describe, threads: e.threads, training, kernels, diagnostics, encode, cpu_s: cpuSeconds() };
+  const simclr = w.simclr ? await measureSimclr(e, w.config) : null;
+  const out: TrainWorkerResult = { backend: e.backend, describe: e.describe, threads: e.threads, training, kernels, diagnostics, encode, simclr, cpu_s: cpuSeconds() };
   await writeJsonAtomic(w.result, out);
   return 0;
 }
@@ -670,6 +778,20 @@ interface TorchResult {
   models: TorchModelResult[];
   kernels: TorchKernelResult[];
   encode?: { images: number; seconds: number; img_s: number };
+  simclr?: TorchSimclrResult;
+}
+
+interface TorchSimclrResult {
+  params: number;
+  pairs_s: number;
+  pairs_s_std: number;
+  windows: number[];
+  loss_first: number;
+  loss_last: number;
+  others_cores: Array<number | null>;
+  windows_retried: number;
+  format: string;
+  by_format: Record<string, { mean: number; std: number }>;
 }
 
 /** A python3 that imports torch; installs Debian's python3-torch (as root) when none does. */
@@ -699,7 +821,7 @@ export function findTorchPython(install = true): { python: string; version: stri
   return probe() ?? { error: 'apt-get install python3-torch did not give a python3 that imports torch' };
 }
 
-async function runPytorch(python: string, cfg: BenchConfig, threads: number, device: string, encode: boolean): Promise<TorchResult> {
+async function runPytorch(python: string, cfg: BenchConfig, threads: number, device: string, encode: boolean, simclr: boolean): Promise<TorchResult> {
   const pyCfg = {
     batch: cfg.batch,
     models: cfg.models,
@@ -707,6 +829,7 @@ async function runPytorch(python: string, cfg: BenchConfig, threads: number, dev
     kernelWindows: cfg.kernelWindows,
     kernelWindowS: cfg.kernelWindowS,
     encode: encode ? cfg.encode : null,
+    simclr: simclr ? cfg.simclr : null,
   };
   const script = path.join(benchDir, 'pytorch', 'engine.py');
   // PyTorch runs with its own OpenMP defaults: loading the native add-on in this process sets
@@ -734,6 +857,7 @@ interface Options {
   kernels: boolean;
   memory: boolean;
   encode: boolean;
+  simclr: boolean;
 }
 
 const USAGE = `usage: npm run bench engine [-- options]
@@ -746,10 +870,11 @@ const USAGE = `usage: npm run bench engine [-- options]
   --no-kernels            skip the kernel rows
   --no-memory             skip the memory-flatness run
   --no-encode             skip the encode rows
+  --no-simclr             skip the SimCLR pretraining rows
   --out FILE              default bench/results/engine.json (engine-webgpu.json for --backend webgpu)`;
 
 export function parseOptions(args: string[]): Options {
-  const o: Options = { backends: ['wasm', 'native'], threads: [2, 1], quick: false, batch: 128, out: '', pytorch: true, kernels: true, memory: true, encode: true };
+  const o: Options = { backends: ['wasm', 'native'], threads: [2, 1], quick: false, batch: 128, out: '', pytorch: true, kernels: true, memory: true, encode: true, simclr: true };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const value = () => {
@@ -776,6 +901,7 @@ export function parseOptions(args: string[]): Options {
     else if (a === '--no-kernels') o.kernels = false;
     else if (a === '--no-memory') o.memory = false;
     else if (a === '--no-encode') o.encode = false;
+    else if (a === '--no-simclr') o.simclr = false;
     else if (a === '--out') o.out = path.resolve(value());
     else if (a === '--help' || a === '-h') throw new Error(USAGE);
     else throw new Error(`unknown option '${a}'\n${USAGE}`);
@@ -847,7 +973,7 @@ export async function run(args: string[]): Promise<number> {
     const label = `${backend}${threads ? ` ${threads}t` : ''}`;
     log(`bench: ulearn on ${label}`);
     const u = await recorded(`ulearn ${label}`, () =>
-      spawnWorker<TrainWorkerResult>({ mode: 'train', backend, threads, config: cfg, methods, memoryMethod: 'manual', kernels: o.kernels, encode: o.encode && ti === 0 }, label),
+      spawnWorker<TrainWorkerResult>({ mode: 'train', backend, threads, config: cfg, methods, memoryMethod: 'manual', kernels: o.kernels, encode: o.encode && ti === 0, simclr: o.simclr }, label),
     );
     describe = [...describe, u.describe];
     let t: TorchResult | null = null;
@@ -857,7 +983,7 @@ export async function run(args: string[]): Promise<number> {
       if (!t) {
         log(`bench: PyTorch with ${torchThreads} threads`);
         const python = torch.python;
-        const measured = await recorded(`pytorch ${torchThreads}t`, () => runPytorch(python, cfg, torchThreads, webgpu ? 'auto' : 'cpu', o.encode));
+        const measured = await recorded(`pytorch ${torchThreads}t`, () => runPytorch(python, cfg, torchThreads, webgpu ? 'auto' : 'cpu', o.encode, o.simclr));
         torchByThreads.set(torchThreads, measured);
         t = measured;
       }
@@ -918,6 +1044,43 @@ export async function run(args: string[]): Promise<number> {
         encode_fashion_mnist_s: (u.encode.seconds * 70000) / u.encode.images,
       });
     }
+    if (u.simclr) {
+      const ps = t?.simclr;
+      const c = cfg.simclr;
+      rows.push({
+        model: c.name,
+        backend: u.backend,
+        threads: u.threads,
+        task: 'pretrain-simclr',
+        batch: c.batch,
+        params: u.simclr.params,
+        // What pretraining runs at: trainSSL with SimCLR's augmentations (PyTorch's peer has none: see ratio_step).
+        ulearn_pairs_s: u.simclr.trainer.pairs_s,
+        ulearn_pairs_s_std: u.simclr.trainer.pairs_s_std,
+        ulearn_windows: u.simclr.trainer.windows,
+        ulearn_loss: [u.simclr.trainer.loss_first, u.simclr.trainer.loss_last],
+        ulearn_tensors_delta: u.simclr.trainer.tensors_delta,
+        ulearn_others_cores: u.simclr.trainer.others_cores,
+        ulearn_windows_retried: u.simclr.trainer.windows_retried,
+        // The same steps with the batch itself as both views: the step alone, like for like with PyTorch's.
+        ulearn_step_pairs_s: u.simclr.no_augment.pairs_s,
+        ulearn_step_pairs_s_std: u.simclr.no_augment.pairs_s_std,
+        ulearn_step_windows: u.simclr.no_augment.windows,
+        ulearn_step_tensors_delta: u.simclr.no_augment.tensors_delta,
+        pytorch_pairs_s: ps?.pairs_s ?? null,
+        pytorch_pairs_s_std: ps?.pairs_s_std ?? null,
+        pytorch_windows: ps?.windows ?? null,
+        pytorch_threads: t?.threads ?? null,
+        pytorch_params: ps?.params ?? null,
+        pytorch_format: ps?.format ?? null,
+        pytorch_by_format: ps?.by_format ?? null,
+        pytorch_loss: ps ? [ps.loss_first, ps.loss_last] : null,
+        pytorch_others_cores: ps?.others_cores ?? null,
+        ratio: ps ? u.simclr.trainer.pairs_s / ps.pairs_s : null,
+        ratio_step: ps ? u.simclr.no_augment.pairs_s / ps.pairs_s : null,
+      });
+      if (ps && ps.params !== u.simclr.params) log(`bench: WARNING simclr: ulearn has ${u.simclr.params} parameters, PyTorch ${ps.params}`);
+    }
     for (const k of u.kernels) {
       const p = t?.kernels.find((tk) => tk.kernel === k.kernel && tk.shape === k.shape);
       kernels.push({
@@ -946,7 +1109,7 @@ export async function run(args: string[]): Promise<number> {
       const method = methods['ref-cnn']?.[0] ?? 'manual';
       log(`bench: memory flatness on ${backend}, ${cfg.memory.steps} steps of ref-cnn at batch ${cfg.memory.batch} [${method}]`);
       memoryBy[backend] = await recorded(`memory ${backend}`, () =>
-        spawnWorker<MemoryResult>({ mode: 'memory', backend, threads, config: cfg, methods, memoryMethod: method, kernels: false, encode: false }, `memory ${backend}`),
+        spawnWorker<MemoryResult>({ mode: 'memory', backend, threads, config: cfg, methods, memoryMethod: method, kernels: false, encode: false, simclr: false }, `memory ${backend}`),
       );
       load.push(os.loadavg()[0]);
     }
@@ -994,11 +1157,15 @@ export async function run(args: string[]): Promise<number> {
 function printSummary(rows: Array<Record<string, unknown>>, kernels: Array<Record<string, unknown>>, memories: MemoryResult[]): void {
   const down = (v: unknown, d = 1) => (typeof v === 'number' ? (Math.floor(v * 10 ** d) / 10 ** d).toFixed(d) : '-');
   const up = (v: unknown, d = 1) => (typeof v === 'number' ? (Math.ceil(v * 10 ** d) / 10 ** d).toFixed(d) : '-');
-  console.log('\nmodel               backend threads method  ulearn img/s        pytorch img/s       ratio');
+  console.log('\nmodel               backend threads method   ulearn img/s        pytorch img/s       ratio');
   for (const r of rows) {
+    // SimCLR rows count pairs (two images each) per second: ulearn's with its augmentations, and the step alone.
+    const pairs = r.task === 'pretrain-simclr';
+    const [u, us, p, ps] = pairs ? [r.ulearn_pairs_s, r.ulearn_pairs_s_std, r.pytorch_pairs_s, r.pytorch_pairs_s_std] : [r.ulearn_img_s, r.ulearn_img_s_std, r.pytorch_img_s, r.pytorch_img_s_std];
     console.log(
-      `${String(r.model).padEnd(20)}${String(r.backend).padEnd(8)}${String(r.threads ?? '-').padEnd(8)}${String(r.method ?? r.task).padEnd(8)}` +
-        `${`${down(r.ulearn_img_s)} ± ${up(r.ulearn_img_s_std)}`.padEnd(20)}${`${up(r.pytorch_img_s)} ± ${up(r.pytorch_img_s_std)}`.padEnd(20)}${down(r.ratio, 3)}`,
+      `${String(r.model).padEnd(20)}${String(r.backend).padEnd(8)}${String(r.threads ?? '-').padEnd(8)}${String(r.method ?? r.task).padEnd(8)} ` +
+        `${`${down(u)} ± ${up(us)}`.padEnd(20)}${`${up(p)} ± ${up(ps)}`.padEnd(20)}${down(r.ratio, 3)}` +
+        (pairs ? `  pairs/s; step alone ${down(r.ulearn_step_pairs_s)}, ratio ${down(r.ratio_step, 3)}` : ''),
     );
   }
   if (kernels.length) {

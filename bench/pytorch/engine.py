@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch side of `npm run bench engine`: the same two models, batch, optimizer and step counts as
-bench/engine.ts, timed the same way (img/s per timed window after warm-up). Prints one JSON object on stdout.
+bench/engine.ts, timed the same way (img/s per timed window after warm-up), the SimCLR step (pairs/s) and the
+encoder's inference pass. Prints one JSON object on stdout.
 
 Architectures mirror src/models/reference-cnn.ts and src/models/resnet.ts layer for layer (same parameter
 counts; the only difference is where 'same' padding puts the extra row for stride-2 convs: TensorFlow pads
@@ -85,6 +86,84 @@ class ResNetClassifier(nn.Module):
         return self.head(self.encoder(x))
 
 
+class SimCLRModel(nn.Module):
+    """Encoder + SimCLR projector as src/ssl/heads.ts builds it: Linear(no bias) -> BN -> ReLU -> Linear."""
+
+    def __init__(self, in_ch, widths, blocks_per_stage, hidden, out):
+        super().__init__()
+        self.encoder = ResNetEncoder(in_ch, widths, blocks_per_stage)
+        self.head = nn.Sequential(nn.Linear(self.encoder.dim, hidden, bias=False), nn.BatchNorm1d(hidden, eps=1e-5, momentum=0.1), nn.ReLU(), nn.Linear(hidden, out))
+
+    def forward(self, x):
+        return self.head(self.encoder(x))
+
+
+def nt_xent(z1, z2, temperature):
+    """src/ssl/losses.ts ntXentLoss: a (2N-1)-way softmax per embedding over cosine similarities / T."""
+    n = z1.shape[0]
+    a = F.normalize(z1, dim=1, eps=1e-6)
+    b = F.normalize(z2, dim=1, eps=1e-6)
+    z = torch.cat([a, b], 0)
+    sim = z @ z.t() / temperature
+    sim = sim - torch.eye(2 * n, device=z.device) * 1e9
+    pos = (a * b).sum(1) / temperature
+    return torch.logsumexp(sim, 1).mean() - pos.mean()
+
+
+def bench_simclr(spec, device):
+    """Both memory formats; the faster one is the result."""
+    results = {}
+    for fmt in FORMATS:
+        row = bench_simclr_format(spec, device, fmt)
+        results[fmt] = {"mean": row["pairs_s"], "row": row}
+    return best_of(results)
+
+
+def bench_simclr_format(spec, device, fmt):
+    """One SimCLR step as ulearn's SimCLR takes it: the two views through encoder + head separately (BN batch
+    statistics per view), NT-Xent, Adam. The views are fixed random batches: no augmentation (ulearn's row
+    reports its step without augmentations as ulearn_step_pairs_s)."""
+    torch.manual_seed(0)
+    h, w, c = spec["inputShape"]
+    model = SimCLRModel(c, spec["widths"], spec["blocksPerStage"], spec["projHidden"], spec["projOut"]).to(device, memory_format=FORMATS[fmt])
+    model.train()
+    params = sum(p.numel() for p in model.parameters())
+    buffers = sum(b.numel() for name, b in model.named_buffers() if not name.endswith("num_batches_tracked"))
+    opt = torch.optim.Adam(model.parameters(), lr=spec["lr"])
+    g = torch.Generator().manual_seed(1)
+    views = [torch.rand(spec["batch"], c, h, w, generator=g).to(device).contiguous(memory_format=FORMATS[fmt]) for _ in range(2)]
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = nt_xent(model(views[0]), model(views[1]), spec["temperature"])
+        loss.backward()
+        opt.step()
+        return loss
+
+    losses = []
+    for _ in range(spec["warmup"]):
+        losses.append(step().item())
+
+    def window():
+        for _ in range(spec["windowSteps"]):
+            loss = step()
+        losses.append(loss.item())
+        sync(device)
+
+    seconds, others, retried = clean_windows(spec["windows"], window)
+    rates = [spec["windowSteps"] * spec["batch"] / sec for sec in seconds]
+    return {
+        "params": params + buffers,
+        "pairs_s": statistics.mean(rates),
+        "pairs_s_std": statistics.stdev(rates) if len(rates) > 1 else 0.0,
+        "windows": rates,
+        "loss_first": losses[0],
+        "loss_last": losses[-1],
+        "others_cores": others,
+        "windows_retried": retried,
+    }
+
+
 def build(spec):
     h, w, c = spec["inputShape"]
     if spec["kind"] == "ref-cnn":
@@ -152,7 +231,8 @@ def best_of(results):
     best_format = max(results, key=lambda f: results[f]["mean"])
     out = dict(results[best_format]["row"])
     out["format"] = best_format
-    out["by_format"] = {f: {"mean": r["mean"], "std": r["row"]["img_s_std" if "img_s_std" in r["row"] else "gflops_std"]} for f, r in results.items()}
+    std = lambda row: next(row[k] for k in ("img_s_std", "pairs_s_std", "gflops_std") if k in row)
+    out["by_format"] = {f: {"mean": r["mean"], "std": std(r["row"])} for f, r in results.items()}
     return out
 
 
@@ -324,6 +404,9 @@ def main():
     if cfg.get("encode"):
         print(f"pytorch: encode {cfg['encode']['images']} images", file=sys.stderr, flush=True)
         result["encode"] = bench_encode(cfg["encode"], device)
+    if cfg.get("simclr"):
+        print(f"pytorch: simclr step, batch {cfg['simclr']['batch']}", file=sys.stderr, flush=True)
+        result["simclr"] = bench_simclr(cfg["simclr"], device)
     result["cpu_s"] = own_cpu_seconds()
     json.dump(result, sys.stdout)
     print()

@@ -1,6 +1,7 @@
 /**
  * The kernels we put in front of tfjs-backend-wasm's own (transposed BatchMatMul, per-channel Sum/Mean,
- * broadcast Tile) against the cpu backend, including the shapes they hand back to the built-ins.
+ * broadcast Tile, Identity and same-dtype Cast sharing data) against the cpu backend, including the shapes they
+ * hand back to the built-ins.
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,6 +21,28 @@ async function sameOnBoth(label: string, f: () => tf.Tensor, tol = 1e-4): Promis
 for (const engine of ENGINES) {
   describe(engine, () => {
     before(() => useEngine(engine));
+
+    test('Identity and a same-dtype Cast share the data (no copy), stay valid when the source goes, free it last', () => {
+      const rng = new Rng(9);
+      const v = randomArray(rng, 3 * 4);
+      const backend = tf.backend() as unknown as { numDataIds(): number };
+      const ids0 = backend.numDataIds();
+      const x = tf.tensor(v, [3, 4]);
+      const c = tf.clone(x);
+      const f = tf.cast(x, 'float32');
+      assert.equal(backend.numDataIds(), ids0 + 1, 'the clone and the cast share the source data');
+      x.dispose();
+      assert.deepEqual(Array.from(c.dataSync()), Array.from(v));
+      assert.deepEqual(Array.from(f.dataSync()), Array.from(v));
+      c.dispose();
+      assert.deepEqual(Array.from(f.dataSync()), Array.from(v));
+      f.dispose();
+      assert.equal(backend.numDataIds(), ids0, 'the data is freed with its last reference');
+      // A real cast still converts (and copies).
+      const i = tf.tidy(() => tf.cast(tf.tensor([1.7, -2.2, 3]), 'int32'));
+      assert.deepEqual(Array.from(i.dataSync()), [1, -2, 3]);
+      i.dispose();
+    });
 
     test('BatchMatMul with transposed operands matches the cpu backend', async () => {
       const rng = new Rng(1);

@@ -1,6 +1,8 @@
 /**
- * Geometry shared by the backward convolution kernels: resolve `pad` ('same' | 'valid' | number | explicit)
- * to the concrete top/left padding the forward pass used, exactly as tfjs computes it.
+ * Conv geometry shared by ulearn's wasm convolution kernels and the native (oneDNN) ones: resolve `pad`
+ * ('same' | 'valid' | number | explicit) to the concrete padding on each side that the forward pass used,
+ * exactly as tfjs computes it, and refuse what neither kernel family takes (NCHW, strides together with
+ * dilations, padding beyond the dilated filter).
  */
 import { backend_util, type NamedAttrMap } from '@tensorflow/tfjs-core';
 import { unsupported } from './scope.js';
@@ -21,41 +23,53 @@ export interface ConvGeometry {
   dW: number;
   padTop: number;
   padLeft: number;
+  padBottom: number;
+  padRight: number;
 }
 
-function pair(v: unknown, name: string, kernel: string): [number, number] {
+/** Why a conv's attributes are not taken: what they are, and what is supported. */
+export interface Unsupported {
+  what: string;
+  supported: string;
+}
+
+function pair(v: unknown): [number, number] | undefined {
   if (typeof v === 'number') return [v, v];
   if (Array.isArray(v) && v.length === 2 && v.every((x) => Number.isInteger(x) && x >= 1)) return [v[0], v[1]];
   if (v === undefined) return [1, 1];
-  return unsupported(kernel, `${name} ${JSON.stringify(v)}`, `${name} as a positive integer or [h, w]`);
+  return undefined;
 }
 
-export function convGeometry(
-  kernel: string,
-  inShape: number[],
-  filterShape: number[],
-  attrs: NamedAttrMap,
-  depthwise: boolean,
-): ConvGeometry {
+/** The geometry of a conv, or an `E_KERNEL_ATTR` UlearnError naming the attribute `kernel` does not take. */
+export function convGeometry(kernel: string, inShape: number[], filterShape: number[], attrs: NamedAttrMap, depthwise: boolean): ConvGeometry {
+  const g = convGeometryOrWhy(inShape, filterShape, attrs, depthwise);
+  return 'what' in g ? unsupported(kernel, g.what, g.supported) : g;
+}
+
+/** The geometry of a conv, or why it is not taken (for kernels that hand such a conv to another kernel). */
+export function convGeometryOrWhy(inShape: number[], filterShape: number[], attrs: NamedAttrMap, depthwise: boolean): ConvGeometry | Unsupported {
   const dataFormat = (attrs.dataFormat as string | undefined) ?? 'NHWC';
   if (dataFormat !== 'NHWC' && dataFormat !== 'channelsLast') {
-    unsupported(kernel, `dataFormat '${dataFormat}'`, "'NHWC' (transpose NCHW inputs first)");
+    return { what: `dataFormat '${dataFormat}'`, supported: "'NHWC' (transpose NCHW inputs first)" };
   }
   if (inShape.length !== 4 || filterShape.length !== 4) {
-    unsupported(kernel, `shapes x=[${inShape}] filter=[${filterShape}]`, 'rank-4 input [N,H,W,C] and filter [kH,kW,Cin,Cout|mult]');
+    return { what: `shapes x=[${inShape}] filter=[${filterShape}]`, supported: 'rank-4 input [N,H,W,C] and filter [kH,kW,Cin,Cout|mult]' };
   }
-  const strides = pair(attrs.strides, 'strides', kernel);
-  const dilations = pair(attrs.dilations, 'dilations', kernel);
-  if ((strides[0] > 1 || strides[1] > 1) && (dilations[0] > 1 || dilations[1] > 1)) {
-    unsupported(kernel, `strides ${strides} together with dilations ${dilations}`, 'strides > 1 or dilations > 1, not both (as in tfjs conv2d)');
+  const strides = pair(attrs.strides);
+  const dilations = pair(attrs.dilations);
+  for (const [name, v] of [['strides', strides], ['dilations', dilations]] as const) {
+    if (!v) return { what: `${name} ${JSON.stringify(attrs[name])}`, supported: `${name} as a positive integer or [h, w]` };
+  }
+  if ((strides![0] > 1 || strides![1] > 1) && (dilations![0] > 1 || dilations![1] > 1)) {
+    return { what: `strides ${strides} together with dilations ${dilations}`, supported: 'strides > 1 or dilations > 1, not both (as in tfjs conv2d)' };
   }
   const pad = attrs.pad as backend_util.ExplicitPadding | 'same' | 'valid' | number;
   // NHWC ('channelsLast') either way; `depthwise` makes the filter's last dim a channel multiplier.
   const info = backend_util.computeConv2DInfo(
     inShape as [number, number, number, number],
     filterShape as [number, number, number, number],
-    strides,
-    dilations,
+    strides!,
+    dilations!,
     pad,
     attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
     depthwise,
@@ -77,9 +91,11 @@ export function convGeometry(
     dW: info.dilationWidth,
     padTop: info.padInfo.top,
     padLeft: info.padInfo.left,
+    padBottom: info.padInfo.bottom,
+    padRight: info.padInfo.right,
   };
   if (g.padTop > (g.kH - 1) * g.dH || g.padLeft > (g.kW - 1) * g.dW) {
-    unsupported(kernel, `padding top=${g.padTop} left=${g.padLeft} larger than the dilated filter extent`, "'same', 'valid' or explicit padding up to (k-1)*dilation");
+    return { what: `padding top=${g.padTop} left=${g.padLeft} larger than the dilated filter extent`, supported: "'same', 'valid' or explicit padding up to (k-1)*dilation" };
   }
   return g;
 }

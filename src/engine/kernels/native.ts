@@ -17,34 +17,10 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { UlearnError } from '../../errors.js';
+import { convGeometryOrWhy, type ConvGeometry } from './conv-geometry.js';
 import { callNative, heapView, offsetOf, type NativeAddon, type WasmInternals } from '../native.js';
 
 type Args = Parameters<KernelFunc>[0];
-
-interface Geometry {
-  N: number;
-  H: number;
-  W: number;
-  IC: number;
-  OH: number;
-  OW: number;
-  OC: number;
-  kH: number;
-  kW: number;
-  sH: number;
-  sW: number;
-  dH: number;
-  dW: number;
-  pT: number;
-  pL: number;
-  pB: number;
-  pR: number;
-}
-
-function isNhwc(attrs: NamedAttrMap): boolean {
-  const f = (attrs.dataFormat as string | undefined) ?? 'NHWC';
-  return f === 'NHWC' || f === 'channelsLast';
-}
 
 /** One spatial axis is expressible in oneDNN when its output size follows from the padding by floor division. */
 function axisFits(inSize: number, outSize: number, k: number, s: number, d: number, before: number, after: number): boolean {
@@ -52,40 +28,12 @@ function axisFits(inSize: number, outSize: number, k: number, s: number, d: numb
   return before >= 0 && after >= 0 && outSize >= 1 && Math.floor((inSize + before + after - extent) / s) + 1 === outSize;
 }
 
-/** Conv geometry as tfjs computes it, or undefined where oneDNN cannot run it the same way. */
-function convGeometry(xShape: number[], filterShape: number[], attrs: NamedAttrMap, depthwise: boolean): Geometry | undefined {
-  if (!isNhwc(attrs) || xShape.length !== 4 || filterShape.length !== 4) return undefined;
-  const info = backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
-    attrs.strides as number | [number, number],
-    (attrs.dilations as number | [number, number] | undefined) ?? 1,
-    attrs.pad as 'same' | 'valid' | number | backend_util.ExplicitPadding,
-    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
-    depthwise,
-  );
-  const g: Geometry = {
-    N: info.batchSize,
-    H: info.inHeight,
-    W: info.inWidth,
-    IC: info.inChannels,
-    OH: info.outHeight,
-    OW: info.outWidth,
-    OC: info.outChannels,
-    kH: info.filterHeight,
-    kW: info.filterWidth,
-    sH: info.strideHeight,
-    sW: info.strideWidth,
-    dH: info.dilationHeight,
-    dW: info.dilationWidth,
-    pT: info.padInfo.top,
-    pL: info.padInfo.left,
-    pB: info.padInfo.bottom,
-    pR: info.padInfo.right,
-  };
-  if ((g.sH > 1 || g.sW > 1) && (g.dH > 1 || g.dW > 1)) return undefined;
-  if (!axisFits(g.H, g.OH, g.kH, g.sH, g.dH, g.pT, g.pB) || !axisFits(g.W, g.OW, g.kW, g.sW, g.dW, g.pL, g.pR)) return undefined;
-  if (g.N * g.H * g.W * g.IC === 0 || g.N * g.OH * g.OW * g.OC === 0) return undefined;
+/** The shared conv geometry (conv-geometry.ts), or undefined where oneDNN cannot run the conv the same way. */
+function oneDnnGeometry(xShape: number[], filterShape: number[], attrs: NamedAttrMap, depthwise: boolean): ConvGeometry | undefined {
+  const g = convGeometryOrWhy(xShape, filterShape, attrs, depthwise);
+  if ('what' in g) return undefined;
+  if (!axisFits(g.inH, g.outH, g.kH, g.sH, g.dH, g.padTop, g.padBottom) || !axisFits(g.inW, g.outW, g.kW, g.sW, g.dW, g.padLeft, g.padRight)) return undefined;
+  if (g.batch * g.inH * g.inW * g.inC === 0 || g.batch * g.outH * g.outW * g.outC === 0) return undefined;
   return g;
 }
 
@@ -96,7 +44,7 @@ function runConv(
   backend: WasmInternals,
   kernel: string,
   kind: 0 | 1 | 2,
-  g: Geometry,
+  g: ConvGeometry,
   groups: number,
   bias: boolean,
   relu: boolean,
@@ -105,7 +53,7 @@ function runConv(
 ): TensorInfo {
   const out = backend.makeOutput(outShape, 'float32');
   const p = convParams;
-  p.set([kind, g.N, g.H, g.W, g.IC, g.OH, g.OW, g.OC, g.kH, g.kW, g.sH, g.sW, g.dH, g.dW, g.pT, g.pL, g.pB, g.pR, groups, bias ? 1 : 0, relu ? 1 : 0]);
+  p.set([kind, g.batch, g.inH, g.inW, g.inC, g.outH, g.outW, g.outC, g.kH, g.kW, g.sH, g.sW, g.dH, g.dW, g.padTop, g.padLeft, g.padBottom, g.padRight, groups, bias ? 1 : 0, relu ? 1 : 0]);
   p[21] = offsetOf(backend, tensors[0]);
   p[22] = offsetOf(backend, tensors[1]);
   p[23] = tensors[2] ? offsetOf(backend, tensors[2]) : 0;
@@ -149,11 +97,11 @@ export function nativeKernelConfigs(addon: NativeAddon, fallback: (name: string)
     const activation = (attrs.activation as string | undefined) ?? 'linear';
     if (fused && (preluActivationWeights || (activation !== 'linear' && activation !== 'relu'))) return undefined;
     if (!x || !filter || !allFloat(x, filter, bias)) return undefined;
-    const g = convGeometry(x.shape, filter.shape, attrs, depthwise);
+    const g = oneDnnGeometry(x.shape, filter.shape, attrs, depthwise);
     if (!g) return undefined;
-    if (bias && !(bias.shape.length === 1 && bias.shape[0] === g.OC)) return undefined;
+    if (bias && !(bias.shape.length === 1 && bias.shape[0] === g.outC)) return undefined;
     const name = fused ? (depthwise ? 'FusedDepthwiseConv2D' : 'FusedConv2D') : depthwise ? 'DepthwiseConv2dNative' : 'Conv2D';
-    return runConv(addon, be(args), name, 0, g, depthwise ? g.IC : 1, !!bias, fused && activation === 'relu', [x, filter, bias], [g.N, g.OH, g.OW, g.OC]);
+    return runConv(addon, be(args), name, 0, g, depthwise ? g.inC : 1, !!bias, fused && activation === 'relu', [x, filter, bias], [g.batch, g.outH, g.outW, g.outC]);
   };
   add('Conv2D', forward(false, false));
   add('FusedConv2D', forward(false, true));
@@ -165,10 +113,10 @@ export function nativeKernelConfigs(addon: NativeAddon, fallback: (name: string)
     const attrs = attrsOf(args);
     const inputShape = attrs.inputShape as number[];
     if (!allFloat(dy, filter)) return undefined;
-    const g = convGeometry(inputShape, filter.shape, attrs, depthwise);
+    const g = oneDnnGeometry(inputShape, filter.shape, attrs, depthwise);
     // One input channel: oneDNN's slowest case, and only the first layer's (unused) input gradient.
-    if (!g || (!depthwise && g.IC === 1) || dy.shape.some((d, i) => d !== [g.N, g.OH, g.OW, g.OC][i])) return undefined;
-    return runConv(addon, be(args), depthwise ? 'DepthwiseConv2dNativeBackpropInput' : 'Conv2DBackpropInput', 1, g, depthwise ? g.IC : 1, false, false, [dy, filter, undefined], inputShape);
+    if (!g || (!depthwise && g.inC === 1) || dy.shape.some((d, i) => d !== [g.batch, g.outH, g.outW, g.outC][i])) return undefined;
+    return runConv(addon, be(args), depthwise ? 'DepthwiseConv2dNativeBackpropInput' : 'Conv2DBackpropInput', 1, g, depthwise ? g.inC : 1, false, false, [dy, filter, undefined], inputShape);
   };
   add('Conv2DBackpropInput', backpropInput(false));
   add('DepthwiseConv2dNativeBackpropInput', backpropInput(true));
@@ -178,9 +126,9 @@ export function nativeKernelConfigs(addon: NativeAddon, fallback: (name: string)
     const attrs = attrsOf(args);
     const filterShape = attrs.filterShape as number[];
     if (!allFloat(x, dy)) return undefined;
-    const g = convGeometry(x.shape, filterShape, attrs, depthwise);
-    if (!g || dy.shape.some((d, i) => d !== [g.N, g.OH, g.OW, g.OC][i])) return undefined;
-    return runConv(addon, be(args), depthwise ? 'DepthwiseConv2dNativeBackpropFilter' : 'Conv2DBackpropFilter', 2, g, depthwise ? g.IC : 1, false, false, [x, dy, undefined], filterShape);
+    const g = oneDnnGeometry(x.shape, filterShape, attrs, depthwise);
+    if (!g || dy.shape.some((d, i) => d !== [g.batch, g.outH, g.outW, g.outC][i])) return undefined;
+    return runConv(addon, be(args), depthwise ? 'DepthwiseConv2dNativeBackpropFilter' : 'Conv2DBackpropFilter', 2, g, depthwise ? g.inC : 1, false, false, [x, dy, undefined], filterShape);
   };
   add('Conv2DBackpropFilter', backpropFilter(false));
   add('DepthwiseConv2dNativeBackpropFilter', backpropFilter(true));

@@ -1,6 +1,7 @@
 /**
  * Registers ulearn's wasm kernels: the gradient kernels tfjs-backend-wasm lacks (training a conv net on wasm
- * fails without them) and a replacement for its slow Conv2DBackpropInput. Idempotent.
+ * fails without them), a replacement for its slow Conv2DBackpropInput, and wrappers that spare built-ins a
+ * slow path or a copy (Tile, Identity, Cast, Sum/Mean, BatchMatMul, 'same' padding). Idempotent.
  */
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
 import { conv2DBackpropFilterConfig, conv2DBackpropInputConfig } from './conv2d-backprop.js';
@@ -8,6 +9,7 @@ import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './d
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { SAME_PADDING_KERNELS, samePaddingFixConfig } from './same-padding.js';
 import { tileConfig } from './tile.js';
+import { castConfig, identityConfig } from './identity.js';
 import { channelReduceConfig } from './reduce.js';
 import { batchMatMulConfig } from './batch-matmul.js';
 
@@ -31,6 +33,10 @@ export function registerWasmKernels(): void {
     }
     const tile = getKernel('Tile', 'wasm');
     if (tile) WASM_KERNELS.push(tileConfig(tile.kernelFunc));
+    const identity = getKernel('Identity', 'wasm');
+    if (identity) WASM_KERNELS.push(identityConfig(identity.kernelFunc));
+    const cast = getKernel('Cast', 'wasm');
+    if (cast) WASM_KERNELS.push(castConfig(cast.kernelFunc));
     const matmul = getKernel('BatchMatMul', 'wasm');
     if (matmul) WASM_KERNELS.push(batchMatMulConfig(matmul.kernelFunc));
     for (const name of ['Sum', 'Mean'] as const) {
