@@ -1,7 +1,8 @@
 /**
  * The whole job, as stages over one run directory: pretrain (self-supervised, on every training image with
- * labels hidden; `trainSSL`) -> probe (linear classifier on frozen features) -> finetune (encoder + head on the
- * few labels) -> baseline (same architecture, labels, augmentations and epochs, from scratch) -> report.
+ * labels hidden; `trainSSL`) -> estimate (each arm's accuracy from the labels alone, k-fold, which picks the
+ * default arm) -> probe (linear classifier on frozen features) -> finetune (encoder + head on the few labels)
+ * -> baseline (same architecture, labels, augmentations and epochs, from scratch) -> report.
  * Probe, fine-tune, baseline and the optional semi stage are `fitMethod` calls, the code `ulearn train` and the
  * label-efficiency benchmark run, so "SSL + fine-tune" means one thing everywhere.
  * Each finished stage is recorded in the run's state.json with its numbers (steps, and whether the budget cut
@@ -28,7 +29,7 @@ import { saveClassifier } from '../predict/image-model.js';
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from '../runs/checkpoint.js';
 import { RunDir } from '../runs/run-dir.js';
 import { KnnMonitor } from '../ssl/knn-monitor.js';
-import { chooseArm, estimateArms, type ArmEstimate, type EstimatedArm } from '../semi/estimate.js';
+import { chooseArm, DEFAULT_ESTIMATE, estimateArms, usableFolds, type ArmEstimate, type EstimatedArm } from '../semi/estimate.js';
 import { fitEpochs, fitMethod, type SemiSettings } from '../semi/fit.js';
 import { NEEDS_ENCODER } from '../semi/names.js';
 import { createSSLMethod, createSSLViews } from '../ssl/registry.js';
@@ -244,6 +245,12 @@ async function estimateStage(ctx: Context, wanted: (s: StageName) => boolean, bu
   if (done) return done.estimates as ArmEstimate[];
   const folds = ctx.cfg.estimate?.folds;
   if (!wanted('estimate') || folds === 0 || !(await ctx.run.isStageDone('pretrain'))) return undefined;
+  const yl = Int32Array.from(ctx.labeled, (i) => ctx.visibleY[i]);
+  if (usableFolds(yl, ctx.train.classes.length, folds ?? DEFAULT_ESTIMATE.folds) < 2) {
+    // Said, not thrown: the final fits still run; only the choice between them has nothing to go on.
+    ctx.log('estimate: skipped, a class has a single label (cross-validation needs two a class); no arm is chosen');
+    return undefined;
+  }
   const t0 = Date.now();
   const estimates = await estimateArms({
     arms: ['supervised', 'linear', 'finetune'],
@@ -337,7 +344,7 @@ export async function runPipeline(cfg: PipelineConfig, opts: PipelineOptions = {
   const methods: MethodResult[] = [];
   // Before the final fits, inside the budget: a share of what pretraining left (it costs about one fine-tune
   // and one baseline fit; see estimate.ts), so the arms after it still get theirs.
-  const estimates = await estimateStage(ctx, wanted, budget.child(0.3));
+  const estimates = await estimateStage(ctx, wanted, budget.child(0.4));
   const probeRes = await stageResult(ctx, 'probe', wanted, () => classifierArm(ctx, 'SSL + linear probe', 'linear', budget));
   // Fine-tune runs first and may use half of what is left; the baseline then may use all the rest, so when
   // time is short the baseline is never the one starved.

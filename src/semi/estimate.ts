@@ -89,10 +89,7 @@ export async function estimateArms(input: EstimateInput): Promise<ArmEstimate[]>
   if (input.arms.some((a) => a !== 'supervised') && !input.pretrained) throw new UlearnError('estimate: the SSL arms need the pretrained encoder checkpoint', { code: 'E_CONFIG' });
   const K = input.train.classes.length;
   const yl = Int32Array.from(input.labeled, (i) => input.y[i]);
-  const perClass = new Array<number>(K).fill(0);
-  for (const c of yl) perClass[c]++;
-  // Every training fold must keep every class (fitMethod refuses a class without labels).
-  const folds = Math.min(e.folds, Math.min(...perClass.filter((n) => n > 0)));
+  const folds = usableFolds(yl, K, e.folds);
   if (folds < 2) {
     throw new UlearnError('estimate: a class has a single label, so no fold can hold it out and still train on it', {
       code: 'E_BUDGET',
@@ -138,6 +135,17 @@ export async function estimateArms(input: EstimateInput): Promise<ArmEstimate[]>
     out.push({ method: arm, ...binomial(correct, yl.length), correct, total: yl.length, folds, steps, stoppedByBudget });
   }
   return out;
+}
+
+/**
+ * How many folds the labels allow, at most `wanted`: every training fold must keep every class (fitMethod
+ * refuses a class without labels), so no more folds than the smallest class has labels. Below 2: none.
+ */
+export function usableFolds(labels: Int32Array, nClasses: number, wanted: number): number {
+  const perClass = new Array<number>(nClasses).fill(0);
+  for (const c of labels) perClass[c]++;
+  const fewest = Math.min(...perClass.filter((n) => n > 0));
+  return Math.min(wanted, fewest);
 }
 
 /** Accuracy, its standard error and the Wilson 95% interval for `k` successes in `n`. */

@@ -138,3 +138,11 @@ test('pretrain.maxSteps stops pretraining at that many steps, before the epochs 
   assert.equal(state.stages.pretrain.stoppedByBudget, false);
   assert.ok(state.stages.pretrain.epochs.at(-1).epoch < 1.01);
 });
+
+test('with a single label in a class the estimate is skipped, said in the log, and the run goes on', async () => {
+  const lines: string[] = [];
+  const cfg = pipelineConfig(config({ totalLabels: 3, pretrain: { method: 'simclr', batchSize: 16, epochs: 1, monitorEvery: 2, maxSteps: 2 } }));
+  const res = await runPipeline(cfg, { runsRoot: join(root, 'runs-one-label'), stages: ['pretrain', 'estimate', 'probe'], log: (l) => lines.push(l), threads });
+  assert.ok(lines.some((l) => /^estimate: skipped, a class has a single label/.test(l)), lines.join('\n'));
+  assert.deepEqual(res.methods.map((m) => [m.name, m.estimate, m.chosen]), [['SSL + linear probe', undefined, undefined]]);
+});
