@@ -102,6 +102,15 @@ export async function run(argv: string[]): Promise<number> {
         rows.push({ dataset: d, recipe: r, describe: RECIPES[r].describe, seeds: us.map((u) => u.seed), val_acc: us.map((u) => round(u.val_acc)), val_acc_mean: round(mean), val_acc_std: round(std), loss: us.map((u) => u.loss).filter(Boolean) });
       }
     }
+    // Every dataset and seed weighs the same: the default must hold across the suite, not on one dataset.
+    const overall = recipes
+      .map((r) => {
+        const us = units.filter((u) => u.recipe === r && datasets.includes(u.dataset));
+        return { recipe: r, units: us.length, val_acc_mean: us.length ? round(us.reduce((a, u) => a + u.val_acc, 0) / us.length) : null };
+      })
+      .filter((o) => o.units > 0)
+      .sort((a, b) => (b.val_acc_mean ?? 0) - (a.val_acc_mean ?? 0));
+    const best = overall.find((o) => RECIPES[o.recipe].method === 'finetune');
     const backend = currentBackend();
     await writeJsonAtomic(values.out!, {
       note: 'SMALL SCALE: a short SimCLR pretraining per dataset, accuracies on a validation split carved from train (never test); ranks fine-tune recipes, not a measure of the pipeline',
@@ -110,6 +119,8 @@ export async function run(argv: string[]): Promise<number> {
       updated: new Date().toISOString(),
       scale,
       rows,
+      overall,
+      best_finetune_recipe: best?.recipe ?? null,
     });
   };
 
