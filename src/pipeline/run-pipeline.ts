@@ -342,9 +342,9 @@ export async function runPipeline(cfg: PipelineConfig, opts: PipelineOptions = {
   const needsEncoder = ['pretrain', 'probe', 'finetune'].some((s) => wanted(s as StageName)) || (wanted('semi') && semiUsesEncoder(cfg)) || (await run.isStageDone('pretrain'));
   const pre = needsEncoder ? await pretrain(ctx) : undefined;
   const methods: MethodResult[] = [];
-  // Before the final fits, inside the budget: a share of what pretraining left (it costs about one fine-tune
-  // and one baseline fit; see estimate.ts), so the arms after it still get theirs.
-  const estimates = await estimateStage(ctx, wanted, budget.child(0.4));
+  // Before the final fits, inside the budget: half of what pretraining left (it costs about two fine-tunes
+  // and two baseline fits; see estimate.ts), so the arms after it still get theirs.
+  const estimates = await estimateStage(ctx, wanted, budget.child(0.5));
   const probeRes = await stageResult(ctx, 'probe', wanted, () => classifierArm(ctx, 'SSL + linear probe', 'linear', budget));
   // Fine-tune runs first and may use half of what is left; the baseline then may use all the rest, so when
   // time is short the baseline is never the one starved.
