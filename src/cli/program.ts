@@ -126,7 +126,7 @@ export function buildProgram(): Command {
       .argument('<run-dir>', 'a run directory made by `ulearn pretrain`'),
   ).action(async (dir: string, o: CliOpts) => {
     const run = await RunDir.open(dir);
-    await runAndPrint(run.config as PipelineConfigInput, o, { runDir: dir, stages: ['probe', 'finetune', 'baseline', 'report'] });
+    await runAndPrint(run.config as PipelineConfigInput, o, { runDir: dir, stages: ['estimate', 'probe', 'finetune', 'baseline', 'report'] });
   });
 
   common(

@@ -14,6 +14,47 @@ export interface StepsCounted {
   acc: number;
   /** Optimizer steps the method took; undefined where that is not how it trains (a closed-form probe). */
   steps?: number;
+  /** Accuracy estimated from the labels alone, before the final fit. */
+  estimate?: AccuracyEstimate;
+  /** The arm the estimates picked. */
+  chosen?: boolean;
+}
+
+/** An arm's accuracy estimated by k-fold cross-validation on the labels (src/semi/estimate.ts); fractions in [0, 1]. */
+export interface AccuracyEstimate {
+  acc: number;
+  /** Binomial standard error. */
+  stderr: number;
+  /** Wilson 95% interval. */
+  low: number;
+  high: number;
+  folds: number;
+  /** Labeled samples it was estimated from. */
+  labels: number;
+}
+
+/** "71.0 ± 4.5%": the estimate and its standard error, in percent. */
+export function estimateText(e: AccuracyEstimate): string {
+  return `${(e.acc * 100).toFixed(1)} ± ${(e.stderr * 100).toFixed(1)}%`;
+}
+
+/**
+ * The plain statement a run owes its user when, judged from the labels, self-supervised pretraining did not
+ * help: no SSL arm's estimate beats the baseline's. Undefined when one does, or when nothing was estimated.
+ * Said by the CLI table and the report alike, with what to try next.
+ */
+export function sslVerdict(methods: StepsCounted[], baselineName: string | undefined): string | undefined {
+  const base = methods.find((m) => m.name === baselineName);
+  const ssl = methods.filter((m) => m !== base && m.estimate);
+  if (!base?.estimate || ssl.length === 0) return undefined;
+  const best = ssl.reduce((a, m) => (m.estimate!.acc > a.estimate!.acc ? m : a));
+  if (best.estimate!.acc > base.estimate.acc) return undefined;
+  return (
+    `SSL did not help here: no SSL arm is estimated to beat '${base.name}' (cross-validation on the labels: ` +
+    `best '${best.name}' ${estimateText(best.estimate!)} vs ${estimateText(base.estimate)}), so '${base.name}' is the chosen arm. ` +
+    'Try: a larger --budget (more pretraining), other augmentations (--augment, e.g. crop=0.5 or flip=off), ' +
+    'or an encoder pretrained elsewhere (ulearn train <data> --method finetune --encoder <checkpoint>).'
+  );
 }
 
 export interface Comparison {
@@ -43,20 +84,30 @@ export function compareWithBaseline(methods: StepsCounted[], baselineName: strin
 
 /** The CLI's results table: accuracy, the difference to the baseline ("n/m" when not meaningful), steps and time. */
 export function formatResultsTable(methods: (StepsCounted & { seconds: number; stoppedByBudget?: boolean })[], baselineName: string): string {
+  const estimated = methods.some((m) => m.estimate);
   const base = methods.find((m) => m.name === baselineName);
   const cmp = compareWithBaseline(methods, baselineName);
   const rows = methods.map((m) => {
     let delta = '';
     if (base && m !== base) delta = cmp?.meaningful === false ? 'n/m' : `${m.acc >= base.acc ? '+' : ''}${((m.acc - base.acc) * 100).toFixed(1)}`;
-    const name = undertrained(m) ? `${m.name} (not trained)` : m.name;
+    const name = `${m.name}${undertrained(m) ? ' (not trained)' : ''}${m.chosen ? ' *' : ''}`;
     // "(budget)": the budget ended the arm before its epochs or steps did (its accuracy is a shorter run's).
     const steps = m.steps === undefined ? '' : `${m.steps}${m.stoppedByBudget ? ' (budget)' : ''}`;
-    return [name, `${(m.acc * 100).toFixed(1)}%`, delta, steps, `${m.seconds.toFixed(0)} s`];
+    const row = [name, `${(m.acc * 100).toFixed(1)}%`, delta, steps, `${m.seconds.toFixed(0)} s`];
+    if (estimated) row.splice(1, 0, m.estimate ? estimateText(m.estimate) : '-');
+    return row;
   });
   const header = ['method', 'test accuracy', 'vs supervised', 'steps', 'time'];
+  if (estimated) header.splice(1, 0, 'estimated from labels');
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   const table = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
+  if (estimated) {
+    const e = methods.find((m) => m.estimate)!.estimate!;
+    table.push('', `estimated from labels: ${e.folds}-fold cross-validation on the ${e.labels} labels before the final fit (± standard error); * = the arm chosen from it`);
+  }
+  const verdict = sslVerdict(methods, baselineName);
+  if (verdict) table.push('', verdict);
   if (cmp?.meaningful === false) table.push('', `warning: n/m = not meaningful: ${cmp.reason}`);
   return table.join('\n');
 }

@@ -4,6 +4,7 @@
  * Accuracies are fractions in [0, 1]; the page shows them as percentages.
  */
 import { UlearnError } from '../errors.js';
+import type { AccuracyEstimate } from './comparison.js';
 
 export interface ReportMethod {
   /** e.g. "supervised-only", "SSL + linear probe", "SSL + fine-tune". */
@@ -19,6 +20,10 @@ export interface ReportMethod {
   notes?: string;
   /** Optimizer steps taken (see comparison.ts: too few and the comparison is marked not meaningful). */
   steps?: number;
+  /** Accuracy estimated from the labels alone before the final fit (k-fold cross-validation). */
+  estimate?: AccuracyEstimate;
+  /** The arm the estimates picked: the report's headline is about it, not about the best test number. */
+  chosen?: boolean;
 }
 
 export interface ReportEpoch {
@@ -45,6 +50,8 @@ export interface ReportInput {
   embedding?: { x: number[]; y: number[]; label: number[] };
   /** The method the headline compares against (usually supervised-only); omitted: no comparison. */
   baselineName?: string;
+  /** Said plainly when the estimates show SSL did not help (comparison.ts `sslVerdict`). */
+  verdict?: string;
 }
 
 /** Rejects inconsistent input up front, so a mistake is reported as such rather than as a garbled chart. */

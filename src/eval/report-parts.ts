@@ -3,10 +3,13 @@
  */
 import { count, esc, pct, signedPoints } from './format.js';
 import type { ReportInput, ReportMethod } from './report-input.js';
-import { compareWithBaseline, undertrained, type Comparison } from './comparison.js';
+import { compareWithBaseline, estimateText, undertrained, type Comparison } from './comparison.js';
 
 export interface Highlight {
-  /** The method the headline is about: the most accurate one that is not the baseline. */
+  /**
+   * The method the headline is about: the one the labels chose (its estimate, before any test number), else
+   * the most accurate one that is not the baseline.
+   */
   best?: ReportMethod;
   baseline?: ReportMethod;
   /** Whether differences from the baseline mean anything (a stage the budget cut before it trained). */
@@ -17,7 +20,7 @@ export function pickHighlight(input: ReportInput): Highlight {
   const baseline = input.methods.find((m) => m.name === input.baselineName);
   const others = input.methods.filter((m) => m !== baseline && Number.isFinite(m.acc));
   const pool = others.length > 0 ? others : input.methods.filter((m) => Number.isFinite(m.acc));
-  const best = pool.reduce<ReportMethod | undefined>((a, m) => (a === undefined || m.acc > a.acc ? m : a), undefined);
+  const best = input.methods.find((m) => m.chosen) ?? pool.reduce<ReportMethod | undefined>((a, m) => (a === undefined || m.acc > a.acc ? m : a), undefined);
   return { best, baseline: baseline !== best ? baseline : undefined, comparison: compareWithBaseline(input.methods, input.baselineName) };
 }
 
@@ -37,7 +40,8 @@ export function labelsText(input: ReportInput): string {
 /** "With 100 labels, SSL + fine-tune reaches 81.2% vs 65.3% supervised-only (+15.9 points)." as HTML. */
 export function headlineHtml(input: ReportInput, h: Highlight): string {
   if (!h.best) return 'No evaluation results yet.';
-  const intro = `With ${esc(labelsText(input))}, <strong>${esc(h.best.name)}</strong> reaches <strong>${pct(h.best.acc)}</strong>`;
+  const chose = h.best.chosen && h.best.estimate ? ` (chosen from the labels: estimated ${esc(estimateText(h.best.estimate))})` : '';
+  const intro = `With ${esc(labelsText(input))}, <strong>${esc(h.best.name)}</strong>${chose} reaches <strong>${pct(h.best.acc)}</strong>`;
   if (!h.baseline) return `${intro} test accuracy.`;
   if (h.comparison?.meaningful === false) {
     return `${intro} test accuracy. <span class="delta-down">The comparison with ${esc(h.baseline.name)} is not meaningful: ${esc(h.comparison.reason ?? '')}.</span>`;
@@ -57,9 +61,12 @@ function keepTogether(name: string): string {
 
 export function methodsTable(input: ReportInput, h: Highlight): string {
   const withNotes = input.methods.some((m) => m.notes || undertrained(m));
+  const estimated = input.methods.some((m) => m.estimate);
   const notes = (m: ReportMethod) => [m.notes, undertrained(m) ? `not trained: ${m.steps} optimizer steps` : undefined].filter(Boolean).join('; ');
   const head =
-    `<tr><th>Method</th><th class="num">Test accuracy</th>` +
+    `<tr><th>Method</th>` +
+    (estimated ? '<th class="num" title="k-fold cross-validation on the labels, before the final fit (± standard error)">Estimated from labels</th>' : '') +
+    `<th class="num">Test accuracy</th>` +
     (h.baseline ? `<th class="num">vs ${esc(h.baseline.name)}</th>` : '') +
     (withNotes ? '<th>Notes</th>' : '') +
     '</tr>';
@@ -73,7 +80,9 @@ export function methodsTable(input: ReportInput, h: Highlight): string {
           ? '<td class="num missing" title="not meaningful: a method trained too few steps">n/m</td>'
           : `<td class="num">${signedPoints(pointsBetween(m.acc, h.baseline.acc))}</td>`;
     return (
-      `<tr><td${m === h.best ? ' class="best"' : ''}>${esc(m.name)}</td><td class="num${m === h.best ? ' best' : ''}">${pct(m.acc)}${std}</td>` +
+      `<tr><td${m === h.best ? ' class="best"' : ''}>${esc(m.name)}${m.chosen ? ' <span class="chosen">chosen</span>' : ''}</td>` +
+      (estimated ? `<td class="num${m.estimate ? '' : ' missing'}">${m.estimate ? esc(estimateText(m.estimate)) : 'not estimated'}</td>` : '') +
+      `<td class="num${m === h.best ? ' best' : ''}">${pct(m.acc)}${std}</td>` +
       delta +
       (withNotes ? `<td class="notes">${esc(notes(m))}</td>` : '') +
       '</tr>'

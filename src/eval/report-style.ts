@@ -19,6 +19,8 @@ h2 { font-size: 18px; margin: 0 0 4px; }
 .meta dd { margin: 0; font-weight: 500; overflow-wrap: anywhere; }
 .headline { font-size: 21px; line-height: 1.45; margin: 0 0 24px; padding: 18px 22px; background: #eff6ff; border: 1px solid #dbeafe; border-left: 4px solid var(--accent); border-radius: 10px; }
 .headline strong { font-weight: 650; }
+.verdict { margin: -12px 0 24px; padding: 14px 22px; background: #fef2f2; border: 1px solid #fecaca; border-left: 4px solid var(--bad); border-radius: 10px; }
+.chosen { font-size: 12px; padding: 1px 6px; border-radius: 6px; background: #eff6ff; color: var(--accent); font-weight: 600; }
 .nw { white-space: nowrap; }
 .delta-up { color: var(--good); font-weight: 650; white-space: nowrap; }
 .delta-down { color: var(--bad); font-weight: 650; white-space: nowrap; }

@@ -5,13 +5,18 @@
 import { z } from 'zod';
 import { zBudget } from '../runs/config.js';
 import { parseAugmentOverride } from '../augment/choose.js';
+import { DatasetSpecSchema } from '../data/spec.js';
 import { FIT_METHODS } from '../semi/names.js';
 import { SSL_METHODS } from '../ssl/registry.js';
+import { REGULARIZERS } from '../train/step.js';
 
 export const PipelineConfigSchema = z
   .object({
-    /** 'fashion-mnist', 'mnist', or a folder of images. */
-    data: z.string().min(1).default('fashion-mnist'),
+    /**
+     * 'fashion-mnist', 'mnist', 'glyphs', 'shapes', or a folder of images; or a dataset spec object (e.g.
+     * `{ name: 'glyphs', perClass: 100 }`: a small synthetic build, as the robustness benchmark's --quick uses).
+     */
+    data: DatasetSpecSchema.default('fashion-mnist'),
     /** Held-out test data when `data` is a folder (named datasets bring their own test split). */
     testData: z.string().min(1).optional(),
     labelsPerClass: z.number().int().positive().optional(),
@@ -61,6 +66,16 @@ export const PipelineConfigSchema = z
         lr: z.number().positive().default(2e-3),
         /** Encoder learning rate as a fraction of the head's when fine-tuning. */
         encoderLrScale: z.number().min(0).max(1).default(0.3),
+        /**
+         * How fine-tuning regularises the pretrained encoder and the head (src/train/step.ts): 'l2-sp' (toward
+         * the pretrained weights), 'decoupled' (AdamW) or 'l2' (toward zero, the old recipe); with `weightDecay`
+         * its strength and `lpft` whether the head starts from the linear probe. The supervised baseline keeps
+         * its own recipe. Optional (not defaulted; fitMethod's defaults apply) so that configs written before
+         * they existed still match their run directories.
+         */
+        regularizer: z.enum(REGULARIZERS).optional(),
+        weightDecay: z.number().min(0).optional(),
+        lpft: z.boolean().optional(),
       })
       .strict()
       .default({}),
@@ -95,6 +110,18 @@ export const PipelineConfigSchema = z
           ctx.addIssue({ code: z.ZodIssueCode.custom, message: (e as Error).message });
         }
       }),
+    /**
+     * The estimate from the labels alone (src/semi/estimate.ts) that picks the default arm: k-fold
+     * cross-validation with `folds` folds (0 turns it off) and `epochsScale` of each trained arm's epochs per
+     * fold. Optional (defaults in DEFAULT_ESTIMATE) so that configs written before it existed still match.
+     */
+    estimate: z
+      .object({
+        folds: z.number().int().min(0).refine((n) => n !== 1, 'folds must be 0 (off) or at least 2').optional(),
+        epochsScale: z.number().gt(0).max(1).optional(),
+      })
+      .strict()
+      .optional(),
     /** Test samples scored (0 = all). */
     testSize: z.number().int().nonnegative().default(0),
   })

@@ -1,7 +1,8 @@
 /**
  * The whole job, as stages over one run directory: pretrain (self-supervised, on every training image with
- * labels hidden; `trainSSL`) -> probe (linear classifier on frozen features) -> finetune (encoder + head on the
- * few labels) -> baseline (same architecture, labels, augmentations and epochs, from scratch) -> report.
+ * labels hidden; `trainSSL`) -> estimate (each arm's accuracy from the labels alone, k-fold, which picks the
+ * default arm) -> probe (linear classifier on frozen features) -> finetune (encoder + head on the few labels)
+ * -> baseline (same architecture, labels, augmentations and epochs, from scratch) -> report.
  * Probe, fine-tune, baseline and the optional semi stage are `fitMethod` calls, the code `ulearn train` and the
  * label-efficiency benchmark run, so "SSL + fine-tune" means one thing everywhere.
  * Each finished stage is recorded in the run's state.json with its numbers (steps, and whether the budget cut
@@ -13,7 +14,7 @@ import { describeAugment, resolveAugment, type ResolvedAugment } from '../augmen
 import { simclrAugment } from '../augment/presets.js';
 import { applyLabelBudget } from '../data/label-budget.js';
 import { loadDataset } from '../data/load.js';
-import { compareWithBaseline, formatResultsTable } from '../eval/comparison.js';
+import { compareWithBaseline, formatResultsTable, sslVerdict, type AccuracyEstimate } from '../eval/comparison.js';
 import { gather, sampleSize, type Dataset } from '../data/dataset.js';
 import { describeBackend, initBackend } from '../engine/backend.js';
 import { Rng } from '../engine/seed.js';
@@ -28,7 +29,8 @@ import { saveClassifier } from '../predict/image-model.js';
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from '../runs/checkpoint.js';
 import { RunDir } from '../runs/run-dir.js';
 import { KnnMonitor } from '../ssl/knn-monitor.js';
-import { fitEpochs, fitMethod } from '../semi/fit.js';
+import { chooseArm, DEFAULT_ESTIMATE, estimateArms, usableFolds, type ArmEstimate, type EstimatedArm } from '../semi/estimate.js';
+import { fitEpochs, fitMethod, type SemiSettings } from '../semi/fit.js';
 import { NEEDS_ENCODER } from '../semi/names.js';
 import { createSSLMethod, createSSLViews } from '../ssl/registry.js';
 import { trainSSL } from '../ssl/trainer.js';
@@ -37,7 +39,7 @@ import { Budget } from '../util/budget.js';
 import type { PipelineConfig } from './config.js';
 import { modality } from '../modality.js';
 
-export const STAGES = ['pretrain', 'probe', 'finetune', 'semi', 'baseline', 'report'] as const;
+export const STAGES = ['pretrain', 'estimate', 'probe', 'finetune', 'semi', 'baseline', 'report'] as const;
 export type StageName = (typeof STAGES)[number];
 
 export interface PipelineOptions {
@@ -63,7 +65,14 @@ export interface MethodResult {
   epochs?: number;
   /** True when the budget ended the arm before its epochs or steps did: its accuracy is that of a shorter run. */
   stoppedByBudget?: boolean;
+  /** Its accuracy estimated from the labels alone before the final fit (k-fold; src/semi/estimate.ts). */
+  estimate?: AccuracyEstimate;
+  /** The arm the estimates picked as the run's default. */
+  chosen?: boolean;
 }
+
+/** The arms the estimate covers, by their names in tables and reports. */
+const ARM_NAMES: Record<EstimatedArm, string> = { supervised: 'supervised only', linear: 'SSL + linear probe', finetune: 'SSL + fine-tune' };
 
 export interface PipelineResult {
   runDir: string;
@@ -198,7 +207,6 @@ function pretrainedCheckpoint(ctx: Context): string {
 async function classifierArm(ctx: Context, name: string, method: 'linear' | 'finetune' | 'supervised', budget: Budget): Promise<MethodResult> {
   const t0 = Date.now();
   const { cfg } = ctx;
-  const ft = cfg.finetune;
   const fit = await fitMethod({
     method,
     train: ctx.train,
@@ -206,7 +214,7 @@ async function classifierArm(ctx: Context, name: string, method: 'linear' | 'fin
     labeled: ctx.labeled,
     encoder: cfg.encoder,
     pretrained: method === 'supervised' ? undefined : pretrainedCheckpoint(ctx),
-    settings: { epochs: ft.epochs, batchSize: ft.batchSize, lr: ft.lr, encoderLrScale: ft.encoderLrScale, flip: ctx.augment.choice.flip },
+    settings: armSettings(ctx),
     seed: cfg.seed,
     budget,
     log: ctx.log,
@@ -215,6 +223,64 @@ async function classifierArm(ctx: Context, name: string, method: 'linear' | 'fin
   fit.encoder.dispose();
   fit.head.dispose();
   return { ...score(name, ctx, probs, (Date.now() - t0) / 1000), ...trainingRecord(fit.info) };
+}
+
+/** The fine-tune and baseline settings from the config (recipe keys the config leaves out take fitMethod's defaults). */
+function armSettings(ctx: Context): Partial<SemiSettings> {
+  const ft = ctx.cfg.finetune;
+  const s: Partial<SemiSettings> = { epochs: ft.epochs, batchSize: ft.batchSize, lr: ft.lr, encoderLrScale: ft.encoderLrScale, flip: ctx.augment.choice.flip };
+  if (ft.regularizer !== undefined) s.finetuneRegularizer = ft.regularizer;
+  if (ft.weightDecay !== undefined) s.finetuneWeightDecay = ft.weightDecay;
+  if (ft.lpft !== undefined) s.lpft = ft.lpft;
+  return s;
+}
+
+/**
+ * Estimates every arm's accuracy from the labels alone, before the final fits, and picks the default arm from
+ * them (src/semi/estimate.ts). Recorded in state.json, so a resumed run reuses it. Undefined when turned off
+ * (`estimate.folds: 0`) or when the run has no pretrained encoder to estimate the SSL arms with.
+ */
+async function estimateStage(ctx: Context, wanted: (s: StageName) => boolean, budget: Budget): Promise<ArmEstimate[] | undefined> {
+  const done = await ctx.run.stage('estimate');
+  if (done) return done.estimates as ArmEstimate[];
+  const folds = ctx.cfg.estimate?.folds;
+  if (!wanted('estimate') || folds === 0 || !(await ctx.run.isStageDone('pretrain'))) return undefined;
+  const yl = Int32Array.from(ctx.labeled, (i) => ctx.visibleY[i]);
+  if (usableFolds(yl, ctx.train.classes.length, folds ?? DEFAULT_ESTIMATE.folds) < 2) {
+    // Said, not thrown: the final fits still run; only the choice between them has nothing to go on.
+    ctx.log('estimate: skipped, a class has a single label (cross-validation needs two a class); no arm is chosen');
+    return undefined;
+  }
+  const t0 = Date.now();
+  const estimates = await estimateArms({
+    arms: ['supervised', 'linear', 'finetune'],
+    train: ctx.train,
+    y: ctx.visibleY,
+    labeled: ctx.labeled,
+    encoder: ctx.cfg.encoder,
+    pretrained: pretrainedCheckpoint(ctx),
+    settings: armSettings(ctx),
+    estimate: { folds, epochsScale: ctx.cfg.estimate?.epochsScale },
+    seed: ctx.cfg.seed,
+    budget,
+  });
+  const { chosen } = chooseArm(estimates);
+  const seconds = (Date.now() - t0) / 1000;
+  for (const e of estimates) ctx.log(`estimate from the labels (${e.folds}-fold): ${ARM_NAMES[e.method]} ${(e.acc * 100).toFixed(1)} ± ${(e.stderr * 100).toFixed(1)}%`);
+  ctx.log(`chosen from the estimates: ${ARM_NAMES[chosen]} (${seconds.toFixed(0)} s)`);
+  await ctx.run.appendLog({ stage: 'estimate', estimates, chosen: ARM_NAMES[chosen], seconds });
+  await ctx.run.stageDone('estimate', { estimates, chosen: ARM_NAMES[chosen], seconds });
+  return estimates;
+}
+
+/** Attaches each arm's estimate, and marks the chosen one, on the results (a copy; stage records stay as they were). */
+function withEstimates(methods: MethodResult[], estimates: ArmEstimate[] | undefined): MethodResult[] {
+  if (!estimates) return methods;
+  const chosen = ARM_NAMES[chooseArm(estimates).chosen];
+  return methods.map((m) => {
+    const e = estimates.find((x) => ARM_NAMES[x.method] === m.name);
+    return e ? { ...m, estimate: { acc: e.acc, stderr: e.stderr, low: e.low, high: e.high, folds: e.folds, labels: e.total }, chosen: m.name === chosen } : m;
+  });
 }
 
 /** What a trained arm did, from fitMethod's info: steps, epochs, and whether the budget stopped it. */
@@ -251,8 +317,9 @@ export async function runPipeline(cfg: PipelineConfig, opts: PipelineOptions = {
   const backend = await initBackend(cfg.backend, { threads: opts.threads });
   log(describeBackend(backend));
   // Data and labels are checked before the run directory exists, so a config that fails here leaves no runs/<id>.
-  const splits = await loadDataset(cfg.testData ? { folder: cfg.data, test: cfg.testData } : cfg.data, { log });
-  if (!splits.test) throw new UlearnError(`${cfg.data}: no test split; give testData (a labeled folder) to measure accuracy`, { code: 'E_CONFIG' });
+  if (cfg.testData && typeof cfg.data !== 'string') throw new UlearnError('config: testData goes with a folder given as data, not a dataset spec object', { code: 'E_CONFIG' });
+  const splits = await loadDataset(cfg.testData && typeof cfg.data === 'string' ? { folder: cfg.data, test: cfg.testData } : cfg.data, { log });
+  if (!splits.test) throw new UlearnError(`${typeof cfg.data === 'string' ? cfg.data : JSON.stringify(cfg.data)}: no test split; give testData (a labeled folder) to measure accuracy`, { code: 'E_CONFIG' });
   const train = splits.train;
   const lb = applyLabelBudget(train, { perClass: cfg.labelsPerClass, total: cfg.totalLabels, seed: cfg.seed });
   const run = opts.runDir ? await RunDir.open(opts.runDir) : await RunDir.create(opts.runsRoot ?? 'runs', cfg);
@@ -275,13 +342,16 @@ export async function runPipeline(cfg: PipelineConfig, opts: PipelineOptions = {
   const needsEncoder = ['pretrain', 'probe', 'finetune'].some((s) => wanted(s as StageName)) || (wanted('semi') && semiUsesEncoder(cfg)) || (await run.isStageDone('pretrain'));
   const pre = needsEncoder ? await pretrain(ctx) : undefined;
   const methods: MethodResult[] = [];
+  // Before the final fits, inside the budget: half of what pretraining left (it costs about two fine-tunes
+  // and two baseline fits; see estimate.ts), so the arms after it still get theirs.
+  const estimates = await estimateStage(ctx, wanted, budget.child(0.5));
   const probeRes = await stageResult(ctx, 'probe', wanted, () => classifierArm(ctx, 'SSL + linear probe', 'linear', budget));
   // Fine-tune runs first and may use half of what is left; the baseline then may use all the rest, so when
   // time is short the baseline is never the one starved.
   const ftRes = await stageResult(ctx, 'finetune', wanted, () => classifierArm(ctx, 'SSL + fine-tune', 'finetune', budget.child(0.5)));
   const semiRes = cfg.semi ? await stageResult(ctx, 'semi', wanted, () => semiStage(ctx)) : undefined;
   const baseRes = await stageResult(ctx, 'baseline', wanted, () => classifierArm(ctx, 'supervised only', 'supervised', budget.child(1)));
-  for (const r of [baseRes, probeRes, ftRes, semiRes]) if (r) methods.push(r);
+  for (const r of withEstimates([baseRes, probeRes, ftRes, semiRes].filter((m): m is MethodResult => m !== undefined), estimates)) methods.push(r);
 
   let reportPath = run.path('report.html');
   if (wanted('report')) {
@@ -295,13 +365,15 @@ export async function runPipeline(cfg: PipelineConfig, opts: PipelineOptions = {
       seed: cfg.seed,
       createdAt: new Date().toISOString(),
       classes: train.classes,
-      methods: methods.map((m): ReportMethod => ({ name: m.name, acc: m.acc, perClass: m.perClass, confusion: m.confusion, steps: m.steps, notes: trainingNote(m) })),
+      methods: methods.map((m): ReportMethod => ({ name: m.name, acc: m.acc, perClass: m.perClass, confusion: m.confusion, steps: m.steps, notes: trainingNote(m), estimate: m.estimate, chosen: m.chosen })),
       pretrain: pre ? { method: cfg.pretrain.method, epochs: pre.epochs, seconds: pre.seconds } : undefined,
       embedding,
       baselineName: baseRes ? baseRes.name : undefined,
     };
+    input.verdict = sslVerdict(input.methods, input.baselineName);
     const html = renderReport(input);
-    await run.writeResults({ ...input, augment, comparison: compareWithBaseline(input.methods, input.baselineName), config: cfg, budgetUsedSeconds: budget.elapsedMs() / 1000 });
+    const chosen = methods.find((m) => m.chosen)?.name;
+    await run.writeResults({ ...input, augment, estimates, chosen, comparison: compareWithBaseline(input.methods, input.baselineName), config: cfg, budgetUsedSeconds: budget.elapsedMs() / 1000 });
     await run.writeReport(html);
     reportPath = run.path('report.html');
     await run.stageDone('report', {});

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { Rng } from '../engine/seed.js';
 import type { Budget } from '../util/budget.js';
-import { EncoderHeadStep } from './step.js';
+import { EncoderHeadStep, type PenaltyTerms, type Regularizer } from './step.js';
 
 export interface AugmentFn {
   apply(batch: tf.Tensor4D, rng: Rng): tf.Tensor4D;
@@ -30,7 +30,10 @@ export interface FitClassifierOptions {
   lrHead?: number;
   /** Encoder learning rate; default = lrHead. 0 freezes the encoder. */
   lrEncoder?: number;
+  /** Default 5e-4. */
   weightDecay?: number;
+  /** How kernels are regularised (step.ts): 'l2' (default, from scratch), 'l2-sp' or 'decoupled' (fine-tuning). */
+  regularizer?: Regularizer;
   labelSmoothing?: number;
   seed?: number;
   budget?: Budget;
@@ -42,7 +45,10 @@ export interface FitResult {
   epochs: number;
   /** Optimizer steps taken. */
   steps: number;
+  /** Mean regularised loss per epoch. */
   losses: number[];
+  /** The penalty part of the loss at each epoch's end (encoder, head): the rest of `losses` is cross-entropy. */
+  penalties: PenaltyTerms[];
   stoppedByBudget: boolean;
 }
 
@@ -52,8 +58,9 @@ export function fitClassifier(o: FitClassifierOptions): FitResult {
   const bs = Math.min(o.batchSize ?? 64, o.indices.length);
   const lrHead = o.lrHead ?? 1e-3;
   const lrEnc = o.lrEncoder ?? lrHead;
-  const step = new EncoderHeadStep({ encoder: o.encoder, head: o.head, lrHead, lrEncoder: lrEnc, weightDecay: o.weightDecay ?? 5e-4 });
+  const step = new EncoderHeadStep({ encoder: o.encoder, head: o.head, lrHead, lrEncoder: lrEnc, weightDecay: o.weightDecay ?? 5e-4, regularizer: o.regularizer });
   const losses: number[] = [];
+  const penalties: PenaltyTerms[] = [];
   let stoppedByBudget = false;
   let steps = 0;
   const order = Array.from(o.indices);
@@ -93,11 +100,12 @@ export function fitClassifier(o: FitClassifierOptions): FitResult {
       if (s + bs >= order.length) break;
     }
     losses.push(sum / Math.max(1, batches));
+    penalties.push(step.penaltyTerms());
     o.onEpoch?.(epoch, losses[losses.length - 1]);
     if (stoppedByBudget) break;
   }
   step.dispose();
-  return { epochs: losses.length, steps, losses, stoppedByBudget };
+  return { epochs: losses.length, steps, losses, penalties, stoppedByBudget };
 }
 
 /** Class probabilities for samples `indices` (or all), in batches, without augmentation. */

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { UlearnError } from '../../src/errors.js';
 import { renderReport, writeReport, type ReportInput } from '../../src/eval/report.js';
+import { sslVerdict } from '../../src/eval/comparison.js';
 import { artifactDir, sampleReport } from './fixtures.js';
 
 const svgCount = (html: string) => (html.match(/<svg\b/g) ?? []).length;
@@ -162,3 +163,33 @@ test(
     assert.ok((await stat(png)).size > 50_000, 'screenshot has content');
   },
 );
+
+test('the report shows each arm’s estimate beside its test number, and its headline is about the chosen arm, not the best test number', () => {
+  const input = sampleReport();
+  const e = (acc: number) => ({ acc, stderr: 0.045, low: acc - 0.09, high: acc + 0.08, folds: 3, labels: 100 });
+  const [sup, probe, ft] = [input.methods.find((m) => m.name === input.baselineName)!, ...input.methods.filter((m) => m.name !== input.baselineName)];
+  sup.estimate = e(0.6);
+  probe.estimate = e(0.74);
+  probe.chosen = true;
+  ft.estimate = e(0.7);
+  const html = renderReport(input);
+  assert.match(html, /Estimated from labels/);
+  assert.ok(html.includes('74.0 ± 4.5%') && html.includes('60.0 ± 4.5%'), 'estimates in the table');
+  assert.match(headline(html), new RegExp(`^With 100 labels \\(10 per class\\), ${probe.name.replace(/[+]/g, '\\+')} \\(chosen from the labels: estimated 74\\.0 ± 4\\.5%\\) reaches`));
+  assert.doesNotMatch(html, /SSL did not help/);
+});
+
+test('when no SSL arm is estimated to beat supervised-only, the report says so plainly, with what to try', () => {
+  const input = sampleReport();
+  const e = (acc: number) => ({ acc, stderr: 0.045, low: acc - 0.09, high: acc + 0.08, folds: 3, labels: 100 });
+  for (const m of input.methods) {
+    m.estimate = e(m.name === input.baselineName ? 0.8 : 0.7);
+    m.chosen = m.name === input.baselineName;
+  }
+  input.verdict = sslVerdict(input.methods, input.baselineName);
+  const html = renderReport(input);
+  assert.match(html, /<p class="verdict">SSL did not help here: no SSL arm is estimated to beat/);
+  assert.match(html, /--budget/);
+  assert.match(html, /--augment/);
+  assert.match(html, /--encoder/);
+});

@@ -83,6 +83,14 @@ test('runs every stage and writes config, log, checkpoints, results and report; 
   assert.equal(results.totalLabels, 6);
   assert.equal(results.methods.length, 3);
   assert.ok(results.pretrain.epochs.length >= 1, 'pretraining history recorded');
+  // Before the final fits, every arm was estimated from the 6 labels (2 folds: 2 labels a class), and the
+  // estimates chose one arm; results.json records them, and the chosen arm is marked among the methods.
+  assert.deepEqual(results.estimates.map((e: { method: string }) => e.method), ['supervised', 'linear', 'finetune']);
+  for (const e of results.estimates) assert.ok(e.total === 6 && e.folds === 2 && e.acc >= 0 && e.acc <= 1 && e.low <= e.acc && e.acc <= e.high, JSON.stringify(e));
+  assert.equal(results.methods.filter((m: { chosen?: boolean }) => m.chosen).length, 1);
+  assert.equal(results.chosen, results.methods.find((m: { chosen?: boolean }) => m.chosen).name);
+  assert.ok(res.methods.every((m) => m.estimate !== undefined));
+  assert.ok(lines.some((l) => /^chosen from the estimates: /.test(l)), lines.join('\n'));
   const html = await readFile(join(res.runDir, 'report.html'), 'utf8');
   assert.match(html, /<svg/);
   assert.ok((await stat(join(res.runDir, 'checkpoints', 'pretrain-encoder'))).isDirectory());
@@ -129,4 +137,12 @@ test('pretrain.maxSteps stops pretraining at that many steps, before the epochs 
   assert.equal(state.stages.pretrain.steps, 3);
   assert.equal(state.stages.pretrain.stoppedByBudget, false);
   assert.ok(state.stages.pretrain.epochs.at(-1).epoch < 1.01);
+});
+
+test('with a single label in a class the estimate is skipped, said in the log, and the run goes on', async () => {
+  const lines: string[] = [];
+  const cfg = pipelineConfig(config({ totalLabels: 3, pretrain: { method: 'simclr', batchSize: 16, epochs: 1, monitorEvery: 2, maxSteps: 2 } }));
+  const res = await runPipeline(cfg, { runsRoot: join(root, 'runs-one-label'), stages: ['pretrain', 'estimate', 'probe'], log: (l) => lines.push(l), threads });
+  assert.ok(lines.some((l) => /^estimate: skipped, a class has a single label/.test(l)), lines.join('\n'));
+  assert.deepEqual(res.methods.map((m) => [m.name, m.estimate, m.chosen]), [['SSL + linear probe', undefined, undefined]]);
 });

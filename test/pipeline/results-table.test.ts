@@ -34,3 +34,39 @@ test('one epochs rule for fine-tune and baseline: 60 at 10 labels per class, the
   assert.equal(fitEpochs(25), 24);
   assert.equal(fitEpochs(100), 20);
 });
+
+const estimate = (acc: number) => ({ acc, stderr: 0.045, low: acc - 0.09, high: acc + 0.08, folds: 3, labels: 100 });
+
+test('the table shows each arm’s estimate from the labels beside its test accuracy and marks the chosen arm', () => {
+  const table = resultsTable([
+    arm('supervised only', 0.6, { steps: 180, epochs: 60, estimate: estimate(0.58), chosen: false }),
+    arm('SSL + linear probe', 0.7, { estimate: estimate(0.66), chosen: false }),
+    arm('SSL + fine-tune', 0.72, { steps: 180, epochs: 60, estimate: estimate(0.69), chosen: true }),
+  ]);
+  assert.equal(
+    table,
+    [
+      'method              estimated from labels  test accuracy  vs supervised  steps  time',
+      '------------------  ---------------------  -------------  -------------  -----  ----',
+      'supervised only               58.0 ± 4.5%          60.0%                   180  12 s',
+      'SSL + linear probe            66.0 ± 4.5%          70.0%          +10.0         12 s',
+      'SSL + fine-tune *             69.0 ± 4.5%          72.0%          +12.0    180  12 s',
+      '',
+      'estimated from labels: 3-fold cross-validation on the 100 labels before the final fit (± standard error); * = the arm chosen from it',
+    ].join('\n'),
+  );
+  assert.doesNotMatch(table, /SSL did not help/);
+});
+
+test('when no SSL arm is estimated to beat supervised-only, the table says so plainly and says what to try', () => {
+  const table = resultsTable([
+    arm('supervised only', 0.806, { steps: 180, estimate: estimate(0.79), chosen: true }),
+    arm('SSL + linear probe', 0.755, { estimate: estimate(0.74), chosen: false }),
+    arm('SSL + fine-tune', 0.779, { steps: 180, estimate: estimate(0.79), chosen: false }),
+  ]);
+  assert.match(table, /supervised only \*/);
+  assert.match(table, /SSL did not help here: no SSL arm is estimated to beat 'supervised only' \(cross-validation on the labels: best 'SSL \+ fine-tune' 79\.0 ± 4\.5% vs 79\.0 ± 4\.5%\)/);
+  assert.match(table, /--budget/);
+  assert.match(table, /--augment/);
+  assert.match(table, /--encoder/);
+});

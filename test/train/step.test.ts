@@ -149,3 +149,93 @@ test('fitClassifier, fitTabular and a FixMatch step give the losses they gave be
     m.dispose();
   }
 });
+
+/** The same network's loss with L2-SP: WD · Σ (w − anchor)² over both kernels, in float64. */
+function lossSpRef(p: number[][], anchors: number[][]): number {
+  const sq = (a: number[], b: number[]) => a.reduce((s, v, i) => s + (v - b[i]) ** 2, 0);
+  const wd = WD * (p[0].reduce((s, v) => s + v * v, 0) + p[2].reduce((s, v) => s + v * v, 0));
+  return lossRef(p) - wd + WD * (sq(p[0], anchors[0]) + sq(p[2], anchors[2]));
+}
+
+test('L2-SP: loss and gradients match a float64 reference that pulls kernels toward their starting values, not zero', () => {
+  const { encoder, head } = models(7);
+  const step = new EncoderHeadStep({ encoder, head, lrHead: 0.01, lrEncoder: 0.001, weightDecay: WD, regularizer: 'l2-sp' });
+  const anchors = params(encoder, head);
+  // Move away from the anchors, as training would, so the penalty is not zero.
+  for (const v of step.vars) v.assign(tf.add(v, tf.randomUniform(v.shape, -0.3, 0.3, 'float32', 11)));
+  const p = params(encoder, head);
+  const { value, grads } = step.gradients(objective(encoder, head));
+  assert.ok(Math.abs(value.dataSync()[0] - lossSpRef(p, anchors)) < 1e-5, `loss ${value.dataSync()[0]} vs ${lossSpRef(p, anchors)}`);
+  const h = 1e-6;
+  step.vars.forEach((v, vi) => {
+    const g = grads[v.name].dataSync();
+    p[vi].forEach((_, i) => {
+      const plus = p.map((a) => [...a]);
+      const minus = p.map((a) => [...a]);
+      plus[vi][i] += h;
+      minus[vi][i] -= h;
+      const ref = (lossSpRef(plus, anchors) - lossSpRef(minus, anchors)) / (2 * h);
+      assert.ok(Math.abs(g[i] - ref) < 1e-4, `${v.name}[${i}]: ${g[i]} vs ${ref}`);
+    });
+  });
+  const terms = step.penaltyTerms();
+  const sq = (a: number[], b: number[]) => a.reduce((s, x, i) => s + (x - b[i]) ** 2, 0);
+  assert.ok(Math.abs(terms.encoder - WD * sq(p[0], anchors[0])) < 1e-6 && Math.abs(terms.head - WD * sq(p[2], anchors[2])) < 1e-6, JSON.stringify(terms));
+  tf.dispose([value, ...Object.values(grads)]);
+  step.dispose();
+});
+
+test('decoupled decay (AdamW): Adam moves by its rate on the objective alone, then each kernel shrinks by lr · decay; biases do not', () => {
+  const decay = 0.5;
+  const { encoder, head } = models(9);
+  const step = new EncoderHeadStep({ encoder, head, lrHead: 0.01, lrEncoder: 0.002, weightDecay: decay, regularizer: 'decoupled' });
+  const before = params(encoder, head);
+  // The objective's own gradient: decoupled decay adds nothing to the loss.
+  const plain = new EncoderHeadStep({ encoder, head, lrHead: 0.01, lrEncoder: 0.002, weightDecay: 0 });
+  const { value, grads } = plain.gradients(objective(encoder, head));
+  const { value: v2 } = step.gradients(objective(encoder, head));
+  assert.ok(Math.abs(value.dataSync()[0] - v2.dataSync()[0]) < 1e-7, 'decoupled decay is not in the loss');
+  const g = Object.fromEntries(Object.entries(grads).map(([k, t]) => [k, Array.from(t.dataSync())]));
+  tf.dispose([value, v2, ...Object.values(grads)]);
+  plain.dispose();
+  const names = step.vars.map((v) => v.name);
+  tf.dispose(step.step(objective(encoder, head)));
+  const after = params(encoder, head);
+  before.forEach((b, vi) => {
+    const lr = vi >= 2 ? 0.01 : 0.002;
+    const kernel = vi % 2 === 0;
+    b.forEach((w, i) => {
+      const adam = w - lr * Math.sign(g[names[vi]][i]);
+      const expected = kernel ? adam * (1 - lr * decay) : adam;
+      assert.ok(Math.abs(after[vi][i] - expected) < 1e-6, `${names[vi]}[${i}]: ${after[vi][i]} vs ${expected}`);
+    });
+  });
+  assert.deepEqual(step.penaltyTerms(), { encoder: 0, head: 0 });
+  step.dispose();
+});
+
+test('L2-SP keeps a trained encoder near its pretrained weights where coupled L2 pulls them toward zero', () => {
+  // 200 steps on an objective that barely cares about the encoder: what is left is the regularizer's pull.
+  const distance = (regularizer: 'l2' | 'l2-sp') => {
+    const { encoder, head } = models(13);
+    const start = encoder.getWeights()[0].dataSync().slice();
+    const step = new EncoderHeadStep({ encoder, head, lrHead: 0.01, lrEncoder: 0.01, weightDecay: 0.05, regularizer });
+    const faint = objective(encoder, head);
+    for (let s = 0; s < 200; s++) tf.dispose(step.step(() => tf.mul(0.01, faint()) as tf.Scalar));
+    step.dispose();
+    const w = encoder.getWeights()[0].dataSync();
+    const norm = (a: ArrayLike<number>) => Math.sqrt(Array.from(a).reduce((t, v) => t + v * v, 0));
+    return { moved: norm(Array.from(w, (v, i) => v - start[i])) / norm(start), shrunk: norm(w) / norm(start) };
+  };
+  const l2 = distance('l2');
+  const sp = distance('l2-sp');
+  assert.ok(l2.shrunk < 0.7, `coupled L2 shrinks the kernel (norm ratio ${l2.shrunk.toFixed(3)})`);
+  assert.ok(sp.moved < 0.5 * l2.moved, `L2-SP moves it less: ${sp.moved.toFixed(3)} vs ${l2.moved.toFixed(3)} (relative distance from the start)`);
+  assert.ok(sp.shrunk > 0.85, `L2-SP keeps its scale (norm ratio ${sp.shrunk.toFixed(3)})`);
+});
+
+test('a regularizer or decay out of range is refused', () => {
+  const { encoder, head } = models(1);
+  assert.throws(() => new EncoderHeadStep({ encoder, head, lrHead: 0.01, lrEncoder: 0, weightDecay: -1 }), /weight decay must be ≥ 0/);
+  assert.throws(() => new EncoderHeadStep({ encoder, head, lrHead: 0.01, lrEncoder: 0, weightDecay: 0, regularizer: 'l1' as 'l2' }), /unknown regularizer 'l1'/);
+});

@@ -1,0 +1,115 @@
+/**
+ * The estimate from the labels (src/semi/estimate.ts): stratified folds hold every labeled sample out once,
+ * the binomial interval against published Wilson values, the choice rule, and the whole estimate on tiny
+ * images where the "pretrained" encoder's features are noise (constant): it must pick supervised-only.
+ * One wasm thread, budget none and epoch caps, so every number is exact run to run.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type { Dataset } from '../../src/data/dataset.js';
+import { initBackend } from '../../src/engine/backend.js';
+import { Rng } from '../../src/engine/seed.js';
+import { buildEncoder } from '../../src/models/architecture.js';
+import { modality } from '../../src/modality.js';
+import { saveCheckpoint } from '../../src/runs/checkpoint.js';
+import { binomial, chooseArm, estimateArms, stratifiedFolds, type ArmEstimate } from '../../src/semi/estimate.js';
+import { Budget } from '../../src/util/budget.js';
+
+let root: string;
+before(async () => {
+  await initBackend('wasm', { threads: 1 });
+  root = await mkdtemp(join(tmpdir(), 'ulearn-estimate-'));
+});
+after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+test('stratified folds hold out every labeled sample exactly once, each class spread evenly', () => {
+  const labels = Int32Array.from({ length: 30 }, (_, i) => i % 3);
+  const folds = stratifiedFolds(labels, 3, 4);
+  assert.deepEqual(folds.flat().sort((a, b) => a - b), Array.from({ length: 30 }, (_, i) => i));
+  for (const f of folds) for (let c = 0; c < 3; c++) assert.ok([3, 4].includes(f.filter((p) => labels[p] === c).length));
+  assert.deepEqual(stratifiedFolds(labels, 3, 4), folds, 'same seed, same folds');
+});
+
+test('binomial interval: Wilson 95% matches published values', () => {
+  // Wilson score intervals (z = 1.96): 8/10 -> [0.490, 0.943]; 0/20 -> [0, 0.161]; 50/100 -> [0.404, 0.596].
+  const near = (a: number, b: number) => Math.abs(a - b) < 1e-3;
+  const a = binomial(8, 10);
+  assert.ok(near(a.low, 0.4902) && near(a.high, 0.9433), JSON.stringify(a));
+  assert.ok(near(a.stderr, Math.sqrt(0.8 * 0.2 / 10)));
+  const b = binomial(0, 20);
+  assert.ok(b.low === 0 && near(b.high, 0.1611), JSON.stringify(b));
+  const c = binomial(50, 100);
+  assert.ok(near(c.low, 0.4038) && near(c.high, 0.5962), JSON.stringify(c));
+});
+
+const est = (method: ArmEstimate['method'], acc: number): ArmEstimate => ({ method, acc, stderr: 0.05, low: acc - 0.1, high: acc + 0.1, correct: 0, total: 100, folds: 3, steps: 0, stoppedByBudget: false });
+
+test('the choice: an SSL arm must beat supervised-only to be chosen; ties go to supervised, then to the probe', () => {
+  assert.deepEqual(chooseArm([est('supervised', 0.6), est('linear', 0.7), est('finetune', 0.72)]), { chosen: 'finetune', sslHelped: true });
+  assert.deepEqual(chooseArm([est('supervised', 0.6), est('linear', 0.7), est('finetune', 0.7)]), { chosen: 'linear', sslHelped: true });
+  assert.deepEqual(chooseArm([est('supervised', 0.7), est('linear', 0.7), est('finetune', 0.65)]), { chosen: 'supervised', sslHelped: false });
+  assert.deepEqual(chooseArm([est('supervised', 0.8), est('linear', 0.5)]), { chosen: 'supervised', sslHelped: false });
+});
+
+/** 16x16 gray images: horizontal bars (class 0) or vertical bars (class 1) at a random phase, plus noise. */
+function bars(perClass: number, seed: number): Dataset {
+  const rng = new Rng(seed);
+  const n = 2 * perClass;
+  const x = new Float32Array(n * 256);
+  const y = new Int32Array(n);
+  for (let s = 0; s < n; s++) {
+    y[s] = s % 2;
+    const phase = rng.int(4);
+    for (let r = 0; r < 16; r++) for (let c = 0; c < 16; c++) x[s * 256 + r * 16 + c] = ((y[s] === 0 ? r : c) + phase) % 4 < 2 ? 0.8 + 0.1 * rng.normal() : 0.15 + 0.1 * rng.normal();
+  }
+  return { name: 'bars', modality: 'image', inputShape: [16, 16, 1], classes: ['horizontal', 'vertical'], size: n, ids: Array.from({ length: n }, (_, i) => String(i)), x, y, split: 'train', source: 'memory' };
+}
+
+test('when the SSL features are noise, the estimate says so and picks supervised-only', async () => {
+  const train = bars(12, 3);
+  // A "pretrained" encoder whose every kernel is zero: its features are the same for every image.
+  const arch = { ...modality('image').encoder([16, 16, 1], { widths: [4, 8], blocksPerStage: 1 }), method: 'simclr' };
+  const enc = buildEncoder(arch, 1);
+  enc.setWeights(enc.getWeights().map((w) => (w.shape.length === 4 ? tf.zerosLike(w) : w)));
+  const ckpt = join(root, 'noise-encoder');
+  await saveCheckpoint(ckpt, enc);
+  enc.dispose();
+  const labeled = Int32Array.from({ length: train.size }, (_, i) => i);
+  const estimates = await estimateArms({
+    arms: ['supervised', 'linear'],
+    train,
+    y: train.y,
+    labeled,
+    encoder: { widths: [4, 8], blocksPerStage: 1 },
+    pretrained: ckpt,
+    settings: { epochs: 24, batchSize: 8 },
+    estimate: { folds: 3, epochsScale: 0.5 },
+    seed: 0,
+    budget: Budget.parse('none'),
+  });
+  const by = Object.fromEntries(estimates.map((e) => [e.method, e]));
+  assert.equal(by.linear.total, 24);
+  assert.equal(by.linear.folds, 3);
+  // Constant features carry no class: the probe predicts one class for a whole fold, which is half of it.
+  assert.ok(Math.abs(by.linear.acc - 0.5) < 1e-9, `probe on noise features: ${by.linear.acc}`);
+  assert.ok(by.supervised.acc >= 0.75, `supervised-only learns the bars from pixels: ${by.supervised.acc}`);
+  assert.equal(by.supervised.steps, 3 * 12 * 2, 'each fold trains half the epochs (12) of 2 batches of 8');
+  assert.deepEqual(chooseArm(estimates), { chosen: 'supervised', sslHelped: false });
+  const again = await estimateArms({ arms: ['supervised'], train, y: train.y, labeled, encoder: { widths: [4, 8], blocksPerStage: 1 }, settings: { epochs: 24, batchSize: 8 }, estimate: { folds: 3, epochsScale: 0.5 }, seed: 0, budget: Budget.parse('none') });
+  assert.equal(again[0].correct, by.supervised.correct, 'deterministic: same seed, same estimate');
+});
+
+test('a class with a single label cannot be cross-validated: a clear error', async () => {
+  const train = bars(3, 1);
+  const labeled = Int32Array.from([0, 1, 2]);
+  await assert.rejects(
+    estimateArms({ arms: ['supervised'], train, y: train.y, labeled, encoder: { widths: [4], blocksPerStage: 1 }, seed: 0, budget: Budget.parse('none') }),
+    /a class has a single label/,
+  );
+});
