@@ -64,12 +64,9 @@ function objective(encoder: tfl.LayersModel, head: tfl.LayersModel) {
   };
 }
 
-test('loss and gradients match a float64 reference by central differences; biases are not decayed', () => {
-  const { encoder, head } = models(3);
-  const step = new EncoderHeadStep({ encoder, head, lrHead: 0.01, lrEncoder: 0.001, weightDecay: WD });
-  const p = params(encoder, head);
-  const { value, grads } = step.gradients(objective(encoder, head));
-  assert.ok(Math.abs(value.dataSync()[0] - lossRef(p)) < 1e-5, `loss ${value.dataSync()[0]} vs ${lossRef(p)}`);
+/** The step's loss and gradients against a float64 reference `ref` (central differences, h = 1e-6). */
+function assertMatchesReference(step: EncoderHeadStep, value: tf.Tensor, grads: Record<string, tf.Tensor>, p: number[][], ref: (q: number[][]) => number): void {
+  assert.ok(Math.abs(value.dataSync()[0] - ref(p)) < 1e-5, `loss ${value.dataSync()[0]} vs ${ref(p)}`);
   const h = 1e-6;
   step.vars.forEach((v, vi) => {
     const g = grads[v.name].dataSync();
@@ -78,10 +75,18 @@ test('loss and gradients match a float64 reference by central differences; biase
       const minus = p.map((a) => [...a]);
       plus[vi][i] += h;
       minus[vi][i] -= h;
-      const ref = (lossRef(plus) - lossRef(minus)) / (2 * h);
-      assert.ok(Math.abs(g[i] - ref) < 1e-4, `${v.name}[${i}]: ${g[i]} vs ${ref}`);
+      const fd = (ref(plus) - ref(minus)) / (2 * h);
+      assert.ok(Math.abs(g[i] - fd) < 1e-4, `${v.name}[${i}]: ${g[i]} vs ${fd}`);
     });
   });
+}
+
+test('loss and gradients match a float64 reference by central differences; biases are not decayed', () => {
+  const { encoder, head } = models(3);
+  const step = new EncoderHeadStep({ encoder, head, lrHead: 0.01, lrEncoder: 0.001, weightDecay: WD });
+  const p = params(encoder, head);
+  const { value, grads } = step.gradients(objective(encoder, head));
+  assertMatchesReference(step, value, grads, p, lossRef);
   tf.dispose([value, ...Object.values(grads)]);
   step.dispose();
 });
@@ -165,19 +170,7 @@ test('L2-SP: loss and gradients match a float64 reference that pulls kernels tow
   for (const v of step.vars) v.assign(tf.add(v, tf.randomUniform(v.shape, -0.3, 0.3, 'float32', 11)));
   const p = params(encoder, head);
   const { value, grads } = step.gradients(objective(encoder, head));
-  assert.ok(Math.abs(value.dataSync()[0] - lossSpRef(p, anchors)) < 1e-5, `loss ${value.dataSync()[0]} vs ${lossSpRef(p, anchors)}`);
-  const h = 1e-6;
-  step.vars.forEach((v, vi) => {
-    const g = grads[v.name].dataSync();
-    p[vi].forEach((_, i) => {
-      const plus = p.map((a) => [...a]);
-      const minus = p.map((a) => [...a]);
-      plus[vi][i] += h;
-      minus[vi][i] -= h;
-      const ref = (lossSpRef(plus, anchors) - lossSpRef(minus, anchors)) / (2 * h);
-      assert.ok(Math.abs(g[i] - ref) < 1e-4, `${v.name}[${i}]: ${g[i]} vs ${ref}`);
-    });
-  });
+  assertMatchesReference(step, value, grads, p, (q) => lossSpRef(q, anchors));
   const terms = step.penaltyTerms();
   const sq = (a: number[], b: number[]) => a.reduce((s, x, i) => s + (x - b[i]) ** 2, 0);
   assert.ok(Math.abs(terms.encoder - WD * sq(p[0], anchors[0])) < 1e-6 && Math.abs(terms.head - WD * sq(p[2], anchors[2])) < 1e-6, JSON.stringify(terms));
