@@ -794,6 +794,26 @@ interface TorchSimclrResult {
   by_format: Record<string, { mean: number; std: number }>;
 }
 
+/** What a PyTorch training measurement (a model row or the SimCLR step) shares with the others. */
+type TorchPeer = Pick<TorchModelResult, 'params' | 'windows' | 'loss_first' | 'loss_last' | 'others_cores' | 'format' | 'by_format'>;
+
+/**
+ * The PyTorch columns every training row carries (null where PyTorch was skipped); each row adds its own rate
+ * columns. Warns when the peer's parameter count differs from ulearn's: then the two did not train the same net.
+ */
+function peerColumns(p: TorchPeer | undefined, t: TorchResult | null | undefined, what: string, ulearnParams: number) {
+  if (p && p.params !== ulearnParams) log(`bench: WARNING ${what}: ulearn has ${ulearnParams} parameters, PyTorch ${p.params}`);
+  return {
+    pytorch_windows: p?.windows ?? null,
+    pytorch_threads: t?.threads ?? null,
+    pytorch_params: p?.params ?? null,
+    pytorch_format: p?.format ?? null,
+    pytorch_by_format: p?.by_format ?? null,
+    pytorch_loss: p ? [p.loss_first, p.loss_last] : null,
+    pytorch_others_cores: p?.others_cores ?? null,
+  };
+}
+
 /** A python3 that imports torch; installs Debian's python3-torch (as root) when none does. */
 export function findTorchPython(install = true): { python: string; version: string } | { error: string } {
   const candidates = [...new Set([process.env.PYTHON, 'python3', '/usr/bin/python3'].filter((c): c is string => !!c))];
@@ -1014,18 +1034,11 @@ export async function run(args: string[]): Promise<number> {
         ulearn_windows_retried: best.windows_retried,
         pytorch_img_s: p?.img_s ?? null,
         pytorch_img_s_std: p?.img_s_std ?? null,
-        pytorch_windows: p?.windows ?? null,
-        pytorch_threads: t?.threads ?? null,
+        ...peerColumns(p, t, spec.name, best.params),
         pytorch_device: t?.device ?? null,
-        pytorch_params: p?.params ?? null,
-        pytorch_format: p?.format ?? null,
-        pytorch_by_format: p?.by_format ?? null,
-        pytorch_loss: p ? [p.loss_first, p.loss_last] : null,
-        pytorch_others_cores: p?.others_cores ?? null,
         pytorch_windows_retried: p?.windows_retried ?? null,
         ratio: p ? best.img_s / p.img_s : null,
       });
-      if (p && p.params !== best.params) log(`bench: WARNING ${spec.name}: ulearn has ${best.params} parameters, PyTorch ${p.params}`);
     }
     if (u.encode) {
       const pe = t?.encode;
@@ -1069,17 +1082,10 @@ export async function run(args: string[]): Promise<number> {
         ulearn_step_tensors_delta: u.simclr.no_augment.tensors_delta,
         pytorch_pairs_s: ps?.pairs_s ?? null,
         pytorch_pairs_s_std: ps?.pairs_s_std ?? null,
-        pytorch_windows: ps?.windows ?? null,
-        pytorch_threads: t?.threads ?? null,
-        pytorch_params: ps?.params ?? null,
-        pytorch_format: ps?.format ?? null,
-        pytorch_by_format: ps?.by_format ?? null,
-        pytorch_loss: ps ? [ps.loss_first, ps.loss_last] : null,
-        pytorch_others_cores: ps?.others_cores ?? null,
+        ...peerColumns(ps, t, 'simclr', u.simclr.params),
         ratio: ps ? u.simclr.trainer.pairs_s / ps.pairs_s : null,
         ratio_step: ps ? u.simclr.no_augment.pairs_s / ps.pairs_s : null,
       });
-      if (ps && ps.params !== u.simclr.params) log(`bench: WARNING simclr: ulearn has ${u.simclr.params} parameters, PyTorch ${ps.params}`);
     }
     for (const k of u.kernels) {
       const p = t?.kernels.find((tk) => tk.kernel === k.kernel && tk.shape === k.shape);
