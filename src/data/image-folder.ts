@@ -19,6 +19,17 @@ import { decodeImage, imageSize, RESIZE_POLICIES, writePixels, type DecodedImage
 /** The image files every command reads (sharp decodes each; a GIF gives its first frame): training, clean, predict and label. */
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp', '.gif'];
 
+/**
+ * What a folder of samples holds, for the listing and the labels that image and audio folders share
+ * (audio-folder.ts): the file extensions, and the word the messages use for one file.
+ */
+export interface FolderMedia {
+  noun: string;
+  extensions: readonly string[];
+}
+
+export const IMAGE_MEDIA: FolderMedia = { noun: 'image', extensions: IMAGE_EXTENSIONS };
+
 export interface ImageFolderOptions {
   /** Target size (square). Default: keep a common size, else the median shorter side. */
   size?: number;
@@ -155,26 +166,33 @@ function checkOptions(opts: ImageFolderOptions): CheckedOptions {
   };
 }
 
-async function checkFolder(root: string): Promise<void> {
+/** Throws a UlearnError unless `root` is a folder (missing, unreadable, or a file). */
+export async function checkFolder(root: string, media = IMAGE_MEDIA): Promise<void> {
   const st = await stat(root).catch((err: NodeJS.ErrnoException) => {
     throw new UlearnError(`${root}: ${err.code === 'ENOENT' ? 'folder not found' : `cannot open (${err.code})`}`, { code: 'E_DATA_MISSING', cause: err });
   });
-  if (!st.isDirectory()) throw new UlearnError(`${root}: is a file, expected a folder of images`, { code: 'E_DATA' });
+  if (!st.isDirectory()) throw new UlearnError(`${root}: is a file, expected a folder of ${media.noun}s`, { code: 'E_DATA' });
+}
+
+/** Image files below `root`, as `listMediaFiles` lists them. */
+export function listImages(root: string): Promise<string[]> {
+  return listMediaFiles(root, IMAGE_MEDIA);
 }
 
 /**
- * Image files below `root` as sorted posix-style relative paths (stable ids on every OS). Dot-files and
+ * Files of `media` below `root` as sorted posix-style relative paths (stable ids on every OS). Dot-files and
  * dot-folders (.git, .DS_Store, .cache) are skipped without descending; symlinked files are followed,
  * symlinked folders are not (no cycles).
  */
-export async function listImages(root: string): Promise<string[]> {
+export async function listMediaFiles(root: string, media: FolderMedia): Promise<string[]> {
+  const isMedia = (name: string) => media.extensions.some((ext) => name.toLowerCase().endsWith(ext));
   const out: string[] = [];
   const walk = async (dir: string, prefix: string): Promise<void> => {
     for (const e of await readdir(dir, { withFileTypes: true })) {
       if (e.name.startsWith('.')) continue;
       const rel = prefix ? `${prefix}/${e.name}` : e.name;
       if (e.isDirectory()) await walk(join(dir, e.name), rel);
-      else if (isImageName(e.name) && (e.isFile() || (e.isSymbolicLink() && (await stat(join(dir, e.name)).catch(() => undefined))?.isFile()))) {
+      else if (isMedia(e.name) && (e.isFile() || (e.isSymbolicLink() && (await stat(join(dir, e.name)).catch(() => undefined))?.isFile()))) {
         out.push(rel);
       }
     }
@@ -182,8 +200,6 @@ export async function listImages(root: string): Promise<string[]> {
   await walk(root, '');
   return out.sort();
 }
-
-const isImageName = (name: string): boolean => IMAGE_EXTENSIONS.some((ext) => name.toLowerCase().endsWith(ext));
 
 export interface Labeling {
   classes: string[];
@@ -199,20 +215,20 @@ export const LABEL_CSV = 'labels.csv';
  * at the top of the folder (it wins over subfolder names: a file that states labels is meant to be used);
  * else class subfolders; `labels: 'none'` reads none.
  */
-export async function folderLabels(root: string, files: string[], o: { csv?: string; labels?: 'auto' | 'none' }): Promise<Labeling> {
-  if (o.csv !== undefined) return labelsFromCsv(root, o.csv, files);
-  if (o.labels !== 'none' && (await stat(join(root, LABEL_CSV)).catch(() => undefined))?.isFile()) return labelsFromCsv(root, LABEL_CSV, files);
-  return labelsFromLayout(root, files, o.labels ?? 'auto');
+export async function folderLabels(root: string, files: string[], o: { csv?: string; labels?: 'auto' | 'none' }, media = IMAGE_MEDIA): Promise<Labeling> {
+  if (o.csv !== undefined) return labelsFromCsv(root, o.csv, files, media);
+  if (o.labels !== 'none' && (await stat(join(root, LABEL_CSV)).catch(() => undefined))?.isFile()) return labelsFromCsv(root, LABEL_CSV, files, media);
+  return labelsFromLayout(root, files, o.labels ?? 'auto', media);
 }
 
-export function labelsFromLayout(root: string, files: string[], mode: 'auto' | 'none'): Labeling {
+export function labelsFromLayout(root: string, files: string[], mode: 'auto' | 'none', media = IMAGE_MEDIA): Labeling {
   const top = files.filter((f) => !f.includes('/'));
   if (mode === 'none' || top.length === files.length) return { classes: [], labels: files.map(() => -1) };
   if (top.length > 0) {
     const nested = files.find((f) => f.includes('/'))!;
     throw new UlearnError(
-      `${root}: mixes images at the top level (e.g. ${top[0]}) with images in class subfolders (e.g. ${nested}), so labels are ambiguous`,
-      { code: 'E_DATA', hint: "move the top-level images into a subfolder, give a label csv, or set labels: 'none'" },
+      `${root}: mixes ${media.noun}s at the top level (e.g. ${top[0]}) with ${media.noun}s in class subfolders (e.g. ${nested}), so labels are ambiguous`,
+      { code: 'E_DATA', hint: `move the top-level ${media.noun}s into a subfolder, give a label csv, or set labels: 'none'` },
     );
   }
   const names = files.map((f) => f.slice(0, f.indexOf('/')));
@@ -221,7 +237,7 @@ export function labelsFromLayout(root: string, files: string[], mode: 'auto' | '
   return { classes, labels: names.map((n) => index.get(n)!) };
 }
 
-export async function labelsFromCsv(root: string, csv: string, files: string[]): Promise<Labeling> {
+export async function labelsFromCsv(root: string, csv: string, files: string[], media = IMAGE_MEDIA): Promise<Labeling> {
   const csvPath = isAbsolute(csv) ? csv : join(root, csv);
   const text = await readFile(csvPath, 'utf8').catch((err: NodeJS.ErrnoException) => {
     throw new UlearnError(`${csvPath}: ${err.code === 'ENOENT' ? 'label file not found' : `cannot read (${err.code})`}`, { code: 'E_DATA_MISSING', cause: err });
@@ -259,10 +275,11 @@ export async function labelsFromCsv(root: string, csv: string, files: string[]):
     seenAt.set(file, row.line);
     const i = fileIndex.get(file);
     if (i === undefined) {
-      const why = isImageName(file) ? 'no such image' : 'not a .png/.jpg/.jpeg/.webp image';
+      const known = media.extensions.some((ext) => file.toLowerCase().endsWith(ext));
+      const why = known ? `no such ${media.noun}` : `not a ${media.extensions.join('/')} ${media.noun}`;
       throw new UlearnError(`${csvPath} line ${row.line}: ${file}: ${why} in ${root}`, {
         code: 'E_DATA',
-        hint: 'paths in the csv are relative to the image folder',
+        hint: `paths in the csv are relative to ${root}`,
       });
     }
     if (label !== '') rowLabel.set(i, label);
@@ -272,8 +289,8 @@ export async function labelsFromCsv(root: string, csv: string, files: string[]):
   return { classes, labels: files.map((_, i) => (rowLabel.has(i) ? index.get(rowLabel.get(i)!)! : -1)) };
 }
 
-/** Classes left without samples (their only images were skipped) are removed, so every class has data. */
-function dropEmptyClasses(classes: string[], y: Int32Array): { classes: string[]; y: Int32Array } {
+/** Classes left without samples (their only files were skipped) are removed, so every class has data. */
+export function dropEmptyClasses(classes: string[], y: Int32Array): { classes: string[]; y: Int32Array } {
   const used = new Set(y);
   if (classes.every((_, c) => used.has(c))) return { classes, y };
   const remap = new Int32Array(classes.length).fill(-1);
