@@ -1,5 +1,5 @@
 /**
- * Modalities (image, table, and later audio) as a registry: what is specific to a kind of data is declared
+ * Modalities (image, table, audio) as a registry: what is specific to a kind of data is declared
  * here once, and the stages ask the registry instead of branching on the kind.
  *
  * A modality is
@@ -9,12 +9,14 @@
  * - its SSL views: the transform that makes two views of a batch (src/augment/presets.ts for images; tables
  *   have none here because SCARF corrupts rows inside the method, src/ssl/scarf.ts).
  *
- * Adding audio means: a loader returning `modality: 'audio'` datasets, an encoder family
- * (`registerEncoderFamily`), augmentations, and one `registerModality` call here. Checkpoints, `loadEncoder`,
- * encoding, the kNN graph, label propagation and the classifiers then work on it unchanged.
+ * Audio is registered for loading (src/data/audio-folder.ts) but has no encoder family or SSL views yet, so
+ * asking for its encoder is a clear error. Completing it means an encoder family (`registerEncoderFamily`),
+ * views, and filling in its registration here. Checkpoints, `loadEncoder`, encoding, the kNN graph, label
+ * propagation and the classifiers then work on it unchanged.
  */
 import { simclrAugment } from './augment/presets.js';
 import type { Augment } from './augment/augment.js';
+import { AUDIO_EXTENSIONS } from './data/audio-folder.js';
 import type { Modality } from './data/dataset.js';
 import { IMAGE_EXTENSIONS } from './data/image-folder.js';
 import { UlearnError } from './errors.js';
@@ -50,7 +52,11 @@ export function modalities(): Modality[] {
   return [...MODALITIES.keys()];
 }
 
-/** The modality a file belongs to by its extension; a folder is image data. Undefined for an unknown file type. */
+/**
+ * The modality a file belongs to by its extension; a folder is image data (the first folder modality
+ * registered: only its contents can tell an audio folder, which `loadDataset` looks at). Undefined for an
+ * unknown file type.
+ */
 export function modalityOfPath(path: string, isFolder = false): Modality | undefined {
   const lower = path.toLowerCase();
   for (const def of MODALITIES.values()) {
@@ -72,4 +78,16 @@ registerModality({
   extensions: ['.csv', '.tsv', '.txt', '.arff'],
   folders: false,
   encoder: (inputShape, o = {}) => ({ family: 'mlp', modality: 'table', inputShape, widths: o.widths ?? [256, 256] }),
+});
+
+registerModality({
+  name: 'audio',
+  extensions: AUDIO_EXTENSIONS,
+  folders: true,
+  encoder: () => {
+    throw new UlearnError('no encoder for audio yet: audio folders load (16 kHz clips) but models cannot be trained on them in this version', {
+      code: 'E_DATA',
+      hint: 'the library reads, resamples and featurizes audio (its `audio` namespace; docs/audio.md)',
+    });
+  },
 });

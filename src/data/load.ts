@@ -5,9 +5,11 @@
  *   { name: 'fashion-mnist', ...NamedIdxOptions }   the same with options (cacheDir, dir, download: false, ...)
  *   'glyphs' | 'shapes'                             synthetic datasets built offline on first use (`ulearn data`)
  *   { name: 'glyphs', ...SyntheticOptions }         the same with options (perClass, testPerClass, seed, cacheDir, dir)
- *   './path/to/folder'                              folder of images (labels from subfolders, or none); train only
+ *   './path/to/folder'                              folder of images (labels from subfolders, or none); train only;
+ *                                                   a folder with audio files and no images is an audio folder
  *   { folder, test?, ...ImageFolderOptions }        folder with options; `test` is a second folder loaded the
  *                                                   same way (its size and channels follow the train folder's)
+ *   { audio, test?, ...AudioFolderOptions }         folder of audio clips (WAV, resampled to 16 kHz, fixed length)
  *   { idx: { images, labels, testImages?, testLabels?, classes? } }   your own IDX files
  *   './clean/manifest.json' | { manifest }           the data a `ulearn clean` manifest names, minus what it
  *                                                   excludes, with its doubtful labels removed
@@ -17,12 +19,13 @@
 import { stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { UlearnError } from '../errors.js';
+import { AUDIO_MEDIA, loadAudioFolder, type AudioFolderOptions } from './audio-folder.js';
 import { applyManifest, readManifest } from './manifest.js';
 import { DatasetSpecSchema, describeIssues } from './spec.js';
 import type { DatasetSplits } from './dataset.js';
 import { loadFashionMnist } from './fashion-mnist.js';
 import { loadIdxPair } from './idx.js';
-import { loadImageFolder, type ImageFolderOptions, type SkippedImage } from './image-folder.js';
+import { IMAGE_MEDIA, listMediaFiles, loadImageFolder, type ImageFolderOptions, type SkippedImage } from './image-folder.js';
 import { loadGlyphs } from './glyphs.js';
 import { loadMnist } from './mnist.js';
 import type { NamedIdxOptions } from './named-idx.js';
@@ -45,11 +48,12 @@ export type DatasetSpec =
   | ({ name: 'fashion-mnist' | 'mnist' } & NamedIdxOptions)
   | ({ name: (typeof SYNTHETIC_NAMES)[number] } & SyntheticOptions)
   | ({ folder: string; test?: string } & ImageFolderOptions)
+  | ({ audio: string; test?: string } & AudioFolderOptions)
   | { idx: { images: string; labels: string; testImages?: string; testLabels?: string; classes?: string[]; name?: string } }
   | { manifest: string };
 
 export interface LoadOptions {
-  /** Told about each image skipped with skipBad (default: none; the CLI prints them). */
+  /** Told about each image or audio file skipped with skipBad (default: none; the CLI prints them). */
   onSkip?: (skipped: SkippedImage & { folder: string }) => void;
   /** Told about slow first-use work, such as building a synthetic dataset (default: nothing is printed). */
   log?: (line: string) => void;
@@ -74,20 +78,22 @@ async function load(spec: DatasetSpec, opts: LoadOptions, manifests: string[]): 
     }
     if (st.isFile() && spec.endsWith('.json')) return load({ manifest: spec }, opts, manifests);
     if (!st.isDirectory()) {
-      throw new UlearnError(`${spec}: is a file; a dataset path must be a folder of images`, {
+      throw new UlearnError(`${spec}: is a file; a dataset path must be a folder of images or audio files`, {
         code: 'E_CONFIG',
         hint: 'for IDX files use { idx: { images, labels } }; a clean manifest is a .json file',
       });
     }
-    return load({ folder: spec }, opts, manifests);
+    return load((await isAudioFolder(spec)) ? { audio: spec } : { folder: spec }, opts, manifests);
   }
   if (typeof spec !== 'object' || spec === null) throw new UlearnError(`dataset spec must be a string or an object, got ${String(spec)}`, { code: 'E_CONFIG' });
-  const known = ['name', 'folder', 'idx', 'manifest'].some((k) => k in spec);
-  const badName = 'name' in spec && !('folder' in spec) && !isName(spec.name);
+  const known = ['name', 'folder', 'audio', 'idx', 'manifest'].some((k) => k in spec);
+  // A folder spec may carry a display name; only without a folder is `name` a dataset's name.
+  const named = 'name' in spec && !('folder' in spec) && !('audio' in spec);
+  const badName = named && !isName((spec as { name?: unknown }).name);
   // Those two get their own messages below; anything else must match the schema configs are checked with.
   const parsed = known && !badName ? DatasetSpecSchema.safeParse(spec) : undefined;
   if (parsed && !parsed.success) throw new UlearnError(`dataset spec ${JSON.stringify(spec)}: ${describeIssues(parsed.error, spec)}`, { code: 'E_CONFIG' });
-  if ('name' in spec && !('folder' in spec)) {
+  if (named && 'name' in spec) {
     const { name, ...rest } = spec;
     if (!isName(name)) throw new UlearnError(`unknown dataset name '${String(name)}'; known: ${DATASET_NAMES.join(', ')}`, { code: 'E_CONFIG' });
     return name === 'glyphs' || name === 'shapes' ? NAMED[name]({ log: opts.log, ...(rest as SyntheticOptions) }) : NAMED[name](rest as NamedIdxOptions);
@@ -107,9 +113,19 @@ async function load(spec: DatasetSpec, opts: LoadOptions, manifests: string[]): 
     }
     return applyManifest(await load(manifest.data as DatasetSpec, opts, [...manifests, file]), manifest, spec.manifest).splits;
   }
+  const report = (f: string, skipped: SkippedImage[]) => skipped.forEach((s) => opts.onSkip?.({ ...s, folder: f }));
+  if ('audio' in spec) {
+    const { audio, test, ...options } = spec;
+    const train = await loadAudioFolder(audio, { ...options, split: 'train' });
+    report(audio, train.skipped);
+    if (test === undefined) return { train: train.dataset };
+    // Same options, so the test clips have the train clips' length.
+    const loaded = await loadAudioFolder(test, { ...options, split: 'test', name: undefined });
+    report(test, loaded.skipped);
+    return { train: train.dataset, test: alignClasses(train.dataset.classes, loaded.dataset, test) };
+  }
   if ('folder' in spec) {
     const { folder, test, ...options } = spec;
-    const report = (f: string, skipped: SkippedImage[]) => skipped.forEach((s) => opts.onSkip?.({ ...s, folder: f }));
     const train = await loadImageFolder(folder, { ...options, split: 'train' });
     report(folder, train.skipped);
     if (test === undefined) return { train: train.dataset };
@@ -135,7 +151,14 @@ async function load(spec: DatasetSpec, opts: LoadOptions, manifests: string[]): 
     const test = await loadIdxPair(testImages, testLabels!, { name: `${base}/test`, split: 'test', classes: classes ?? train.classes });
     return { train, test };
   }
-  throw new UlearnError(`dataset spec must have one of name, folder or idx (or manifest); got keys ${Object.keys(spec).join(', ') || '(none)'}`, { code: 'E_CONFIG' });
+  throw new UlearnError(`dataset spec must have one of name, folder, audio or idx (or manifest); got keys ${Object.keys(spec).join(', ') || '(none)'}`, { code: 'E_CONFIG' });
+}
+
+/** A folder holding audio files and no images (a folder with neither stays an image folder, for its error). */
+async function isAudioFolder(dir: string): Promise<boolean> {
+  const files = await listMediaFiles(dir, { noun: 'file', extensions: [...IMAGE_MEDIA.extensions, ...AUDIO_MEDIA.extensions] });
+  const isImage = (f: string) => IMAGE_MEDIA.extensions.some((e) => f.toLowerCase().endsWith(e));
+  return files.length > 0 && !files.some(isImage);
 }
 
 function isName(s: unknown): s is DatasetName {

@@ -60,6 +60,19 @@ export const DatasetSpecSchema = z.union([
     })
     .strict(),
   z.object({ ...folderFields, name: path.optional(), concurrency: z.number().int().positive().optional() }).strict(),
+  // A folder of audio clips (src/data/audio-folder.ts: AudioFolderOptions).
+  z
+    .object({
+      audio: path,
+      test: path.optional(),
+      seconds: z.number().positive().max(60).optional(),
+      labels: z.enum(['auto', 'none']).optional(),
+      csv: path.optional(),
+      skipBad: z.boolean().optional(),
+      name: path.optional(),
+      concurrency: z.number().int().positive().optional(),
+    })
+    .strict(),
   z.object({ idx: z.object({ ...idxFields, name: path.optional() }).strict() }).strict(),
   z.object({ manifest: path }).strict(),
 ]);
@@ -120,7 +133,7 @@ export function describeIssues(err: z.ZodError, data: unknown): string {
   const keys = typeof data === 'object' ? Object.keys(data) : [];
   const relevant = issues.filter((i) => i.path.length > 0 && keys.includes(String(i.path[0])));
   const pick = relevant.length > 0 ? relevant : issues.filter((i) => i.code === 'unrecognized_keys');
-  if (pick.length === 0) return `expected one of name, folder, idx, manifest or table; got keys ${keys.join(', ') || '(none)'}`;
+  if (pick.length === 0) return `expected one of name, folder, audio, idx, manifest or table; got keys ${keys.join(', ') || '(none)'}`;
   const i = pick[0];
   return `${i.path.length ? `"${i.path.join('.')}": ` : ''}${i.message}`;
 }

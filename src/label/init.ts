@@ -18,13 +18,15 @@ import { extname, join, relative, resolve } from 'node:path';
 import sharp from 'sharp';
 import { MAX_IMAGE_PIXELS } from '../data/image-decode.js';
 import { loadFashionMnist, FASHION_MNIST_CLASSES } from '../data/fashion-mnist.js';
+import { AUDIO_EXTENSIONS } from '../data/audio-folder.js';
 import { IMAGE_EXTENSIONS } from '../data/image-folder.js';
 import { UlearnError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { Progress } from '../util/progress.js';
 import { LabelStore, type NewSample, type ProjectMeta } from './store.js';
 
-export const AUDIO_EXT = ['.wav', '.mp3', '.ogg', '.flac'];
+/** The audio files a project takes: the ones audio folders list (src/data/audio-folder.ts). */
+export const AUDIO_EXT = AUDIO_EXTENSIONS;
 export const PIXEL_SIDE = 16;
 
 export interface InitOptions {

@@ -80,6 +80,6 @@ test('unknown names, files and malformed specs are clear errors', async () => {
   await check(loadDataset('cifar-99'), /'cifar-99' is neither a known name \(fashion-mnist, mnist, glyphs, shapes\) nor an existing path/);
   await check(loadDataset(join(dir, 'f.txt')), /is a file; a dataset path must be a folder/);
   await check(loadDataset({ name: 'nope' as never }), /unknown dataset name 'nope'; known: fashion-mnist, mnist, glyphs, shapes/);
-  await check(loadDataset({ what: 1 } as never), /must have one of name, folder or idx \(or manifest\); got keys what/);
+  await check(loadDataset({ what: 1 } as never), /must have one of name, folder, audio or idx \(or manifest\); got keys what/);
   await check(loadDataset({ name: 'mnist', dir }), /does not hold the mnist files/);
 });

@@ -4,8 +4,7 @@
  * exception, a hang, an allocation far beyond the input, or a file written outside the test's temp folder.
  *
  * Seeded and bounded by iteration counts (never by time), so a failure reproduces exactly: the message names
- * the family, the iteration and the seed. WAV is not fuzzed: ulearn has no WAV reader (the label app hands
- * audio files to the browser as they are).
+ * the family, the iteration and the seed.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,7 +17,9 @@ import sharp from 'sharp';
 import { UlearnError } from '../../src/errors.js';
 import { initBackend } from '../../src/engine/backend.js';
 import { loadIdxPair, parseIdx, readIdx } from '../../src/data/idx.js';
+import { loadAudioFolder } from '../../src/data/audio-folder.js';
 import { loadImageFolder } from '../../src/data/image-folder.js';
+import { decodeWav, encodeWav } from '../../src/data/wav.js';
 import { loadDataset } from '../../src/data/load.js';
 import { readTable } from '../../src/data/table.js';
 import { loadTableDataset } from '../../src/data/table-dataset.js';
@@ -303,6 +304,38 @@ test('model folders: mutated model.json, metadata and weights', async () => {
   }
   assert.ok(outcomes.refused > 0, JSON.stringify(outcomes));
   assertMemoryBounded('model folders');
+});
+
+test('WAV: the decoder and the audio-folder loader on mutated files', async () => {
+  const r = rng(SEED + 9);
+  const seeds = [
+    Buffer.from(encodeWav(Float32Array.from({ length: 64 }, (_, i) => Math.sin(i / 3) / 2), 16000, 'pcm16')),
+    Buffer.from(encodeWav(Float32Array.from({ length: 40 }, (_, i) => (i % 7) / 7 - 0.5), 44100, 'float32')),
+    // WAVE_FORMAT_EXTENSIBLE, 24-bit, 6 channels (written by scripts/fixtures/audio.py).
+    readFileSync(join(repoRoot, 'test', 'fixtures', 'audio', 'ext-s24-6ch-48000.wav')),
+  ];
+  const outcomes = { ok: 0, refused: 0 };
+  for (let i = 0; i < 400; i++) {
+    const bytes = mutate(r.pick(seeds), r);
+    try {
+      decodeWav(bytes);
+      outcomes.ok++;
+    } catch (e) {
+      // Plain Errors by design (the loaders add the file name); a RangeError would mean a read past a chunk.
+      assert.equal((e as Error).constructor, Error, `decodeWav #${i}: ${(e as Error).stack}`);
+      outcomes.refused++;
+    }
+  }
+  assert.ok(outcomes.refused > 0 && outcomes.ok > 0, `both outcomes occur: ${JSON.stringify(outcomes)}`);
+  for (let i = 0; i < 30; i++) {
+    const folder = join(root, 'wav', `f${i}`);
+    mkdirSync(join(folder, 'a'), { recursive: true });
+    writeFileSync(join(folder, 'a', 'good.wav'), seeds[0]);
+    writeFileSync(join(folder, 'a', 'mutated.wav'), mutate(r.pick(seeds), r));
+    await expectCleanOutcome(`audio folder #${i}`, () => loadAudioFolder(folder, { seconds: 0.01 }));
+    assert.equal(await expectCleanOutcome(`audio folder, skipBad #${i}`, () => loadAudioFolder(folder, { seconds: 0.01, skipBad: true })), 'ok');
+  }
+  assertMemoryBounded('wav');
 });
 
 test('nothing was written outside the temp folder', () => {
