@@ -6,18 +6,22 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UlearnError } from '../../errors.js';
 import { writeJsonAtomic } from '../../util/atomic.js';
+import { AudioPreprocessor } from './audio.js';
 import { TabularPreprocessor } from './tabular.js';
 
 export { TabularFitter, TabularPreprocessor, columnGroups, quantile, type TabularPreprocessOptions, type TabularPreprocessorJSON, type FeatureSpec, type Encoding, type Scaling, type NumericImpute } from './tabular.js';
+export { AudioPreprocessor, type AudioPreprocessorJSON } from './audio.js';
+export { audioFeatures, audioFeatureConfig, audioFeatureShape, type AudioFeatureConfig, type AudioFeatureKind, type AudioFeatureOptions } from './audio-features.js';
 
-/** One kind today; `kind` in the JSON leaves room for others (image normalisation, audio features). */
-export type Preprocessor = TabularPreprocessor;
+/** `kind` in the JSON says which: 'tabular' (table rows) or 'audio' (the feature front-end of clips). */
+export type Preprocessor = TabularPreprocessor | AudioPreprocessor;
 export const PREPROCESSOR_FILE = 'preprocessor.json';
 
 export function preprocessorFromJSON(value: unknown, source = PREPROCESSOR_FILE): Preprocessor {
   const kind = (value as { kind?: unknown } | null)?.kind;
   if (kind === 'tabular') return TabularPreprocessor.fromJSON(value, source);
-  throw new UlearnError(`${source}: unknown preprocessor kind '${String(kind)}' (expected 'tabular')`, { code: 'E_MODEL_IO' });
+  if (kind === 'audio') return AudioPreprocessor.fromJSON(value, source);
+  throw new UlearnError(`${source}: unknown preprocessor kind '${String(kind)}' (expected 'tabular' or 'audio')`, { code: 'E_MODEL_IO' });
 }
 
 /** Writes `<dir>/preprocessor.json` atomically (the model directory: the two travel together). */

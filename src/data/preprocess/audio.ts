@@ -1,0 +1,108 @@
+/**
+ * The audio front-end a model is trained with: the feature settings (audio-features.ts) plus a per-bin
+ * normalisation, (value − mean) / std for each mel band (or MFCC coefficient), with mean and std taken over
+ * every frame of every clip of the training pool. Fitted once on the pool, saved as preprocessor.json beside
+ * the model (`kind: 'audio'`), and applied unchanged to any other clips, so a saved model sees its inputs
+ * scaled exactly as in training. A band that never varies in the pool (std 0) is only centred (std taken as 1).
+ */
+import { UlearnError } from '../../errors.js';
+import { sampleSize, type Dataset } from '../dataset.js';
+import { checkAudioFeatureConfig, audioFeatures, audioFeatureConfig, audioFeatureShape, type AudioFeatureConfig, type AudioFeatureOptions } from './audio-features.js';
+
+export interface AudioPreprocessorJSON {
+  format: 'ulearn-preprocessor';
+  version: 1;
+  kind: 'audio';
+  features: AudioFeatureConfig;
+  /** Samples per clip the model takes. */
+  clipSamples: number;
+  /** Per feature bin. */
+  mean: number[];
+  std: number[];
+}
+
+/** Clips whose features are computed at once while fitting (bounds the memory: 256 one-second clips ≈ 4 MB). */
+const FIT_BATCH = 256;
+
+export class AudioPreprocessor {
+  private constructor(private readonly json: AudioPreprocessorJSON) {}
+
+  /** Fits the normalisation on every clip of `pool` (an audio dataset; labels are not read). */
+  static fit(pool: Dataset, options: AudioFeatureOptions = {}): AudioPreprocessor {
+    if (pool.modality !== 'audio' || pool.inputShape.length !== 1) {
+      throw new UlearnError(`${pool.name}: audio features need an audio dataset of clips, got ${pool.modality} samples of shape [${pool.inputShape.join(', ')}]`, { code: 'E_DATA' });
+    }
+    if (pool.size === 0) throw new UlearnError(`${pool.name}: no clips to fit audio features on`, { code: 'E_DATA' });
+    const cfg = audioFeatureConfig(options);
+    const samples = sampleSize(pool);
+    const [, bins] = audioFeatureShape(cfg, samples);
+    const sum = new Float64Array(bins);
+    const squares = new Float64Array(bins);
+    let rows = 0;
+    for (let start = 0; start < pool.size; start += FIT_BATCH) {
+      const end = Math.min(pool.size, start + FIT_BATCH);
+      const f = audioFeatures(pool.x.subarray(start * samples, end * samples), samples, cfg);
+      for (let i = 0; i < f.length; i++) {
+        sum[i % bins] += f[i];
+        squares[i % bins] += f[i] * f[i];
+      }
+      rows += f.length / bins;
+    }
+    const mean = Array.from(sum, (s) => s / rows);
+    // Population variance (the pool is all the data the statistics describe); rounding can make it a hair negative.
+    const std = Array.from(squares, (q, b) => Math.sqrt(Math.max(0, q / rows - mean[b] * mean[b])));
+    return new AudioPreprocessor({ format: 'ulearn-preprocessor', version: 1, kind: 'audio', features: cfg, clipSamples: samples, mean, std: std.map((s) => (s > 1e-12 ? s : 1)) });
+  }
+
+  get features(): AudioFeatureConfig {
+    return { ...this.json.features };
+  }
+
+  get clipSamples(): number {
+    return this.json.clipSamples;
+  }
+
+  /** [frames, bins] of one transformed clip. */
+  get outputShape(): [number, number] {
+    return audioFeatureShape(this.json.features, this.json.clipSamples);
+  }
+
+  /** Normalised features of a batch of clips (clipSamples values each): clips · frames · bins values. */
+  transform(batch: Float32Array): Float32Array {
+    const f = audioFeatures(batch, this.json.clipSamples, this.json.features);
+    const { mean, std } = this.json;
+    const bins = mean.length;
+    for (let i = 0; i < f.length; i++) f[i] = (f[i] - mean[i % bins]) / std[i % bins];
+    return f;
+  }
+
+  toJSON(): AudioPreprocessorJSON {
+    return structuredClone(this.json);
+  }
+
+  static fromJSON(value: unknown, source = 'preprocessor.json'): AudioPreprocessor {
+    const j = value as Partial<AudioPreprocessorJSON> | null;
+    if (!j || j.format !== 'ulearn-preprocessor' || j.kind !== 'audio') invalid(source, 'not an audio ulearn preprocessor');
+    if (j.version !== 1) invalid(source, `preprocessor version ${String(j.version)} is not supported (expected 1)`);
+    const { features: f, clipSamples, mean, std } = j;
+    if (typeof f !== 'object' || f === null) invalid(source, 'audio preprocessor without its feature settings');
+    const features: AudioFeatureConfig = { kind: f.kind, sampleRate: f.sampleRate, nFft: f.nFft, hop: f.hop, nMels: f.nMels, nMfcc: f.nMfcc };
+    try {
+      checkAudioFeatureConfig(features, 'features');
+    } catch (err) {
+      invalid(source, (err as Error).message);
+    }
+    if (typeof clipSamples !== 'number' || !Number.isInteger(clipSamples) || clipSamples <= features.nFft / 2) {
+      invalid(source, `clipSamples must be an integer above nFft/2, got ${String(clipSamples)}`);
+    }
+    const bins = audioFeatureShape(features, clipSamples)[1];
+    const numbers = (a: unknown, positive: boolean): a is number[] =>
+      Array.isArray(a) && a.length === bins && a.every((v) => typeof v === 'number' && Number.isFinite(v) && (!positive || v > 0));
+    if (!numbers(mean, false) || !numbers(std, true)) invalid(source, `mean and std must be ${bins} finite numbers each (std above 0), one per feature bin`);
+    return new AudioPreprocessor({ format: 'ulearn-preprocessor', version: 1, kind: 'audio', features, clipSamples, mean: [...mean], std: [...std] });
+  }
+}
+
+function invalid(source: string, what: string): never {
+  throw new UlearnError(`${source}: ${what}`, { code: 'E_MODEL_IO' });
+}
