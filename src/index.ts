@@ -11,6 +11,7 @@ export * as data from './data/load.js';
 export { loadDataset } from './data/load.js';
 export type { DatasetSpec } from './data/load.js';
 export type { Dataset, DatasetSplits, Modality, Split } from './data/dataset.js';
+export * as audio from './data/audio.js';
 export { applyLabelBudget } from './data/label-budget.js';
 export type { LabelBudget, LabelBudgetResult } from './data/label-budget.js';
 export * as augment from './augment/index.js';
