@@ -1,5 +1,6 @@
 /**
- * `npm run bench active`: active learning on Fashion-MNIST with a simulated annotator.
+ * `npm run bench active`: active learning on Fashion-MNIST (or `--data glyphs|shapes`, with `--encoder`) with a
+ * simulated annotator.
  *
  * The pool is the 60,000 training images with their labels hidden; the annotator answers from the hidden
  * labels. For each strategy and seed, starting from no labels, the strategy picks batches up to each step of
@@ -36,6 +37,7 @@ import { encode } from '../src/models/encode.js';
 import { writeFileAtomic, writeJsonAtomic } from '../src/util/atomic.js';
 import { Budget } from '../src/util/budget.js';
 import { Progress } from '../src/util/progress.js';
+import { benchOptions, engineOptions, list, threadsOf } from './options.js';
 
 /** Strategies that need the light model's probabilities: their first batch (no labels, no model) is random. */
 const NEEDS_MODEL = new Set(['entropy', 'margin', 'least-confidence', 'badge']);
@@ -65,7 +67,6 @@ interface EncoderInfo {
   pretrain?: Record<string, unknown>;
 }
 
-const list = (s: string) => s.split(',').map((v) => v.trim()).filter(Boolean);
 const exists = (p: string) => stat(p).then(() => true, () => false);
 
 export async function run(argv: string[]): Promise<number> {
@@ -74,16 +75,20 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       strategies: { type: 'string', default: STRATEGIES.join(',') },
       labels: { type: 'string', default: '10,20,40,60,80,100,150,200,300,400,500' },
-      seeds: { type: 'string', default: '0,1,2' },
+      ...benchOptions({ name: 'active', out: path.join('bench', 'results', 'active-fashion-mnist.json'), seeds: '0,1,2' }),
+      ...engineOptions(),
       'light-model': { type: 'string', default: 'label-propagation' },
       encoder: { type: 'string' },
       'pretrain-budget': { type: 'string', default: '15m' },
       budget: { type: 'string' },
-      threads: { type: 'string', default: '2' },
-      /** Engine: auto picks the native oneDNN kernels when their add-on loads and passes its self-check. */
-      backend: { type: 'string', default: 'auto' },
-      work: { type: 'string', default: path.join('bench', '.work', 'active') },
-      out: { type: 'string', default: path.join('bench', 'results', 'active-fashion-mnist.json') },
+      /**
+       * Where the light model is scored: 'test' (the 10,000 test images; the README's figures) or 'validation'
+       * (10,000 training images held out of the pool, seed-fixed): design choices are made on validation, so
+       * that the test figures are not what they were tuned on (issue 18 part 5).
+       */
+      eval: { type: 'string', default: 'test' },
+      /** A named dataset (fashion-mnist, glyphs, shapes); other than Fashion-MNIST it needs --encoder. */
+      data: { type: 'string', default: 'fashion-mnist' },
     },
   });
   const strategies = list(values.strategies!);
@@ -97,30 +102,42 @@ export async function run(argv: string[]): Promise<number> {
   if (!LIGHT_MODEL_KINDS.includes(lightModel)) throw new UlearnError(`--light-model: one of ${LIGHT_MODEL_KINDS.join(', ')}, got ${lightModel}`, { code: 'E_ARG' });
   const work = path.resolve(values.work!);
   const budget = Budget.parse(values.budget);
+  const evalOn = values.eval!;
+  const data = values.data!;
+  if (data !== 'fashion-mnist' && !values.encoder) throw new UlearnError(`--data ${data}: give --encoder (e.g. a bench robustness run directory); only Fashion-MNIST pretrains its own`, { code: 'E_ARG' });
+  // The default results file is named after the dataset.
+  const out = values.out === path.join('bench', 'results', 'active-fashion-mnist.json') ? path.join('bench', 'results', `active-${data}.json`) : values.out!;
+  if (evalOn !== 'test' && evalOn !== 'validation') throw new UlearnError(`--eval: test or validation, got '${evalOn}'`, { code: 'E_ARG' });
   const log = (l: string) => console.log(`[bench active] ${l}`);
   const started = new Date();
   await mkdir(path.join(work, 'curves'), { recursive: true });
 
-  const backend = await initBackend(values.backend, { threads: Number(values.threads) });
+  const backend = await initBackend(values.backend, { threads: threadsOf(values.threads, 2) });
   log(describeBackend(backend));
   const encoder = await resolveEncoder(values.encoder, work, values['pretrain-budget']!, log, values.backend!);
   log(`encoder ${encoder.checkpoint} (sha256 ${encoder.sha256.slice(0, 16)})`);
-  const splits = await loadDataset('fashion-mnist');
+  const splits = await loadDataset(data);
   const train = splits.train;
   const test = splits.test!;
   const numClasses = train.classes.length;
-  const { embeddings, dim, seconds: embedS } = await cachedEmbeddings(encoder, train.x, test.x, train.inputShape, work, log);
-  const nPool = train.size;
-  const nAll = nPool + test.size;
-  const { graph, seconds: graphS } = await cachedGraph(embeddings, dim, nAll, encoder.sha256, work, log);
-  const testRows = Int32Array.from({ length: test.size }, (_, j) => nPool + j);
+  const cached = await cachedEmbeddings(encoder, train.x, test.x, train.inputShape, work, log);
+  const { dim, seconds: embedS } = cached;
+  // Rows: the pool first, then the images the light model is scored on (unlabeled graph nodes, never picked).
+  const split = evalSplit(evalOn, train.size, test.size);
+  const embeddings = evalOn === 'test' ? cached.embeddings : gatherEmbeddings(cached.embeddings, dim, [...split.pool, ...split.scored]);
+  const trueY = evalOn === 'test' ? train.y : Int32Array.from(split.pool, (i) => train.y[i]);
+  const scoredY = evalOn === 'test' ? test.y : Int32Array.from(split.scored, (i) => train.y[i]);
+  const nPool = split.pool.length;
+  const nAll = nPool + split.scored.length;
+  const { graph, seconds: graphS } = await cachedGraph(embeddings, dim, nAll, encoder.sha256, work, log, evalOn === 'test' ? '' : '-val');
+  const testRows = Int32Array.from({ length: split.scored.length }, (_, j) => nPool + j);
 
   const curves: Curve[] = [];
   const jobs = strategies.flatMap((strategy) => seeds.map((seed) => ({ strategy, seed })));
   const progress = new Progress('active learning', jobs.length * schedule.length);
   let stoppedEarly = false;
   for (const { strategy, seed } of jobs) {
-    const file = path.join(work, 'curves', `${lightModel}-${strategy}-s${seed}.json`);
+    const file = path.join(work, 'curves', `${lightModel}-${strategy}-s${seed}${evalOn === 'test' ? '' : '-val'}.json`);
     const cached = (await exists(file)) ? (JSON.parse(await readFile(file, 'utf8')) as Curve) : undefined;
     if (cached && cached.encoderSha === encoder.sha256 && cached.schedule.join() === schedule.join()) {
       curves.push(cached);
@@ -131,7 +148,7 @@ export async function run(argv: string[]): Promise<number> {
       stoppedEarly = true;
       continue;
     }
-    const curve = runCurve(strategy, seed, lightModel, schedule, { embeddings, dim, nPool, numClasses, trueY: train.y, graph, testRows, testY: test.y }, (acc, labels) =>
+    const curve = runCurve(strategy, seed, lightModel, schedule, { embeddings, dim, nPool, numClasses, trueY, graph, testRows, testY: scoredY }, (acc, labels) =>
       progress.tick(1, { [`${strategy}@${labels}`]: `${(acc * 100).toFixed(1)}%` }),
     );
     curve.encoderSha = encoder.sha256;
@@ -143,14 +160,15 @@ export async function run(argv: string[]): Promise<number> {
 
   const result = summarise(curves, strategies, schedule);
   const wallS = (Date.now() - started.getTime()) / 1000;
-  const chartFile = values.out!.replace(/\.json$/, '') + '.svg';
-  await writeJsonAtomic(values.out!, {
-    dataset: 'fashion-mnist',
+  const chartFile = out.replace(/\.json$/, '') + '.svg';
+  await writeJsonAtomic(out, {
+    dataset: data,
     machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version, backend: describeBackend(backend), load_1m_at_end: Number(os.loadavg()[0].toFixed(2)) },
     started: started.toISOString(),
     updated: new Date().toISOString(),
     wall_s: Math.round(wallS),
     complete: !stoppedEarly,
+    evaluation: evalOn === 'test' ? `the ${test.size} test images` : `validation: ${split.scored.length} training images held out of the pool (not the test split)`,
     encoder: {
       path: path.relative(process.cwd(), encoder.checkpoint),
       sha256: encoder.sha256,
@@ -166,8 +184,8 @@ export async function run(argv: string[]): Promise<number> {
       graph: lightModel === 'label-propagation' ? { neighbors: GRAPH_NEIGHBORS, metric: 'cosine', exact: graph.exact, build_s: graphS } : undefined,
       protocol:
         `pool: ${nPool} train images, labels revealed only when picked (simulated annotator). Embeddings: frozen encoder, L2-normalised. ` +
-        `Batch mode: at each step the strategy picks (next - current) samples, then the ${lightModel} light model is retrained on all labels so far and scored on the ${test.size} test images. ` +
-        (lightModel === 'label-propagation' ? 'Label propagation is transductive over pool + test images as unlabeled nodes (no test label is used). ' : '') +
+        `Batch mode: at each step the strategy picks (next - current) samples, then the ${lightModel} light model is retrained on all labels so far and scored on ${evalOn === 'test' ? `the ${test.size} test images` : `${split.scored.length} validation images held out of train`}. ` +
+        (lightModel === 'label-propagation' ? `Label propagation is transductive over pool + the scored images as unlabeled nodes (none of their labels is used). ` : '') +
         `Strategies needing model probabilities (${[...NEEDS_MODEL].join(', ')}) start with a random first batch, the same draw as random sampling's for the same seed.`,
     },
     rows: result.rows,
@@ -186,12 +204,12 @@ export async function run(argv: string[]): Promise<number> {
     curveChart(
       strategies.map((s) => ({ name: s, points: result.rows.filter((r) => r.strategy === s).map((r) => ({ x: r.labels, y: r.acc_mean, std: r.acc_std })) })),
       {
-        title: `Fashion-MNIST: test accuracy vs labels (${lightModel}, mean of ${seeds.length} seeds)`,
+        title: `${data}: ${evalOn} accuracy vs labels (${lightModel}, mean of ${seeds.length} seeds)`,
         reference: random200 ? { y: random200.acc_mean, label: `random at 200 labels: ${(random200.acc_mean * 100).toFixed(1)}%` } : undefined,
       },
     ),
   );
-  log(`wrote ${values.out} and ${chartFile} (${Math.round(wallS)} s)`);
+  log(`wrote ${out} and ${chartFile} (${Math.round(wallS)} s)`);
   if (result.match) log(`${result.match.strategy} reaches random@200 (${(result.match.target * 100).toFixed(2)}%) at ${result.match.labels} labels`);
   else log('no strategy reaches random sampling\'s accuracy at 200 labels with fewer labels');
   return stoppedEarly ? 3 : 0;
@@ -367,13 +385,37 @@ async function cachedEmbeddings(encoder: EncoderInfo, trainX: Float32Array, test
   }
   const seconds = Number(((performance.now() - t0) / 1000).toFixed(1));
   await writeFileAtomic(file, new Uint8Array(embeddings.buffer));
-  await writeJsonAtomic(meta, { n, dim, seconds, encoderSha256: encoder.sha256, normalised: 'l2', rows: 'fashion-mnist train (60000) then test (10000)' });
+  await writeJsonAtomic(meta, { n, dim, seconds, encoderSha256: encoder.sha256, normalised: 'l2', rows: `train (${trainX.length / size}) then test (${testX.length / size})` });
   return { embeddings, dim, seconds };
 }
 
+/** Validation images: 10,000 of train, the same for every seed and strategy. */
+export const VALIDATION_SIZE = 10_000;
+
+/**
+ * Which rows form the pool and which are scored: with 'test', the training images and then the test images
+ * (positions in the cached train-then-test embeddings); with 'validation', the training images minus a
+ * seed-fixed 10,000 of them, and those 10,000.
+ */
+export function evalSplit(evalOn: 'test' | 'validation', nTrain: number, nTest: number): { pool: number[]; scored: number[] } {
+  if (evalOn === 'test') return { pool: Array.from({ length: nTrain }, (_, i) => i), scored: Array.from({ length: nTest }, (_, j) => nTrain + j) };
+  const held = new Uint8Array(nTrain);
+  for (const i of new Rng(0).fork('active-validation').permutation(nTrain).slice(0, Math.min(VALIDATION_SIZE, Math.floor(nTrain / 2)))) held[i] = 1;
+  const pool: number[] = [];
+  const scored: number[] = [];
+  for (let i = 0; i < nTrain; i++) (held[i] ? scored : pool).push(i);
+  return { pool, scored };
+}
+
+function gatherEmbeddings(all: Float32Array, dim: number, rows: number[]): Float32Array {
+  const out = new Float32Array(rows.length * dim);
+  rows.forEach((r, k) => out.set(all.subarray(r * dim, (r + 1) * dim), k * dim));
+  return out;
+}
+
 /** The neighbour search is the slow part, so it is what is cached; turning it into the spreading graph takes a second. */
-async function cachedGraph(embeddings: Float32Array, dim: number, n: number, sha: string, work: string, log: (l: string) => void): Promise<{ graph: SparseGraph; seconds: number }> {
-  const file = path.join(work, `graph-${sha.slice(0, 16)}-k${GRAPH_NEIGHBORS}.bin`);
+async function cachedGraph(embeddings: Float32Array, dim: number, n: number, sha: string, work: string, log: (l: string) => void, tag: string): Promise<{ graph: SparseGraph; seconds: number }> {
+  const file = path.join(work, `graph-${sha.slice(0, 16)}-k${GRAPH_NEIGHBORS}${tag}.bin`);
   const k = GRAPH_NEIGHBORS;
   if (await exists(file + '.json')) {
     const m = JSON.parse(await readFile(file + '.json', 'utf8')) as { seconds: number; exact: boolean };

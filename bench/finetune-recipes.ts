@@ -26,13 +26,14 @@ import { loadDataset } from '../src/data/load.js';
 import { currentBackend, describeBackend } from '../src/engine/backend.js';
 import { Rng } from '../src/engine/seed.js';
 import { accuracy, argmaxRows, meanStd } from '../src/eval/metrics.js';
-import { pipelineConfig } from '../src/pipeline/config.js';
+import { pipelineConfig, type PipelineConfigInput } from '../src/pipeline/config.js';
 import { runPipeline } from '../src/pipeline/run-pipeline.js';
 import { RunDir } from '../src/runs/run-dir.js';
 import { fitMethod, type FitMethod, type SemiSettings } from '../src/semi/fit.js';
 import { predictProba } from '../src/train/fit-classifier.js';
 import { writeJsonAtomic } from '../src/util/atomic.js';
 import { Budget } from '../src/util/budget.js';
+import { benchOptions, engineOptions, list, threadsOf } from './options.js';
 
 interface Recipe {
   method: FitMethod;
@@ -62,22 +63,19 @@ interface Unit {
   seconds: number;
 }
 
-const list = (s: string) => s.split(',').map((v) => v.trim()).filter(Boolean);
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
+      ...benchOptions({ name: 'finetune-recipes', out: path.join('bench', 'results', 'finetune-recipes.json'), seeds: '0,1' }),
+      ...engineOptions(),
       datasets: { type: 'string', default: 'fashion-mnist,glyphs,shapes' },
-      seeds: { type: 'string', default: '0,1' },
       recipes: { type: 'string', default: Object.keys(RECIPES).join(',') },
       'pretrain-steps': { type: 'string', default: '120' },
       'pretrain-batch': { type: 'string', default: '128' },
       pool: { type: 'string', default: '10000' },
       val: { type: 'string', default: '2000' },
-      threads: { type: 'string', default: '1' },
-      work: { type: 'string', default: path.join('bench', '.work', 'finetune-recipes') },
-      out: { type: 'string', default: path.join('bench', 'results', 'finetune-recipes.json') },
     },
   });
   const datasets = list(values.datasets!);
@@ -87,7 +85,7 @@ export async function run(argv: string[]): Promise<number> {
   const work = path.resolve(values.work!);
   await mkdir(path.join(work, 'units'), { recursive: true });
   const log = (l: string) => console.log(`[bench finetune-recipes] ${l}`);
-  const scale = { pretrainSteps: Number(values['pretrain-steps']), pretrainBatch: Number(values['pretrain-batch']), pool: Number(values.pool), val: Number(values.val), labelsPerClass: 10, threads: Number(values.threads) };
+  const scale = { pretrainSteps: Number(values['pretrain-steps']), pretrainBatch: Number(values['pretrain-batch']), pool: Number(values.pool), val: Number(values.val), labelsPerClass: 10, threads: threadsOf(values.threads, 1)! };
   const started = new Date().toISOString();
 
   const save = async () => {
@@ -126,7 +124,7 @@ export async function run(argv: string[]): Promise<number> {
 
   for (const dataset of datasets) {
     // One pretraining per dataset, through the pipeline (so its augmentations are the ones the pipeline chooses).
-    const preCfg = pipelineConfig({ data: dataset, labelsPerClass: 10, seed: 0, budget: 'none', pretrain: { method: 'simclr', maxSteps: scale.pretrainSteps, batchSize: scale.pretrainBatch, poolSize: scale.pool, budgetShare: 1, monitorEvery: scale.pretrainSteps } });
+    const preCfg = pipelineConfig({ data: dataset, labelsPerClass: 10, seed: 0, budget: 'none', backend: values.backend as PipelineConfigInput['backend'], pretrain: { method: 'simclr', maxSteps: scale.pretrainSteps, batchSize: scale.pretrainBatch, poolSize: scale.pool, budgetShare: 1, monitorEvery: scale.pretrainSteps } });
     const preRun = await RunDir.create(work, preCfg, { id: `pretrain-${dataset}` });
     log(`${dataset}: pretraining SimCLR for ${scale.pretrainSteps} steps of ${scale.pretrainBatch} in ${preRun.dir}`);
     await runPipeline(preCfg, { runDir: preRun.dir, stages: ['pretrain'], threads: scale.threads, log });

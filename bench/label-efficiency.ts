@@ -6,7 +6,7 @@
  * Each (method, labels, seed) is a unit whose result is written atomically to <work>/units/ when it finishes,
  * so a killed benchmark continues where it stopped (the unit that was running restarts; each is one budget
  * long at most). A unit's file name carries a hash of everything that decides its result (data and sizes,
- * encoder checkpoint hash, encoder shape, budget, overrides, threads), so a rerun with other settings never
+ * encoder checkpoint hash, encoder shape, budget, overrides, threads, engine), so a rerun with other settings never
  * reuses it; the unit records those settings, and so does each row built from units. The JSON in
  * bench/results/ is rebuilt from every finished unit after each one, so separate invocations (--methods,
  * --labels) add up to one table, with the chart (.svg, .png) and an HTML page beside it; where one (method,
@@ -43,6 +43,7 @@ import { predictProba } from '../src/train/fit-classifier.js';
 import { writeFileAtomic, writeJsonAtomic } from '../src/util/atomic.js';
 import { Budget } from '../src/util/budget.js';
 import { formatDuration } from '../src/util/duration.js';
+import { engineOptions, list } from './options.js';
 
 const METHODS: Record<string, { fit: FitMethod; ssl: boolean; describe: string }> = {
   'supervised-only': { fit: 'supervised', ssl: false, describe: 'ResNet from scratch on the labels only (weak augmentation)' },
@@ -72,6 +73,8 @@ export interface UnitSettings {
   budget_s: number | null;
   overrides: Partial<SemiSettings>;
   threads: number | null;
+  /** The engine the unit trained on (backend name: native, wasm...): a unit from one engine is never read back for another. */
+  engine: string;
 }
 
 export function settingsKey(s: UnitSettings): string {
@@ -110,7 +113,6 @@ export interface Row {
   finished: string;
 }
 
-const list = (s: string) => s.split(',').map((v) => v.trim()).filter(Boolean);
 const positiveInts = (flag: string, s: string) =>
   list(s).map((v) => {
     const n = Number(v);
@@ -236,9 +238,7 @@ export async function run(argv: string[]): Promise<number> {
       threshold: { type: 'string' },
       mu: { type: 'string' },
       'batch-size': { type: 'string' },
-      threads: { type: 'string' },
-      /** Engine: auto picks the native oneDNN kernels when their add-on loads and passes its self-check. */
-      backend: { type: 'string', default: 'auto' },
+      ...engineOptions(),
       work: { type: 'string' },
       out: { type: 'string' },
     },
@@ -300,6 +300,7 @@ export async function run(argv: string[]): Promise<number> {
     budget_s: ms === undefined ? null : ms / 1000,
     overrides: { ...settings, ...(method === ALL_LABELS ? ALL_LABELS_EXTRA : {}) },
     threads: values.threads ? positiveInts('threads', values.threads)[0] : null,
+    engine: backend.name,
   });
   const unitFile = (method: string, labels: number, seed: number, key: string) => path.join(work, 'units', `${method.replace(/[^a-z0-9.+-]+/gi, '_')}-l${labels}-s${seed}-${key}.json`);
   const started = new Date().toISOString();

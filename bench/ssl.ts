@@ -20,6 +20,7 @@ import { RunDir } from '../src/runs/run-dir.js';
 import { writeJsonAtomic } from '../src/util/atomic.js';
 import { parseDuration } from '../src/util/duration.js';
 import { describeBackend, currentBackend } from '../src/engine/backend.js';
+import { benchOptions, engineOptions, list, threadsOf } from './options.js';
 
 interface Row {
   method: string;
@@ -42,22 +43,20 @@ interface Row {
   protocol: string;
 }
 
-const list = (s: string) => s.split(',').map((v) => v.trim()).filter(Boolean);
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
+      ...benchOptions({ name: 'ssl', out: path.join('bench', 'results', 'ssl-fashion-mnist.json'), seeds: '0,1,2' }),
+      ...engineOptions(),
       methods: { type: 'string', default: 'simclr,vicreg,masked-pixels' },
       labels: { type: 'string', default: '10,100' },
-      seeds: { type: 'string', default: '0,1,2' },
       'pretrain-budget': { type: 'string', default: '15m' },
       /** A guard for each (labels, seed) run (probe + fine-tune + baseline); the epoch counts are the protocol. */
       'finetune-budget': { type: 'string', default: '30m' },
       'all-labels-budget': { type: 'string', default: '10m' },
       data: { type: 'string', default: 'fashion-mnist' },
-      work: { type: 'string', default: path.join('bench', '.work', 'ssl') },
-      out: { type: 'string', default: path.join('bench', 'results', 'ssl-fashion-mnist.json') },
       'no-all-labels': { type: 'boolean', default: false },
       /**
        * Pretrain every other method for the same number of optimizer steps (same batch size) as this method's
@@ -67,13 +66,12 @@ export async function run(argv: string[]): Promise<number> {
       'match-steps-of': { type: 'string', default: 'simclr' },
       /** Pretrain every method for exactly this many optimizer steps (overrides --match-steps-of). */
       steps: { type: 'string' },
-      /** Engine for every run: auto picks native when its add-on loads and passes its self-check. */
-      backend: { type: 'string', default: 'auto' },
     },
   });
   const methods = list(values.methods!);
   const labels = list(values.labels!).map(Number);
   const seeds = list(values.seeds!).map(Number);
+  const threads = threadsOf(values.threads);
   const work = path.resolve(values.work!);
   await mkdir(work, { recursive: true });
   const rows = new Map<string, Row>();
@@ -128,7 +126,7 @@ export async function run(argv: string[]): Promise<number> {
     const preRun = await RunDir.create(work, preCfg, { id: `pretrain-${method}` });
     log(`pretraining ${method} (${matched ? `${stepCap} steps${fixedSteps ? '' : `, as ${reference}`}` : `${values['pretrain-budget']} cap`}) in ${preRun.dir}`);
     const pretrainedBefore = await preRun.isStageDone('pretrain');
-    await runPipeline(preCfg, { runDir: preRun.dir, stages: ['pretrain'], log });
+    await runPipeline(preCfg, { runDir: preRun.dir, stages: ['pretrain'], threads, log });
     let preStage = (await preRun.stage('pretrain'))!;
     if (!pretrainedBefore) {
       await preRun.stageDone('pretrain', { ...preStage, load1m: os.loadavg()[0] });
@@ -156,7 +154,7 @@ export async function run(argv: string[]): Promise<number> {
           const { doneAt: _doneAt, ...details } = preStage;
           await runDir.stageDone('pretrain', { ...details, borrowedFrom: preRun.dir });
         }
-        const res = await runPipeline(cfg, { runDir: runDir.dir, stages: ['probe', 'finetune', 'baseline'], log });
+        const res = await runPipeline(cfg, { runDir: runDir.dir, stages: ['probe', 'finetune', 'baseline'], threads, log });
         const cap = matched ? `${steps} steps of ${preCfg.pretrain.batchSize}${fixedSteps ? '' : `, matching ${reference}'s ${values['pretrain-budget']} run`}` : `${values['pretrain-budget']} cap`;
         const protocol = `one ${method} pretraining (seed 0, ${cap}, ${Math.round(pretrainS)} s) serves all seeds; seeds vary labels, head init and fine-tune`;
         for (const r of res.methods) {
@@ -171,7 +169,7 @@ export async function run(argv: string[]): Promise<number> {
     for (const seed of seeds) {
       const cfg = pipelineConfig(base({ labelsPerClass: 6000, seed, budget: values['all-labels-budget'], finetune: { epochs: 30, batchSize: 128 } }));
       const runDir = await RunDir.create(work, cfg, { id: `all-labels-s${seed}` });
-      const res = await runPipeline(cfg, { runDir: runDir.dir, stages: ['baseline'], log });
+      const res = await runPipeline(cfg, { runDir: runDir.dir, stages: ['baseline'], threads, log });
       record('all-labels (supervised)', 6000, seed, res.methods[0], null, `supervised on all 60,000 labels, capped at ${values['all-labels-budget']}`);
       await save();
     }

@@ -30,8 +30,8 @@ import { meanStd } from '../src/eval/metrics.js';
 import { chooseLabeled, compareTabular, pretrainTabular, type TabularMethodResult } from '../src/pipeline/tabular.js';
 import { tabularConfig, type TabularConfig } from '../src/pipeline/tabular-config.js';
 import { writeJsonAtomic } from '../src/util/atomic.js';
+import { benchOptions, list } from './options.js';
 
-const list = (s: string) => s.split(',').map((v) => v.trim()).filter(Boolean);
 const log = (l: string) => console.log(`[bench tabular] ${l}`);
 const OUT = path.join('bench', 'results', 'tabular.json');
 
@@ -43,9 +43,7 @@ export async function run(argv: string[]): Promise<number> {
       rows: { type: 'string', default: '100000,1000000' },
       datasets: { type: 'string', default: 'segment,soybean,credit-g' },
       fractions: { type: 'string', default: '0.05,0.1' },
-      seeds: { type: 'string', default: '0,1,2' },
-      work: { type: 'string', default: path.join('bench', '.work', 'tabular') },
-      out: { type: 'string', default: OUT },
+      ...benchOptions({ name: 'tabular', out: OUT, seeds: '0,1,2' }),
       // Internal: one ingest measurement in a child process.
       'child-ingest': { type: 'string' },
       mode: { type: 'string', default: 'dataset' },

@@ -44,10 +44,10 @@ import { labelSpreading, spreadToNewRows } from '../src/semi/label-spreading.js'
 import { Budget } from '../src/util/budget.js';
 import { writeJsonAtomic } from '../src/util/atomic.js';
 import { PRETRAIN_STEPS, stratifiedSplit, WEKA, wekaConfig, wekaExamples } from './tabular.js';
+import { benchOptions, list } from './options.js';
 
 const OUT = path.join('bench', 'results', 'tuning.json');
 const log = (l: string) => console.log(`[bench tune] ${l}`);
-const list = (s: string) => s.split(',').map((v) => v.trim()).filter(Boolean);
 const key = (o: unknown) => createHash('sha256').update(JSON.stringify(o)).digest('hex').slice(0, 12);
 const round = (v: number, d = 4) => Math.round(v * 10 ** d) / 10 ** d;
 
@@ -58,10 +58,8 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       datasets: { type: 'string', default: 'segment,soybean,credit-g' },
       fractions: { type: 'string', default: '0.05,0.1' },
-      seeds: { type: 'string', default: '0,1,2' },
+      ...benchOptions({ name: 'tune', out: OUT, seeds: '0,1,2' }),
       'clean-seeds': { type: 'string', default: '1,2' },
-      work: { type: 'string', default: path.join('bench', '.work', 'tune') },
-      out: { type: 'string', default: OUT },
     },
   });
   const part = positionals[0] ?? 'all';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gapClosed, run, type Row } from '../../bench/label-efficiency.js';
+import { gapClosed, run, settingsKey, type Row } from '../../bench/label-efficiency.js';
 import { initBackend } from '../../src/engine/backend.js';
 import { UlearnError } from '../../src/errors.js';
 import { buildResNetEncoder } from '../../src/models/resnet.js';
@@ -88,11 +88,17 @@ test('bad settings fail before any run starts', async () => {
 });
 
 test('gap closed at 100 labels = (best - supervised) / (all labels - supervised)', () => {
-  const settings = { data: 'd', testData: null, trainSize: 1, testSize: 1, encoderSha256: null, encoder: { widths: [4], blocksPerStage: 1 }, budget_s: null, overrides: {}, threads: null };
+  const settings = { data: 'd', testData: null, trainSize: 1, testSize: 1, encoderSha256: null, encoder: { widths: [4], blocksPerStage: 1 }, budget_s: null, overrides: {}, threads: null, engine: 'wasm' };
   const row = (method: string, labels: number, acc_mean: number): Row => ({ method, labels, seeds: [0], acc: [acc_mean], acc_mean, acc_std: 0, wall_s: [1], protocol: '', info: [], settings, key: 'k', finished: '' });
   const rows = [row('supervised-only', 100, 0.6), row('ssl+linear', 100, 0.75), row('label-propagation', 100, 0.8), row('all-labels (supervised)', 60000, 0.9), row('ssl+linear', 40, 0.99)];
   const g = gapClosed(rows, 100)!;
   assert.equal(g.best, 'label-propagation');
   assert.ok(Math.abs(g.share - 0.2 / 0.3) < 1e-12);
   assert.equal(gapClosed(rows.slice(0, 3), 100), undefined, 'no upper bound, no figure');
+});
+
+test("a unit's key includes the engine: a budget-capped unit from one engine is never read back for another", () => {
+  const settings = { data: 'd', testData: null, trainSize: 1, testSize: 1, encoderSha256: null, encoder: { widths: [4], blocksPerStage: 1 }, budget_s: 600, overrides: {}, threads: 2, engine: 'wasm' };
+  assert.notEqual(settingsKey(settings), settingsKey({ ...settings, engine: 'native' }));
+  assert.equal(settingsKey(settings), settingsKey({ ...settings }));
 });
