@@ -24,6 +24,7 @@ import { pipelineConfig, type PipelineConfigInput } from '../src/pipeline/config
 import { runPipeline } from '../src/pipeline/run-pipeline.js';
 import { RunDir } from '../src/runs/run-dir.js';
 import { writeJsonAtomic } from '../src/util/atomic.js';
+import { benchOptions, engineOptions, list, threadsOf } from './options.js';
 
 export interface RobustnessRow {
   dataset: string;
@@ -49,7 +50,6 @@ interface Unit {
   finished: string;
 }
 
-const list = (s: string) => s.split(',').map((v) => v.trim()).filter(Boolean);
 const pct = (v: number) => Number((v * 100).toFixed(2));
 
 /** The smoke test's settings: every stage runs, on tiny data, for a few steps, with no wall-clock budget. */
@@ -63,7 +63,7 @@ function quickConfig(dataset: string, seed: number, lpc: number): PipelineConfig
     encoder: { widths: [4, 8], blocksPerStage: 1 },
     pretrain: { batchSize: 16, poolSize: 120, maxSteps: 2, monitorEvery: 2 },
     finetune: { epochs: 2, batchSize: 8 },
-    estimate: { folds: 2, epochsScale: 0.5 },
+    estimate: { folds: 3, stepsScale: 0.25 },
     testSize: 40,
   };
 }
@@ -72,13 +72,11 @@ export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
+      ...benchOptions({ name: 'robustness', out: path.join('bench', 'results', 'robustness.json'), seeds: '0,1,2' }),
+      ...engineOptions(),
       datasets: { type: 'string', default: 'fashion-mnist,glyphs,shapes' },
-      seeds: { type: 'string', default: '0,1,2' },
       labels: { type: 'string', default: '10' },
       budget: { type: 'string', default: '10m' },
-      threads: { type: 'string' },
-      work: { type: 'string', default: path.join('bench', '.work', 'robustness') },
-      out: { type: 'string', default: path.join('bench', 'results', 'robustness.json') },
       quick: { type: 'boolean', default: false },
     },
   });
@@ -86,7 +84,7 @@ export async function run(argv: string[]): Promise<number> {
   const seeds = list(values.seeds!).map(Number);
   const lpc = Number(values.labels);
   const quick = values.quick!;
-  const threads = values.threads === undefined ? undefined : Number(values.threads);
+  const threads = threadsOf(values.threads);
   const work = path.resolve(values.work!);
   await mkdir(path.join(work, 'units'), { recursive: true });
   const log = (l: string) => console.log(`[bench robustness] ${l}`);
@@ -96,7 +94,7 @@ export async function run(argv: string[]): Promise<number> {
     for (const seed of seeds) {
       const unitFile = path.join(work, 'units', `${dataset}-l${lpc}-s${seed}.json`);
       if (existsSync(unitFile)) continue;
-      const cfg = pipelineConfig(quick ? quickConfig(dataset, seed, lpc) : { data: dataset, labelsPerClass: lpc, seed, budget: values.budget });
+      const cfg = pipelineConfig(quick ? quickConfig(dataset, seed, lpc) : { data: dataset, labelsPerClass: lpc, seed, budget: values.budget, backend: values.backend as PipelineConfigInput['backend'] });
       const runDir = await RunDir.create(work, cfg, { id: `${dataset}-l${lpc}-s${seed}` });
       log(`${dataset} seed ${seed}: ${runDir.dir}`);
       const res = await runPipeline(cfg, { runDir: runDir.dir, threads, log });

@@ -23,14 +23,18 @@ export interface StepsCounted {
 /** An arm's accuracy estimated by k-fold cross-validation on the labels (src/semi/estimate.ts); fractions in [0, 1]. */
 export interface AccuracyEstimate {
   acc: number;
-  /** Binomial standard error. */
+  /** Standard error (binomial; through the extrapolation when `curve`). */
   stderr: number;
-  /** Wilson 95% interval. */
+  /** 95% interval. */
   low: number;
   high: number;
   folds: number;
   /** Labeled samples it was estimated from. */
   labels: number;
+  /** True when the learning curve was extrapolated to all the labels (false or absent: plain cross-validation). */
+  curve?: boolean;
+  /** Plain cross-validation accuracy, which ranks the arms (src/semi/estimate.ts `chooseArm`); absent: `acc` does. */
+  cv?: number;
 }
 
 /** "71.0 ± 4.5%": the estimate and its standard error, in percent. */
@@ -47,11 +51,14 @@ export function sslVerdict(methods: StepsCounted[], baselineName: string | undef
   const base = methods.find((m) => m.name === baselineName);
   const ssl = methods.filter((m) => m !== base && m.estimate);
   if (!base?.estimate || ssl.length === 0) return undefined;
-  const best = ssl.reduce((a, m) => (m.estimate!.acc > a.estimate!.acc ? m : a));
-  if (best.estimate!.acc > base.estimate.acc) return undefined;
+  // Ranked as chooseArm ranks them: by plain cross-validation where it was recorded.
+  const rank = (e: AccuracyEstimate) => e.cv ?? e.acc;
+  const best = ssl.reduce((a, m) => (rank(m.estimate!) > rank(a.estimate!) ? m : a));
+  if (rank(best.estimate!) > rank(base.estimate)) return undefined;
+  const cvText = (e: AccuracyEstimate) => (e.cv === undefined ? estimateText(e) : `${(e.cv * 100).toFixed(1)}%`);
   return (
     `SSL did not help here: no SSL arm is estimated to beat '${base.name}' (cross-validation on the labels: ` +
-    `best '${best.name}' ${estimateText(best.estimate!)} vs ${estimateText(base.estimate)}), so '${base.name}' is the chosen arm. ` +
+    `best '${best.name}' ${cvText(best.estimate!)} vs ${cvText(base.estimate)}), so '${base.name}' is the chosen arm. ` +
     'Try: a larger --budget (more pretraining), other augmentations (--augment, e.g. crop=0.5 or flip=off), ' +
     'or an encoder pretrained elsewhere (ulearn train <data> --method finetune --encoder <checkpoint>).'
   );
@@ -104,7 +111,8 @@ export function formatResultsTable(methods: (StepsCounted & { seconds: number; s
   const table = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
   if (estimated) {
     const e = methods.find((m) => m.estimate)!.estimate!;
-    table.push('', `estimated from labels: ${e.folds}-fold cross-validation on the ${e.labels} labels before the final fit (± standard error); * = the arm chosen from it`);
+    const how = e.curve ? `${e.folds}-fold cross-validation on the ${e.labels} labels, extrapolated along the learning curve to all of them,` : `${e.folds}-fold cross-validation on the ${e.labels} labels`;
+    table.push('', `estimated from labels: ${how} before the final fit (± standard error); * = the arm chosen from it`);
   }
   const verdict = sslVerdict(methods, baselineName);
   if (verdict) table.push('', verdict);

@@ -65,7 +65,7 @@ export function methodsTable(input: ReportInput, h: Highlight): string {
   const notes = (m: ReportMethod) => [m.notes, undertrained(m) ? `not trained: ${m.steps} optimizer steps` : undefined].filter(Boolean).join('; ');
   const head =
     `<tr><th>Method</th>` +
-    (estimated ? '<th class="num" title="k-fold cross-validation on the labels, before the final fit (± standard error)">Estimated from labels</th>' : '') +
+    (estimated ? '<th class="num" title="from the labels alone, before the final fit: k-fold cross-validation, by default extrapolated along the learning curve to all the labels (± standard error)">Estimated from labels</th>' : '') +
     `<th class="num">Test accuracy</th>` +
     (h.baseline ? `<th class="num">vs ${esc(h.baseline.name)}</th>` : '') +
     (withNotes ? '<th>Notes</th>' : '') +

@@ -112,12 +112,16 @@ export const PipelineConfigSchema = z
       }),
     /**
      * The estimate from the labels alone (src/semi/estimate.ts) that picks the default arm: k-fold
-     * cross-validation with `folds` folds (0 turns it off) and `epochsScale` of each trained arm's epochs per
-     * fold. Optional (defaults in DEFAULT_ESTIMATE) so that configs written before it existed still match.
+     * cross-validation with `folds` folds (0 turns it off), each trained arm's fold training `stepsScale` of the
+     * final fit's steps, and with `curve` the learning curve extrapolated to all the labels. `epochsScale` is
+     * the older spelling (a share of the final fit's epochs). Optional (defaults in DEFAULT_ESTIMATE) so that
+     * configs written before it existed still match.
      */
     estimate: z
       .object({
         folds: z.number().int().min(0).refine((n) => n !== 1, 'folds must be 0 (off) or at least 2').optional(),
+        stepsScale: z.number().gt(0).max(1).optional(),
+        curve: z.boolean().optional(),
         epochsScale: z.number().gt(0).max(1).optional(),
       })
       .strict()

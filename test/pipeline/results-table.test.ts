@@ -56,6 +56,8 @@ test('the table shows each arm’s estimate from the labels beside its test accu
     ].join('\n'),
   );
   assert.doesNotMatch(table, /SSL did not help/);
+  const curved = resultsTable([arm('supervised only', 0.6, { estimate: { ...estimate(0.58), curve: true }, chosen: true })]);
+  assert.match(curved, /estimated from labels: 3-fold cross-validation on the 100 labels, extrapolated along the learning curve to all of them, before the final fit/);
 });
 
 test('when no SSL arm is estimated to beat supervised-only, the table says so plainly and says what to try', () => {
@@ -69,4 +71,15 @@ test('when no SSL arm is estimated to beat supervised-only, the table says so pl
   assert.match(table, /--budget/);
   assert.match(table, /--augment/);
   assert.match(table, /--encoder/);
+  // With the curve, arms are ranked by plain cross-validation (cv), as chooseArm ranks them.
+  const ranked = resultsTable([
+    arm('supervised only', 0.61, { estimate: { ...estimate(0.73), curve: true, cv: 0.6 }, chosen: false }),
+    arm('SSL + fine-tune', 0.74, { estimate: { ...estimate(0.69), curve: true, cv: 0.7 }, chosen: true }),
+  ]);
+  assert.doesNotMatch(ranked, /SSL did not help/);
+  const behind = resultsTable([
+    arm('supervised only', 0.61, { estimate: { ...estimate(0.6), curve: true, cv: 0.72 }, chosen: true }),
+    arm('SSL + fine-tune', 0.74, { estimate: { ...estimate(0.75), curve: true, cv: 0.7 }, chosen: false }),
+  ]);
+  assert.match(behind, /SSL did not help here: .*best 'SSL \+ fine-tune' 70\.0% vs 72\.0%\)/);
 });

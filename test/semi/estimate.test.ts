@@ -16,7 +16,7 @@ import { Rng } from '../../src/engine/seed.js';
 import { buildEncoder } from '../../src/models/architecture.js';
 import { modality } from '../../src/modality.js';
 import { saveCheckpoint } from '../../src/runs/checkpoint.js';
-import { binomial, chooseArm, estimateArms, stratifiedFolds, type ArmEstimate } from '../../src/semi/estimate.js';
+import { binomial, chooseArm, curveEstimate, estimateArms, estimateSettings, extrapolate, stepsPerEpoch, stratifiedFolds, type ArmEstimate } from '../../src/semi/estimate.js';
 import { Budget } from '../../src/util/budget.js';
 
 let root: string;
@@ -48,13 +48,20 @@ test('binomial interval: Wilson 95% matches published values', () => {
   assert.ok(near(c.low, 0.4038) && near(c.high, 0.5962), JSON.stringify(c));
 });
 
-const est = (method: ArmEstimate['method'], acc: number): ArmEstimate => ({ method, acc, stderr: 0.05, low: acc - 0.1, high: acc + 0.1, correct: 0, total: 100, folds: 3, steps: 0, stoppedByBudget: false });
+const est = (method: ArmEstimate['method'], acc: number): ArmEstimate => ({ method, acc, stderr: 0.05, low: acc - 0.1, high: acc + 0.1, correct: 0, total: 100, folds: 3, points: [], steps: 0, stoppedByBudget: false });
 
 test('the choice: an SSL arm must beat supervised-only to be chosen; ties go to supervised, then to the probe', () => {
   assert.deepEqual(chooseArm([est('supervised', 0.6), est('linear', 0.7), est('finetune', 0.72)]), { chosen: 'finetune', sslHelped: true });
   assert.deepEqual(chooseArm([est('supervised', 0.6), est('linear', 0.7), est('finetune', 0.7)]), { chosen: 'linear', sslHelped: true });
   assert.deepEqual(chooseArm([est('supervised', 0.7), est('linear', 0.7), est('finetune', 0.65)]), { chosen: 'supervised', sslHelped: false });
   assert.deepEqual(chooseArm([est('supervised', 0.8), est('linear', 0.5)]), { chosen: 'supervised', sslHelped: false });
+});
+
+test('the choice ranks by plain cross-validation, not by the extrapolated accuracy', () => {
+  const curved = (method: ArmEstimate['method'], extrapolated: number, cv: number): ArmEstimate => ({ ...est(method, extrapolated), points: [{ share: 2 / 3, acc: cv, correct: 0, total: 100 }, { share: 1 / 3, acc: cv - 0.2, correct: 0, total: 200 }] });
+  // Supervised-only's steep curve extrapolates above the fine-tune, but at two thirds of the labels it is behind.
+  assert.deepEqual(chooseArm([curved('supervised', 0.73, 0.6), curved('linear', 0.71, 0.69), curved('finetune', 0.69, 0.7)]), { chosen: 'finetune', sslHelped: true });
+  assert.deepEqual(chooseArm([curved('supervised', 0.6, 0.72), curved('finetune', 0.75, 0.7)]), { chosen: 'supervised', sslHelped: false });
 });
 
 /** 16x16 gray images: horizontal bars (class 0) or vertical bars (class 1) at a random phase, plus noise. */
@@ -89,7 +96,7 @@ test('when the SSL features are noise, the estimate says so and picks supervised
     encoder: { widths: [4, 8], blocksPerStage: 1 },
     pretrained: ckpt,
     settings: { epochs: 24, batchSize: 8 },
-    estimate: { folds: 3, epochsScale: 0.5 },
+    estimate: { folds: 3, epochsScale: 0.5, curve: false },
     seed: 0,
     budget: Budget.parse('none'),
   });
@@ -99,10 +106,57 @@ test('when the SSL features are noise, the estimate says so and picks supervised
   // Constant features carry no class: the probe predicts one class for a whole fold, which is half of it.
   assert.ok(Math.abs(by.linear.acc - 0.5) < 1e-9, `probe on noise features: ${by.linear.acc}`);
   assert.ok(by.supervised.acc >= 0.75, `supervised-only learns the bars from pixels: ${by.supervised.acc}`);
-  assert.equal(by.supervised.steps, 3 * 12 * 2, 'each fold trains half the epochs (12) of 2 batches of 8');
+  assert.equal(by.supervised.steps, 3 * 12 * 2, 'epochsScale 0.5 (the older spelling): each fold trains half the epochs (12) of 2 batches of 8');
   assert.deepEqual(chooseArm(estimates), { chosen: 'supervised', sslHelped: false });
-  const again = await estimateArms({ arms: ['supervised'], train, y: train.y, labeled, encoder: { widths: [4, 8], blocksPerStage: 1 }, settings: { epochs: 24, batchSize: 8 }, estimate: { folds: 3, epochsScale: 0.5 }, seed: 0, budget: Budget.parse('none') });
+  const again = await estimateArms({ arms: ['supervised'], train, y: train.y, labeled, encoder: { widths: [4, 8], blocksPerStage: 1 }, settings: { epochs: 24, batchSize: 8 }, estimate: { folds: 3, epochsScale: 0.5, curve: false }, seed: 0, budget: Budget.parse('none') });
   assert.equal(again[0].correct, by.supervised.correct, 'deterministic: same seed, same estimate');
+});
+
+test('the learning curve: a line in log(labels) is read back exactly at all the labels; a curve that falls is not extrapolated', () => {
+  const line = (share: number) => 0.9 + 0.2 * Math.log(share);
+  assert.ok(Math.abs(extrapolate(line(1 / 3), line(2 / 3), 1 / 3, 2 / 3) - 0.9) < 1e-12);
+  assert.ok(Math.abs(extrapolate(line(0.1), line(0.9), 0.1, 0.9) - 0.9) < 1e-12);
+  assert.equal(extrapolate(0.7, 0.6, 1 / 3, 2 / 3), 0.6, 'noise made the curve fall: the (k-1)/k point stands');
+  assert.equal(extrapolate(0.5, 0.99, 1 / 3, 2 / 3), 1, 'never above 1');
+  assert.throws(() => extrapolate(0.5, 0.6, 0.5, 0.5), /fracLo < fracHi/);
+});
+
+test('the curve estimate\'s standard error is the delta method through the extrapolation (finite differences)', () => {
+  const lo = { share: 1 / 3, acc: 0.6, correct: 120, total: 200 };
+  const hi = { share: 2 / 3, acc: 0.75, correct: 75, total: 100 };
+  const r = curveEstimate(lo, hi);
+  const h = 1e-6;
+  const dHi = (extrapolate(lo.acc, hi.acc + h, lo.share, hi.share) - extrapolate(lo.acc, hi.acc - h, lo.share, hi.share)) / (2 * h);
+  const dLo = (extrapolate(lo.acc + h, hi.acc, lo.share, hi.share) - extrapolate(lo.acc - h, hi.acc, lo.share, hi.share)) / (2 * h);
+  const want = Math.sqrt(dHi ** 2 * (0.75 * 0.25) / 100 + dLo ** 2 * (0.6 * 0.4) / 200);
+  assert.ok(Math.abs(r.stderr - want) < 1e-6, `${r.stderr} vs ${want}`);
+  assert.ok(Math.abs(r.acc - extrapolate(0.6, 0.75, 1 / 3, 2 / 3)) < 1e-12);
+  assert.ok(r.low < r.acc && r.acc < r.high && r.high <= 1);
+});
+
+test('settings: defaults, the older epochsScale read as a share of steps, and clear errors', () => {
+  assert.deepEqual(estimateSettings({}), { folds: 3, stepsScale: 1, curve: true });
+  assert.deepEqual(estimateSettings({ folds: undefined, curve: false }), { folds: 3, stepsScale: 1, curve: false });
+  // epochsScale 0.75 of the final epochs on 4/5 of the labels: 0.6 of the final fit's steps.
+  assert.ok(Math.abs(estimateSettings({ folds: 5, epochsScale: 0.75 }).stepsScale - 0.6) < 1e-12);
+  assert.throws(() => estimateSettings({ stepsScale: 0.5, epochsScale: 0.5 }), /not both/);
+  assert.throws(() => estimateSettings({ stepsScale: 0 }), /stepsScale must be in \(0, 1\]/);
+  assert.throws(() => estimateSettings({ folds: 1 }), /folds must be an integer ≥ 2/);
+  assert.equal(stepsPerEpoch(24, 8), 3);
+  assert.equal(stepsPerEpoch(17, 8), 2, 'a last partial batch is dropped');
+  assert.equal(stepsPerEpoch(5, 8), 1, 'fewer labels than a batch: one step');
+});
+
+test('with the curve, every fold trains the final fit\'s steps, at both points', async () => {
+  const train = bars(12, 5);
+  const labeled = Int32Array.from({ length: train.size }, (_, i) => i);
+  const [e] = await estimateArms({ arms: ['supervised'], train, y: train.y, labeled, encoder: { widths: [4, 8], blocksPerStage: 1 }, settings: { epochs: 4, batchSize: 8 }, estimate: { folds: 3 }, seed: 0, budget: Budget.parse('none') });
+  // The final fit: 4 epochs of 3 batches = 12 steps. Each of 3 folds at 2/3 (16 labels, 2 batches: 6 epochs)
+  // and each of 3 inverted folds at 1/3 (8 labels, 1 batch: 12 epochs) trains 12 steps.
+  assert.equal(e.steps, 6 * 12);
+  assert.deepEqual(e.points.map((p) => [Number(p.share.toFixed(4)), p.total]), [[0.6667, 24], [0.3333, 48]]);
+  assert.equal(e.correct, Math.round(e.points[0].acc * 24));
+  assert.ok(Math.abs(e.acc - extrapolate(e.points[1].acc, e.points[0].acc, 1 / 3, 2 / 3)) < 1e-12);
 });
 
 test('a class with a single label cannot be cross-validated: a clear error', async () => {
