@@ -23,8 +23,8 @@ import { readFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { UlearnError } from '../errors.js';
 import { mapLimit } from '../util/pool.js';
-import type { Dataset, Split } from './dataset.js';
-import { checkFolder, dropEmptyClasses, folderLabels, listMediaFiles, type FolderMedia, type SkippedImage } from './image-folder.js';
+import type { Dataset } from './dataset.js';
+import { checkFolder, dropEmptyClasses, folderLabels, listMediaFiles, type FolderMedia, type FolderOptions, type SkippedImage } from './image-folder.js';
 import { resample, SAMPLE_RATE } from './resample.js';
 import { decodeWav } from './wav.js';
 
@@ -32,20 +32,9 @@ import { decodeWav } from './wav.js';
 export const AUDIO_EXTENSIONS = ['.wav', '.mp3', '.ogg', '.flac'];
 export const AUDIO_MEDIA: FolderMedia = { noun: 'audio file', extensions: AUDIO_EXTENSIONS };
 
-export interface AudioFolderOptions {
+export interface AudioFolderOptions extends FolderOptions {
   /** Clip length in seconds (default 1): every file is centre-cropped or zero-padded to it at 16 kHz. */
   seconds?: number;
-  /** 'auto' (default): class subfolders if there are any; 'none': unlabeled whatever the layout. */
-  labels?: 'auto' | 'none';
-  /** Label file (CSV `file,label`), relative to the folder or absolute. */
-  csv?: string;
-  /** Skip (and report) files that cannot be read instead of failing. */
-  skipBad?: boolean;
-  /** Files read and decoded at once (default 8). */
-  concurrency?: number;
-  split?: Split;
-  /** Default: the folder's name. */
-  name?: string;
 }
 
 /** A file left out with skipBad: its path relative to the folder, and why. */

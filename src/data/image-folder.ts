@@ -30,13 +30,8 @@ export interface FolderMedia {
 
 export const IMAGE_MEDIA: FolderMedia = { noun: 'image', extensions: IMAGE_EXTENSIONS };
 
-export interface ImageFolderOptions {
-  /** Target size (square). Default: keep a common size, else the median shorter side. */
-  size?: number;
-  /** How to reach the target size; default 'crop' (shorter side to size, then centre crop). */
-  resize?: ResizePolicy;
-  /** 1 (gray) or 3 (RGB); default 'infer': 3 if any image is visibly coloured. */
-  channels?: 1 | 3 | 'infer';
+/** What every folder of media files (images, audio) is loaded with: labels, bad files, reading, naming. */
+export interface FolderOptions {
   /** 'auto' (default): class subfolders if there are any; 'none': unlabeled whatever the layout. */
   labels?: 'auto' | 'none';
   /** Label file (CSV `file,label`), relative to the folder or absolute. */
@@ -48,6 +43,15 @@ export interface ImageFolderOptions {
   split?: Split;
   /** Default: the folder's name. */
   name?: string;
+}
+
+export interface ImageFolderOptions extends FolderOptions {
+  /** Target size (square). Default: keep a common size, else the median shorter side. */
+  size?: number;
+  /** How to reach the target size; default 'crop' (shorter side to size, then centre crop). */
+  resize?: ResizePolicy;
+  /** 1 (gray) or 3 (RGB); default 'infer': 3 if any image is visibly coloured. */
+  channels?: 1 | 3 | 'infer';
 }
 
 export interface SkippedImage {
