@@ -20,6 +20,14 @@ for font in fonts-dejavu-core fonts-liberation fonts-freefont-ttf fonts-urw-base
   fonts-breip fonts-dkg-handwriting fonts-lobster fonts-quicksand fonts-inconsolata fonts-cantarell fonts-crosextra-caladea fonts-go; do
   dpkg -s "$font" >/dev/null 2>&1 || apt_packages+=("$font")
 done
+# The synthetic `speech-digits` corpus is spoken by Debian's text-to-speech engines: espeak-ng (its voice variants
+# and English accents; other languages for the unlabeled pool), flite, and festival with three voices.
+command -v espeak-ng >/dev/null || apt_packages+=(espeak-ng)
+command -v flite >/dev/null || apt_packages+=(flite)
+command -v festival >/dev/null || apt_packages+=(festival)
+for voice in festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts; do
+  dpkg -s "$voice" >/dev/null 2>&1 || apt_packages+=("$voice")
+done
 for arg in "$@"; do
   case "$arg" in
     # The labeling app's end-to-end tests drive Debian's chromium (see DEVELOPERS.md).

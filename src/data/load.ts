@@ -5,6 +5,12 @@
  *   { name: 'fashion-mnist', ...NamedIdxOptions }   the same with options (cacheDir, dir, download: false, ...)
  *   'glyphs' | 'shapes'                             synthetic datasets built offline on first use (`ulearn data`)
  *   { name: 'glyphs', ...SyntheticOptions }         the same with options (perClass, testPerClass, seed, cacheDir, dir)
+ *   'speech-digits'                                 synthetic spoken digits + unknown (audio, [16000]), built offline on
+ *                                                   first use (`ulearn data speech-digits`); train + test (held-out voices)
+ *   'speech-digits/pool'                            its unlabeled multilingual pool, as train (y = -1), no test
+ *   { name: 'speech-digits', split?: 'labeled' | 'pool', ...SpeechDigitsOptions }
+ *                                                   the same with options (perClass, testPerClass, poolSize, seed,
+ *                                                   cacheDir, dir); split 'labeled' (default) is train + test
  *   './path/to/folder'                              folder of images (labels from subfolders, or none); train only;
  *                                                   a folder with audio files and no images is an audio folder
  *   { folder, test?, ...ImageFolderOptions }        folder with options; `test` is a second folder loaded the
@@ -30,6 +36,7 @@ import { loadGlyphs } from './glyphs.js';
 import { loadMnist } from './mnist.js';
 import type { NamedIdxOptions } from './named-idx.js';
 import { loadShapes } from './shapes.js';
+import { loadSpeechDigits, loadSpeechPool, type SpeechDigitsOptions } from './speech-digits.js';
 import type { SyntheticOptions } from './synthetic.js';
 
 const NAMED = {
@@ -37,9 +44,12 @@ const NAMED = {
   mnist: loadMnist,
   glyphs: loadGlyphs,
   shapes: loadShapes,
+  'speech-digits': loadSpeechDigits,
 } as const;
-/** The named datasets ulearn builds itself rather than reads (see src/data/synthetic.ts). */
+/** The named image datasets ulearn builds itself rather than reads (see src/data/synthetic.ts). */
 export const SYNTHETIC_NAMES = ['glyphs', 'shapes'] as const;
+/** The speech corpus's unlabeled pool, as a string spec. */
+export const SPEECH_POOL_NAME = 'speech-digits/pool';
 export type DatasetName = keyof typeof NAMED;
 export const DATASET_NAMES = Object.keys(NAMED) as DatasetName[];
 
@@ -47,6 +57,7 @@ export type DatasetSpec =
   | string
   | ({ name: 'fashion-mnist' | 'mnist' } & NamedIdxOptions)
   | ({ name: (typeof SYNTHETIC_NAMES)[number] } & SyntheticOptions)
+  | ({ name: 'speech-digits'; split?: 'labeled' | 'pool' } & Omit<SpeechDigitsOptions, 'log' | 'jobs'>)
   | ({ folder: string; test?: string } & ImageFolderOptions)
   | ({ audio: string; test?: string } & AudioFolderOptions)
   | { idx: { images: string; labels: string; testImages?: string; testLabels?: string; classes?: string[]; name?: string } }
@@ -69,10 +80,11 @@ const MAX_MANIFEST_DEPTH = 8;
 /** `manifests`: the manifest files (resolved) that led here, to refuse a cycle instead of looping forever. */
 async function load(spec: DatasetSpec, opts: LoadOptions, manifests: string[]): Promise<DatasetSplits> {
   if (typeof spec === 'string') {
-    if (isName(spec)) return spec === 'glyphs' || spec === 'shapes' ? NAMED[spec]({ log: opts.log }) : NAMED[spec]();
+    if (spec === SPEECH_POOL_NAME) return { train: await loadSpeechPool({ log: opts.log }) };
+    if (isName(spec)) return spec === 'fashion-mnist' || spec === 'mnist' ? NAMED[spec]() : NAMED[spec]({ log: opts.log });
     const st = await stat(spec).catch(() => undefined);
     if (!st) {
-      throw new UlearnError(`dataset '${spec}' is neither a known name (${DATASET_NAMES.join(', ')}) nor an existing path`, {
+      throw new UlearnError(`dataset '${spec}' is neither a known name (${[...DATASET_NAMES, SPEECH_POOL_NAME].join(', ')}) nor an existing path`, {
         code: 'E_DATA_MISSING',
       });
     }
@@ -96,6 +108,10 @@ async function load(spec: DatasetSpec, opts: LoadOptions, manifests: string[]): 
   if (named && 'name' in spec) {
     const { name, ...rest } = spec;
     if (!isName(name)) throw new UlearnError(`unknown dataset name '${String(name)}'; known: ${DATASET_NAMES.join(', ')}`, { code: 'E_CONFIG' });
+    if (name === 'speech-digits') {
+      const { split, ...options } = rest as { split?: 'labeled' | 'pool' } & SpeechDigitsOptions;
+      return split === 'pool' ? { train: await loadSpeechPool({ log: opts.log, ...options }) } : loadSpeechDigits({ log: opts.log, ...options });
+    }
     return name === 'glyphs' || name === 'shapes' ? NAMED[name]({ log: opts.log, ...(rest as SyntheticOptions) }) : NAMED[name](rest as NamedIdxOptions);
   }
   if ('manifest' in spec) {

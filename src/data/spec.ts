@@ -59,6 +59,19 @@ export const DatasetSpecSchema = z.union([
       dir: path.optional(),
     })
     .strict(),
+  // The synthetic speech corpus (src/data/speech-digits.ts: SpeechDigitsOptions); split 'pool' is its unlabeled pool.
+  z
+    .object({
+      name: z.literal('speech-digits'),
+      split: z.enum(['labeled', 'pool']).optional(),
+      perClass: z.number().int().positive().max(1_000_000).optional(),
+      testPerClass: z.number().int().positive().max(1_000_000).optional(),
+      poolSize: z.number().int().positive().max(1_000_000).optional(),
+      seed: z.number().int().optional(),
+      cacheDir: path.optional(),
+      dir: path.optional(),
+    })
+    .strict(),
   z.object({ ...folderFields, name: path.optional(), concurrency: z.number().int().positive().optional() }).strict(),
   // A folder of audio clips (src/data/audio-folder.ts: AudioFolderOptions).
   z

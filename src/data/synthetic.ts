@@ -144,7 +144,8 @@ export async function readSynthetic(dir: string): Promise<DatasetSplits> {
   return { train, test };
 }
 
-export async function readMeta(dir: string): Promise<SyntheticMeta | undefined> {
+/** A build's meta.json (any build of this module or of speech-digits.ts: `T` says which), or undefined. */
+export async function readMeta<T = SyntheticMeta>(dir: string): Promise<T | undefined> {
   let text: string;
   try {
     text = await readFile(join(dir, 'meta.json'), 'utf8');
@@ -152,7 +153,7 @@ export async function readMeta(dir: string): Promise<SyntheticMeta | undefined> 
     return undefined;
   }
   try {
-    return JSON.parse(text) as SyntheticMeta;
+    return JSON.parse(text) as T;
   } catch (e) {
     throw new UlearnError(`${join(dir, 'meta.json')}: not valid JSON (${(e as Error).message})`, { code: 'E_DATA', hint: 'delete the folder to rebuild it' });
   }
@@ -170,10 +171,7 @@ export function encodeIdxU8(shape: readonly number[], data: Uint8Array): Uint8Ar
 }
 
 async function writeBuild(dir: string, data: BuiltDataset, meta: SyntheticMeta): Promise<void> {
-  const parent = dirname(dir);
-  await mkdir(parent, { recursive: true });
-  const tmp = join(parent, `.${meta.key}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  await mkdir(tmp);
+  const tmp = await tempBuildDir(dir, meta.key);
   try {
     const [h, w, c] = data.shape;
     const nTrain = data.train.labels.length;
@@ -184,25 +182,42 @@ async function writeBuild(dir: string, data: BuiltDataset, meta: SyntheticMeta):
     await writeFileAtomic(join(tmp, FILES.testLabels), encodeIdxU8([nTest], data.test.labels));
     // meta.json last: its presence is what marks a folder as a finished build.
     await writeJsonAtomic(join(tmp, 'meta.json'), meta);
-    if (await stat(dir).then(() => true, () => false)) {
-      // Only an empty folder the user named (checked above), or a build another process just finished.
-      if (await readMeta(dir)) return;
-      await rmdir(dir);
-    }
-    try {
-      await rename(tmp, dir);
-    } catch (e) {
-      // Another process finished the same build between our check and the rename: theirs is as good as ours.
-      if (await readMeta(dir)) return;
-      throw e;
-    }
-    await syncDir(parent);
+    await publishBuild(tmp, dir);
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
 }
 
-async function nonEmptyDir(dir: string): Promise<boolean> {
+/**
+ * Moves a finished build (`tmp`, a sibling of `dir` holding meta.json) into place with one rename, so a reader
+ * sees no dataset or a whole one. `dir` may exist only as an empty folder the caller was given, or as the same
+ * build another process just finished (then theirs is kept and `tmp` is left for the caller to delete).
+ */
+export async function publishBuild(tmp: string, dir: string): Promise<void> {
+  if (await stat(dir).then(() => true, () => false)) {
+    if (await readMeta(dir)) return;
+    await rmdir(dir);
+  }
+  try {
+    await rename(tmp, dir);
+  } catch (e) {
+    // Another process finished the same build between our check and the rename: theirs is as good as ours.
+    if (await readMeta(dir)) return;
+    throw e;
+  }
+  await syncDir(dirname(dir));
+}
+
+/** A temporary folder beside `dir` to build into (created), named so a crash leaves an obvious leftover. */
+export async function tempBuildDir(dir: string, key: string): Promise<string> {
+  const parent = dirname(dir);
+  await mkdir(parent, { recursive: true });
+  const tmp = join(parent, `.${key}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  await mkdir(tmp);
+  return tmp;
+}
+
+export async function nonEmptyDir(dir: string): Promise<boolean> {
   try {
     return (await readdir(dir)).length > 0;
   } catch {
@@ -210,12 +225,12 @@ async function nonEmptyDir(dir: string): Promise<boolean> {
   }
 }
 
-function checkCount(n: number, what: string): number {
+export function checkCount(n: number, what: string): number {
   if (!Number.isInteger(n) || n < 1 || n > 1_000_000) throw new UlearnError(`${what} must be an integer in [1, 1000000], got ${n}`, { code: 'E_CONFIG' });
   return n;
 }
 
-function checkSeed(n: number): number {
+export function checkSeed(n: number): number {
   if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new UlearnError(`seed must be an integer in [0, 4294967295], got ${n}`, { code: 'E_CONFIG' });
   return n;
 }

@@ -77,7 +77,7 @@ test('unknown names, files and malformed specs are clear errors', async () => {
   await writeFile(join(dir, 'f.txt'), 'x');
   const check = async (p: Promise<unknown>, re: RegExp) =>
     assert.rejects(p, (err: unknown) => err instanceof UlearnError && re.test(err.message));
-  await check(loadDataset('cifar-99'), /'cifar-99' is neither a known name \(fashion-mnist, mnist, glyphs, shapes\) nor an existing path/);
+  await check(loadDataset('cifar-99'), /'cifar-99' is neither a known name \(fashion-mnist, mnist, glyphs, shapes, speech-digits, speech-digits\/pool\) nor an existing path/);
   await check(loadDataset(join(dir, 'f.txt')), /is a file; a dataset path must be a folder/);
   await check(loadDataset({ name: 'nope' as never }), /unknown dataset name 'nope'; known: fashion-mnist, mnist, glyphs, shapes/);
   await check(loadDataset({ what: 1 } as never), /must have one of name, folder, audio or idx \(or manifest\); got keys what/);
