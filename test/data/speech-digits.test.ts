@@ -26,6 +26,7 @@ import {
 } from '../../src/data/speech-digits.js';
 import { decodeWav } from '../../src/data/wav.js';
 import { UlearnError } from '../../src/errors.js';
+import { ulearn } from '../cli/run-cli.js';
 
 const tiny = { perClass: 2, testPerClass: 1, poolSize: 8, seed: 3 };
 let root: string;
@@ -158,6 +159,18 @@ test('loads through loadDataset: audio [16000], 11 classes in digit order, train
   assert.deepEqual(pool.train.inputShape, [16000]);
   assert.ok(pool.train.y.every((v) => v === -1));
   await assert.rejects(loadDataset({ ...spec, split: 'all' } as never), /split/);
+});
+
+test('ulearn data speech-digits: counts, speakers per split, build time, folder, and that the speech is synthetic', () => {
+  const out = join(root, 'cli');
+  const r = ulearn('data', 'speech-digits', '--per-class', '1', '--test-per-class', '1', '--pool-size', '2', '--seed', '2', '--out', out);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /^speech-digits: 11 train \+ 11 test clips, 11 classes \(zero one two three four five six seven eight nine unknown\), \+ 2 unlabeled pool clips; 1 s at 16 kHz; built in [\d.]+ s$/m);
+  assert.match(r.out, /^speakers: train \d+, test \d+ \(held out: espeak:.*\), pool \d+ \(training voices, \d+ languages\)$/m);
+  assert.match(r.out, /^SYNTHETIC: The speech is synthetic/m);
+  assert.match(r.out, new RegExp(`^folder: ${out}$`, 'm'));
+  const again = ulearn('data', 'speech-digits', '--per-class', '1', '--test-per-class', '1', '--pool-size', '2', '--seed', '2', '--out', out);
+  assert.match(again.out, /already built/);
 });
 
 test('espeak-ng missing: a clear error with the apt-get line', async () => {
