@@ -483,6 +483,9 @@ function rms(x: Float32Array): number {
   return Math.sqrt(s / Math.max(1, x.length));
 }
 
+/** sqrt(Σ h[n]²) of Kellet's pink filter below (h: its impulse response, summed to n = 200,000). */
+const PINK_GAIN = 3.0525;
+
 /** Peak level of speech before the gain: ±6 dB around it stays below full scale (0.4 × 2 = 0.8). */
 const BASE_PEAK = 0.4;
 
@@ -524,14 +527,15 @@ export function augment(raw: Float32Array, rate: number, aug: ClipAugmentation, 
     const w = r.normal();
     let v = w;
     if (aug.noise === 'pink') {
-      // Paul Kellet's pink filter (−3 dB/octave within 0.05 dB above 9 Hz at 44.1 kHz; close enough at 16 kHz), scaled to unit variance.
+      // Paul Kellet's pink filter (−3 dB/octave within 0.05 dB above 9 Hz at 44.1 kHz; close enough at 16 kHz),
+      // divided by its gain on white noise (the root sum of squares of its impulse response) for unit variance.
       b0 = 0.99886 * b0 + w * 0.0555179;
       b1 = 0.99332 * b1 + w * 0.0750759;
       b2 = 0.969 * b2 + w * 0.153852;
       b3 = 0.8665 * b3 + w * 0.3104856;
       b4 = 0.55 * b4 + w * 0.5329522;
       b5 = -0.7616 * b5 - w * 0.016898;
-      v = (b0 + b1 + b2 + b3 + b4 + b5 + b6 + w * 0.5362) / 3.3;
+      v = (b0 + b1 + b2 + b3 + b4 + b5 + b6 + w * 0.5362) / PINK_GAIN;
       b6 = w * 0.115926;
     }
     clip[i] += sigma * v;
