@@ -24,7 +24,7 @@ export function registerDataCommand(program: Command): void {
   program
     .command('data')
     .description(
-      'build a synthetic dataset offline: glyphs (digits in many fonts, 28x28 gray; test fonts unseen), shapes (geometric shapes on clutter, 32x32 colour; test hues unseen) or speech-digits (spoken zero..nine + unknown words synthesized with espeak-ng, flite and festival, 1 s at 16 kHz; test voices unseen; plus an unlabeled pool in 40+ other languages)',
+      'build a synthetic dataset offline: glyphs (digits in many fonts, 28x28 gray; test fonts unseen), shapes (geometric shapes on clutter, 32x32 colour; test hues unseen) or speech-digits (synthetic speech: zero..nine + unknown words spoken by espeak-ng, flite and festival voices, 1 s at 16 kHz; test voices unseen; plus an unlabeled pool in 49 other languages)',
     )
     .addArgument(new Argument('<name>', 'dataset').choices([...Object.keys(SPECS), SPEECH_DIGITS]))
     .option('--out <dir>', 'write the dataset here instead of the cache; load it with {name, dir}')
