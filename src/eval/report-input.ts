@@ -5,6 +5,7 @@
  */
 import { UlearnError } from '../errors.js';
 import type { AccuracyEstimate } from './comparison.js';
+import type { SpectrogramSection } from './spectrogram.js';
 
 export interface ReportMethod {
   /** e.g. "supervised-only", "SSL + linear probe", "SSL + fine-tune". */
@@ -52,6 +53,10 @@ export interface ReportInput {
   baselineName?: string;
   /** Said plainly when the estimates show SSL did not help (comparison.ts `sslVerdict`). */
   verdict?: string;
+  /** Audio runs: one spectrogram thumbnail per class (./spectrogram.ts). */
+  spectrograms?: SpectrogramSection;
+  /** A line under the title about the data (e.g. that the speech is synthetic). */
+  dataNote?: string;
 }
 
 /** Rejects inconsistent input up front, so a mistake is reported as such rather than as a garbled chart. */
@@ -67,6 +72,10 @@ export function checkReportInput(input: ReportInput): void {
   const e = input.embedding;
   if (e && (e.x.length !== e.y.length || e.x.length !== e.label.length)) {
     throw bad(`embedding has ${e.x.length} x, ${e.y.length} y and ${e.label.length} labels`);
+  }
+  for (const t of input.spectrograms?.items ?? []) {
+    if (!Number.isInteger(t.label) || t.label < 0 || t.label >= n) throw bad(`spectrogram thumbnail of class ${t.label}: there are ${n} classes`);
+    if (!t.image.startsWith('data:image/png;base64,')) throw bad('spectrogram thumbnails must be PNG data: URIs');
   }
   if (input.baselineName !== undefined && !input.methods.some((m) => m.name === input.baselineName)) {
     throw bad(`baseline "${input.baselineName}" is not one of the methods`);

@@ -50,6 +50,11 @@ td.best { font-weight: 650; }
 td.missing { color: var(--ink3); }
 .class-name { overflow-wrap: anywhere; }
 .table-wrap { margin-top: 18px; }
+.specs { display: flex; flex-wrap: wrap; gap: 14px; }
+.spec { margin: 0; }
+.spec img { display: block; image-rendering: pixelated; border-radius: 3px; }
+.spec figcaption { font-size: 12px; margin-top: 4px; }
+.spec figcaption span { color: #6b7280; }
 .embed { display: flex; gap: 24px; align-items: flex-start; flex-wrap: wrap; }
 .embed .chart { flex: 0 1 640px; margin: 0; }
 .legend { list-style: none; margin: 0; padding: 0; flex: 1 1 220px; min-width: 0; font-size: 13px; }

@@ -29,6 +29,7 @@ export function renderReport(input: ReportInput): string {
     pretrainSection(input),
     confusionSection(input, cm),
     perClassSection(input, cm),
+    spectrogramSection(input),
     embeddingSection(input),
   ].filter((s) => s !== '');
 
@@ -76,7 +77,7 @@ function header(input: ReportInput): string {
     item('Backend', input.backend) +
     item('Seed', String(input.seed)) +
     item('Created', dateText(input.createdAt)) +
-    `</dl></header>`
+    `</dl>${input.dataNote ? `<p class="sub">${esc(input.dataNote)}</p>` : ''}</header>`
   );
 }
 
@@ -154,6 +155,20 @@ function perClassSection(input: ReportInput, m: ReportMethod | undefined): strin
   const table = perClassTable(input, counts);
   if (!table) return '';
   return card('per-class', 'Per-class accuracy', 'Recall per class: the share of each class\'s test samples classified correctly.', table);
+}
+
+function spectrogramSection(input: ReportInput): string {
+  const s = input.spectrograms;
+  if (!s || s.items.length === 0) return '';
+  const figures = s.items.map(
+    (t) =>
+      `<figure class="spec"><img src="${t.image}" width="${s.frames * 2}" height="${s.bins * 2}" alt="log-mel spectrogram of a ${esc(input.classes[t.label])} clip">` +
+      `<figcaption><b>${esc(input.classes[t.label])}</b>${t.caption ? ` <span>${esc(t.caption)}</span>` : ''}</figcaption></figure>`,
+  );
+  const sub =
+    `One test clip per class, as the model sees it: ${s.note ? `${esc(s.note)}, ` : ''}normalised per band; ` +
+    `time runs left to right (${count(s.frames)} frames), the lowest of ${count(s.bins)} mel bands at the bottom.`;
+  return card('spectrograms', 'Spectrograms', sub, `<div class="specs">${figures.join('')}</div>`);
 }
 
 function embeddingSection(input: ReportInput): string {
