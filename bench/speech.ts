@@ -156,7 +156,7 @@ export async function run(argv: string[]): Promise<number> {
           encoder: arm.pool ? undefined : ({} as never),
           settings: { ...(arm.fit === 'fixmatch' ? { steps: fixmatchSteps } : {}), ...(quick ? { epochs: 2 } : {}) },
           seed,
-          budget: new Budget(null),
+          budget: Budget.parse('none'),
           log: (l) => log(`  ${l}`),
         });
         const probs = predictProba(fit.encoder, fit.head, test.x, test.inputShape as [number, number, number]);

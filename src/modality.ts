@@ -9,15 +9,19 @@
  * - its SSL views: the transform that makes two views of a batch (src/augment/presets.ts for images; tables
  *   have none here because SCARF corrupts rows inside the method, src/ssl/scarf.ts).
  *
- * Audio is registered for loading (src/data/audio-folder.ts) but has no encoder family or SSL views yet, so
- * asking for its encoder is a clear error. Completing it means an encoder family (`registerEncoderFamily`),
- * views, and filling in its registration here. Checkpoints, `loadEncoder`, encoding, the kNN graph, label
- * propagation and the classifiers then work on it unchanged.
+ * - its training augmentations: the weak and strong views of supervised training, fine-tuning and FixMatch
+ *   (images: src/augment/presets.ts, with flips chosen from the labels; audio: src/augment/audio.ts).
+ *
+ * Audio is loaded as waveforms (src/data/audio-folder.ts) and trained on as features: `featurize`
+ * (src/data/preprocess/audio.ts) turns clips into [frames, 1, bins] samples, which its encoder (TC-ResNet,
+ * src/models/tcresnet.ts) and augmentations take. Checkpoints, `loadEncoder`, encoding, the kNN graph, label
+ * propagation and the classifiers work on those unchanged.
  */
-import { simclrAugment } from './augment/presets.js';
+import { simclrAugment, strongAugment, weakAugment } from './augment/presets.js';
+import { audioSSLAugment, audioStrongAugment, audioWeakAugment, type AudioFeatureStats } from './augment/audio.js';
 import type { Augment } from './augment/augment.js';
 import { AUDIO_EXTENSIONS } from './data/audio-folder.js';
-import type { Modality } from './data/dataset.js';
+import type { Dataset, Modality } from './data/dataset.js';
 import { IMAGE_EXTENSIONS } from './data/image-folder.js';
 import { UlearnError } from './errors.js';
 import type { EncoderArchitecture } from './models/architecture.js';
@@ -32,8 +36,13 @@ export interface ModalityDefinition {
   folders: boolean;
   /** The encoder family and default widths for samples of `inputShape`. */
   encoder(inputShape: number[], o?: { widths?: number[]; blocksPerStage?: number }): EncoderArchitecture;
-  /** The transform SSL pretraining draws two views of a batch from; undefined when the method makes its own. */
-  sslViews?(inputShape: number[]): Augment;
+  /**
+   * The transform SSL pretraining draws two views of a batch from; undefined when the method makes its own.
+   * `data` is the dataset the samples come from (audio reads its features' normalisation from it).
+   */
+  sslViews?(inputShape: number[], data?: Dataset): Augment;
+  /** Training augmentations: `weak` for supervised training, fine-tuning and FixMatch's weak view, `strong` for FixMatch's strong one. */
+  trainAugments?(inputShape: number[], o: { flip: boolean; data?: Dataset }): { weak: Augment; strong: Augment };
 }
 
 const MODALITIES = new Map<Modality, ModalityDefinition>();
@@ -71,6 +80,10 @@ registerModality({
   folders: true,
   encoder: (inputShape, o = {}) => ({ family: 'resnet', modality: 'image', inputShape, widths: o.widths ?? [16, 32, 64], blocksPerStage: o.blocksPerStage ?? 1 }),
   sslViews: (inputShape) => simclrAugment(inputShape as [number, number, number]),
+  trainAugments: (inputShape, o) => ({
+    weak: weakAugment(inputShape as [number, number, number], { flip: o.flip }),
+    strong: strongAugment(inputShape as [number, number, number], { flip: o.flip }),
+  }),
 });
 
 registerModality({
@@ -80,14 +93,22 @@ registerModality({
   encoder: (inputShape, o = {}) => ({ family: 'mlp', modality: 'table', inputShape, widths: o.widths ?? [256, 256] }),
 });
 
+/** The normalisation a featurized audio dataset carries (featurize sets it), for the power-domain augments. */
+const statsOf = (data?: Dataset): AudioFeatureStats | undefined => (data as { featureStats?: AudioFeatureStats } | undefined)?.featureStats;
+
 registerModality({
   name: 'audio',
   extensions: AUDIO_EXTENSIONS,
   folders: true,
-  encoder: () => {
-    throw new UlearnError('no encoder for audio yet: audio folders load (16 kHz clips) but models cannot be trained on them in this version', {
-      code: 'E_DATA',
-      hint: 'the library reads, resamples and featurizes audio (its `audio` namespace; docs/audio.md)',
-    });
+  encoder: (inputShape, o = {}) => {
+    if (inputShape.length !== 3) {
+      throw new UlearnError(`audio encoders take features [frames, 1, bins], got samples of [${inputShape}]: featurize the clips first`, {
+        code: 'E_DATA',
+        hint: 'featurize(dataset, AudioPreprocessor.fit(pool)) in the library; the CLI and pipeline do it for you',
+      });
+    }
+    return { family: 'tcresnet', modality: 'audio', inputShape, widths: o.widths ?? [24, 32, 48], blocksPerStage: o.blocksPerStage ?? 1, stemWidth: 16 };
   },
+  sslViews: (inputShape, data) => audioSSLAugment(inputShape, statsOf(data)),
+  trainAugments: (inputShape, o) => ({ weak: audioWeakAugment(inputShape, statsOf(o.data)), strong: audioStrongAugment(inputShape, statsOf(o.data)) }),
 });

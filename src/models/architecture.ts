@@ -13,9 +13,10 @@ import type { Modality } from '../data/dataset.js';
 import { UlearnError } from '../errors.js';
 import { mlpEncoder } from './mlp.js';
 import { buildResNetEncoder } from './resnet.js';
+import { buildTCResNetEncoder } from './tcresnet.js';
 
 export interface EncoderArchitecture {
-  /** The builder: 'resnet' (images, ./resnet.ts), 'mlp' (table rows, ./mlp.ts), or a registered family. */
+  /** The builder: 'resnet' (images, ./resnet.ts), 'mlp' (table rows, ./mlp.ts), 'tcresnet' (audio features, ./tcresnet.ts), or a registered family. */
   family: string;
   modality: Modality;
   /** One sample's shape, e.g. [28, 28, 1] or [n features]. */
@@ -46,6 +47,13 @@ const FAMILIES = new Map<string, EncoderFamily>([
         if (a.inputShape.length !== 3) throw new UlearnError(`resnet encoder: inputShape must be [H, W, C], got [${a.inputShape}]`, { code: 'E_CONFIG' });
         return buildResNetEncoder({ inputShape: a.inputShape as [number, number, number], widths: a.widths, blocksPerStage: a.blocksPerStage ?? 1, stemWidth: a.stemWidth, seed });
       },
+    },
+  ],
+  [
+    'tcresnet',
+    {
+      modality: 'audio',
+      build: (a, seed) => buildTCResNetEncoder({ inputShape: a.inputShape as [number, number, number], widths: a.widths, blocksPerStage: a.blocksPerStage ?? 1, stemWidth: a.stemWidth, seed }),
     },
   ],
   [

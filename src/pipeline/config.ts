@@ -17,6 +17,12 @@ export const PipelineConfigSchema = z
      * `{ name: 'glyphs', perClass: 100 }`: a small synthetic build, as the robustness benchmark's --quick uses).
      */
     data: DatasetSpecSchema.default('fashion-mnist'),
+    /**
+     * Unlabeled data to pretrain on instead of `data`'s training samples (transfer: e.g. 'speech-digits/pool',
+     * speech in other languages, for the speech-digits task). Its training split is used, labels ignored; its
+     * samples must have the shape of `data`'s. For audio, the features' normalisation is fitted on it too.
+     */
+    pretrainData: DatasetSpecSchema.optional(),
     /** Held-out test data when `data` is a folder (named datasets bring their own test split). */
     testData: z.string().min(1).optional(),
     labelsPerClass: z.number().int().positive().optional(),

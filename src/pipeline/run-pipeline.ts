@@ -8,6 +8,10 @@
  * Each finished stage is recorded in the run's state.json with its numbers (steps, and whether the budget cut
  * it short), so a killed run resumes where it stopped; pretraining also checkpoints atomically every
  * `monitorEvery` steps and continues from there.
+ *
+ * Audio runs featurize first (`prepareAudio`): the clips become normalised log-mel features [frames, 1, bins],
+ * with the normalisation fitted on the pretraining pool and saved as preprocessor.json in the run directory
+ * and beside the pretrained encoder, so every later stage and `ulearn train|predict` compute the same inputs.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { describeAugment, resolveAugment, type ResolvedAugment } from '../augment/choose.js';
@@ -16,6 +20,9 @@ import { applyLabelBudget } from '../data/label-budget.js';
 import { loadDataset } from '../data/load.js';
 import { compareWithBaseline, formatResultsTable, sslVerdict, type AccuracyEstimate } from '../eval/comparison.js';
 import { gather, sampleSize, type Dataset } from '../data/dataset.js';
+import { loadPreprocessor, savePreprocessor } from '../data/preprocess/index.js';
+import { AudioPreprocessor, featurize } from '../data/preprocess/audio.js';
+import { spectrogramThumbnails } from '../eval/spectrogram.js';
 import { describeBackend, initBackend } from '../engine/backend.js';
 import { Rng } from '../engine/seed.js';
 import { UlearnError } from '../errors.js';
@@ -85,6 +92,8 @@ interface Context {
   run: RunDir;
   train: Dataset;
   test: Dataset;
+  /** What SSL pretrains on: `pretrainData`'s samples, else `train`'s. */
+  pool: Dataset;
   inputShape: [number, number, number];
   labeled: Int32Array;
   visibleY: Int32Array;
@@ -94,11 +103,30 @@ interface Context {
   augment: ResolvedAugment;
 }
 
+/** [H, W, C] of images, or [frames, 1, bins] of featurized audio. */
 function imageShape(ds: Dataset): [number, number, number] {
-  if (ds.modality !== 'image' || ds.inputShape.length !== 3) {
-    throw new UlearnError(`${ds.source}: the image pipeline needs images [H, W, C], got ${ds.modality} [${ds.inputShape}]`);
+  if ((ds.modality !== 'image' && ds.modality !== 'audio') || ds.inputShape.length !== 3) {
+    throw new UlearnError(`${ds.source}: the pipeline needs images [H, W, C] or audio clips, got ${ds.modality} [${ds.inputShape}]`);
   }
   return ds.inputShape as [number, number, number];
+}
+
+/**
+ * Audio: the clips of every split as normalised features. The normalisation is fitted on the pretraining pool
+ * (the unlabeled data the encoder learns from) and saved in the run directory; a resumed run reads it back, so
+ * its features are the ones it started with.
+ */
+async function prepareAudio(run: RunDir, train: Dataset, test: Dataset, pool: Dataset | undefined, log: (l: string) => void): Promise<{ train: Dataset; test: Dataset; pool?: Dataset; pre: AudioPreprocessor }> {
+  const saved = await loadPreprocessor(run.dir);
+  let pre: AudioPreprocessor;
+  if (saved instanceof AudioPreprocessor) pre = saved;
+  else {
+    const t0 = Date.now();
+    pre = AudioPreprocessor.fit(pool ?? train);
+    await savePreprocessor(run.dir, pre);
+    log(`audio features: log-mel, ${pre.outputShape[0]} frames × ${pre.outputShape[1]} bands per clip, normalised per band on the ${(pool ?? train).size} clips of ${(pool ?? train).name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  }
+  return { train: featurize(train, pre), test: featurize(test, pre), pool: pool ? featurize(pool, pre) : undefined, pre };
 }
 
 /** A fresh encoder of the config's shape; it carries its architecture, so its checkpoints record it. */
@@ -143,7 +171,10 @@ async function pretrain(ctx: Context): Promise<{ encoder: tfl.LayersModel; epoch
   const sslConfig = {
     encoder,
     inputShape: ctx.inputShape,
-    augment: simclrAugment(ctx.inputShape, { flip: ctx.augment.choice.flip, vflip: ctx.augment.choice.verticalFlip, cropScale: ctx.augment.choice.cropScale }),
+    augment:
+      ctx.train.modality === 'image'
+        ? simclrAugment(ctx.inputShape, { flip: ctx.augment.choice.flip, vflip: ctx.augment.choice.verticalFlip, cropScale: ctx.augment.choice.cropScale })
+        : modality(ctx.train.modality).sslViews!(ctx.inputShape, ctx.pool),
     seed: cfg.seed,
     lr: cfg.pretrain.lr,
   };
@@ -165,7 +196,7 @@ async function pretrain(ctx: Context): Promise<{ encoder: tfl.LayersModel; epoch
   const result = await trainSSL({
     method,
     views: createSSLViews(cfg.pretrain.method, sslConfig),
-    x: ctx.train.x,
+    x: ctx.pool.x,
     poolSize: cfg.pretrain.poolSize,
     batchSize: cfg.pretrain.batchSize,
     epochs: cfg.pretrain.epochs,
@@ -190,6 +221,9 @@ async function pretrain(ctx: Context): Promise<{ encoder: tfl.LayersModel; epoch
   monitor?.dispose();
   method.dispose();
   seconds = (Date.now() - started) / 1000;
+  // The encoder's inputs travel with it: `ulearn train --encoder <this checkpoint>` featurizes new clips alike.
+  const pre = await loadPreprocessor(run.dir);
+  if (pre) await savePreprocessor(run.path('checkpoints', 'pretrain-encoder'), pre);
   await run.stageDone('pretrain', { steps: result.steps, seconds, epochs: history, stoppedByBudget: result.stoppedByBudget });
   return { encoder, epochs: history, seconds };
 }
@@ -324,21 +358,34 @@ export async function runPipeline(cfg: PipelineConfig, opts: PipelineOptions = {
   if (cfg.testData && typeof cfg.data !== 'string') throw new UlearnError('config: testData goes with a folder given as data, not a dataset spec object', { code: 'E_CONFIG' });
   const splits = await loadDataset(cfg.testData && typeof cfg.data === 'string' ? { folder: cfg.data, test: cfg.testData } : cfg.data, { log });
   if (!splits.test) throw new UlearnError(`${typeof cfg.data === 'string' ? cfg.data : JSON.stringify(cfg.data)}: no test split; give testData (a labeled folder) to measure accuracy`, { code: 'E_CONFIG' });
-  const train = splits.train;
+  let train = splits.train;
+  let test = splits.test;
+  let pool = cfg.pretrainData === undefined ? undefined : (await loadDataset(cfg.pretrainData, { log })).train;
+  if (pool && (pool.modality !== train.modality || pool.inputShape.join() !== train.inputShape.join())) {
+    throw new UlearnError(`pretrainData ${pool.name}: ${pool.modality} samples of [${pool.inputShape}], but the data's are ${train.modality} [${train.inputShape}]`, { code: 'E_CONFIG' });
+  }
+  if (train.modality === 'audio' && cfg.augment !== undefined) throw new UlearnError('config: augment (flips, crop) is for images; audio runs use the audio augmentations', { code: 'E_CONFIG' });
   const lb = applyLabelBudget(train, { perClass: cfg.labelsPerClass, total: cfg.totalLabels, seed: cfg.seed });
   const run = opts.runDir ? await RunDir.open(opts.runDir) : await RunDir.create(opts.runsRoot ?? 'runs', cfg);
   log(`run: ${run.dir}`);
-  log(`data: ${train.name} ${train.size} train images (${lb.labeled.length} labeled, ${train.classes.length} classes), ${splits.test.size} test images`);
+  const noun = train.modality === 'audio' ? 'clips' : 'images';
+  log(`data: ${train.name} ${train.size} train ${noun} (${lb.labeled.length} labeled, ${train.classes.length} classes), ${test.size} test ${noun}${pool ? `; pretraining on ${pool.name} (${pool.size} ${noun})` : ''}`);
+  let audio: AudioPreprocessor | undefined;
+  if (train.modality === 'audio') ({ train, test, pool, pre: audio } = await prepareAudio(run, train, test, pool, log));
   const inputShape = imageShape(train);
-  // Deterministic from the labels and seed, so a resumed run recomputes the same choice.
-  const augment = resolveAugment(gather(train, lb.labeled), Int32Array.from(lb.labeled, (i) => lb.y[i]), inputShape, cfg.augment, { seed: cfg.seed });
-  log(`augment: ${describeAugment(augment)}`);
+  // Deterministic from the labels and seed, so a resumed run recomputes the same choice. Audio has no flips or
+  // crops to choose: its augmentations are fixed (src/augment/audio.ts).
+  const augment: ResolvedAugment =
+    train.modality === 'image'
+      ? resolveAugment(gather(train, lb.labeled), Int32Array.from(lb.labeled, (i) => lb.y[i]), inputShape, cfg.augment, { seed: cfg.seed })
+      : { choice: { flip: false, verticalFlip: false, cropScale: [1, 1] }, decidedBy: { flip: 'user', verticalFlip: 'user', cropScale: 'user' } };
+  log(train.modality === 'image' ? `augment: ${describeAugment(augment)}` : 'augment: audio (speed, pitch, time shift, gain, mixed-in noise, SpecAugment masks)');
   // Logged once per run: a resumed run recomputes the same choice and leaves log.jsonl as it was.
   if (!(await run.isStageDone('augment'))) {
     await run.appendLog({ stage: 'augment', ...augment });
     await run.stageDone('augment', { choice: augment.choice });
   }
-  const ctx: Context = { cfg, run, train, test: splits.test, inputShape, labeled: lb.labeled, visibleY: lb.y, budget, log, augment };
+  const ctx: Context = { cfg, run, train, test, pool: pool ?? train, inputShape, labeled: lb.labeled, visibleY: lb.y, budget, log, augment };
   if (cfg.finetune.epochs === undefined) log(`fine-tune and baseline: ${fitEpochs(lb.labeled.length / train.classes.length)} epochs over the labels (max(20, 600 / labels per class))`);
   const wanted = (s: StageName) => !opts.stages || opts.stages.includes(s);
 
@@ -375,6 +422,7 @@ export async function runPipeline(cfg: PipelineConfig, opts: PipelineOptions = {
       pretrain: pre ? { method: cfg.pretrain.method, epochs: pre.epochs, seconds: pre.seconds } : undefined,
       embedding,
       baselineName: baseRes ? baseRes.name : undefined,
+      ...(audio ? audioReport(ctx, audio) : {}),
     };
     input.verdict = sslVerdict(input.methods, input.baselineName);
     const html = renderReport(input);
@@ -385,6 +433,21 @@ export async function runPipeline(cfg: PipelineConfig, opts: PipelineOptions = {
     await run.stageDone('report', {});
   }
   return { runDir: run.dir, methods, reportPath };
+}
+
+/** What an audio run's report adds: a spectrogram per class (first test clip of each) and where the data came from. */
+function audioReport(ctx: Context, pre: AudioPreprocessor): Pick<ReportInput, 'spectrograms' | 'dataNote'> {
+  const [frames, bins] = pre.outputShape;
+  const { x, y } = testSubset(ctx);
+  const items = spectrogramThumbnails(x, y, ctx.train.classes.length, frames, bins, (i) => ctx.test.ids[i]);
+  const f = pre.features;
+  const synthetic = ctx.train.name.startsWith('speech-digits');
+  return {
+    spectrograms: { frames, bins, items, note: `normalised ${f.kind === 'mfcc' ? 'MFCC' : 'log-mel'} features, ${f.nMels} mel bands, ${(f.hop / f.sampleRate) * 1000} ms hop; one test clip per class` },
+    dataNote: synthetic
+      ? 'The speech is synthetic: spoken by text-to-speech engines (espeak-ng, flite, festival), tested on voices held out of training.'
+      : undefined,
+  };
 }
 
 function semiUsesEncoder(cfg: PipelineConfig): boolean {

@@ -7,8 +7,7 @@
 import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { strongAugment, weakAugment } from '../augment/presets.js';
-import { gatherRows, type Dataset } from '../data/dataset.js';
+import { gatherRows, type Dataset, type Modality } from '../data/dataset.js';
 import { UlearnError } from '../errors.js';
 import { buildEncoder as buildEncoderOf } from '../models/architecture.js';
 import { loadEncoder } from '../models/load-encoder.js';
@@ -125,8 +124,12 @@ export interface FitOutput {
   info: Record<string, unknown>;
 }
 
+/** [H, W, C] of an image, or [frames, 1, bins] of featurized audio (src/data/preprocess/audio.ts). */
 function imageShape(ds: Dataset): [number, number, number] {
-  if (ds.modality !== 'image' || ds.inputShape.length !== 3) throw new UlearnError(`${ds.source}: needs images [H, W, C], got ${ds.modality} [${ds.inputShape}]`, { code: 'E_DATA' });
+  if ((ds.modality !== 'image' && ds.modality !== 'audio') || ds.inputShape.length !== 3) {
+    const hint = ds.modality === 'audio' ? 'featurize the clips first (featurize in src/data/preprocess/audio.ts; the CLI and pipeline do it)' : undefined;
+    throw new UlearnError(`${ds.source}: needs images [H, W, C] or audio features [frames, 1, bins], got ${ds.modality} [${ds.inputShape}]`, { code: 'E_DATA', hint });
+  }
   return ds.inputShape as [number, number, number];
 }
 
@@ -165,10 +168,10 @@ function unlabeledIndices(isLabeled: Uint8Array): Int32Array {
  * The pretrained encoder (rebuilt from what its checkpoint records, at the data's image size), or a fresh
  * one of `spec` when there is none.
  */
-export async function buildEncoder(inputShape: [number, number, number], spec: EncoderSpec | undefined, seed: number, pretrained?: string): Promise<tfl.LayersModel> {
+export async function buildEncoder(inputShape: [number, number, number], spec: EncoderSpec | undefined, seed: number, pretrained?: string, kind: Modality = 'image'): Promise<tfl.LayersModel> {
   if (pretrained) return (await loadEncoder(pretrained, { inputShape })).encoder;
   if (!spec) throw new UlearnError("give the encoder's architecture (widths, blocksPerStage) or a pretrained encoder", { code: 'E_CONFIG' });
-  return buildEncoderOf({ ...modality('image').encoder(inputShape, spec), method: 'none' }, seed);
+  return buildEncoderOf({ ...modality(kind).encoder(inputShape, spec), method: 'none' }, seed);
 }
 
 /** A linear probe on frozen features, turned into a classifier head on the raw (unstandardised) features. */
@@ -197,7 +200,8 @@ export async function fitMethod(input: FitInput): Promise<FitOutput> {
   const shape = imageShape(train);
   const K = train.classes.length;
   const lpc = labeled.length / K;
-  const encoder = typeof input.pretrained === 'object' ? input.pretrained : await buildEncoder(shape, input.encoder, seed + 1, input.pretrained);
+  const encoder = typeof input.pretrained === 'object' ? input.pretrained : await buildEncoder(shape, input.encoder, seed + 1, input.pretrained, train.modality);
+  const augments = modality(train.modality).trainAugments!(shape, { flip: s.flip, data: train });
   const dim = featureDim(encoder);
   const yl = Int32Array.from(labeled, (i) => y[i]);
   const allFeatures = () => input.features ?? encode(encoder, train.x, shape, { progress: 'encode' });
@@ -233,7 +237,7 @@ export async function fitMethod(input: FitInput): Promise<FitOutput> {
       y,
       indices: labeled,
       nClasses: K,
-      augment: weakAugment(shape, { flip: s.flip }),
+      augment: augments.weak,
       epochs,
       batchSize: s.batchSize,
       lrHead: s.lr,
@@ -261,8 +265,8 @@ export async function fitMethod(input: FitInput): Promise<FitOutput> {
     head,
     inputShape: shape,
     nClasses: K,
-    weak: weakAugment(shape, { flip: s.flip }),
-    strong: strongAugment(shape, { flip: s.flip }),
+    weak: augments.weak,
+    strong: augments.strong,
     threshold: s.threshold,
     lambdaU: s.lambdaU,
     lr: s.lr,

@@ -13,6 +13,7 @@ export { BarlowTwins } from './barlow-twins.js';
 export type { BarlowTwinsOptions } from './barlow-twins.js';
 export { MaskedPixels, maskedPixelViews, randomPatchMask } from './masked-pixels.js';
 export type { MaskedPixelsOptions, MaskedPixelViewsOptions } from './masked-pixels.js';
+export { MaskedSpectrogram, maskedSpectrogramViews, spectrogramPatchMask, type MaskedSpectrogramOptions, type MaskedSpectrogramViewsOptions } from './masked-spectrogram.js';
 export { createSSLMethod, createSSLViews, isSSLMethodName, SSL_METHODS, createTabularSSLMethod, createTabularSSLViews, TABULAR_SSL_METHODS } from './registry.js';
 export type { SSLMethodConfig, SSLViewsConfig, SSLMethodName, TabularSSLMethodName } from './registry.js';
 export { Scarf, corruptRows, scarfViews } from './scarf.js';

@@ -6,6 +6,7 @@
 import { UlearnError } from '../errors.js';
 import { BarlowTwins, type BarlowTwinsOptions } from './barlow-twins.js';
 import { MaskedPixels, maskedPixelViews, type MaskedPixelsOptions, type MaskedPixelViewsOptions } from './masked-pixels.js';
+import { MaskedSpectrogram, maskedSpectrogramViews, type MaskedSpectrogramOptions } from './masked-spectrogram.js';
 import { Scarf, scarfViews, type ScarfOptions, type ScarfViewsOptions } from './scarf.js';
 import type { SSLMethod } from './method.js';
 import { SimCLR, type SimCLROptions } from './simclr.js';
@@ -19,13 +20,15 @@ export type SSLViewsConfig = MaskedPixelViewsOptions;
  * The union of every method's options (all method-specific fields optional) and of their views' options, so
  * one object configures both `createSSLMethod` and `createSSLViews`.
  */
-export type SSLMethodConfig = SimCLROptions & VICRegOptions & BarlowTwinsOptions & MaskedPixelsOptions & SSLViewsConfig;
+export type SSLMethodConfig = SimCLROptions & VICRegOptions & BarlowTwinsOptions & MaskedPixelsOptions & MaskedSpectrogramOptions & SSLViewsConfig;
 
 const FACTORIES = {
   simclr: (o: SSLMethodConfig) => new SimCLR(o),
   vicreg: (o: SSLMethodConfig) => new VICReg(o),
   'barlow-twins': (o: SSLMethodConfig) => new BarlowTwins(o),
   'masked-pixels': (o: SSLMethodConfig) => new MaskedPixels(o),
+  // Audio features ([frames, 1, bins]) only; src/ssl/masked-spectrogram.ts.
+  'masked-spectrogram': (o: SSLMethodConfig) => new MaskedSpectrogram(o),
 } satisfies Record<string, (o: SSLMethodConfig) => SSLMethod>;
 
 export type SSLMethodName = keyof typeof FACTORIES;
@@ -42,10 +45,16 @@ export function createSSLMethod(name: string, opts: SSLMethodConfig): SSLMethod 
   return FACTORIES[name](opts);
 }
 
-/** The views `name` trains on by default: two augmentations, or masked pixels for masked-pixels. */
+/**
+ * The views `name` trains on by default: two augmentations, masked pixels for masked-pixels, masked patches of
+ * the clean spectrogram for masked-spectrogram (SpecAugment's own masks on the target would blur what is hidden
+ * with what is to be predicted).
+ */
 export function createSSLViews(name: string, o: SSLViewsConfig): ViewTransform {
   if (!isSSLMethodName(name)) throw new UlearnError(`unknown self-supervised method '${name}'`, { code: 'E_CONFIG', hint: `choose one of: ${SSL_METHODS.join(', ')}` });
-  return name === 'masked-pixels' ? maskedPixelViews(o) : twoViews(o.augment, name);
+  if (name === 'masked-pixels') return maskedPixelViews(o);
+  if (name === 'masked-spectrogram') return maskedSpectrogramViews({ inputShape: o.inputShape });
+  return twoViews(o.augment, name);
 }
 
 /**

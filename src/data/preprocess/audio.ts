@@ -106,3 +106,58 @@ export class AudioPreprocessor {
 function invalid(source: string, what: string): never {
   throw new UlearnError(`${source}: ${what}`, { code: 'E_MODEL_IO' });
 }
+
+/**
+ * The training input of an audio model: a clip's normalised features as an "image" of [frames, 1, bins]
+ * (time is the height, the mel bands are the channels). A conv net with [k, 1] kernels over it is a 1-D
+ * convolution over time with the bands as input channels (TC-ResNet, Choi et al. 2019); every stage that
+ * takes [H, W, C] samples (encoders, augment batches, encode, predictProba) takes it unchanged.
+ */
+export function audioInputShape(pre: AudioPreprocessor): [number, number, number] {
+  const [frames, bins] = pre.outputShape;
+  return [frames, 1, bins];
+}
+
+/** The featurization the statistics came from, carried on a featurized dataset (feature-domain augments read it). */
+export interface FeatureStats {
+  features: AudioFeatureConfig;
+  mean: number[];
+  std: number[];
+}
+
+/**
+ * A featurized audio dataset: modality 'audio', samples [frames, 1, bins], and the statistics that made them
+ * (absent on a copy made by `subset`, which keeps only the Dataset fields).
+ */
+export type FeaturizedDataset = Dataset & { featureStats?: FeatureStats };
+
+/** True for an audio dataset already turned into features (featurize), false for one of waveforms. */
+export function isFeaturized(ds: Dataset): ds is FeaturizedDataset {
+  return ds.modality === 'audio' && ds.inputShape.length === 3;
+}
+
+/**
+ * `ds` (16 kHz clips) as features through `pre`, in batches of FIT_BATCH clips so the transient memory stays
+ * small; names, ids, labels and split are kept. A clip length other than the preprocessor's is an error: the
+ * model was trained on clips of one length.
+ */
+export function featurize(ds: Dataset, pre: AudioPreprocessor): FeaturizedDataset {
+  if (ds.modality !== 'audio' || ds.inputShape.length !== 1) {
+    throw new UlearnError(`${ds.name}: featurize takes an audio dataset of clips, got ${ds.modality} samples of shape [${ds.inputShape.join(', ')}]`, { code: 'E_DATA' });
+  }
+  if (ds.inputShape[0] !== pre.clipSamples) {
+    throw new UlearnError(`${ds.name}: clips of ${ds.inputShape[0]} samples, but the audio front-end was fitted on clips of ${pre.clipSamples}`, {
+      code: 'E_SHAPE',
+      hint: `load the clips with the same length (seconds: ${pre.clipSamples / 16000})`,
+    });
+  }
+  const shape = audioInputShape(pre);
+  const per = shape[0] * shape[2];
+  const x = new Float32Array(ds.size * per);
+  for (let start = 0; start < ds.size; start += FIT_BATCH) {
+    const end = Math.min(ds.size, start + FIT_BATCH);
+    x.set(pre.transform(ds.x.subarray(start * pre.clipSamples, end * pre.clipSamples)), start * per);
+  }
+  const j = pre.toJSON();
+  return { ...ds, inputShape: shape, x, featureStats: { features: j.features, mean: j.mean, std: j.std } };
+}
