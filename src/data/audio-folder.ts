@@ -109,7 +109,7 @@ export async function loadAudioFolder(root: string, opts: AudioFolderOptions = {
 }
 
 /** One file's mono samples at 16 kHz; throws an Error saying what is wrong (the caller names the file). */
-async function readClip(path: string): Promise<Float32Array> {
+export async function readClip(path: string): Promise<Float32Array> {
   const ext = extname(path).toLowerCase();
   if (ext !== '.wav') {
     throw new Error(`${ext.slice(1).toUpperCase()} is not decoded, only WAV; convert it, e.g. ffmpeg -i ${basename(path)} -ar 16000 ${basename(path, extname(path))}.wav`);

@@ -141,6 +141,12 @@ async function load(spec: DatasetSpec, opts: LoadOptions, manifests: string[]): 
     return { train: train.dataset, test: alignClasses(train.dataset.classes, loaded.dataset, test) };
   }
   if ('folder' in spec) {
+    // `{ folder, test }` is how the pipeline and `ulearn train` pass a folder with its test folder; a folder of
+    // audio files is read as audio, as the plain path is.
+    if (await isAudioFolder(spec.folder)) {
+      const { folder, test, skipBad, csv, labels, name, concurrency } = spec;
+      return load({ audio: folder, test, skipBad, csv, labels, name, concurrency }, opts, manifests);
+    }
     const { folder, test, ...options } = spec;
     const train = await loadImageFolder(folder, { ...options, split: 'train' });
     report(folder, train.skipped);

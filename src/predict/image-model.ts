@@ -29,6 +29,11 @@ export interface Preprocessing {
   resize: ResizePolicy;
   /** Pixels are bytes / 255 in [0, 1], NHWC; no mean/std normalisation. */
   scale: '1/255';
+  /**
+   * 'audio': the model takes audio features [frames, 1, bins], computed from 16 kHz clips by the
+   * preprocessor.json saved beside it (src/data/preprocess/audio.ts); resize and scale do not apply. Absent: images.
+   */
+  modality?: 'image' | 'audio';
 }
 
 export interface ClassifierMeta {

@@ -7,6 +7,8 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { applyLabelBudget } from '../../data/label-budget.js';
 import { loadDataset, type DatasetSpec } from '../../data/load.js';
+import { AudioPreprocessor, featurize } from '../../data/preprocess/audio.js';
+import { loadPreprocessor, savePreprocessor } from '../../data/preprocess/index.js';
 import { describeBackend, initBackend } from '../../engine/index.js';
 import { UlearnError } from '../../errors.js';
 import { accuracy, argmaxRows } from '../../eval/metrics.js';
@@ -72,7 +74,16 @@ export function registerTrainCommand(program: Command): void {
       if (o.labelsPerClass !== undefined && o.totalLabels !== undefined) throw new UlearnError('give --labels-per-class or --total-labels, not both');
       if (o.encoder && (o.widths || o.blocks)) throw new UlearnError('--widths and --blocks shape a fresh encoder; --encoder brings its own architecture', { code: 'E_ARG', hint: 'drop --widths/--blocks' });
       const spec: DatasetSpec = o.testData ? { folder: data, test: o.testData } : data;
-      const splits = await loadDataset(spec);
+      const splits = await loadDataset(spec, { log: (l) => console.error(l) });
+      // Audio clips become features here, with the encoder's own front-end (saved beside it by pretraining) or,
+      // for a fresh encoder, one fitted on every training clip; it is saved with the model for `ulearn predict`.
+      let pre: AudioPreprocessor | undefined;
+      if (splits.train.modality === 'audio') {
+        const saved = o.encoder ? await loadPreprocessor(o.encoder) : undefined;
+        pre = saved instanceof AudioPreprocessor ? saved : AudioPreprocessor.fit(splits.train);
+        splits.train = featurize(splits.train, pre);
+        if (splits.test) splits.test = featurize(splits.test, pre);
+      }
       const train = splits.train;
       const budgetOpt = o.labelsPerClass !== undefined ? { perClass: o.labelsPerClass } : o.totalLabels !== undefined ? { total: o.totalLabels } : undefined;
       let y: Int32Array = train.y;
@@ -82,7 +93,7 @@ export function registerTrainCommand(program: Command): void {
       checkFitInput({ method: o.method as (typeof FIT_METHODS)[number], train, y, labeled, pretrained: o.encoder, settings });
       const backend = await initBackend(o.backend, { threads: o.threads });
       console.error(describeBackend(backend));
-      console.error(`data: ${train.name}, ${train.size} images, ${labeled.length} labeled, ${train.classes.length} classes`);
+      console.error(`data: ${train.name}, ${train.size} ${pre ? 'clips' : 'images'}, ${labeled.length} labeled, ${train.classes.length} classes`);
       // A pretrained encoder brings its own architecture (recorded in its checkpoint); these shape a fresh one.
       const encoder: EncoderSpec = { widths: o.widths ?? [16, 32, 64], blocksPerStage: o.blocks ?? 1 };
       const t0 = Date.now();
@@ -109,11 +120,12 @@ export function registerTrainCommand(program: Command): void {
       const out = o.out ?? path.join('runs', `train-${o.method}-${stamp}`);
       await saveClassifier(out, fit.encoder, fit.head, {
         classes: train.classes,
-        preprocessing: { inputShape: train.inputShape as [number, number, number], resize: 'crop', scale: '1/255' },
+        preprocessing: { inputShape: train.inputShape as [number, number, number], resize: 'crop', scale: '1/255', ...(pre ? { modality: 'audio' as const } : {}) },
         method: o.method,
         training: { data, labels: labeled.length, seed: o.seed, encoder: o.encoder ?? null, architecture: architectureOf(fit.encoder) ?? encoder, seconds, testAccuracy: testAcc ?? null, ...fit.info },
       });
-      if (testAcc !== undefined) console.log(`test accuracy: ${(testAcc * 100).toFixed(2)}% (${splits.test!.size} images)`);
+      if (pre) await savePreprocessor(out, pre);
+      if (testAcc !== undefined) console.log(`test accuracy: ${(testAcc * 100).toFixed(2)}% (${splits.test!.size} ${pre ? 'clips' : 'images'})`);
       console.log(`trained ${o.method} in ${seconds.toFixed(0)} s; model: ${out}`);
     });
 }
