@@ -13,6 +13,7 @@ import { resultsTable, runPipeline, type StageName } from '../pipeline/run-pipel
 import { loadConfigFile } from '../runs/config.js';
 import { RunDir } from '../runs/run-dir.js';
 import { SSL_METHODS } from '../ssl/registry.js';
+import { SPEECH_POOL_NAME } from '../data/load.js';
 import { augmentOption, backendOption, budgetOption, intArg, seedOption, threadsOption } from './options.js';
 import { registerLabelCommand } from './commands/label.js';
 import { registerCleanCommand } from './commands/clean.js';
@@ -57,13 +58,15 @@ export function buildProgram(): Command {
         .command('demo')
         .description('the whole pipeline on Fashion-MNIST with 10 labels per class: self-supervised pretraining, linear probe, fine-tune, and the supervised-only baseline, in about 10 minutes on 2 CPU cores')
         .addOption(new Option('--method <name>', 'self-supervised method').choices(SSL_METHODS).default('simclr'))
-        .option('--data <name|folder>', 'dataset name (fashion-mnist, mnist, glyphs, shapes) or image folder', 'fashion-mnist')
+        .option('--data <name|folder>', 'dataset name (fashion-mnist, mnist, glyphs, shapes, speech-digits: synthetic speech) or a folder of images or audio clips', 'fashion-mnist')
+        .option('--pretrain-data <name|folder>', `unlabeled data to pretrain on instead of --data's training samples (default for speech-digits: ${SPEECH_POOL_NAME}, synthetic speech in 49 other languages)`)
         .addOption(augmentOption())
         .option('--resume <run-dir>', 'continue a killed run'),
     ),
-  ).action(async (o: CliOpts & { method: string; data: string; resume?: string; augment?: string }) => {
+  ).action(async (o: CliOpts & { method: string; data: string; pretrainData?: string; resume?: string; augment?: string }) => {
     const input: PipelineConfigInput = {
       data: o.data,
+      pretrainData: o.pretrainData ?? (o.data === 'speech-digits' ? SPEECH_POOL_NAME : undefined),
       labelsPerClass: o.totalLabels ? undefined : (o.labelsPerClass ?? 10),
       totalLabels: o.totalLabels,
       seed: o.seed,
@@ -99,14 +102,16 @@ export function buildProgram(): Command {
       program
         .command('pretrain')
         .description('self-supervised pretraining of an encoder on unlabeled images (creates a run directory)')
-        .argument('<data>', "dataset name ('fashion-mnist', 'mnist') or a folder of images")
+        .argument('<data>', "dataset name ('fashion-mnist', 'mnist', 'speech-digits'...) or a folder of images or audio clips")
         .addOption(new Option('--method <name>', 'self-supervised method').choices(SSL_METHODS).default('simclr'))
-        .option('--test-data <folder>', 'labeled test images, for a folder dataset')
+        .option('--test-data <folder>', 'labeled test images or clips, for a folder dataset')
+        .option('--pretrain-data <name|folder>', "unlabeled data to pretrain on instead of <data>'s training samples (same kind and shape)")
         .addOption(augmentOption()),
     ),
-  ).action(async (data: string, o: CliOpts & { method: string; testData?: string; augment?: string }) => {
+  ).action(async (data: string, o: CliOpts & { method: string; testData?: string; pretrainData?: string; augment?: string }) => {
     const input: PipelineConfigInput = {
       data,
+      pretrainData: o.pretrainData,
       testData: o.testData,
       labelsPerClass: o.totalLabels ? undefined : (o.labelsPerClass ?? 10),
       totalLabels: o.totalLabels,

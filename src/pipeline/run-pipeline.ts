@@ -117,16 +117,23 @@ function imageShape(ds: Dataset): [number, number, number] {
  * its features are the ones it started with.
  */
 async function prepareAudio(run: RunDir, train: Dataset, test: Dataset, pool: Dataset | undefined, log: (l: string) => void): Promise<{ train: Dataset; test: Dataset; pool?: Dataset; pre: AudioPreprocessor }> {
+  const t0 = Date.now();
   const saved = await loadPreprocessor(run.dir);
+  const fitOn = pool ?? train;
   let pre: AudioPreprocessor;
-  if (saved instanceof AudioPreprocessor) pre = saved;
-  else {
-    const t0 = Date.now();
-    pre = AudioPreprocessor.fit(pool ?? train);
+  let fitted: Dataset;
+  if (saved instanceof AudioPreprocessor) {
+    pre = saved;
+    fitted = await featurize(fitOn, pre);
+  } else {
+    ({ pre, data: fitted } = await AudioPreprocessor.fitFeaturize(fitOn));
     await savePreprocessor(run.dir, pre);
-    log(`audio features: log-mel, ${pre.outputShape[0]} frames × ${pre.outputShape[1]} bands per clip, normalised per band on the ${(pool ?? train).size} clips of ${(pool ?? train).name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   }
-  return { train: featurize(train, pre), test: featurize(test, pre), pool: pool ? featurize(pool, pre) : undefined, pre };
+  const out = pool ? { train: await featurize(train, pre), pool: fitted } : { train: fitted };
+  const testF = await featurize(test, pre);
+  const clips = fitOn.size + (pool ? train.size : 0) + test.size;
+  log(`audio features: log-mel, ${pre.outputShape[0]} frames × ${pre.outputShape[1]} bands per clip, normalised per band on the ${fitOn.size} clips of ${fitOn.name}; ${clips} clips in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return { ...out, test: testF, pre };
 }
 
 /** A fresh encoder of the config's shape; it carries its architecture, so its checkpoints record it. */
@@ -477,10 +484,13 @@ async function semiStage(ctx: Context): Promise<MethodResult> {
   const result = { ...score(`semi: ${s.method}`, ctx, probs, (Date.now() - t0) / 1000), ...trainingRecord(fit.info) };
   await saveClassifier(ctx.run.path('model'), fit.encoder, fit.head, {
     classes: ctx.train.classes,
-    preprocessing: { inputShape: ctx.inputShape, resize: 'crop', scale: '1/255' },
+    preprocessing: { inputShape: ctx.inputShape, resize: 'crop', scale: '1/255', ...(ctx.train.modality === 'audio' ? { modality: 'audio' as const } : {}) },
     method: s.method,
     training: { data: ctx.cfg.data, labels: ctx.labeled.length, seed: ctx.cfg.seed, run: ctx.run.dir, testAccuracy: result.acc, ...fit.info },
   });
+  // An audio model reads clips through the run's front-end: it goes into the model folder too.
+  const pre = ctx.train.modality === 'audio' ? await loadPreprocessor(ctx.run.dir) : undefined;
+  if (pre) await savePreprocessor(ctx.run.path('model'), pre);
   fit.encoder.dispose();
   fit.head.dispose();
   return result;

@@ -80,9 +80,11 @@ export function registerTrainCommand(program: Command): void {
       let pre: AudioPreprocessor | undefined;
       if (splits.train.modality === 'audio') {
         const saved = o.encoder ? await loadPreprocessor(o.encoder) : undefined;
-        pre = saved instanceof AudioPreprocessor ? saved : AudioPreprocessor.fit(splits.train);
-        splits.train = featurize(splits.train, pre);
-        if (splits.test) splits.test = featurize(splits.test, pre);
+        if (saved instanceof AudioPreprocessor) {
+          pre = saved;
+          splits.train = await featurize(splits.train, pre);
+        } else ({ pre, data: splits.train } = await AudioPreprocessor.fitFeaturize(splits.train));
+        if (splits.test) splits.test = await featurize(splits.test, pre);
       }
       const train = splits.train;
       const budgetOpt = o.labelsPerClass !== undefined ? { perClass: o.labelsPerClass } : o.totalLabels !== undefined ? { total: o.totalLabels } : undefined;
