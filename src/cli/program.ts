@@ -13,7 +13,8 @@ import { resultsTable, runPipeline, type StageName } from '../pipeline/run-pipel
 import { loadConfigFile } from '../runs/config.js';
 import { RunDir } from '../runs/run-dir.js';
 import { SSL_METHODS } from '../ssl/registry.js';
-import { augmentOption, backendOption, budgetOption, intArg, seedOption, threadsOption } from './options.js';
+import { augmentOption, backendOption, budgetOption, intArg, seedOption, skipBadOption, threadsOption } from './options.js';
+import { folderSpec } from '../data/load.js';
 import { registerLabelCommand } from './commands/label.js';
 import { registerCleanCommand } from './commands/clean.js';
 import { registerTabularCommand, runTabularAndPrint } from './commands/tabular.js';
@@ -59,11 +60,12 @@ export function buildProgram(): Command {
         .addOption(new Option('--method <name>', 'self-supervised method').choices(SSL_METHODS).default('simclr'))
         .option('--data <name|folder>', 'dataset name (fashion-mnist, mnist, glyphs, shapes) or image folder', 'fashion-mnist')
         .addOption(augmentOption())
+        .addOption(skipBadOption())
         .option('--resume <run-dir>', 'continue a killed run'),
     ),
-  ).action(async (o: CliOpts & { method: string; data: string; resume?: string; augment?: string }) => {
+  ).action(async (o: CliOpts & { method: string; data: string; resume?: string; augment?: string; skipBad?: boolean }) => {
     const input: PipelineConfigInput = {
-      data: o.data,
+      data: (await folderSpec(o.data, { skipBad: o.skipBad })) as PipelineConfigInput['data'],
       labelsPerClass: o.totalLabels ? undefined : (o.labelsPerClass ?? 10),
       totalLabels: o.totalLabels,
       seed: o.seed,
@@ -102,12 +104,16 @@ export function buildProgram(): Command {
         .argument('<data>', "dataset name ('fashion-mnist', 'mnist') or a folder of images")
         .addOption(new Option('--method <name>', 'self-supervised method').choices(SSL_METHODS).default('simclr'))
         .option('--test-data <folder>', 'labeled test images, for a folder dataset')
-        .addOption(augmentOption()),
+        .addOption(augmentOption())
+        .addOption(skipBadOption()),
     ),
-  ).action(async (data: string, o: CliOpts & { method: string; testData?: string; augment?: string }) => {
+  ).action(async (data: string, o: CliOpts & { method: string; testData?: string; augment?: string; skipBad?: boolean }) => {
+    // With --skip-bad the folder becomes a spec object carrying skipBad (and the test folder, which the
+    // pipeline takes beside a plain path only); the pipeline's log lists what was skipped.
+    const spec = o.skipBad ? await folderSpec(data, { test: o.testData, skipBad: true }) : data;
     const input: PipelineConfigInput = {
-      data,
-      testData: o.testData,
+      data: spec as PipelineConfigInput['data'],
+      testData: typeof spec === 'string' ? o.testData : undefined,
       labelsPerClass: o.totalLabels ? undefined : (o.labelsPerClass ?? 10),
       totalLabels: o.totalLabels,
       seed: o.seed,
