@@ -200,7 +200,7 @@ async function load(spec: DatasetSpec, opts: LoadOptions, manifests: string[]): 
 }
 
 /** A folder holding audio files and no images (a folder with neither stays an image folder, for its error). */
-async function isAudioFolder(dir: string): Promise<boolean> {
+export async function isAudioFolder(dir: string): Promise<boolean> {
   const files = await listMediaFiles(dir, { noun: 'file', extensions: [...IMAGE_MEDIA.extensions, ...AUDIO_MEDIA.extensions] });
   const isImage = (f: string) => IMAGE_MEDIA.extensions.some((e) => f.toLowerCase().endsWith(e));
   return files.length > 0 && !files.some(isImage);

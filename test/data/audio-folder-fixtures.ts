@@ -50,8 +50,23 @@ function findData(b: Uint8Array): number {
 }
 
 /**
- * `classes` subfolders of `perClass` tones each (class c at 300·(c+1) Hz, varying slightly per clip), under
- * `root`; returns the written paths relative to root.
+ * A burst of a tone: `freq` Hz from `start` for `length` seconds (10 ms fades), in a `seconds`-long clip with
+ * faint noise: a stand-in for a word, whose pitch and timing tell clips apart.
+ */
+export function burst(freq: number, o: { start?: number; length?: number; amp?: number; seconds?: number; seed?: number } = {}): Float32Array {
+  const { start = 0.1, length = 0.25, amp = 0.3, seconds = 0.5, seed = 1 } = o;
+  const x = tone(0, { amp: 0, seconds, seed });
+  const a = Math.round(start * RATE);
+  const b = Math.min(x.length, a + Math.round(length * RATE));
+  const fade = Math.round(0.01 * RATE);
+  for (let i = a; i < b; i++) x[i] += amp * Math.min(1, (i - a) / fade, (b - i) / fade) * Math.sin((2 * Math.PI * freq * (i - a)) / RATE);
+  return x;
+}
+
+/**
+ * `classes` subfolders of `perClass` bursts each under `root` (class k an octave above class k − 1, clip j
+ * 12 % higher than clip j − 1 and starting 40 ms later: distinct clips, as different words are); returns the
+ * written paths relative to root.
  */
 export function toneFolder(root: string, o: { classes?: string[]; perClass?: number } = {}): string[] {
   const classes = o.classes ?? ['low', 'high'];
@@ -60,7 +75,7 @@ export function toneFolder(root: string, o: { classes?: string[]; perClass?: num
   classes.forEach((c, k) => {
     for (let j = 0; j < perClass; j++) {
       const file = `${c}/${c}-${j}.wav`;
-      writeClip(join(root, file), tone(300 * (k + 1) + 7 * j, { amp: 0.2 + 0.03 * j, seed: 10 * k + j + 1 }));
+      writeClip(join(root, file), burst(250 * 2 ** k * 1.12 ** j, { start: 0.05 + 0.04 * j, seed: 10 * k + j + 1 }));
       files.push(file);
     }
   });
