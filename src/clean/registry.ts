@@ -1,6 +1,6 @@
 /**
  * The clean checks as a registry, after cleanlab Datalab's issue managers (REGISTRY + register()): ulearn's
- * own checks are registered here in the order they run, one list per modality (image, table), and a user adds
+ * own checks are registered here in the order they run, one list per modality (image, table, audio), and a user adds
  * one with `registerCheck`. Every check returns the same `CheckResult` (per-sample score and flag, a dataset
  * summary, a manifest action), so a registered check lands in issues.json, the manifest and report.html like a
  * built-in one, for images and tables alike.
@@ -10,7 +10,7 @@
  *   await runClean({ data: 'my-images/', outDir: 'runs/clean' });   // too_dark runs after the built-ins
  *
  * Checks run in registration order and each sees the results of those before it (ctx.results). Names are
- * unique within a modality (both have an `outlier`).
+ * unique within a modality (each has an `outlier`).
  */
 import { UlearnError } from '../errors.js';
 import { exactDuplicateCheck, leakageCheck, nearDuplicateCheck, type NearDuplicateOptions } from './checks/duplicates.js';

@@ -106,3 +106,21 @@ test('ulearn clean <audio folder> runs the audio checks and prints them', () => 
   assert.equal(bad.code, 2);
   assert.match(bad.err, /unknown check\(s\) blank; known: corrupt, silent, clipped/);
 });
+
+test('a test folder: a train clip whose copy is in the test folder is leakage; the test copy is kept', async () => {
+  const d = mkdtempSync(join(tmpdir(), 'ulearn-clean-audio-split-'));
+  toneFolder(join(d, 'train'), { perClass: 4 });
+  toneFolder(join(d, 'test'), { perClass: 1 }); // test/low/low-0 and test/high/high-0 repeat train clips too
+  // and an exact copy of train/low/low-3 under another name.
+  writeClip(join(d, 'test', 'low', 'copy.wav'), burst(250 * 1.12 ** 3, { start: 0.17, seed: 4 }));
+  const o = await runAudioClean({ data: join(d, 'train'), testData: join(d, 'test'), outDir: join(d, 'out'), log: () => undefined });
+  const s = o.samples;
+  const leak = o.results.find((r) => r.name === 'leakage')!;
+  const leaked = s.ids.filter((_, i) => leak.flags[i]);
+  assert.ok(leaked.includes('low/low-3.wav'), `leakage: ${leaked.join(', ')}`);
+  for (let i = 0; i < s.ids.length; i++) if (leak.flags[i]) assert.equal(s.split[i], 0, 'only train clips are flagged');
+  const m = JSON.parse(readFileSync(o.paths.manifest, 'utf8')) as { data: { audio: string; test: string } };
+  assert.equal(m.data.test, join(d, 'test'));
+  const { train, test: testSplit } = await loadDataset(o.paths.manifest);
+  assert.ok(!train.ids.includes('low/low-3.wav') && testSplit!.ids.includes('low/copy.wav'));
+});
