@@ -1,7 +1,8 @@
 /**
  * End-to-end in a real browser: Debian's chromium driven by playwright-core (see DEVELOPERS.md). Labels 5
- * samples with the keyboard, undoes one, reloads, and checks exactly the right 4 labels persisted. Keeps a
- * screenshot of the main screen (and the overview) in test-artifacts/.
+ * samples with the keyboard, undoes one, reloads, and checks exactly the right 4 labels persisted; then audio
+ * projects: the waveform, playback by space, labels by key, and active-learning suggestions from the pooled
+ * log-mel embedding. Keeps screenshots of the screens in test-artifacts/.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
