@@ -279,7 +279,7 @@ function audioReport(s: AudioSamples, results: CheckResult[], manifest: Manifest
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>ulearn clean: ${esc(s.source)}</title>
 <style>${REPORT_CSS}${EXTRA_CSS}
-.ex.wide { grid-column: span 2; } .ex img.spec { width: auto; height: 80px; image-rendering: auto; }</style></head>
+.ex.wide { grid-column: span 2; } .ex.wide .pics { flex-wrap: wrap; } .ex img.spec { width: auto; height: 80px; image-rendering: auto; }</style></head>
 <body><main>
 <header><div class="kicker">ulearn clean · audio</div><h1>Data quality: ${esc(s.source)}</h1><dl class="meta">
 <div><dt>Clips</dt><dd>${count(s.ids.length)}</dd></div>
