@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAudioClean } from '../../src/clean/run-audio.js';
+import { checkNames, registerCheck, unregisterCheck } from '../../src/clean/registry.js';
 import { loadDataset } from '../../src/data/load.js';
 import { pooledLogMel } from '../../src/data/preprocess/audio-embedding.js';
 import { fitClip } from '../../src/data/audio-folder.js';
@@ -123,4 +124,31 @@ test('a test folder: a train clip whose copy is in the test folder is leakage; t
   assert.equal(m.data.test, join(d, 'test'));
   const { train, test: testSplit } = await loadDataset(o.paths.manifest);
   assert.ok(!train.ids.includes('low/low-3.wav') && testSplit!.ids.includes('low/copy.wav'));
+});
+
+test('a registered audio check runs after the built-ins and lands in issues.json, the manifest and the report', async () => {
+  const d = problemFolder();
+  writeClip(join(d, 'high', 'short.wav'), burst(1000, { start: 0.05, length: 0.1, seconds: 0.2, seed: 5 }));
+  registerCheck({
+    name: 'too_short',
+    modality: 'audio',
+    run: ({ samples: s }) => {
+      const flags = Uint8Array.from(s.seconds, (t, i) => (s.readable[i] && t < 0.4 ? 1 : 0));
+      return { name: 'too_short', description: 'shorter than 0.4 s', scores: Float32Array.from(s.seconds), flags, action: 'exclude', summary: { flagged: flags.reduce((a, b) => a + b, 0) } };
+    },
+  });
+  try {
+    assert.equal(checkNames('audio').at(-1), 'too_short');
+    const o = await runAudioClean({ data: d, outDir: join(d, 'out'), log: () => undefined });
+    const r = o.results.find((x) => x.name === 'too_short')!;
+    assert.deepEqual(flagged(r, o.samples.ids), ['high/short.wav']);
+    assert.ok(o.checksRun.includes('too_short'));
+    const m = JSON.parse(readFileSync(o.paths.manifest, 'utf8')) as { samples: { id: string; action: string; reasons?: string[] }[] };
+    assert.deepEqual(m.samples.find((e) => e.id === 'high/short.wav'), { id: 'high/short.wav', split: 'train', action: 'exclude', reasons: ['too_short'] });
+    const issues = JSON.parse(readFileSync(o.paths.issues, 'utf8')) as { checks: Record<string, { samples: { id: string }[] }> };
+    assert.deepEqual(issues.checks.too_short.samples.map((x) => x.id), ['high/short.wav']);
+    assert.match(readFileSync(o.paths.report!, 'utf8'), /id="too_short"/);
+  } finally {
+    unregisterCheck('too_short', 'audio');
+  }
 });
