@@ -9,6 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nanWav, toneFolder, truncatedWav } from '../data/audio-folder-fixtures.js';
+import { folderSpec, loadDataset } from '../../src/data/load.js';
 import { ulearn } from './run-cli.js';
 
 function badFolder(): string {
@@ -39,14 +40,23 @@ test('--skip-bad lists each skipped audio file with its reason and the count, an
   assert.doesNotMatch(r.err, /cannot read audio/);
 });
 
-test('--skip-bad reaches the pipeline commands: pretrain lists the skipped files through its log', () => {
+test('the pipeline commands get skipBad through the spec; loadDataset with only a log lists the skipped files there', async () => {
   const dir = badFolder();
-  const r = ulearn('pretrain', dir, '--skip-bad', '--budget', 'none', '--runs', join(dir, 'runs'));
-  const all = r.out + r.err;
-  assert.match(all, /skipped .*high\/nan\.wav: sample 100/);
-  assert.match(all, /skipped .*low\/cut\.wav: truncated/);
-  assert.match(all, /skipped 2 unreadable files/);
-  assert.doesNotMatch(all, /cannot read audio/);
+  // pretrain/demo pass this spec to the pipeline, which loads it with { log } only (no onSkip).
+  const spec = await folderSpec(dir, { skipBad: true });
+  assert.deepEqual(spec, { audio: dir, skipBad: true });
+  const lines: string[] = [];
+  const { train } = await loadDataset(spec, { log: (l) => lines.push(l) });
+  assert.equal(train.size, 6);
+  assert.deepEqual(lines, [
+    `skipped ${join(dir, 'high/nan.wav')}: sample 100 at byte 444 is NaN; a WAV file must hold finite numbers`,
+    `skipped ${join(dir, 'low/cut.wav')}: truncated: the data chunk at byte 36 declares 16000 bytes, but the file ends 100 bytes after its header`,
+    'skipped 2 unreadable files (skipBad)',
+  ]);
+  // Without --skip-bad (and a test folder), the path stays as it was; a test folder routes by content.
+  assert.equal(await folderSpec(dir), dir);
+  assert.deepEqual(await folderSpec(dir, { test: dir }), { audio: dir, test: dir });
+  assert.equal(await folderSpec('mnist', { skipBad: true }), 'mnist');
 });
 
 test('--skip-bad is in the help of train, pretrain and demo', () => {
