@@ -19,11 +19,13 @@ export const CLIP_LEVEL = 0.999;
 /** Share of samples at full scale above which a recording is clipped: 1 % (a few isolated full-scale peaks are normal in loud, unclipped audio). */
 export const CLIPPED_SHARE = 0.01;
 /**
- * Embedding cosine similarity at or above which two clips are near duplicates. Measured on the generated
- * clips of test/clean/audio.test.ts: a copy at 0.7× gain, re-encoded with faint added noise, scores 0.999 with
- * its original; distinct tone bursts (12 % apart in pitch) at most 0.92.
+ * Embedding cosine similarity at or above which two clips are near duplicates. Measured: on speech-digits
+ * (4,400 synthetic clips, no copies planted) pairs run without a gap from 0.99 up to 0.9976, and include
+ * different words and different voices (three ~ two across the train/test split): at 0.99 it flagged 65
+ * clips and 7 "leaks", all distinct renders. A copy at 0.7× gain, re-encoded with faint added noise, scores
+ * 0.9992 with its original (test/clean/audio.test.ts). So 0.998: above what distinct words reach.
  */
-export const AUDIO_NEAR_THRESHOLD = 0.99;
+export const AUDIO_NEAR_THRESHOLD = 0.998;
 
 /** dB below full scale of an RMS level (Infinity for digital silence). */
 export function dbfs(rms: number): number {
@@ -210,7 +212,21 @@ const outlier: AudioCheck = {
     return r;
   },
 };
-const labelError: AudioCheck = { name: 'label_error', modality: 'audio', run: (ctx) => labelErrorResult(ctx.samples, ctx.neighbours) };
+/**
+ * Report only, unlike images: on speech-digits (labels known right) a 10-NN vote over the pooled log-mel is
+ * right 65 % of the time and confident learning flagged 1,013 of 4,400 clips; the embedding does not see the
+ * order of sounds in a word, so its votes cannot be trusted to remove labels.
+ */
+const labelError: AudioCheck = {
+  name: 'label_error',
+  modality: 'audio',
+  async run(ctx) {
+    const r = await labelErrorResult(ctx.samples, ctx.neighbours);
+    r.action = 'none';
+    if (!r.skipped) r.description = `${r.description}, over the pooled log-mel embedding. Reported only: listen before you relabel`;
+    return r;
+  },
+};
 const imbalance: AudioCheck = { name: 'class_imbalance', modality: 'audio', always: true, run: ({ samples }) => imbalanceResult(samples) };
 
 /** The built-in audio checks, in run order (registry.ts registers them). */

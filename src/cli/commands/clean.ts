@@ -14,6 +14,8 @@ import { runTabularClean } from '../../clean/run-tabular.js';
 import { runAudioClean } from '../../clean/run-audio.js';
 import { AUDIO_NEAR_THRESHOLD } from '../../clean/checks/audio.js';
 import { isAudioFolder } from '../../data/load.js';
+import { ensureSpeechDigits, SPEECH_DIGITS } from '../../data/speech-digits.js';
+import { join } from 'node:path';
 import { backendOption, budgetOption, intArg, numberArg, seedOption } from '../options.js';
 import { modalityOfPath } from '../../modality.js';
 
@@ -55,11 +57,16 @@ export function registerCleanCommand(program: Command): void {
     .addOption(backendOption({ help: 'compute backend (exact kNN on small data, --encoder)' }))
     .option('--no-html', 'skip report.html')
     .option('--skip-bad-rows', 'tables: skip (list, and exclude in the manifest) rows that cannot be read instead of stopping at the first')
-    .action(async (data: string, o: CleanCliOpts) => {
+    .action(async (arg: string, o: CleanCliOpts) => {
+      const outDir = o.out ?? `runs/clean-${arg.replace(/\/+$/, '').split('/').pop() || 'data'}`;
+      let data = arg;
+      let testData = o.testData;
       const list = (v?: string) => v?.split(',').map((x) => x.trim()).filter(Boolean);
-      const st = await stat(data).catch(() => undefined);
+      const speech = arg === SPEECH_DIGITS;
+      if (speech && testData) throw new UlearnError(`--test-data is for folders; '${arg}' brings its own test split`, { code: 'E_ARG' });
+      const st = speech ? undefined : await stat(data).catch(() => undefined);
       const isTable = modalityOfPath(data) === 'table' && st?.isFile();
-      const isAudio = !isTable && st?.isDirectory() === true && (await isAudioFolder(data));
+      const isAudio = speech || (!isTable && st?.isDirectory() === true && (await isAudioFolder(data)));
       // --checks / --skip name the checks of the data's modality (images, tables and audio each have an `outlier`).
       const modality = isTable ? 'table' : isAudio ? 'audio' : 'image';
       const skip = new Set(list(o.skip) ?? []);
@@ -67,7 +74,6 @@ export function registerCleanCommand(program: Command): void {
       const unknown = [...skip].filter((c) => !known.includes(c));
       if (unknown.length > 0) throw new UlearnError(`--skip: unknown check(s) ${unknown.join(', ')}; known: ${known.join(', ')}`, { code: 'E_ARG' });
       const checks = (list(o.checks) ?? known).filter((c) => !skip.has(c));
-      const outDir = o.out ?? `runs/clean-${data.replace(/\/+$/, '').split('/').pop() || 'data'}`;
       if (isTable) {
         const t = await runTabularClean(data, outDir, {
           html: o.html,
@@ -90,8 +96,13 @@ export function registerCleanCommand(program: Command): void {
       if (o.skipBadRows) throw new UlearnError('--skip-bad-rows is for tables (.csv, .tsv, .arff); unreadable images and audio files are always listed and excluded', { code: 'E_ARG' });
       if (!isAudio && o.seconds !== undefined) throw new UlearnError('--seconds is for folders of audio clips', { code: 'E_ARG' });
       if (isAudio) {
+        if (speech) {
+          // The synthetic speech corpus is checked where it is built (once, on first use): its train and test folders.
+          const { dir } = await ensureSpeechDigits({ log: (l) => console.error(l) });
+          [data, testData] = [join(dir, 'train'), join(dir, 'test')];
+        }
         if (o.encoder) throw new UlearnError('--encoder is for images; audio clips are compared on their pooled log-mel embedding', { code: 'E_ARG' });
-        const a = await runAudioClean({ data, testData: o.testData, outDir, checks, nearThreshold: o.nearThreshold, k: o.k, seconds: o.seconds, seed: o.seed, backend: o.backend, budget: Budget.parse(o.budget), html: o.html });
+        const a = await runAudioClean({ data, testData, outDir, checks, nearThreshold: o.nearThreshold, k: o.k, seconds: o.seconds, seed: o.seed, backend: o.backend, budget: Budget.parse(o.budget), html: o.html });
         const c = a.manifest.counts;
         console.log(`clean: ${a.samples.ids.length} audio clips in ${a.seconds.toFixed(1)} s`);
         for (const r of a.results) console.log(`  ${r.name.padEnd(16)} ${r.skipped ? `skipped: ${r.skipped}` : String(r.summary.flagged ?? 0)}`);
