@@ -207,7 +207,8 @@ export async function scanAudioFolders(folders: { train: string; test?: string }
     y: new Int32Array(n),
     classes,
     clipSamples,
-    waveforms: new Float32Array(n * clipSamples),
+    // The loader's array itself when it holds every clip (a second of audio is 64 KB: no second copy).
+    waveforms: parts.length === 1 && parts[0].x.length === n * clipSamples ? parts[0].x : new Float32Array(n * clipSamples),
     readable: new Uint8Array(n),
     readError: new Map(),
     rms: new Float32Array(n).fill(NaN),
@@ -219,7 +220,7 @@ export async function scanAudioFolders(folders: { train: string; test?: string }
   };
   let at = 0;
   for (const p of parts) {
-    s.waveforms.set(p.x, at * clipSamples);
+    if (s.waveforms !== p.x) s.waveforms.set(p.x, at * clipSamples);
     p.ids.forEach((id, k) => {
       const i = at + k;
       s.ids.push(id);
