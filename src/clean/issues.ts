@@ -16,7 +16,7 @@ export interface SampleIndex {
   labeled(i: number): boolean;
 }
 
-export function imageIndex(s: ImageSamples): SampleIndex {
+export function imageIndex(s: Pick<ImageSamples, 'ids' | 'split' | 'y'>): SampleIndex {
   return { count: s.ids.length, id: (i) => s.ids[i], split: (i) => SPLIT_NAMES[s.split[i]], labeled: (i) => s.y[i] >= 0 };
 }
 

@@ -101,11 +101,19 @@ export interface GraphOptions {
 }
 
 export function buildNeighbourGraph(s: ImageSamples, opts: GraphOptions = {}): NeighbourGraph {
+  return graphOverEmbedding(usableMask(s), opts.embedding ?? pooledEmbedding(s), opts);
+}
+
+/**
+ * The graph over given embedding rows, for the samples `usable` marks (a copy is narrowed further to rows that
+ * are not all zero): what images and audio share once each has its embedding.
+ */
+export function graphOverEmbedding(usableIn: Uint8Array, embedding: { vectors: Float32Array; dim: number }, opts: Omit<GraphOptions, 'embedding'> = {}): NeighbourGraph {
   const t0 = performance.now();
-  const n = s.ids.length;
+  const n = usableIn.length;
   const k = opts.k ?? 10;
-  const usable = usableMask(s);
-  const { vectors, dim } = opts.embedding ?? pooledEmbedding(s);
+  const usable = Uint8Array.from(usableIn);
+  const { vectors, dim } = embedding;
   const rows: number[] = [];
   for (let i = 0; i < n; i++) if (usable[i] && isNonZero(vectors, i, dim)) rows.push(i);
   for (let i = 0; i < n; i++) usable[i] = 0;

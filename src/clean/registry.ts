@@ -1,6 +1,6 @@
 /**
  * The clean checks as a registry, after cleanlab Datalab's issue managers (REGISTRY + register()): ulearn's
- * own checks are registered here in the order they run, one list per modality (image, table), and a user adds
+ * own checks are registered here in the order they run, one list per modality (image, table, audio), and a user adds
  * one with `registerCheck`. Every check returns the same `CheckResult` (per-sample score and flag, a dataset
  * summary, a manifest action), so a registered check lands in issues.json, the manifest and report.html like a
  * built-in one, for images and tables alike.
@@ -10,7 +10,7 @@
  *   await runClean({ data: 'my-images/', outDir: 'runs/clean' });   // too_dark runs after the built-ins
  *
  * Checks run in registration order and each sees the results of those before it (ctx.results). Names are
- * unique within a modality (both have an `outlier`).
+ * unique within a modality (each has an `outlier`).
  */
 import { UlearnError } from '../errors.js';
 import { exactDuplicateCheck, leakageCheck, nearDuplicateCheck, type NearDuplicateOptions } from './checks/duplicates.js';
@@ -18,23 +18,27 @@ import { blankCheck, corruptCheck, imbalanceCheck, nonFiniteCheck, shapeCheck } 
 import { labelErrorCheck } from './checks/label-errors.js';
 import { outlierCheck } from './checks/outliers.js';
 import { constantColumnCheck, duplicateRowCheck, highCardinalityCheck, missingValuesCheck, mixedTypesCheck, tableOutlierCheck } from './checks/table.js';
-import { CLEAN_MODALITIES, type Check, type CleanModality, type TableCheck } from './types.js';
+import { audioChecks } from './checks/audio.js';
+import { CLEAN_MODALITIES, type AudioCheck, type Check, type CleanModality, type TableCheck } from './types.js';
 
 /** Settings a check may be built with (the CLI's --near-threshold...). */
 export interface CheckOptions {
   near?: NearDuplicateOptions;
+  /** Audio near duplicates: embedding cosine similarity at or above which two clips are near duplicates. */
+  audioNear?: { threshold?: number };
 }
 
-/** An image check, or a named recipe that builds one from the run's options; or a table check. */
-export type CheckEntry = Check | { name: string; modality?: 'image'; create: (opts: CheckOptions) => Check } | TableCheck;
+/** An image check, or a named recipe that builds one from the run's options; or a table check; or an audio check or recipe. */
+export type CheckEntry = Check | { name: string; modality?: 'image'; create: (opts: CheckOptions) => Check } | TableCheck | AudioCheck | { name: string; modality: 'audio'; create: (opts: CheckOptions) => AudioCheck };
 
 /** What `createChecks` builds for each modality. */
 interface ChecksOf {
   image: Check;
   table: TableCheck;
+  audio: AudioCheck;
 }
 
-const REGISTRY: Record<CleanModality, Map<string, CheckEntry>> = { image: new Map(), table: new Map() };
+const REGISTRY: Record<CleanModality, Map<string, CheckEntry>> = { image: new Map(), table: new Map(), audio: new Map() };
 
 const NAME = /^[a-z][a-z0-9_]*$/;
 
@@ -73,6 +77,7 @@ for (const check of [corruptCheck, nonFiniteCheck, shapeCheck, blankCheck, exact
 registerCheck({ name: 'near_duplicate', create: (o) => nearDuplicateCheck(o.near) });
 for (const check of [leakageCheck, outlierCheck, labelErrorCheck, imbalanceCheck]) registerCheck(check);
 for (const check of [missingValuesCheck, constantColumnCheck, mixedTypesCheck, highCardinalityCheck, duplicateRowCheck, tableOutlierCheck]) registerCheck(check);
+for (const entry of audioChecks) registerCheck(entry);
 
 /** The built-in checks' names per modality, in run order. */
-export const BUILTIN_CHECKS: Readonly<Record<CleanModality, readonly string[]>> = { image: checkNames('image'), table: checkNames('table') };
+export const BUILTIN_CHECKS: Readonly<Record<CleanModality, readonly string[]>> = { image: checkNames('image'), table: checkNames('table'), audio: checkNames('audio') };

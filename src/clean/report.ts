@@ -102,7 +102,7 @@ async function checkSection(s: ImageSamples, r: CheckResult): Promise<string> {
  * The highest-scoring examples; when more than fit share the top score (every exact duplicate scores 1), an
  * even spread over them instead of the first few in path order, which would all come from one class folder.
  */
-function pickExamples(sorted: number[], scores: Float32Array): number[] {
+export function pickExamples(sorted: number[], scores: Float32Array): number[] {
   if (sorted.length <= EXAMPLES) return sorted;
   const top = scores[sorted[0]];
   let tied = 0;
@@ -120,7 +120,8 @@ export function summaryText(r: CheckResult): string {
   return bits.length ? ` (${esc(bits.join(', '))})` : '';
 }
 
-function imbalanceTable(s: ImageSamples, r: CheckResult): string {
+/** Samples per class and split (images and audio alike). */
+export function imbalanceTable(s: Pick<ImageSamples, 'classes'>, r: CheckResult): string {
   const counts = (r.summary.counts ?? {}) as Record<string, Record<string, number>>;
   const splits = Object.keys(counts);
   if (splits.length === 0) return '<p class="empty">No labeled samples.</p>';

@@ -12,7 +12,7 @@ import type { Budget } from '../util/budget.js';
 import type { TableProfile } from './tabular.js';
 
 /** The kinds of data `ulearn clean` checks; each has its own checks in the registry. */
-export const CLEAN_MODALITIES = ['image', 'table'] as const;
+export const CLEAN_MODALITIES = ['image', 'table', 'audio'] as const;
 export type CleanModality = (typeof CLEAN_MODALITIES)[number];
 
 export const SPLIT_NAMES = ['train', 'test'] as const;
@@ -124,17 +124,67 @@ export interface TableCheckContext extends BaseCheckContext {
   profile: TableProfile;
 }
 
-/** An image check (the default), or a table check (`modality: 'table'`); both return a `CheckResult`. */
+/**
+ * Audio clips as their checks see them (clean/run-audio.ts): the waveforms as the audio loader gives them
+ * (16 kHz, fitted to the clip length) and, per file, numbers taken from the decoded samples before resampling
+ * and fitting (level, clipping, content hash), so padding or resampling never hides a silent or clipped
+ * recording. Unreadable files keep zeros and `readable = 0`, so indices stay aligned with ids.
+ */
+export interface AudioSamples {
+  /** The train folder, for the report. */
+  source: string;
+  /** Per sample: file path relative to its split's folder. */
+  ids: string[];
+  /** Per sample: index into SPLIT_NAMES. */
+  split: Uint8Array;
+  /** Per sample: class index, -1 = unlabeled (and for unreadable files). */
+  y: Int32Array;
+  classes: string[];
+  /** Samples per clip (16 kHz × seconds). */
+  clipSamples: number;
+  /** n * clipSamples, the loader's clips (centre-cropped or zero-padded); zeros for unreadable files. */
+  waveforms: Float32Array;
+  /** 1 if the file decoded. */
+  readable: Uint8Array;
+  /** Why a file could not be read (only for unreadable ones). */
+  readError: Map<number, string>;
+  /** Per sample, over the decoded file (NaN if unreadable): RMS level (full scale = 1). */
+  rms: Float32Array;
+  /** Per sample: share of the decoded samples with |x| >= CLIP_LEVEL (NaN if unreadable). */
+  clippedShare: Float32Array;
+  /** Per sample: the decoded file's length in seconds and its sample rate (0 if unreadable). */
+  seconds: Float32Array;
+  sampleRate: Int32Array;
+  /** Per sample: sha-256 of the decoded mono samples and the rate ('' if unreadable): same sound, same hash. */
+  contentHash: string[];
+  /** Per split: the folder the ids are relative to. */
+  roots: Partial<Record<SplitName, string>>;
+}
+
+/** What an audio check is given: the clips and, computed once and shared, their embedding and kNN graph. */
+export interface AudioCheckContext extends BaseCheckContext {
+  samples: AudioSamples;
+  /**
+   * 80 values per sample: mean and std over time of the 40-band log-mel (data/preprocess/audio-embedding.ts),
+   * standardised per dimension over the usable clips; zero rows for clips not in the graph.
+   */
+  embedding: () => Promise<{ vectors: Float32Array; dim: number }>;
+  /** Shared kNN graph (cosine) over the usable clips' embeddings; see neighbours.ts. */
+  neighbours: () => Promise<import('./neighbours.js').NeighbourGraph>;
+}
+
+/** An image check (the default), a table check (`modality: 'table'`) or an audio check (`modality: 'audio'`); all return a `CheckResult`. */
 export interface Check<C extends BaseCheckContext = CheckContext> {
   name: string;
   /** Which data the check runs on (default 'image'). */
-  modality?: C extends TableCheckContext ? 'table' : 'image';
+  modality?: C extends TableCheckContext ? 'table' : C extends AudioCheckContext ? 'audio' : 'image';
   /** Cheap and needed for a correct manifest (e.g. corrupt files): runs even when the budget is exhausted. */
   always?: boolean;
   run(ctx: C): CheckResult | Promise<CheckResult>;
 }
 
 export type TableCheck = Check<TableCheckContext> & { modality: 'table' };
+export type AudioCheck = Check<AudioCheckContext> & { modality: 'audio' };
 
 /** A result for a check that did not run (flags nothing). */
 export function skippedResult(name: string, description: string, n: number, why: string): CheckResult {

@@ -65,3 +65,12 @@ export function augmentOption(): Option {
     return v;
   });
 }
+
+/**
+ * --skip-bad: a folder's files that cannot be read (truncated, empty, unsupported codec, NaN samples) are
+ * left out, each printed with the reason and then counted, instead of stopping at the first with an error
+ * naming it.
+ */
+export function skipBadOption(): Option {
+  return new Option('--skip-bad', 'audio and image folders: skip (and list, with the reason) files that cannot be read, instead of stopping at the first');
+}

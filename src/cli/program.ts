@@ -13,8 +13,8 @@ import { resultsTable, runPipeline, type StageName } from '../pipeline/run-pipel
 import { loadConfigFile } from '../runs/config.js';
 import { RunDir } from '../runs/run-dir.js';
 import { SSL_METHODS } from '../ssl/registry.js';
-import { SPEECH_POOL_NAME } from '../data/load.js';
-import { augmentOption, backendOption, budgetOption, intArg, seedOption, threadsOption } from './options.js';
+import { augmentOption, backendOption, budgetOption, intArg, seedOption, skipBadOption, threadsOption } from './options.js';
+import { folderSpec, SPEECH_POOL_NAME } from '../data/load.js';
 import { registerLabelCommand } from './commands/label.js';
 import { registerCleanCommand } from './commands/clean.js';
 import { registerTabularCommand, runTabularAndPrint } from './commands/tabular.js';
@@ -61,11 +61,12 @@ export function buildProgram(): Command {
         .option('--data <name|folder>', 'dataset name (fashion-mnist, mnist, glyphs, shapes, speech-digits: synthetic speech) or a folder of images or audio clips', 'fashion-mnist')
         .option('--pretrain-data <name|folder>', `unlabeled data to pretrain on instead of --data's training samples (default for speech-digits: ${SPEECH_POOL_NAME}, synthetic speech in 49 other languages)`)
         .addOption(augmentOption())
+        .addOption(skipBadOption())
         .option('--resume <run-dir>', 'continue a killed run'),
     ),
-  ).action(async (o: CliOpts & { method: string; data: string; pretrainData?: string; resume?: string; augment?: string }) => {
+  ).action(async (o: CliOpts & { method: string; data: string; pretrainData?: string; resume?: string; augment?: string; skipBad?: boolean }) => {
     const input: PipelineConfigInput = {
-      data: o.data,
+      data: (await folderSpec(o.data, { skipBad: o.skipBad })) as PipelineConfigInput['data'],
       pretrainData: o.pretrainData ?? (o.data === 'speech-digits' ? SPEECH_POOL_NAME : undefined),
       labelsPerClass: o.totalLabels ? undefined : (o.labelsPerClass ?? 10),
       totalLabels: o.totalLabels,
@@ -106,13 +107,17 @@ export function buildProgram(): Command {
         .addOption(new Option('--method <name>', 'self-supervised method').choices(SSL_METHODS).default('simclr'))
         .option('--test-data <folder>', 'labeled test images or clips, for a folder dataset')
         .option('--pretrain-data <name|folder>', "unlabeled data to pretrain on instead of <data>'s training samples (same kind and shape)")
-        .addOption(augmentOption()),
+        .addOption(augmentOption())
+        .addOption(skipBadOption()),
     ),
-  ).action(async (data: string, o: CliOpts & { method: string; testData?: string; pretrainData?: string; augment?: string }) => {
+  ).action(async (data: string, o: CliOpts & { method: string; testData?: string; pretrainData?: string; augment?: string; skipBad?: boolean }) => {
+    // With --skip-bad the folder becomes a spec object carrying skipBad (and the test folder, which the
+    // pipeline takes beside a plain path only); the pipeline's log lists what was skipped.
+    const spec = o.skipBad ? await folderSpec(data, { test: o.testData, skipBad: true }) : data;
     const input: PipelineConfigInput = {
-      data,
+      data: spec as PipelineConfigInput['data'],
       pretrainData: o.pretrainData,
-      testData: o.testData,
+      testData: typeof spec === 'string' ? o.testData : undefined,
       labelsPerClass: o.totalLabels ? undefined : (o.labelsPerClass ?? 10),
       totalLabels: o.totalLabels,
       seed: o.seed,

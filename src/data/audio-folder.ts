@@ -26,7 +26,7 @@ import { mapLimit } from '../util/pool.js';
 import type { Dataset } from './dataset.js';
 import { checkFolder, dropEmptyClasses, folderLabels, listMediaFiles, type FolderMedia, type FolderOptions, type SkippedImage } from './image-folder.js';
 import { resample, SAMPLE_RATE } from './resample.js';
-import { decodeWav } from './wav.js';
+import { decodeWav, type WavAudio } from './wav.js';
 
 /** The audio files a folder is searched for (the labeling app plays all four); only WAV is decoded. */
 export const AUDIO_EXTENSIONS = ['.wav', '.mp3', '.ogg', '.flac'];
@@ -35,6 +35,11 @@ export const AUDIO_MEDIA: FolderMedia = { noun: 'audio file', extensions: AUDIO_
 export interface AudioFolderOptions extends FolderOptions {
   /** Clip length in seconds (default 1): every file is centre-cropped or zero-padded to it at 16 kHz. */
   seconds?: number;
+  /**
+   * Told each file's decoded mono samples at their own rate, before resampling and fitting (`ulearn clean`
+   * measures level and clipping there, where padding and resampling cannot hide them). Not a spec field.
+   */
+  onDecoded?: (file: string, wav: WavAudio) => void;
 }
 
 /** A file left out with skipBad: its path relative to the folder, and why. */
@@ -69,7 +74,9 @@ export async function loadAudioFolder(root: string, opts: AudioFolderOptions = {
   const skipped: SkippedFile[] = [];
   const clips = await mapLimit(files, concurrency, async (file): Promise<Float32Array | undefined> => {
     try {
-      return fitClip(await readClip(join(root, file)), clipSamples);
+      const wav = await readClip(join(root, file));
+      opts.onDecoded?.(file, wav);
+      return fitClip(resample(wav.samples, wav.sampleRate, SAMPLE_RATE), clipSamples);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       if (!opts.skipBad) {
@@ -108,14 +115,19 @@ export async function loadAudioFolder(root: string, opts: AudioFolderOptions = {
   };
 }
 
-/** One file's mono samples at 16 kHz; throws an Error saying what is wrong (the caller names the file). */
-export async function readClip(path: string): Promise<Float32Array> {
+/** One file's mono samples at 16 kHz, as folders read them (`ulearn predict` on audio files); throws an Error saying what is wrong. */
+export async function readClip16k(path: string): Promise<Float32Array> {
+  const wav = await readClip(path);
+  return resample(wav.samples, wav.sampleRate, SAMPLE_RATE);
+}
+
+/** One file decoded (mono, its own rate); throws an Error saying what is wrong (the caller names the file). */
+async function readClip(path: string): Promise<WavAudio> {
   const ext = extname(path).toLowerCase();
   if (ext !== '.wav') {
     throw new Error(`${ext.slice(1).toUpperCase()} is not decoded, only WAV; convert it, e.g. ffmpeg -i ${basename(path)} -ar 16000 ${basename(path, extname(path))}.wav`);
   }
-  const wav = decodeWav(await readFile(path));
-  return resample(wav.samples, wav.sampleRate, SAMPLE_RATE);
+  return decodeWav(await readFile(path));
 }
 
 /**

@@ -23,7 +23,7 @@
  * A string is a dataset name if it is one, else a path (a path that happens to equal a name: write './mnist').
  */
 import { stat } from 'node:fs/promises';
-import { basename, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { UlearnError } from '../errors.js';
 import { AUDIO_MEDIA, loadAudioFolder, type AudioFolderOptions } from './audio-folder.js';
 import { applyManifest, readManifest } from './manifest.js';
@@ -70,8 +70,37 @@ export interface LoadOptions {
   log?: (line: string) => void;
 }
 
+/**
+ * Files skipped with `skipBad` go to `onSkip`; without one, each is a line to `log` ("skipped <file>: <reason>")
+ * and a count follows, so a caller that only passes `log` (the pipeline) still says what it left out.
+ */
 export async function loadDataset(spec: DatasetSpec, opts: LoadOptions = {}): Promise<DatasetSplits> {
-  return load(spec, opts, []);
+  let skipped = 0;
+  const onSkip = (s: SkippedImage & { folder: string }) => {
+    skipped++;
+    if (opts.onSkip) opts.onSkip(s);
+    else opts.log?.(`skipped ${join(s.folder, s.file)}: ${s.reason}`);
+  };
+  const splits = await load(spec, { ...opts, onSkip }, []);
+  if (skipped > 0 && !opts.onSkip) opts.log?.(`skipped ${skipped} unreadable file${skipped === 1 ? '' : 's'} (skipBad)`);
+  return splits;
+}
+
+/**
+ * The spec for a dataset argument of the CLI with a test folder and/or `skipBad`: a folder becomes
+ * `{ audio }` or `{ folder }` as `loadDataset` would route the bare path (audio files and no images: audio),
+ * with the options; a dataset name or a manifest file is returned as given (`skipBad` is for folders; a named
+ * dataset has no unreadable files, and a manifest already says what to load).
+ */
+export async function folderSpec(data: string, o: { test?: string; skipBad?: boolean } = {}): Promise<DatasetSpec> {
+  const extra = { ...(o.test !== undefined ? { test: o.test } : {}), ...(o.skipBad ? { skipBad: true } : {}) };
+  if (Object.keys(extra).length === 0) return data;
+  const st = isName(data) || data === SPEECH_POOL_NAME ? undefined : await stat(data).catch(() => undefined);
+  if (!st?.isDirectory()) {
+    // As before: a test folder makes it a folder spec, and the loader's error names the path.
+    return o.test !== undefined ? { folder: data, test: o.test } : data;
+  }
+  return (await isAudioFolder(data)) ? { audio: data, ...extra } : { folder: data, ...extra };
 }
 
 /** Manifests may name manifests; more than this many in a chain is refused like a cycle. */
@@ -177,7 +206,7 @@ async function load(spec: DatasetSpec, opts: LoadOptions, manifests: string[]): 
 }
 
 /** A folder holding audio files and no images (a folder with neither stays an image folder, for its error). */
-async function isAudioFolder(dir: string): Promise<boolean> {
+export async function isAudioFolder(dir: string): Promise<boolean> {
   const files = await listMediaFiles(dir, { noun: 'file', extensions: [...IMAGE_MEDIA.extensions, ...AUDIO_MEDIA.extensions] });
   const isImage = (f: string) => IMAGE_MEDIA.extensions.some((e) => f.toLowerCase().endsWith(e));
   return files.length > 0 && !files.some(isImage);

@@ -90,9 +90,20 @@ export const DatasetSpecSchema = z.union([
   z.object({ manifest: path }).strict(),
 ]);
 
+/** A folder of audio clips as a manifest may name it (what `ulearn clean <audio folder>` writes). */
+const audioFields = {
+  audio: path,
+  test: path.optional(),
+  seconds: z.number().positive().max(60).optional(),
+  labels: z.enum(['auto', 'none']).optional(),
+  csv: path.optional(),
+  skipBad: z.boolean().optional(),
+};
+
 export const ManifestDataSchema = z.union([
   path,
   z.object(folderFields).strict(),
+  z.object(audioFields).strict(),
   z.object({ idx: z.object(idxFields).strict() }).strict(),
   z.object({ manifest: path }).strict(),
   z.object({ table: path }).strict(),

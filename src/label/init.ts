@@ -9,8 +9,11 @@
  *
  * Embeddings: with `encoder` (a run directory, checkpoint or model folder), the SSL encoder's features of each
  * image; otherwise the raw pixels, gray, downscaled to 16×16 (256 values in [0, 1]) — enough for the light
- * model to be useful on small, centred images, and computed in seconds. Audio samples have no embeddings
- * without an encoder (a project with audio is then served in a fixed random order, without suggestions).
+ * model to be useful on small, centred images, and computed in seconds. Audio samples get the pooled log-mel
+ * embedding `ulearn clean` compares clips with (data/preprocess/audio-embedding.ts: mean and deviation over
+ * time of 40 log-mel bands, 80 values), so the light model and active learning suggest the next clip as they
+ * do for images. A project mixing images and audio has no embeddings (one vector space cannot hold both): it
+ * is served in a fixed random order, without suggestions.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, stat } from 'node:fs/promises';
@@ -97,9 +100,13 @@ export async function initProject(dir: string, opts: InitOptions): Promise<Label
     }
   }
   const allImages = samples.every((s) => s.kind === 'image');
+  const allAudio = samples.every((s) => s.kind === 'audio');
   let emb: { data: Float32Array; dim: number; source: string } | undefined;
   if (allImages) emb = opts.encoder ? await encoderEmbeddings(files, opts.encoder) : await pixelEmbeddings(files);
-  else log('label init: audio samples and no encoder: no embeddings, samples are served in a fixed random order without suggestions');
+  else if (allAudio) {
+    if (opts.encoder) throw new UlearnError('--encoder is for image projects; audio clips are embedded with their pooled log-mel', { code: 'E_ARG' });
+    emb = await audioEmbeddings(files, dataRoot, log);
+  } else log('label init: images and audio in one project: no embeddings, samples are served in a fixed random order without suggestions');
 
   const store = LabelStore.create(projectDir, {
     name: projectDir.split('/').pop() ?? 'project',
@@ -119,6 +126,48 @@ export async function initProject(dir: string, opts: InitOptions): Promise<Label
   }
   log(`label init: ${samples.length} samples, ${classes.length} classes, embeddings: ${emb ? `${emb.source} (${emb.dim} dims)` : 'none'}`);
   return store;
+}
+
+/** Longest stretch of a recording embedded (its centre): word clips are far shorter; a long file costs no more. */
+const AUDIO_EMBED_SECONDS = 10;
+
+/**
+ * The pooled log-mel embedding of each audio file (WAV decoded, mixed to mono, resampled to 16 kHz, its centre
+ * up to AUDIO_EMBED_SECONDS), normalised over the project's clips. A file that cannot be decoded (MP3, OGG,
+ * FLAC, a damaged WAV) still gets labeled, by ear in the browser; its row is the average clip (all zeros after
+ * normalisation), and each one is logged with the reason.
+ */
+async function audioEmbeddings(files: string[], root: string, log: (l: string) => void): Promise<{ data: Float32Array; dim: number; source: string }> {
+  const [{ readWav }, { resample, SAMPLE_RATE }, { fitClip }, { pooledLogMel, standardizeEmbedding, AUDIO_EMBEDDING_DIM }] = await Promise.all([
+    import('../data/wav.js'),
+    import('../data/resample.js'),
+    import('../data/audio-folder.js'),
+    import('../data/preprocess/audio-embedding.js'),
+  ]);
+  const dim = AUDIO_EMBEDDING_DIM;
+  const data = new Float32Array(files.length * dim);
+  const ok = new Uint8Array(files.length);
+  const progress = new Progress('audio embeddings', files.length);
+  let bad = 0;
+  for (let i = 0; i < files.length; i++) {
+    try {
+      if (extname(files[i]).toLowerCase() !== '.wav') throw new Error(`${extname(files[i]).slice(1).toUpperCase()} is not decoded, only WAV`);
+      const wav = await readWav(files[i]);
+      let x = resample(wav.samples, wav.sampleRate, SAMPLE_RATE);
+      // At least 0.1 s (zero-padded; the embedding leaves padding out) so the 25 ms frames fit; at most the centre.
+      x = fitClip(x, Math.min(Math.max(x.length, SAMPLE_RATE / 10), AUDIO_EMBED_SECONDS * SAMPLE_RATE));
+      data.set(pooledLogMel(x, x.length), i * dim);
+      ok[i] = 1;
+    } catch (err) {
+      bad++;
+      log(`label init: ${relative(root, files[i])}: no embedding (${err instanceof Error ? err.message : String(err)}); it is labeled by ear like the rest and stands at the average clip for the model`);
+    }
+    progress.tick(1);
+  }
+  progress.done();
+  standardizeEmbedding(data, dim, ok);
+  if (bad > 0) log(`label init: ${bad} of ${files.length} audio files could not be decoded for embeddings`);
+  return { data, dim, source: 'audio:logmel40-mean-std' };
 }
 
 async function materializeFashionMnist(mediaDir: string, limit: number, log: (l: string) => void): Promise<string[]> {

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { AUDIO_EXTENSIONS, fitClip, readClip } from '../data/audio-folder.js';
+import { AUDIO_EXTENSIONS, fitClip, readClip16k } from '../data/audio-folder.js';
 import { AudioPreprocessor } from '../data/preprocess/audio.js';
 import { loadPreprocessor } from '../data/preprocess/index.js';
 import { initBackend } from '../engine/backend.js';
@@ -88,7 +88,7 @@ async function predictAudioFiles(model: import('@tensorflow/tfjs-layers').Layers
     const clips = new Float32Array(chunk.length * pre.clipSamples);
     for (let k = 0; k < chunk.length; k++) {
       try {
-        clips.set(fitClip(await readClip(chunk[k]), pre.clipSamples), k * pre.clipSamples);
+        clips.set(fitClip(await readClip16k(chunk[k]), pre.clipSamples), k * pre.clipSamples);
       } catch (e) {
         throw new UlearnError(`${chunk[k]}: cannot read audio: ${(e as Error).message}`, { code: 'E_DATA', cause: e });
       }

@@ -1,7 +1,8 @@
 /**
  * End-to-end in a real browser: Debian's chromium driven by playwright-core (see DEVELOPERS.md). Labels 5
- * samples with the keyboard, undoes one, reloads, and checks exactly the right 4 labels persisted. Keeps a
- * screenshot of the main screen (and the overview) in test-artifacts/.
+ * samples with the keyboard, undoes one, reloads, and checks exactly the right 4 labels persisted; then audio
+ * projects: the waveform, playback by space, labels by key, and active-learning suggestions from the pooled
+ * log-mel embedding. Keeps screenshots of the screens in test-artifacts/.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -23,7 +24,8 @@ before(async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/setup.sh (installs Debian's chromium) or set CHROMIUM_PATH`);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
+    // Autoplay without a gesture: play() from a synthetic key press must not depend on chromium's engagement heuristics.
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--autoplay-policy=no-user-gesture-required'],
   });
 });
 after(async () => {
@@ -158,6 +160,53 @@ test('audio: waveform drawn from the decoded file, play with space, label with a
     await page.waitForFunction((prev) => !document.querySelector('.caption')?.textContent?.startsWith(`#${prev} `), id);
     assert.equal(store.sample(id)!.label, 1);
     await page.screenshot({ path: `${mkdirOut()}/label-audio.png` });
+    assert.deepEqual(violations, []);
+  } finally {
+    await page.close();
+    await app.close();
+    store.close();
+  }
+});
+
+test('audio project: pooled log-mel embeddings give suggestions; play a clip, label it by key, see it stored', async () => {
+  const webDir = await ensureWebBuilt(() => undefined);
+  await initBackend('cpu');
+  const root = tempDir('audio-al');
+  mkdirSync(join(root, 'clips'));
+  // Two kinds of clip: low tones (200–290 Hz) and high tones (1.6–2.3 kHz), interleaved in path order.
+  for (let i = 0; i < 12; i++) writeFileSync(join(root, 'clips', `c${String(i).padStart(2, '0')}.wav`), sineWav(i % 2 === 0 ? 200 + 15 * i : 1600 + 60 * i, 0.5));
+  const store = await initProject(join(root, 'project'), { data: join(root, 'clips'), classes: ['low', 'high'], overlap: 0, strategy: 'random', retrainEvery: 1000, log: () => undefined });
+  assert.equal(store.embeddings()?.dim, 80, 'audio samples get the 80-d pooled log-mel embedding');
+  // Four earlier labels by another annotator and a model run, so the screen shows suggestions.
+  const bob = store.annotatorByToken(store.addAnnotator('bob'))!;
+  for (let id = 1; id <= 4; id++) store.label(id, (id - 1) % 2, bob.id);
+  retrain(store);
+  const token = store.addAnnotator('alice');
+  const app = buildServer(store, { host: '127.0.0.1', webDir });
+  const address = await app.listen({ port: 0, host: '127.0.0.1' });
+  const { page, violations } = await newPage();
+  try {
+    await page.goto(`${address}/?token=${token}#label`);
+    await page.locator('.media.audio audio').waitFor({ state: 'attached' });
+    // The active-learning suggestion is shown and pre-selected, and it is right: sample i is low when i is odd (ids from 1).
+    await page.locator('.suggestion b').waitFor();
+    const id = await currentId(page);
+    const suggested = await page.locator('.suggestion b').innerText();
+    assert.equal(suggested, id % 2 === 1 ? 'low' : 'high', `suggestion for #${id}`);
+    assert.equal(await page.locator('button.class.selected').getAttribute('data-class'), suggested);
+    // Space plays the clip: the audio element reports played time.
+    await page.keyboard.press(' ');
+    await page.waitForFunction(() => {
+      const a = document.querySelector('.media.audio audio') as HTMLAudioElement | null;
+      return a !== null && a.played.length > 0 && a.played.end(0) > 0;
+    });
+    assert.match(await page.locator('.play').innerText(), /pause|play/);
+    await page.screenshot({ path: `${mkdirOut()}/label-audio-suggestion.png` });
+    // Label it by key with the class it is not suggested as (so the key, not Enter's default, is what counts).
+    const key = suggested === 'low' ? '2' : '1';
+    await page.keyboard.press(key);
+    await page.waitForFunction((prev) => !document.querySelector('.caption')?.textContent?.startsWith(`#${prev} `), id);
+    assert.equal(store.sample(id)!.label, Number(key) - 1);
     assert.deepEqual(violations, []);
   } finally {
     await page.close();

@@ -144,40 +144,45 @@ export function nearDuplicateCheck(opts: NearDuplicateOptions = {}): Check {
 export const leakageCheck: Check = {
   name: 'leakage',
   always: true,
-  run(ctx): CheckResult {
-    const s = ctx.samples;
-    const n = s.ids.length;
-    const flags = new Uint8Array(n);
-    const related = new Int32Array(n).fill(-1);
-    const scores = new Float32Array(n);
-    let count = 0;
-    for (const name of ['exact_duplicate', 'near_duplicate']) {
-      const r = ctx.results.get(name);
-      if (!r?.related) continue;
-      for (let i = 0; i < n; i++) {
-        const j = r.related[i];
-        if (!r.flags[i] || j < 0 || s.split[i] === s.split[j] || flags[i]) continue;
-        flags[i] = 1;
-        scores[i] = 1;
-        related[i] = j;
-        count++;
-      }
-    }
-    return {
-      name: 'leakage',
-      description: 'an exact or near duplicate of this sample is in the other split',
-      scores,
-      flags,
-      related,
-      action: 'exclude',
-      reason: (i) => `leakage: duplicate of ${SPLIT_NAMES[s.split[related[i]]]}/${s.ids[related[i]]}`,
-      summary: { flagged: count, splits: [...new Set(s.split)].map((k) => SPLIT_NAMES[k]) },
-    };
-  },
+  run: (ctx) => leakageResult(ctx.samples, ctx.results),
 };
 
-/** Flags all but one member of each group; the kept one is a test sample if there is one, else the first. */
-function groupResult(s: ImageSamples, groups: number[][], name: string, description: string, score: number): CheckResult {
+/** The leakage result from the duplicate checks' results (images and audio alike). */
+export function leakageResult(s: Pick<ImageSamples, 'ids' | 'split'>, results: Map<string, CheckResult>): CheckResult {
+  const n = s.ids.length;
+  const flags = new Uint8Array(n);
+  const related = new Int32Array(n).fill(-1);
+  const scores = new Float32Array(n);
+  let count = 0;
+  for (const name of ['exact_duplicate', 'near_duplicate']) {
+    const r = results.get(name);
+    if (!r?.related) continue;
+    for (let i = 0; i < n; i++) {
+      const j = r.related[i];
+      if (!r.flags[i] || j < 0 || s.split[i] === s.split[j] || flags[i]) continue;
+      flags[i] = 1;
+      scores[i] = 1;
+      related[i] = j;
+      count++;
+    }
+  }
+  return {
+    name: 'leakage',
+    description: 'an exact or near duplicate of this sample is in the other split',
+    scores,
+    flags,
+    related,
+    action: 'exclude',
+    reason: (i) => `leakage: duplicate of ${SPLIT_NAMES[s.split[related[i]]]}/${s.ids[related[i]]}`,
+    summary: { flagged: count, splits: [...new Set(s.split)].map((k) => SPLIT_NAMES[k]) },
+  };
+}
+
+/**
+ * Flags all but one member of each group; the kept one is a test sample if there is one, else the first.
+ * Shared by the image and audio duplicate checks (it reads only ids and splits).
+ */
+export function groupResult(s: Pick<ImageSamples, 'ids' | 'split'>, groups: number[][], name: string, description: string, score: number): CheckResult {
   const n = s.ids.length;
   const flags = new Uint8Array(n);
   const scores = new Float32Array(n);

@@ -122,46 +122,49 @@ export const nonFiniteCheck: Check = {
 export const imbalanceCheck: Check = {
   name: 'class_imbalance',
   always: true,
-  run({ samples: s }): CheckResult {
-    const n = s.ids.length;
-    const perSplit: Record<string, Record<string, number>> = {};
-    const train = new Array<number>(s.classes.length).fill(0);
-    let unlabeled = 0;
-    for (let i = 0; i < n; i++) {
-      const split = SPLIT_NAMES[s.split[i]];
-      if (s.y[i] < 0) {
-        unlabeled++;
-        continue;
-      }
-      const name = s.classes[s.y[i]];
-      perSplit[split] ??= {};
-      perSplit[split][name] = (perSplit[split][name] ?? 0) + 1;
-      if (s.split[i] === 0) train[s.y[i]]++;
-    }
-    const present = train.filter((c) => c > 0);
-    const ratio = present.length > 0 ? Math.max(...present) / Math.min(...present) : null;
-    // Class frequency relative to the largest class: 1 = the largest, near 0 = rare.
-    const scores = new Float32Array(n).fill(NaN);
-    const top = Math.max(1, ...train);
-    for (let i = 0; i < n; i++) if (s.y[i] >= 0) scores[i] = 1 - train[s.y[i]] / top;
-    const missing = s.classes.filter((_, c) => train[c] === 0);
-    return {
-      name: 'class_imbalance',
-      description: 'dataset level: how unevenly the labeled training samples spread over the classes',
-      scores,
-      flags: new Uint8Array(n),
-      action: 'none',
-      summary: {
-        flagged: 0,
-        imbalance_ratio: ratio,
-        imbalanced: ratio !== null && ratio > 10,
-        classes_without_train_labels: missing,
-        unlabeled,
-        counts: perSplit,
-      },
-    };
-  },
+  run: ({ samples }) => imbalanceResult(samples),
 };
+
+/** Class counts per split and the imbalance ratio (images and audio alike). */
+export function imbalanceResult(s: Pick<ImageSamples, 'ids' | 'split' | 'y' | 'classes'>): CheckResult {
+  const n = s.ids.length;
+  const perSplit: Record<string, Record<string, number>> = {};
+  const train = new Array<number>(s.classes.length).fill(0);
+  let unlabeled = 0;
+  for (let i = 0; i < n; i++) {
+    const split = SPLIT_NAMES[s.split[i]];
+    if (s.y[i] < 0) {
+      unlabeled++;
+      continue;
+    }
+    const name = s.classes[s.y[i]];
+    perSplit[split] ??= {};
+    perSplit[split][name] = (perSplit[split][name] ?? 0) + 1;
+    if (s.split[i] === 0) train[s.y[i]]++;
+  }
+  const present = train.filter((c) => c > 0);
+  const ratio = present.length > 0 ? Math.max(...present) / Math.min(...present) : null;
+  // Class frequency relative to the largest class: 1 = the largest, near 0 = rare.
+  const scores = new Float32Array(n).fill(NaN);
+  const top = Math.max(1, ...train);
+  for (let i = 0; i < n; i++) if (s.y[i] >= 0) scores[i] = 1 - train[s.y[i]] / top;
+  const missing = s.classes.filter((_, c) => train[c] === 0);
+  return {
+    name: 'class_imbalance',
+    description: 'dataset level: how unevenly the labeled training samples spread over the classes',
+    scores,
+    flags: new Uint8Array(n),
+    action: 'none',
+    summary: {
+      flagged: 0,
+      imbalance_ratio: ratio,
+      imbalanced: ratio !== null && ratio > 10,
+      classes_without_train_labels: missing,
+      unlabeled,
+      counts: perSplit,
+    },
+  };
+}
 
 function nativeText(s: ImageSamples, i: number): string {
   const [h, w, c] = s.nativeShape.subarray(i * 3, i * 3 + 3);

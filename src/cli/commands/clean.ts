@@ -11,6 +11,11 @@ import { BUILTIN_CHECKS, checkNames } from '../../clean/registry.js';
 import { runClean } from '../../clean/run-clean.js';
 import { encoderEmbedding } from '../../clean/encoder-embedding.js';
 import { runTabularClean } from '../../clean/run-tabular.js';
+import { runAudioClean } from '../../clean/run-audio.js';
+import { AUDIO_NEAR_THRESHOLD } from '../../clean/checks/audio.js';
+import { isAudioFolder } from '../../data/load.js';
+import { ensureSpeechDigits, SPEECH_DIGITS } from '../../data/speech-digits.js';
+import { join } from 'node:path';
 import { backendOption, budgetOption, intArg, numberArg, seedOption } from '../options.js';
 import { modalityOfPath } from '../../modality.js';
 
@@ -19,7 +24,8 @@ interface CleanCliOpts {
   testData?: string;
   checks?: string;
   skip?: string;
-  nearThreshold: number;
+  nearThreshold?: number;
+  seconds?: number;
   k: number;
   size?: number;
   maxSide: number;
@@ -35,12 +41,13 @@ export function registerCleanCommand(program: Command): void {
   program
     .command('clean')
     .description('find corrupt files, duplicates, near duplicates, train/test leakage, outliers and likely label errors; write a report and a cleaned manifest (your files are not changed)')
-    .argument('<data>', "dataset name ('fashion-mnist', 'mnist'), a folder of images, or a table (.csv, .tsv, .arff)")
+    .argument('<data>', "dataset name ('fashion-mnist', 'mnist'), a folder of images or of audio clips (WAV), or a table (.csv, .tsv, .arff)")
     .option('--out <dir>', 'where report.html, issues.json and manifest.json go (default: runs/clean-<data name>)')
-    .option('--test-data <folder>', 'test images for a folder dataset (checked for leakage against the training folder)')
-    .option('--checks <names>', `comma-separated checks to run (default all; images: ${BUILTIN_CHECKS.image.join(', ')}; tables: ${BUILTIN_CHECKS.table.join(', ')})`)
+    .option('--test-data <folder>', 'test images or clips for a folder dataset (checked for leakage against the training folder)')
+    .option('--checks <names>', `comma-separated checks to run (default all; images: ${BUILTIN_CHECKS.image.join(', ')}; tables: ${BUILTIN_CHECKS.table.join(', ')}; audio: ${BUILTIN_CHECKS.audio.join(', ')})`)
     .option('--skip <names>', 'comma-separated checks not to run')
-    .option('--near-threshold <r>', 'pixel correlation at or above which two images are near duplicates', numberArg('--near-threshold', 0, 1), 0.99)
+    .option('--near-threshold <r>', `near duplicates: images, pixel correlation at or above which two images are (default 0.99); audio, cosine similarity of the pooled log-mel embedding (default ${AUDIO_NEAR_THRESHOLD})`, numberArg('--near-threshold', 0, 1))
+    .option('--seconds <s>', 'audio: clip length the clips are fitted to, as training loads them (default 1)', numberArg('--seconds', 0.05, 60))
     .option('--k <n>', 'neighbours per sample for outliers and label errors', intArg('--k', 2), 10)
     .option('--size <px>', 'the expected square image size (default: the most common size)', intArg('--size', 1))
     .option('--max-side <px>', 'check larger images at a copy downscaled to this longer side', intArg('--max-side', 8), 64)
@@ -50,17 +57,23 @@ export function registerCleanCommand(program: Command): void {
     .addOption(backendOption({ help: 'compute backend (exact kNN on small data, --encoder)' }))
     .option('--no-html', 'skip report.html')
     .option('--skip-bad-rows', 'tables: skip (list, and exclude in the manifest) rows that cannot be read instead of stopping at the first')
-    .action(async (data: string, o: CleanCliOpts) => {
+    .action(async (arg: string, o: CleanCliOpts) => {
+      const outDir = o.out ?? `runs/clean-${arg.replace(/\/+$/, '').split('/').pop() || 'data'}`;
+      let data = arg;
+      let testData = o.testData;
       const list = (v?: string) => v?.split(',').map((x) => x.trim()).filter(Boolean);
-      const isTable = modalityOfPath(data) === 'table' && (await stat(data).catch(() => undefined))?.isFile();
-      // --checks / --skip name the checks of the data's modality (images and tables each have an `outlier`).
-      const modality = isTable ? 'table' : 'image';
+      const speech = arg === SPEECH_DIGITS;
+      if (speech && testData) throw new UlearnError(`--test-data is for folders; '${arg}' brings its own test split`, { code: 'E_ARG' });
+      const st = speech ? undefined : await stat(data).catch(() => undefined);
+      const isTable = modalityOfPath(data) === 'table' && st?.isFile();
+      const isAudio = speech || (!isTable && st?.isDirectory() === true && (await isAudioFolder(data)));
+      // --checks / --skip name the checks of the data's modality (images, tables and audio each have an `outlier`).
+      const modality = isTable ? 'table' : isAudio ? 'audio' : 'image';
       const skip = new Set(list(o.skip) ?? []);
       const known = checkNames(modality);
       const unknown = [...skip].filter((c) => !known.includes(c));
       if (unknown.length > 0) throw new UlearnError(`--skip: unknown check(s) ${unknown.join(', ')}; known: ${known.join(', ')}`, { code: 'E_ARG' });
       const checks = (list(o.checks) ?? known).filter((c) => !skip.has(c));
-      const outDir = o.out ?? `runs/clean-${data.replace(/\/+$/, '').split('/').pop() || 'data'}`;
       if (isTable) {
         const t = await runTabularClean(data, outDir, {
           html: o.html,
@@ -80,7 +93,25 @@ export function registerCleanCommand(program: Command): void {
         console.log(`manifest: keep ${c.keep}, exclude ${c.exclude} -> ${t.paths.manifest}\nissues: ${t.paths.issues}${t.paths.report ? `\nreport: ${t.paths.report}` : ''}`);
         return;
       }
-      if (o.skipBadRows) throw new UlearnError('--skip-bad-rows is for tables (.csv, .tsv, .arff); unreadable images are always listed and excluded', { code: 'E_ARG' });
+      if (o.skipBadRows) throw new UlearnError('--skip-bad-rows is for tables (.csv, .tsv, .arff); unreadable images and audio files are always listed and excluded', { code: 'E_ARG' });
+      if (!isAudio && o.seconds !== undefined) throw new UlearnError('--seconds is for folders of audio clips', { code: 'E_ARG' });
+      if (isAudio) {
+        if (speech) {
+          // The synthetic speech corpus is checked where it is built (once, on first use): its train and test folders.
+          const { dir } = await ensureSpeechDigits({ log: (l) => console.error(l) });
+          [data, testData] = [join(dir, 'train'), join(dir, 'test')];
+        }
+        if (o.encoder) throw new UlearnError('--encoder is for images; audio clips are compared on their pooled log-mel embedding', { code: 'E_ARG' });
+        const a = await runAudioClean({ data, testData, outDir, checks, nearThreshold: o.nearThreshold, k: o.k, seconds: o.seconds, seed: o.seed, backend: o.backend, budget: Budget.parse(o.budget), html: o.html });
+        const c = a.manifest.counts;
+        console.log(`clean: ${a.samples.ids.length} audio clips in ${a.seconds.toFixed(1)} s`);
+        for (const r of a.results) console.log(`  ${r.name.padEnd(16)} ${r.skipped ? `skipped: ${r.skipped}` : String(r.summary.flagged ?? 0)}`);
+        if (a.checksNotRun.length > 0) console.log(`  not run: ${a.checksNotRun.join(', ')}`);
+        console.log(`manifest: keep ${c.keep}, exclude ${c.exclude}, remove label ${c.unlabel} -> ${a.paths.manifest}`);
+        console.log(`issues: ${a.paths.issues}`);
+        if (a.paths.report) console.log(`report: ${a.paths.report}`);
+        return;
+      }
       const out = await runClean({
         data,
         testData: o.testData,

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { applyLabelBudget } from '../../data/label-budget.js';
-import { loadDataset, type DatasetSpec } from '../../data/load.js';
+import { folderSpec, loadDataset } from '../../data/load.js';
 import { AudioPreprocessor, featurize } from '../../data/preprocess/audio.js';
 import { loadPreprocessor, savePreprocessor } from '../../data/preprocess/index.js';
 import { describeBackend, initBackend } from '../../engine/index.js';
@@ -17,7 +17,7 @@ import { saveClassifier } from '../../predict/image-model.js';
 import { checkThreshold } from '../../semi/validate.js';
 import { predictProba } from '../../train/fit-classifier.js';
 import { Budget } from '../../util/budget.js';
-import { backendOption, budgetOption, intArg, seedOption, threadsOption } from '../options.js';
+import { backendOption, budgetOption, intArg, seedOption, skipBadOption, threadsOption } from '../options.js';
 import { architectureOf } from '../../models/architecture.js';
 
 interface TrainOpts {
@@ -35,6 +35,7 @@ interface TrainOpts {
   widths?: number[];
   blocks?: number;
   flip: boolean;
+  skipBad?: boolean;
   budget?: string;
   seed: number;
   backend: string;
@@ -60,6 +61,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--widths <list>', 'stage widths of a fresh encoder, e.g. 16,32,64 (default; with --encoder, the checkpoint’s)', (v) => v.split(',').map(intArg('--widths', 1)))
     .option('--blocks <n>', 'blocks per stage of a fresh encoder (default 1; with --encoder, the checkpoint’s)', intArg('--blocks', 1))
     .option('--no-flip', 'no horizontal flips in augmentations (digits, text)')
+    .addOption(skipBadOption())
     .addOption(budgetOption('wall-clock budget for training, e.g. 10m'))
     .addOption(seedOption())
     .addOption(backendOption())
@@ -73,7 +75,7 @@ export function registerTrainCommand(program: Command): void {
       if (o.batchSize !== undefined) settings.batchSize = o.batchSize;
       if (o.labelsPerClass !== undefined && o.totalLabels !== undefined) throw new UlearnError('give --labels-per-class or --total-labels, not both');
       if (o.encoder && (o.widths || o.blocks)) throw new UlearnError('--widths and --blocks shape a fresh encoder; --encoder brings its own architecture', { code: 'E_ARG', hint: 'drop --widths/--blocks' });
-      const spec: DatasetSpec = o.testData ? { folder: data, test: o.testData } : data;
+      const spec = await folderSpec(data, { test: o.testData, skipBad: o.skipBad });
       const splits = await loadDataset(spec, { log: (l) => console.error(l) });
       // Audio clips become features here, with the encoder's own front-end (saved beside it by pretraining) or,
       // for a fresh encoder, one fitted on every training clip; it is saved with the model for `ulearn predict`.

@@ -174,7 +174,7 @@ export class LabelView {
     head.innerHTML = sug
       ? `model suggests <b>${esc(sug.label)}</b> <span class="conf">${(sug.confidence * 100).toFixed(0)}%</span>`
       : p.model.embeddings === null
-        ? '<span class="muted">no suggestions: this project has no embeddings (audio needs <code>--encoder</code>)</span>'
+        ? '<span class="muted">no suggestions: this project has no embeddings (it mixes images and audio)</span>'
         : `<span class="muted">no suggestion yet (the model trains after every ${p.model.retrainEvery} labels)</span>`;
     const list = document.createElement('ol');
     list.className = 'classes';

@@ -67,6 +67,9 @@ export function audioPlayer(src: string): MediaHandle {
   canvas.width = 800;
   canvas.height = 160;
   const audio = new Audio(src);
+  // In the page (hidden: the canvas and the button are the player), so a test or an extension can find it.
+  audio.preload = 'auto';
+  audio.hidden = true;
   const play = document.createElement('button');
   play.type = 'button';
   play.className = 'play';
@@ -115,7 +118,7 @@ export function audioPlayer(src: string): MediaHandle {
       ctx.fillStyle = '#64748b';
       ctx.fillText('waveform unavailable', 10, 20);
     });
-  wrap.append(canvas, play);
+  wrap.append(canvas, play, audio);
   return {
     el: wrap,
     toggle,
