@@ -3,12 +3,14 @@
  * speech-digits corpus (`ulearn data speech-digits`: espeak-ng, flite and festival voices; the speech is
  * synthetic). Tested on held-out voices: no test speaker occurs in training or in either pretraining pool.
  *
- * For each seed, two encoders are pretrained with the pipeline's own pretrain stage (`runPipeline`, stage
- * 'pretrain', capped by steps, so the result does not depend on the machine's speed):
+ * Two encoders are pretrained with the pipeline's own pretrain stage (`runPipeline`, stage 'pretrain', capped by
+ * steps, so the result does not depend on the machine's speed), once with --pretrain-seed (default 0) and shared
+ * by every seed, as `npm run bench ssl` does (pretraining is the costly part); `--pretrain-seed each` pretrains
+ * per seed:
  *   ssl-target        SSL on the target training clips, labels hidden;
  *   ssl-multilingual  SSL on the unlabeled multilingual pool (espeak-ng speech in 49 other languages, no
  *                     English target word), the transfer setting.
- * Each seed's encoders then serve every label count (1, 5, 10 per class: the labels are drawn from the seed),
+ * The encoders then serve every seed and label count (1, 5, 10 per class: the labels are drawn from the seed),
  * through `fitMethod`, the code `ulearn train` and the pipeline run: linear probe and fine-tune from each
  * encoder, label propagation and FixMatch as the semi-supervised rows, supervised-only on the same labels, and
  * supervised on all labels as the upper bound. Writes bench/results/speech-digits.json:
@@ -56,7 +58,10 @@ const ARMS: Arm[] = [
   { method: 'ssl-target+finetune', fit: 'finetune', pool: 'target' },
   { method: 'ssl-multilingual+linear', fit: 'linear', pool: 'multilingual' },
   { method: 'ssl-multilingual+finetune', fit: 'finetune', pool: 'multilingual' },
+  { method: 'ssl-target+label-propagation', fit: 'label-propagation', pool: 'target' },
   { method: 'ssl-multilingual+label-propagation', fit: 'label-propagation', pool: 'multilingual' },
+  { method: 'ssl-target+fixmatch', fit: 'fixmatch', pool: 'target' },
+  { method: 'ssl-multilingual+fixmatch', fit: 'fixmatch', pool: 'multilingual' },
   { method: 'fixmatch', fit: 'fixmatch' },
 ];
 
@@ -82,6 +87,7 @@ export async function run(argv: string[]): Promise<number> {
       'pretrain-steps': { type: 'string', default: '600' },
       method: { type: 'string', default: 'simclr' },
       'fixmatch-steps': { type: 'string', default: '600' },
+      'pretrain-seed': { type: 'string', default: '0' },
       quick: { type: 'boolean', default: false },
     },
   });
@@ -109,22 +115,23 @@ export async function run(argv: string[]): Promise<number> {
   for (const seed of seeds) {
     // The two encoders of this seed (pretraining is the costly part; every label count shares them).
     const runs: Partial<Record<Pool, string>> = {};
+    const pseed = values['pretrain-seed'] === 'each' ? seed : Number(values['pretrain-seed']);
     for (const pool of ['target', 'multilingual'] as Pool[]) {
       if (!arms.some((a) => a.pool === pool)) continue;
-      const id = `pretrain-${pool}-s${seed}`;
+      const id = `pretrain-${pool}-s${pseed}`;
       const dir = path.join(work, id);
       const cfg = pipelineConfig({
         data: dataSpec as never,
         pretrainData: pool === 'multilingual' ? (poolSpec as never) : undefined,
         labelsPerClass: 1,
-        seed,
+        seed: pseed,
         budget: 'none',
         backend: values.backend as never,
         pretrain: { method: values.method as never, maxSteps: steps, budgetShare: 1, monitorEvery: Math.max(1, Math.min(100, steps)), ...(quick ? { batchSize: 16 } : {}) },
         ...(quick ? { encoder: { widths: [8, 8, 8] } } : {}),
       });
       if (!existsSync(path.join(dir, 'state.json'))) await RunDir.create(work, cfg, { id });
-      log(`seed ${seed}: pretraining on the ${pool} pool (${steps} steps): ${dir}`);
+      log(`seed ${seed}: encoder pretrained on the ${pool} pool (${steps} steps, seed ${pseed}): ${dir}`);
       await runPipeline(cfg, { runDir: dir, stages: ['pretrain'], threads, log });
       runs[pool] = dir;
     }
@@ -170,10 +177,10 @@ export async function run(argv: string[]): Promise<number> {
         done.push(row);
         await writeJsonAtomic(unitFile, { rows: done, load_1m: Number(os.loadavg()[0].toFixed(2)), finished: new Date().toISOString() });
       }
-      await save(work, values.out!, { started, quick, steps, method: values.method!, fixmatchSteps, seeds, featuresPerS, speed });
+      await save(work, values.out!, { started, quick, steps, method: values.method!, fixmatchSteps, seeds, featuresPerS, speed, pretrainSeed: values['pretrain-seed']! });
     }
   }
-  await save(work, values.out!, { started, quick, steps, method: values.method!, fixmatchSteps, seeds, featuresPerS, speed });
+  await save(work, values.out!, { started, quick, steps, method: values.method!, fixmatchSteps, seeds, featuresPerS, speed, pretrainSeed: values['pretrain-seed']! });
   log(`wrote ${values.out}`);
   return 0;
 }
@@ -208,7 +215,7 @@ async function measureFeatures(ds: Dataset): Promise<{ all: number; one: number;
 async function save(
   work: string,
   out: string,
-  s: { started: string; quick: boolean; steps: number; method: string; fixmatchSteps: number; seeds: number[]; featuresPerS: number; speed: { all: number; one: number; threads: number; load: number } },
+  s: { started: string; quick: boolean; steps: number; method: string; fixmatchSteps: number; seeds: number[]; featuresPerS: number; speed: { all: number; one: number; threads: number; load: number }; pretrainSeed: string },
 ): Promise<void> {
   const rows: UnitRow[] = [];
   const loads: number[] = [];
@@ -243,7 +250,7 @@ async function save(
     data: 'speech-digits (synthetic speech: espeak-ng, flite and festival voices; test voices held out of training and of both pretraining pools)',
     started: s.started,
     updated: new Date().toISOString(),
-    settings: { quick: s.quick, ssl_method: s.method, pretrain_steps: s.steps, fixmatch_steps: s.fixmatchSteps, seeds: s.seeds },
+    settings: { quick: s.quick, ssl_method: s.method, pretrain_steps: s.steps, pretrain_seed: s.pretrainSeed === 'each' ? 'each seed its own' : Number(s.pretrainSeed), fixmatch_steps: s.fixmatchSteps, seeds: s.seeds },
     rows: summary,
     features_clips_per_s: Math.floor(s.featuresPerS),
     features: { threads: s.speed.threads, clips_per_s: Math.floor(s.speed.all), one_thread_clips_per_s: Math.floor(s.speed.one), load_1m: s.speed.load, clips: 'the 1,100 one-second test clips, best of 3 runs' },

@@ -59,7 +59,7 @@ export function buildProgram(): Command {
         .description('the whole pipeline on Fashion-MNIST with 10 labels per class: self-supervised pretraining, linear probe, fine-tune, and the supervised-only baseline, in about 10 minutes on 2 CPU cores')
         .addOption(new Option('--method <name>', 'self-supervised method').choices(SSL_METHODS).default('simclr'))
         .option('--data <name|folder>', 'dataset name (fashion-mnist, mnist, glyphs, shapes, speech-digits: synthetic speech) or a folder of images or audio clips', 'fashion-mnist')
-        .option('--pretrain-data <name|folder>', `unlabeled data to pretrain on instead of --data's training samples (default for speech-digits: ${SPEECH_POOL_NAME}, synthetic speech in 49 other languages)`)
+        .option('--pretrain-data <name|folder>', `unlabeled data to pretrain on instead of --data's training samples (e.g. ${SPEECH_POOL_NAME}: synthetic speech in 49 other languages, for speech-digits)`)
         .addOption(augmentOption())
         .addOption(skipBadOption())
         .option('--resume <run-dir>', 'continue a killed run'),
@@ -67,7 +67,7 @@ export function buildProgram(): Command {
   ).action(async (o: CliOpts & { method: string; data: string; pretrainData?: string; resume?: string; augment?: string; skipBad?: boolean }) => {
     const input: PipelineConfigInput = {
       data: (await folderSpec(o.data, { skipBad: o.skipBad })) as PipelineConfigInput['data'],
-      pretrainData: o.pretrainData ?? (o.data === 'speech-digits' ? SPEECH_POOL_NAME : undefined),
+      pretrainData: o.pretrainData,
       labelsPerClass: o.totalLabels ? undefined : (o.labelsPerClass ?? 10),
       totalLabels: o.totalLabels,
       seed: o.seed,
