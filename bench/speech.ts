@@ -237,6 +237,17 @@ async function save(
       return { method: rs[0].method, labels_per_class: rs[0].labels_per_class, seeds: sorted.map((r) => r.seed), accs: sorted.map((r) => r.acc), acc_mean: Number(mean.toFixed(2)), acc_std: Number(std.toFixed(2)), steps: sorted.map((r) => r.steps), seconds: sorted.map((r) => r.seconds) };
     })
     .sort((a, b) => order(a.labels_per_class) - order(b.labels_per_class) || ARMS.findIndex((x) => x.method === a.method) - ARMS.findIndex((x) => x.method === b.method));
+  // What each pretraining did (its run directory's state): steps (the epoch cap can stop it before
+  // --pretrain-steps), epochs over its pool, wall time, the last kNN-monitor reading (training voices).
+  const pretrain: Record<string, unknown> = {};
+  for (const d of (await readdir(work)).filter((n) => n.startsWith('pretrain-')).sort()) {
+    const state = path.join(work, d, 'state.json');
+    if (!existsSync(state)) continue;
+    const st = (JSON.parse(await readFile(state, 'utf8')) as { stages: { pretrain?: { steps: number; seconds: number; epochs: { epoch: number; knnAcc?: number }[] } } }).stages.pretrain;
+    if (!st) continue;
+    const last = st.epochs[st.epochs.length - 1];
+    pretrain[d] = { steps: st.steps, epochs: last ? Number(last.epoch.toFixed(2)) : null, seconds: Number(st.seconds.toFixed(0)), knn_monitor: last?.knnAcc === undefined ? null : pct(last.knnAcc) };
+  }
   const backend = currentBackend();
   await writeJsonAtomic(out, {
     machine: {
@@ -251,6 +262,7 @@ async function save(
     started: s.started,
     updated: new Date().toISOString(),
     settings: { quick: s.quick, ssl_method: s.method, pretrain_steps: s.steps, pretrain_seed: s.pretrainSeed === 'each' ? 'each seed its own' : Number(s.pretrainSeed), fixmatch_steps: s.fixmatchSteps, seeds: s.seeds },
+    pretrain,
     rows: summary,
     features_clips_per_s: Math.floor(s.featuresPerS),
     features: { threads: s.speed.threads, clips_per_s: Math.floor(s.speed.all), one_thread_clips_per_s: Math.floor(s.speed.one), load_1m: s.speed.load, clips: 'the 1,100 one-second test clips, best of 3 runs' },
