@@ -172,7 +172,7 @@ async function load(spec: DatasetSpec, opts: LoadOptions, manifests: string[]): 
   if ('folder' in spec) {
     // `{ folder, test }` is how the pipeline and `ulearn train` pass a folder with its test folder; a folder of
     // audio files is read as audio, as the plain path is.
-    if (await isAudioFolder(spec.folder)) {
+    if ((await stat(spec.folder).catch(() => undefined))?.isDirectory() && (await isAudioFolder(spec.folder))) {
       const { folder, test, skipBad, csv, labels, name, concurrency } = spec;
       return load({ audio: folder, test, skipBad, csv, labels, name, concurrency }, opts, manifests);
     }

@@ -1,7 +1,7 @@
 /**
- * Modality as a registry: paths route by it, it picks the encoder family, and a new modality (a toy "audio"
- * here) is one encoder family plus one registerModality call — its encoders then save and load through the
- * same checkpoints and loadEncoder as images and tables.
+ * Modality as a registry: paths route by it, it picks the encoder family, and a modality is one encoder family
+ * plus one registerModality call (a toy re-registration of "audio" here, in this test file's own process) —
+ * its encoders then save and load through the same checkpoints and loadEncoder as images and tables.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -29,9 +29,10 @@ test('paths route to their modality; each modality names its encoder family', ()
   assert.equal(modalityOfPath('notes.pdf'), undefined);
   assert.equal(modality('image').encoder([28, 28, 1]).family, 'resnet');
   assert.deepEqual(modality('table').encoder([12], { widths: [32, 16] }), { family: 'mlp', modality: 'table', inputShape: [12], widths: [32, 16] });
-  // Audio loads (its files route to it) but has no encoder family yet: asking for one says so.
+  // Audio trains on features [frames, 1, bins] (TC-ResNet); asking for an encoder of waveforms says to featurize.
   assert.equal(modalityOfPath('clips/yes.wav'), 'audio');
-  assert.throws(() => modality('audio').encoder([16000]), (e: unknown) => e instanceof UlearnError && /no encoder for audio yet/.test(e.message));
+  assert.equal(modality('audio').encoder([101, 1, 40]).family, 'tcresnet');
+  assert.throws(() => modality('audio').encoder([16000]), (e: unknown) => e instanceof UlearnError && /featurize/.test(e.message));
 });
 
 test('a new modality is a registration: its encoders round-trip through checkpoints and loadEncoder', async () => {
