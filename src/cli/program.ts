@@ -56,7 +56,7 @@ export function buildProgram(): Command {
     labelOptions(
       program
         .command('demo')
-        .description('the whole pipeline on Fashion-MNIST with 10 labels per class: self-supervised pretraining, linear probe, fine-tune, and the supervised-only baseline, in about 10 minutes on 2 CPU cores')
+        .description('the whole pipeline on Fashion-MNIST (or --data speech-digits: synthetic spoken digits) with 10 labels per class: self-supervised pretraining, linear probe, fine-tune, and the supervised-only baseline, in about 10 minutes on 2 CPU cores')
         .addOption(new Option('--method <name>', 'self-supervised method').choices(SSL_METHODS).default('simclr'))
         .option('--data <name|folder>', 'dataset name (fashion-mnist, mnist, glyphs, shapes, speech-digits: synthetic speech) or a folder of images or audio clips', 'fashion-mnist')
         .option('--pretrain-data <name|folder>', `unlabeled data to pretrain on instead of --data's training samples (e.g. ${SPEECH_POOL_NAME}: synthetic speech in 49 other languages, for speech-digits)`)

@@ -450,7 +450,7 @@ function audioReport(ctx: Context, pre: AudioPreprocessor): Pick<ReportInput, 's
   const f = pre.features;
   const synthetic = ctx.train.name.startsWith('speech-digits');
   return {
-    spectrograms: { frames, bins, items, note: `normalised ${f.kind === 'mfcc' ? 'MFCC' : 'log-mel'} features, ${f.nMels} mel bands, ${(f.hop / f.sampleRate) * 1000} ms hop; one test clip per class` },
+    spectrograms: { frames, bins, items, note: `normalised ${f.kind === 'mfcc' ? 'MFCC' : 'log-mel'} features, ${f.nMels} mel bands, ${(f.hop / f.sampleRate) * 1000} ms hop` },
     dataNote: synthetic
       ? 'The speech is synthetic: spoken by text-to-speech engines (espeak-ng, flite, festival), tested on voices held out of training.'
       : undefined,
