@@ -162,7 +162,9 @@ export async function run(argv: string[]): Promise<number> {
           y: lb.y,
           labeled: lb.labeled,
           pretrained: arm.pool ? path.join(runs[arm.pool]!, 'checkpoints', 'pretrain-encoder') : undefined,
-          encoder: arm.pool ? undefined : ({} as never),
+          // From scratch: the pipeline's encoder (the architecture the SSL arms were pretrained with), so the
+          // comparison is of training, not of networks.
+          encoder: arm.pool ? undefined : pipelineConfig({}).encoder,
           settings: { ...(arm.fit === 'fixmatch' ? { steps: fixmatchSteps } : {}), ...(quick ? { epochs: 2 } : {}) },
           seed,
           budget: Budget.parse('none'),
