@@ -112,6 +112,9 @@ export async function run(argv: string[]): Promise<number> {
   const featuresPerS = speed.all;
   log(`features: ${speed.all.toFixed(0)} clips/s on ${speed.threads} threads, ${speed.one.toFixed(0)} on one (load ${os.loadavg()[0].toFixed(2)})`);
 
+  // Features as each encoder saw them in pretraining, by its run directory (seeds share encoders, so each is
+  // computed once); supervised-only reads the target pool's.
+  const featurized = new Map<string, { train: Dataset; test: Dataset }>();
   for (const seed of seeds) {
     // The two encoders of this seed (pretraining is the costly part; every label count shares them).
     const runs: Partial<Record<Pool, string>> = {};
@@ -135,8 +138,6 @@ export async function run(argv: string[]): Promise<number> {
       await runPipeline(cfg, { runDir: dir, stages: ['pretrain'], threads, log });
       runs[pool] = dir;
     }
-    // Features as each encoder saw them in pretraining; supervised-only and FixMatch read the target pool's.
-    const featurized = new Map<string, { train: Dataset; test: Dataset }>();
     const dataFor = async (pool: Pool): Promise<{ train: Dataset; test: Dataset }> => {
       const key = runs[pool] ?? pool;
       if (!featurized.has(key)) {

@@ -94,6 +94,8 @@ interface Context {
   test: Dataset;
   /** What SSL pretrains on: `pretrainData`'s samples, else `train`'s. */
   pool: Dataset;
+  /** Audio runs: the front-end the clips were featurized with (saved beside the encoder and the semi model). */
+  audio?: AudioPreprocessor;
   inputShape: [number, number, number];
   labeled: Int32Array;
   visibleY: Int32Array;
@@ -229,8 +231,7 @@ async function pretrain(ctx: Context): Promise<{ encoder: tfl.LayersModel; epoch
   method.dispose();
   seconds = (Date.now() - started) / 1000;
   // The encoder's inputs travel with it: `ulearn train --encoder <this checkpoint>` featurizes new clips alike.
-  const pre = await loadPreprocessor(run.dir);
-  if (pre) await savePreprocessor(run.path('checkpoints', 'pretrain-encoder'), pre);
+  if (ctx.audio) await savePreprocessor(run.path('checkpoints', 'pretrain-encoder'), ctx.audio);
   await run.stageDone('pretrain', { steps: result.steps, seconds, epochs: history, stoppedByBudget: result.stoppedByBudget });
   return { encoder, epochs: history, seconds };
 }
@@ -392,7 +393,7 @@ export async function runPipeline(cfg: PipelineConfig, opts: PipelineOptions = {
     await run.appendLog({ stage: 'augment', ...augment });
     await run.stageDone('augment', { choice: augment.choice });
   }
-  const ctx: Context = { cfg, run, train, test, pool: pool ?? train, inputShape, labeled: lb.labeled, visibleY: lb.y, budget, log, augment };
+  const ctx: Context = { cfg, run, train, test, pool: pool ?? train, audio, inputShape, labeled: lb.labeled, visibleY: lb.y, budget, log, augment };
   if (cfg.finetune.epochs === undefined) log(`fine-tune and baseline: ${fitEpochs(lb.labeled.length / train.classes.length)} epochs over the labels (max(20, 600 / labels per class))`);
   const wanted = (s: StageName) => !opts.stages || opts.stages.includes(s);
 
@@ -429,7 +430,7 @@ export async function runPipeline(cfg: PipelineConfig, opts: PipelineOptions = {
       pretrain: pre ? { method: cfg.pretrain.method, epochs: pre.epochs, seconds: pre.seconds } : undefined,
       embedding,
       baselineName: baseRes ? baseRes.name : undefined,
-      ...(audio ? audioReport(ctx, audio) : {}),
+      ...(ctx.audio ? audioReport(ctx, ctx.audio) : {}),
     };
     input.verdict = sslVerdict(input.methods, input.baselineName);
     const html = renderReport(input);
@@ -484,13 +485,12 @@ async function semiStage(ctx: Context): Promise<MethodResult> {
   const result = { ...score(`semi: ${s.method}`, ctx, probs, (Date.now() - t0) / 1000), ...trainingRecord(fit.info) };
   await saveClassifier(ctx.run.path('model'), fit.encoder, fit.head, {
     classes: ctx.train.classes,
-    preprocessing: { inputShape: ctx.inputShape, resize: 'crop', scale: '1/255', ...(ctx.train.modality === 'audio' ? { modality: 'audio' as const } : {}) },
+    preprocessing: { inputShape: ctx.inputShape, resize: 'crop', scale: '1/255', ...(ctx.audio ? { modality: 'audio' as const } : {}) },
     method: s.method,
     training: { data: ctx.cfg.data, labels: ctx.labeled.length, seed: ctx.cfg.seed, run: ctx.run.dir, testAccuracy: result.acc, ...fit.info },
   });
   // An audio model reads clips through the run's front-end: it goes into the model folder too.
-  const pre = ctx.train.modality === 'audio' ? await loadPreprocessor(ctx.run.dir) : undefined;
-  if (pre) await savePreprocessor(ctx.run.path('model'), pre);
+  if (ctx.audio) await savePreprocessor(ctx.run.path('model'), ctx.audio);
   fit.encoder.dispose();
   fit.head.dispose();
   return result;

@@ -36,13 +36,15 @@ function checkMask(patch: number, ratio: number): void {
 }
 
 /**
- * A [n, h, w] mask (1 = masked) over a grid of patch×patch squares (edge squares clipped): in every image
- * exactly round(ratio × cells) squares, at least one when ratio > 0, chosen without replacement.
+ * A [n, h, w] mask (1 = masked) over a grid of patch×patchW rectangles (square by default; edge ones clipped):
+ * in every image exactly round(ratio × cells) rectangles, at least one when ratio > 0, chosen without
+ * replacement. masked-spectrogram uses it with rectangles of frames × mel bands.
  */
-export function randomPatchMask(n: number, h: number, w: number, patch: number, ratio: number, rng: Rng): Float32Array {
+export function randomPatchMask(n: number, h: number, w: number, patch: number, ratio: number, rng: Rng, patchW = patch): Float32Array {
   checkMask(patch, ratio);
+  checkMask(patchW, ratio);
   const gh = Math.ceil(h / patch);
-  const gw = Math.ceil(w / patch);
+  const gw = Math.ceil(w / patchW);
   const cells = gh * gw;
   const k = ratio > 0 ? Math.max(1, Math.round(ratio * cells)) : 0;
   const mask = new Float32Array(n * h * w);
@@ -50,9 +52,9 @@ export function randomPatchMask(n: number, h: number, w: number, patch: number, 
     const chosen = rng.permutation(cells).slice(0, k);
     for (const cell of chosen) {
       const r0 = Math.floor(cell / gw) * patch;
-      const c0 = (cell % gw) * patch;
+      const c0 = (cell % gw) * patchW;
       for (let r = r0; r < Math.min(h, r0 + patch); r++) {
-        mask.fill(1, s * h * w + r * w + c0, s * h * w + r * w + Math.min(w, c0 + patch));
+        mask.fill(1, s * h * w + r * w + c0, s * h * w + r * w + Math.min(w, c0 + patchW));
       }
     }
   }

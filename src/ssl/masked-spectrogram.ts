@@ -13,6 +13,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { Rng, tfSeed } from '../engine/seed.js';
 import { UlearnError } from '../errors.js';
 import { maskedReconstructionLoss } from './losses.js';
+import { randomPatchMask } from './masked-pixels.js';
 import { SSLMethod, type SSLMethodOptions } from './method.js';
 import type { AugmentLike } from './types.js';
 import type { ViewTransform } from './views.js';
@@ -44,26 +45,12 @@ function audioShape(shape: readonly number[], what: string): [number, number] {
  * clipped): exactly round(ratio × cells) rectangles per clip, at least one when ratio > 0.
  */
 export function spectrogramPatchMask(n: number, frames: number, bins: number, patchFrames: number, patchBins: number, ratio: number, rng: Rng): Float32Array {
-  if (!(ratio >= 0 && ratio <= 1)) throw new UlearnError(`maskRatio must be in [0, 1], got ${ratio}`, { code: 'E_CONFIG' });
+  // Named in the audio terms here; randomPatchMask checks the ratio.
   if (!(Number.isInteger(patchFrames) && patchFrames >= 1 && Number.isInteger(patchBins) && patchBins >= 1)) {
     throw new UlearnError(`patchFrames and patchBins must be positive integers, got ${patchFrames} and ${patchBins}`, { code: 'E_CONFIG' });
   }
-  const gt = Math.ceil(frames / patchFrames);
-  const gb = Math.ceil(bins / patchBins);
-  const cells = gt * gb;
-  const k = ratio > 0 ? Math.max(1, Math.round(ratio * cells)) : 0;
-  const mask = new Float32Array(n * frames * bins);
-  for (let s = 0; s < n; s++) {
-    for (const cell of rng.permutation(cells).slice(0, k)) {
-      const t0 = Math.floor(cell / gb) * patchFrames;
-      const b0 = (cell % gb) * patchBins;
-      for (let t = t0; t < Math.min(frames, t0 + patchFrames); t++) {
-        const row = (s * frames + t) * bins;
-        mask.fill(1, row + b0, row + Math.min(bins, b0 + patchBins));
-      }
-    }
-  }
-  return mask;
+  // [n, frames, 1, bins] is laid out as [n, frames, bins]: the image mask over a frames × bins grid.
+  return randomPatchMask(n, frames, bins, patchFrames, ratio, rng, patchBins);
 }
 
 /** The views: [masked input, target, mask], each [n, frames, 1, bins]. */
