@@ -33,6 +33,16 @@ const idxFields = {
   classes: z.array(z.string()).min(1).max(100_000).optional(),
 };
 
+/** A folder of audio clips: the audio spec below, and how a manifest names one (what `ulearn clean <audio folder>` writes). */
+const audioFields = {
+  audio: path,
+  test: path.optional(),
+  seconds: z.number().positive().max(60).optional(),
+  labels: z.enum(['auto', 'none']).optional(),
+  csv: path.optional(),
+  skipBad: z.boolean().optional(),
+};
+
 /** A string is a dataset name or a path (folder, or a manifest .json). */
 export const DatasetSpecSchema = z.union([
   path,
@@ -74,31 +84,11 @@ export const DatasetSpecSchema = z.union([
     .strict(),
   z.object({ ...folderFields, name: path.optional(), concurrency: z.number().int().positive().optional() }).strict(),
   // A folder of audio clips (src/data/audio-folder.ts: AudioFolderOptions).
-  z
-    .object({
-      audio: path,
-      test: path.optional(),
-      seconds: z.number().positive().max(60).optional(),
-      labels: z.enum(['auto', 'none']).optional(),
-      csv: path.optional(),
-      skipBad: z.boolean().optional(),
-      name: path.optional(),
-      concurrency: z.number().int().positive().optional(),
-    })
-    .strict(),
+  z.object({ ...audioFields, name: path.optional(), concurrency: z.number().int().positive().optional() }).strict(),
   z.object({ idx: z.object({ ...idxFields, name: path.optional() }).strict() }).strict(),
   z.object({ manifest: path }).strict(),
 ]);
 
-/** A folder of audio clips as a manifest may name it (what `ulearn clean <audio folder>` writes). */
-const audioFields = {
-  audio: path,
-  test: path.optional(),
-  seconds: z.number().positive().max(60).optional(),
-  labels: z.enum(['auto', 'none']).optional(),
-  csv: path.optional(),
-  skipBad: z.boolean().optional(),
-};
 
 export const ManifestDataSchema = z.union([
   path,

@@ -6,7 +6,7 @@
  * Duplicates, leakage, outliers, label errors and imbalance share their result code with the image checks.
  */
 import { groupResult, leakageResult } from './duplicates.js';
-import { imbalanceResult } from './integrity.js';
+import { corruptResult, imbalanceResult } from './integrity.js';
 import { labelErrorResult } from './label-errors.js';
 import { outlierResult } from './outliers.js';
 import type { CheckOptions } from '../registry.js';
@@ -41,26 +41,7 @@ const corrupt: AudioCheck = {
   name: 'corrupt',
   modality: 'audio',
   always: true,
-  run({ samples: s }): CheckResult {
-    const n = s.ids.length;
-    const flags = new Uint8Array(n);
-    const scores = new Float32Array(n);
-    for (const i of s.readError.keys()) flags[i] = scores[i] = 1;
-    const byReason = new Map<string, number>();
-    for (const why of s.readError.values()) {
-      const key = why.replace(/\d+/g, '#').slice(0, 80);
-      byReason.set(key, (byReason.get(key) ?? 0) + 1);
-    }
-    return {
-      name: 'corrupt',
-      description: 'the file cannot be decoded (truncated header or data, no samples, unsupported codec, NaN or infinite samples, not WAV)',
-      scores,
-      flags,
-      action: 'exclude',
-      reason: (i) => `corrupt: ${s.readError.get(i) ?? 'unreadable'}`,
-      summary: { flagged: s.readError.size, reasons: Object.fromEntries([...byReason].sort((a, b) => b[1] - a[1])) },
-    };
-  },
+  run: ({ samples: s }) => corruptResult(s, 'the file cannot be decoded (truncated header or data, no samples, unsupported codec, NaN or infinite samples, not WAV)'),
 };
 
 const silent: AudioCheck = {

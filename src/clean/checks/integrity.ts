@@ -7,29 +7,31 @@ import { SPLIT_NAMES, type Check, type CheckResult, type ImageSamples } from '..
 export const corruptCheck: Check = {
   name: 'corrupt',
   always: true,
-  run({ samples: s }): CheckResult {
-    const n = s.ids.length;
-    const flags = new Uint8Array(n);
-    const scores = new Float32Array(n);
-    for (const i of s.readError.keys()) flags[i] = scores[i] = 1;
-    const byReason = new Map<string, number>();
-    for (const why of s.readError.values()) {
-      const key = why.replace(/\d+/g, '#').slice(0, 80);
-      byReason.set(key, (byReason.get(key) ?? 0) + 1);
-    }
-    return {
-      name: 'corrupt',
-      description: 'the file cannot be read or decoded (truncated, bad checksum, not an image, empty)',
-      scores,
-      flags,
-      action: 'exclude',
-      reason: (i) => `corrupt: ${s.readError.get(i) ?? 'unreadable'}`,
-      summary: { flagged: s.readError.size, reasons: Object.fromEntries([...byReason].sort((a, b) => b[1] - a[1])) },
-    };
-  },
+  run: ({ samples: s }) => corruptResult(s, 'the file cannot be read or decoded (truncated, bad checksum, not an image, empty)'),
 };
 
-/** Size or channel count differs from the dataset's common one: the sample was resized/converted to fit. */
+/** Files that could not be read, one flag each, with the reasons tallied (images and audio alike). */
+export function corruptResult(s: Pick<ImageSamples, 'ids' | 'readError'>, description: string): CheckResult {
+  const n = s.ids.length;
+  const flags = new Uint8Array(n);
+  const scores = new Float32Array(n);
+  for (const i of s.readError.keys()) flags[i] = scores[i] = 1;
+  const byReason = new Map<string, number>();
+  for (const why of s.readError.values()) {
+    const key = why.replace(/\d+/g, '#').slice(0, 80);
+    byReason.set(key, (byReason.get(key) ?? 0) + 1);
+  }
+  return {
+    name: 'corrupt',
+    description,
+    scores,
+    flags,
+    action: 'exclude',
+    reason: (i) => `corrupt: ${s.readError.get(i) ?? 'unreadable'}`,
+    summary: { flagged: s.readError.size, reasons: Object.fromEntries([...byReason].sort((a, b) => b[1] - a[1])) },
+  };
+}
+
 export const shapeCheck: Check = {
   name: 'wrong_shape',
   always: true,
