@@ -13,9 +13,9 @@ const SRC = resolve(import.meta.dirname, '..', '..', 'src');
 /** Lowest first. A top-level file (errors.ts, index.ts) is named with its extension. */
 const LAYERS: string[][] = [
   ['errors.ts', 'util', 'engine'],
-  ['data', 'augment', 'models', 'runs', 'neighbors', 'eval', 'modality.ts'],
+  ['data', 'augment', 'models', 'transfer', 'runs', 'neighbors', 'eval', 'modality.ts'],
   ['predict'],
-  ['ssl', 'semi', 'train', 'active', 'clean'],
+  ['ssl', 'semi', 'train', 'generate', 'active', 'clean'],
   ['label', 'pipeline'],
   ['cli'],
   ['index.ts'],
