@@ -132,7 +132,7 @@ test('per-band normalisation: fitted on the pool it gives mean 0 and std 1 per b
   const ds = pool(5);
   const settings: AudioFeatureOptions[] = [{}, { kind: 'mfcc', nMfcc: 13 }];
   for (const options of settings) {
-    const pre = AudioPreprocessor.fit(ds, options);
+    const pre = AudioPreprocessor.fit(ds, { ...options, cmn: false });
     const [frames, bins] = pre.outputShape;
     assert.deepEqual(pre.outputShape, [51, options.kind === 'mfcc' ? 13 : 40]);
     const f = pre.transform(ds.x);
@@ -156,10 +156,42 @@ test('per-band normalisation: fitted on the pool it gives mean 0 and std 1 per b
   }
 });
 
+test('cepstral mean normalisation (the default): each clip minus its own mean per band, against a float64 reference', async () => {
+  const ds = pool(4);
+  const plain = AudioPreprocessor.fit(ds, { cmn: false });
+  const cmn = AudioPreprocessor.fit(ds);
+  assert.equal(cmn.cmn, true);
+  assert.equal(plain.cmn, false);
+  const [frames, bins] = cmn.outputShape;
+  const p = plain.transform(ds.x);
+  const c = cmn.transform(ds.x);
+  for (let clip = 0; clip < ds.size; clip++) {
+    for (let b = 0; b < bins; b++) {
+      let avg = 0;
+      for (let t = 0; t < frames; t++) avg += p[(clip * frames + t) * bins + b];
+      avg /= frames;
+      for (let t = 0; t < frames; t++) {
+        const i = (clip * frames + t) * bins + b;
+        assert.ok(Math.abs(c[i] - (p[i] - avg)) < 1e-5, `clip ${clip} band ${b} frame ${t}`);
+      }
+    }
+  }
+  // A fixed colouring of one clip (a constant gain per band in the log domain) disappears.
+  const louder = AudioPreprocessor.fit(ds).transform(ds.x.subarray(0, 8000).map((v) => v * 3));
+  for (let i = 0; i < frames * bins; i++) assert.ok(Math.abs(louder[i] - c[i]) < 0.02, `frame ${Math.floor(i / bins)} band ${i % bins}`);
+  // A version-1 file predates CMN, so it reads back without it.
+  const v1 = { ...plain.toJSON(), version: 1 } as Record<string, unknown>;
+  delete v1.cmn;
+  const old = preprocessorFromJSON(v1, 'old.json') as AudioPreprocessor;
+  assert.equal(old.cmn, false);
+  assert.deepEqual(old.transform(ds.x), p);
+});
+
 test('a saved audio preprocessor that does not add up is refused, naming the file', () => {
   const json = AudioPreprocessor.fit(pool(2)).toJSON();
   const bad: [unknown, RegExp][] = [
-    [{ ...json, version: 2 }, /p\.json: preprocessor version 2 is not supported/],
+    [{ ...json, version: 3 }, /p\.json: preprocessor version 3 is not supported \(expected 1 or 2\)/],
+    [{ ...json, cmn: 'yes' }, /p\.json: cmn must be true or false, got yes/],
     [{ ...json, std: json.std.slice(1) }, /p\.json: mean and std must be 40 finite numbers each/],
     [{ ...json, std: json.std.map(() => 0) }, /std above 0/],
     [{ ...json, mean: json.mean.map(() => null) }, /mean and std must be 40 finite numbers/],

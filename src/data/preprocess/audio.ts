@@ -4,6 +4,12 @@
  * every frame of every clip of the training pool. Fitted once on the pool, saved as preprocessor.json beside
  * the model (`kind: 'audio'`), and applied unchanged to any other clips, so a saved model sees its inputs
  * scaled exactly as in training. A band that never varies in the pool (std 0) is only centred (std taken as 1).
+ *
+ * With `cmn` (the default since preprocessor version 2), each clip's own mean per band, over its frames, is
+ * subtracted after that: cepstral mean normalisation (Atal 1974; in log-mel terms, removing each utterance's
+ * average spectrum). A voice's or microphone's fixed spectral colouring is a constant offset per band in the
+ * log domain, so this takes it away and leaves what changes over time, the words. Measured on speech-digits
+ * (held-out voices, docs/audio.md): supervised at 5 labels per class 31 → 48 %, all labels 84 → 87 %.
  */
 import { UlearnError } from '../../errors.js';
 import { sampleSize, type Dataset } from '../dataset.js';
@@ -12,7 +18,8 @@ import { checkAudioFeatureConfig, audioFeatures, audioFeatureConfig, audioFeatur
 
 export interface AudioPreprocessorJSON {
   format: 'ulearn-preprocessor';
-  version: 1;
+  /** 2 since `cmn` exists; a version-1 file reads as `cmn: false` (it was fitted and trained without it). */
+  version: 2;
   kind: 'audio';
   features: AudioFeatureConfig;
   /** Samples per clip the model takes. */
@@ -20,6 +27,13 @@ export interface AudioPreprocessorJSON {
   /** Per feature bin. */
   mean: number[];
   std: number[];
+  /** Per-clip mean subtraction per band after the normalisation (see the top of this file). */
+  cmn: boolean;
+}
+
+/** The feature settings plus the front-end's own: cepstral mean normalisation, on by default. */
+export interface AudioPreprocessorOptions extends AudioFeatureOptions {
+  cmn?: boolean;
 }
 
 /** Clips whose features are computed at once while fitting (bounds the memory: 256 one-second clips ≈ 4 MB). */
@@ -29,7 +43,7 @@ export class AudioPreprocessor {
   private constructor(private readonly json: AudioPreprocessorJSON) {}
 
   /** Fits the normalisation on every clip of `pool` (an audio dataset; labels are not read). */
-  static fit(pool: Dataset, options: AudioFeatureOptions = {}): AudioPreprocessor {
+  static fit(pool: Dataset, options: AudioPreprocessorOptions = {}): AudioPreprocessor {
     checkPool(pool);
     const cfg = audioFeatureConfig(options);
     const samples = sampleSize(pool);
@@ -46,14 +60,15 @@ export class AudioPreprocessor {
       }
       rows += f.length / bins;
     }
-    return AudioPreprocessor.fromSums(cfg, samples, sum, squares, rows);
+    return AudioPreprocessor.fromSums(cfg, samples, sum, squares, rows, options.cmn ?? true);
   }
 
-  private static fromSums(cfg: AudioFeatureConfig, samples: number, sum: Float64Array, squares: Float64Array, rows: number): AudioPreprocessor {
+  // The statistics are those of the features before CMN: the per-band scale is the same with or without it.
+  private static fromSums(cfg: AudioFeatureConfig, samples: number, sum: Float64Array, squares: Float64Array, rows: number, cmn: boolean): AudioPreprocessor {
     const mean = Array.from(sum, (s) => s / rows);
     // Population variance (the pool is all the data the statistics describe); rounding can make it a hair negative.
     const std = Array.from(squares, (q, b) => Math.sqrt(Math.max(0, q / rows - mean[b] * mean[b])));
-    return new AudioPreprocessor({ format: 'ulearn-preprocessor', version: 1, kind: 'audio', features: cfg, clipSamples: samples, mean, std: std.map((s) => (s > 1e-12 ? s : 1)) });
+    return new AudioPreprocessor({ format: 'ulearn-preprocessor', version: 2, kind: 'audio', features: cfg, clipSamples: samples, mean, std: std.map((s) => (s > 1e-12 ? s : 1)), cmn });
   }
 
   /**
@@ -61,7 +76,7 @@ export class AudioPreprocessor {
    * core): the features are computed once, the statistics taken from them, and then they are normalised in
    * place. The same preprocessor and features, bit for bit, as fit then featurize.
    */
-  static async fitFeaturize(pool: Dataset, options: AudioFeatureOptions = {}, threads?: number): Promise<{ pre: AudioPreprocessor; data: FeaturizedDataset }> {
+  static async fitFeaturize(pool: Dataset, options: AudioPreprocessorOptions = {}, threads?: number): Promise<{ pre: AudioPreprocessor; data: FeaturizedDataset }> {
     checkPool(pool);
     const cfg = audioFeatureConfig(options);
     const samples = sampleSize(pool);
@@ -73,12 +88,17 @@ export class AudioPreprocessor {
       sum[i % bins] += f[i];
       squares[i % bins] += f[i] * f[i];
     }
-    const pre = AudioPreprocessor.fromSums(cfg, samples, sum, squares, f.length / bins);
+    const pre = AudioPreprocessor.fromSums(cfg, samples, sum, squares, f.length / bins, options.cmn ?? true);
     return { pre, data: asFeaturized(pool, pre, pre.normalize(f)) };
   }
 
   get features(): AudioFeatureConfig {
     return { ...this.json.features };
+  }
+
+  /** Whether each clip's per-band mean is subtracted (cepstral mean normalisation). */
+  get cmn(): boolean {
+    return this.json.cmn;
   }
 
   get clipSamples(): number {
@@ -97,9 +117,20 @@ export class AudioPreprocessor {
 
   /** Features (audioFeatures' output with this preprocessor's settings) normalised in place; returns them. */
   normalize(f: Float32Array): Float32Array {
-    const { mean, std } = this.json;
+    const { mean, std, cmn } = this.json;
     const bins = mean.length;
     for (let i = 0; i < f.length; i++) f[i] = (f[i] - mean[i % bins]) / std[i % bins];
+    if (cmn) {
+      const frames = this.outputShape[0];
+      const clip = frames * bins;
+      const avg = new Float64Array(bins);
+      for (let c = 0; c < f.length; c += clip) {
+        avg.fill(0);
+        for (let i = 0; i < clip; i++) avg[i % bins] += f[c + i];
+        for (let b = 0; b < bins; b++) avg[b] /= frames;
+        for (let i = 0; i < clip; i++) f[c + i] -= avg[i % bins];
+      }
+    }
     return f;
   }
 
@@ -110,8 +141,12 @@ export class AudioPreprocessor {
   static fromJSON(value: unknown, source = 'preprocessor.json'): AudioPreprocessor {
     const j = value as Partial<AudioPreprocessorJSON> | null;
     if (!j || j.format !== 'ulearn-preprocessor' || j.kind !== 'audio') invalid(source, 'not an audio ulearn preprocessor');
-    if (j.version !== 1) invalid(source, `preprocessor version ${String(j.version)} is not supported (expected 1)`);
+    const version = j.version as number | undefined;
+    if (version !== 1 && version !== 2) invalid(source, `preprocessor version ${String(version)} is not supported (expected 1 or 2)`);
     const { features: f, clipSamples, mean, std } = j;
+    // Version 1 predates CMN: its models were trained without it.
+    const cmn = version === 1 ? false : j.cmn;
+    if (typeof cmn !== 'boolean') invalid(source, `cmn must be true or false, got ${String(cmn)}`);
     if (typeof f !== 'object' || f === null) invalid(source, 'audio preprocessor without its feature settings');
     const features: AudioFeatureConfig = { kind: f.kind, sampleRate: f.sampleRate, nFft: f.nFft, hop: f.hop, nMels: f.nMels, nMfcc: f.nMfcc };
     try {
@@ -126,7 +161,7 @@ export class AudioPreprocessor {
     const numbers = (a: unknown, positive: boolean): a is number[] =>
       Array.isArray(a) && a.length === bins && a.every((v) => typeof v === 'number' && Number.isFinite(v) && (!positive || v > 0));
     if (!numbers(mean, false) || !numbers(std, true)) invalid(source, `mean and std must be ${bins} finite numbers each (std above 0), one per feature bin`);
-    return new AudioPreprocessor({ format: 'ulearn-preprocessor', version: 1, kind: 'audio', features, clipSamples, mean: [...mean], std: [...std] });
+    return new AudioPreprocessor({ format: 'ulearn-preprocessor', version: 2, kind: 'audio', features, clipSamples, mean: [...mean], std: [...std], cmn });
   }
 }
 
