@@ -166,7 +166,7 @@ function spectrogramSection(input: ReportInput): string {
       `<figcaption><b>${esc(input.classes[t.label])}</b>${t.caption ? ` <span>${esc(t.caption)}</span>` : ''}</figcaption></figure>`,
   );
   const sub =
-    `One test clip per class, as the model sees it: ${s.note ? `${esc(s.note)}, ` : ''}normalised per band; ` +
+    `One test clip per class, as the model sees it: ${s.note ? `${esc(s.note)}, ` : ''}normalised as the model's front-end does; ` +
     `time runs left to right (${count(s.frames)} frames), the lowest of ${count(s.bins)} mel bands at the bottom.`;
   return card('spectrograms', 'Spectrograms', sub, `<div class="specs">${figures.join('')}</div>`);
 }

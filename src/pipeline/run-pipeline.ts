@@ -134,7 +134,7 @@ async function prepareAudio(run: RunDir, train: Dataset, test: Dataset, pool: Da
   const out = pool ? { train: await featurize(train, pre), pool: fitted } : { train: fitted };
   const testF = await featurize(test, pre);
   const clips = fitOn.size + (pool ? train.size : 0) + test.size;
-  log(`audio features: log-mel, ${pre.outputShape[0]} frames × ${pre.outputShape[1]} bands per clip, normalised per band on the ${fitOn.size} clips of ${fitOn.name}; ${clips} clips in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  log(`audio features: log-mel, ${pre.outputShape[0]} frames × ${pre.outputShape[1]} bands per clip, normalised per band on the ${fitOn.size} clips of ${fitOn.name}${pre.cmn ? ', then each clip minus its own mean per band (CMN)' : ''}; ${clips} clips in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   return { ...out, test: testF, pre };
 }
 
