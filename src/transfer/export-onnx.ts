@@ -127,15 +127,14 @@ function littleEndianBytes(a: Float32Array | BigInt64Array): Uint8Array {
 const unsupported = (layer: Layer, why: string) =>
   new UlearnError(`cannot export layer '${layer.name}' (${layer.getClassName()}) to ONNX: ${why}`, {
     code: 'E_EXPORT_UNSUPPORTED',
-    hint: 'supported: Conv2D, DepthwiseConv2D, Conv1D, Dense, BatchNormalization, ReLU and activations, Add/Multiply/Subtract/Average/Maximum/Minimum, Concatenate, pooling (max, average, global), Flatten, Reshape, ZeroPadding2D, Dropout (dropped), nested models',
+    hint: 'supported: Conv2D, DepthwiseConv2D, Conv1D, Dense, BatchNormalization, ReLU and activations, Add/Multiply/Average/Maximum/Minimum, Concatenate, pooling (max, average, global), Flatten, Reshape, ZeroPadding2D, Dropout (dropped), nested models',
   });
 
 const pair = (v: unknown): [number, number] => (Array.isArray(v) ? [Number(v[0]), Number(v[1] ?? v[0])] : [Number(v), Number(v)]);
 
-/** Explicit ONNX pads [begins..., ends...] for TF's 'same' / 'valid' / 'causal' along each spatial dim. */
+/** Explicit ONNX pads [begins..., ends...] for TF's 'same' / 'valid' along each spatial dim. */
 function spatialPads(layer: Layer, padding: unknown, inDims: (number | null)[], kernel: number[], strides: number[], dilations: number[]): number[] | 'SAME_UPPER' {
   if (padding === 'valid') return kernel.map(() => 0).concat(kernel.map(() => 0));
-  if (padding === 'causal') return kernel.map((k, i) => (k - 1) * dilations[i]).concat(kernel.map(() => 0));
   if (padding !== 'same') throw unsupported(layer, `padding '${String(padding)}'`);
   // TF's 'same': the output has ceil(in / stride) positions; the extra pad (if odd) goes at the end.
   if (inDims.some((d) => d == null)) return 'SAME_UPPER';
@@ -304,7 +303,7 @@ function globalPool2d(op: 'GlobalAveragePool' | 'GlobalMaxPool'): Emit {
 const globalAvgPool1d: Emit = (g, layer, [input], outShape) => ({ name: g.node('ReduceMean', [input.name], layer.name, { axes: [1], keepdims: 0 }), shape: outShape, layout: 'plain' });
 
 /** Element-wise merges: all inputs brought to one layout (NCHW if any is), then the op. */
-function merge(op: 'Sum' | 'Mean' | 'Max' | 'Min' | 'Mul' | 'Sub'): Emit {
+function merge(op: 'Sum' | 'Mean' | 'Max' | 'Min' | 'Mul'): Emit {
   return (g, layer, inputs, outShape) => {
     const want = inputs.some((v) => v.layout === 'nchw') ? 'nchw' : 'nhwc';
     const xs = inputs.map((v) => g.layout(v, want));
@@ -387,7 +386,6 @@ const EMITTERS: Record<string, Emit> = {
   Maximum: merge('Max'),
   Minimum: merge('Min'),
   Multiply: merge('Mul'),
-  Subtract: merge('Sub'),
   Concatenate: concat,
   Flatten: flatten,
   Reshape: reshape,

@@ -259,3 +259,27 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
 }
+
+test('every other supported layer (as Keras models use them): onnxruntime = tfjs in both layouts', async () => {
+  const L = tfl.layers;
+  const on = (layer: tfl.layers.Layer, x: tfl.SymbolicTensor | tfl.SymbolicTensor[]) => layer.apply(x) as tfl.SymbolicTensor;
+  const input = tfl.input({ shape: [9, 8, 3] });
+  const a = on(L.conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', name: 'conv_bias_relu' }), input);
+  const b = on(L.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: 'same', strides: 2, name: 'depthwise' }), input);
+  const bn = on(L.batchNormalization({ name: 'stock_bn', epsilon: 1e-3 }), on(L.concatenate({ name: 'concat' }), [a, b]));
+  const act = on(L.leakyReLU({ alpha: 0.2, name: 'leaky' }), on(L.zeroPadding2d({ padding: [[1, 0], [0, 2]], name: 'pad' }), bn));
+  const pooled = on(L.averagePooling2d({ poolSize: 3, strides: 2, padding: 'same', name: 'avg' }), act);
+  const six = on(L.reLU({ maxValue: 6, name: 'relu6' }), on(L.conv2d({ filters: 5, kernelSize: 1, activation: 'sigmoid', name: 'pointwise' }), pooled));
+  const mixed = on(L.multiply({ name: 'mul' }), [six, on(L.activation({ activation: 'tanh', name: 'tanh' }), six)]);
+  const gmax = on(L.globalMaxPooling2d({ name: 'gmax' }), mixed);
+  const gavg = on(L.globalAveragePooling2d({ name: 'gavg' }), on(L.maximum({ name: 'max' }), [mixed, six]));
+  const merged = on(L.average({ name: 'avg_merge' }), [gmax, gavg]);
+  const seq = on(L.reshape({ targetShape: [5, 1], name: 'to_seq' }), merged);
+  const c1 = on(L.conv1d({ filters: 3, kernelSize: 2, padding: 'same', activation: 'elu', name: 'conv1d' }), seq);
+  const feats = on(L.globalAveragePooling1d({ name: 'gap1d' }), c1);
+  const out = on(L.dense({ units: 3, activation: 'softmax', name: 'probs' }), on(L.add({ name: 'sum' }), [feats, on(L.dense({ units: 3, activation: 'swish', name: 'swish' }), merged)]));
+  const model = tfl.model({ inputs: input, outputs: out, name: 'zoo' });
+  randomizeWeights(model, 13);
+  await assertMatches(model, randomInput(14, 4 * 9 * 8 * 3), [4, 9, 8, 3], 'random inputs');
+  model.dispose();
+});

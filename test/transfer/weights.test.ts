@@ -196,3 +196,18 @@ test('weights that do not fit: one error listing each tensor, naming the file; t
   model.dispose();
   other.dispose();
 });
+
+test('loadTransferEncoder: safetensors, a .npy folder and model.json are taken; anything else is left to the caller', async () => {
+  const { loadTransferEncoder, isTransferSource } = await import('../../src/transfer/load.js');
+  const source = buildEncoder(ARCH, 1);
+  const file = path.join(work, 'lt.safetensors');
+  await saveSafetensors(source, file);
+  const r = await loadTransferEncoder(file);
+  assert.equal(r?.kind, 'safetensors');
+  assert.deepEqual(r?.architecture, ARCH);
+  assert.equal(isTransferSource(path.join(work, 'npy-weights')), true);
+  assert.equal(isTransferSource(work + '/missing.safetensors'), false);
+  assert.equal(await loadTransferEncoder(path.join(work, 'model.onnx')), undefined);
+  source.dispose();
+  r?.encoder.dispose();
+});
