@@ -283,3 +283,27 @@ test('every other supported layer (as Keras models use them): onnxruntime = tfjs
   await assertMatches(model, randomInput(14, 4 * 9 * 8 * 3), [4, 9, 8, 3], 'random inputs');
   model.dispose();
 });
+
+test('exportModel of an audio classifier folder: the sidecar carries the front-end (features, per-bin mean/std)', async () => {
+  const { AudioPreprocessor, audioFeatureConfig, audioFeatureShape } = await import('../../src/data/preprocess/index.js');
+  const features = audioFeatureConfig({ nMels: 16 });
+  const [frames, bins] = audioFeatureShape(features, 4000);
+  const pre = AudioPreprocessor.fromJSON({ format: 'ulearn-preprocessor', version: 1, kind: 'audio', features, clipSamples: 4000, mean: Array.from({ length: bins }, (_, i) => i / 10), std: new Array(bins).fill(2) });
+  const encoder = buildEncoder({ family: 'tcresnet', modality: 'audio', inputShape: [frames, 1, bins], widths: [8] });
+  const folder = path.join(work, 'audio-model');
+  await saveClassifier(folder, encoder, classifierHead(8, 2), { classes: ['yes', 'no'], preprocessing: { inputShape: [frames, 1, bins], resize: 'crop', scale: '1/255', modality: 'audio' }, method: 'supervised', training: {} });
+  await savePreprocessor(folder, pre);
+  const out = path.join(work, 'export-audio');
+  await exportModel(folder, out, { format: 'onnx' });
+  const s = sidecarOf(out);
+  assert.equal(s.modality, 'audio');
+  assert.deepEqual(s.input.shape, [null, bins, frames, 1]);
+  assert.ok(s.preprocessing.kind === 'audio');
+  assert.deepEqual(s.preprocessing.preprocessor, pre.toJSON());
+  // The tfjs export keeps preprocessor.json and ulearn-model.json beside model.json, for `ulearn predict`.
+  const outTfjs = path.join(work, 'export-audio-tfjs');
+  await exportModel(folder, outTfjs, { format: 'tfjs' });
+  const files = await readdir(outTfjs);
+  for (const f of ['model.json', 'preprocessor.json', 'ulearn-model.json', 'preprocessing.json']) assert.ok(files.includes(f), f);
+  encoder.dispose();
+});
