@@ -88,6 +88,9 @@ export async function exportModel(source: tfl.LayersModel | string, outDir: stri
     const modality = meta.modality ?? arch?.modality ?? guessModality(r.model);
     const kind = meta.kind ?? (meta.labels ? 'classifier' : 'encoder');
     const inShape = r.model.inputs[0].shape;
+    if (r.model.inputs.length !== 1 || inShape.slice(1).some((d) => d == null)) {
+      throw new UlearnError(`${r.source ?? r.model.name}: the model takes ${r.model.inputs.length} inputs of shape [${inShape.slice(1).map((d) => d ?? '?')}]; ulearn exports models with one input of fixed sample shape`, { code: 'E_EXPORT_UNSUPPORTED' });
+    }
     const outShape = r.model.outputs[0].shape;
     if (meta.labels && outShape[outShape.length - 1] !== meta.labels.length) {
       throw new UlearnError(`${r.source ?? r.model.name}: ${meta.labels.length} class names but the model has ${String(outShape[outShape.length - 1])} outputs`, { code: 'E_MODEL_IO' });

@@ -6,7 +6,6 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import * as ort from 'onnxruntime-node';
 import { UlearnError } from '../errors.js';
 import type { InputLayout } from './export-onnx.js';
 
@@ -14,6 +13,8 @@ export const EXPORT_TOLERANCE = 1e-4;
 
 /** Runs `bytes` in onnxruntime on `x` ([batch, ...sample] in tfjs' channels-last layout). */
 export async function runOnnx(bytes: Uint8Array, x: Float32Array, shape: number[], layout: InputLayout = 'nchw'): Promise<{ data: Float32Array; dims: number[] }> {
+  // Loaded on first use: the native runtime is big, and every `ulearn` command would otherwise pay for it at start.
+  const ort = await import('onnxruntime-node');
   const session = await ort.InferenceSession.create(bytes);
   try {
     const [input] = session.inputNames;
