@@ -222,6 +222,11 @@ test('exportModel from a checkpoint and from a tabular model folder', async () =
   const t = sidecarOf(outTab);
   assert.deepEqual([t.modality, t.input.layout, t.labels], ['table', 'NF', ['no', 'yes']]);
   assert.ok(t.preprocessing.kind === 'table' && t.preprocessing.preprocessor?.kind === 'tabular');
+  // Its encoder alone (the nested MLP): features, and still the table's preprocessing.
+  const outTabEnc = path.join(work, 'export-tab-encoder');
+  await exportModel(dir, outTabEnc, { format: 'onnx', encoderOnly: true });
+  const te = sidecarOf(outTabEnc);
+  assert.deepEqual([te.model.kind, te.output.meaning, te.output.shape, te.labels], ['encoder', 'features', [null, 8], null]);
 });
 
 test('exportModel errors: nothing written on failure, a foreign folder is never overwritten', async () => {
