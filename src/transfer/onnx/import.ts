@@ -37,6 +37,8 @@ export interface ImportedOnnx {
   cut: { tensor: string; node: string | undefined; how: 'default' | 'cutAt' | 'output' };
   /** One line saying where the cut is, for logs. */
   description: string;
+  /** Whether the output is a feature map held NHWC (ulearn's layout); false: ONNX's own layout (e.g. [N, D]). */
+  outputNhwc: boolean;
   /** The sample shape the model reads (NHWC for images). */
   inputShape: number[];
   opset: number;
@@ -203,7 +205,7 @@ export async function importOnnx(file: string, opts: ImportOnnxOptions = {}): Pr
       throw e;
     }
   }
-  return { model, cut, description, inputShape: sample!, opset, file };
+  return { model, cut, description, outputNhwc: last.nhwc, inputShape: sample!, opset, file };
 }
 
 /** A valid, unique tfjs layer name for an ONNX node or tensor name ('/layer1/conv/Conv' → 'layer1_conv_Conv'). */

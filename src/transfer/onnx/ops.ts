@@ -471,9 +471,9 @@ const OPS: Record<string, OpSpec> = {
       // An unknown dimension (the batch) folds to NaN; Reshape reads NaN in place 0 as "keep the batch".
       const dims = isConst(v) ? v.t.dims : onnxShape(v).map((d) => d ?? NaN);
       const rank = dims.length;
-      const start = (int(n, 'start', 0) + rank) % (rank + 1);
-      const endAttr = attr(n, 'end');
-      const end = endAttr ? (toNumber(endAttr.i) + rank) % (rank + 1) : rank;
+      const clampAxis = (a: number) => Math.min(rank, Math.max(0, a < 0 ? a + rank : a));
+      const start = clampAxis(int(n, 'start', 0));
+      const end = clampAxis(int(n, 'end', rank));
       const out = dims.slice(start, end);
       return [cst({ dims: [out.length], values: out, float: false })];
     },
