@@ -97,8 +97,12 @@ export async function importOnnx(file: string, opts: ImportOnnxOptions = {}): Pr
     initDims: (name) => initByName.get(name)?.dims?.map(toNumber),
   };
   const unsupported: string[] = [];
+  const provided = new Set([...initByName.keys(), ...graphInputs.map((i) => i.name ?? ''), ...producer.keys()]);
   for (const n of order) {
     const label = `${n.opType} (node '${n.name || n.output?.[0]}')`;
+    for (const i of n.input ?? []) {
+      if (i && !provided.has(i)) problems.push(`${label} reads '${i}', which no node, initializer or input provides (is the file complete?)`);
+    }
     const spec = n.domain && n.domain !== 'ai.onnx' ? undefined : opSpec(n.opType ?? '');
     if (!spec) {
       unsupported.push(`${label}${n.domain ? ` in domain '${n.domain}'` : ''}`);
@@ -169,6 +173,7 @@ export async function importOnnx(file: string, opts: ImportOnnxOptions = {}): Pr
     apply(node, layer, ins) {
       // Layer names come from the nodes (readable in summaries and weight names), made valid and unique.
       (layer as unknown as { name: string }).name = layerName(node.name || `${node.opType}`, names);
+      built.push(layer);
       return layer.apply(ins.length === 1 ? ins[0] : ins) as tfl.SymbolicTensor;
     },
     weights: (layer, make) => pending.push({ layer, make }),
@@ -176,11 +181,18 @@ export async function importOnnx(file: string, opts: ImportOnnxOptions = {}): Pr
       throw onnxError(file, [`${node.opType} (node '${node.name}'): ${why}`]);
     },
   });
-  for (const n of order) {
-    const outs = opSpec(n.opType!)!.build(n, buildCtx(n));
-    (n.output ?? []).forEach((o, i) => {
-      if (o && outs[i]) values.set(o, outs[i]);
-    });
+  const built: tfl.layers.Layer[] = [];
+  try {
+    for (const n of order) {
+      const outs = opSpec(n.opType!)!.build(n, buildCtx(n));
+      (n.output ?? []).forEach((o, i) => {
+        if (o && outs[i]) values.set(o, outs[i]);
+      });
+    }
+  } catch (e) {
+    // A shape that does not fit stops the build: free the layers made so far (their initial weights).
+    for (const layer of built) if (layer.built) layer.dispose();
+    throw e;
   }
   const last = values.get(cut.tensor)!;
   if (last.kind === 'const') throw onnxError(file, [`the cut '${cut.tensor}' is a constant, not computed from the input`]);
