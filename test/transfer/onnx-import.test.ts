@@ -7,7 +7,9 @@
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -311,6 +313,10 @@ test('an imported model with custom layers saves and loads through models/io.ts 
   );
   model.dispose();
   loaded.dispose();
+  // In a fresh process that imports only models/io.ts, the custom layer class is known too.
+  const script = `import '@tensorflow/tfjs-backend-cpu'; import { loadModel } from './src/models/io.ts'; const m = await loadModel(${JSON.stringify(out)}); console.log(m.layers.map((l) => l.getClassName()).join(','));`;
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script]);
+  assert.match(stdout, /UlearnOnnxOp/);
 });
 
 test('importing leaves no tensors behind beyond the model weights', async () => {
