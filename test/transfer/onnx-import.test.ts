@@ -14,6 +14,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { importOnnx } from '../../src/transfer/onnx/import.js';
+import { loadOnnxEncoder } from '../../src/transfer/onnx/encoder.js';
+import { encode } from '../../src/models/encode.js';
 import { loadModel, saveModel } from '../../src/models/io.js';
 import { maxAbsDiff, useWasm } from '../engine/helpers.js';
 import { floatTensor, int64Tensor, modelBytes, node, runImported, runOrt, seeded, valueInfo, type Dims, type GraphSpec } from './onnx-helpers.js';
@@ -325,4 +327,26 @@ test('importing leaves no tensors behind beyond the model weights', async () => 
   const { model } = await importOnnx(file, { cutAt: 'y' });
   model.dispose();
   assert.equal(tf.memory().numTensors, before);
+});
+
+test('loadOnnxEncoder: an encoder like loadEncoder gives (features [N, D], a feature map pooled), and encode() runs it', async () => {
+  const c = CASES.find((k) => k.name.startsWith('Conv → BatchNormalization'))!;
+  const file = await write(c.graph);
+  const x = seeded(2 * 3 * 25, 4);
+  const whole = await importOnnx(file, { cutAt: 'y' });
+  const map = runImported(whole.model, x, c.input); // NHWC [2, 5, 5, 4]
+  whole.model.dispose();
+  const loaded = await loadOnnxEncoder(file);
+  try {
+    assert.match(loaded.description, /pooled globally/);
+    assert.deepEqual(loaded.architecture, { family: 'onnx', modality: 'image', inputShape: [5, 5, 3], widths: [4], method: 'onnx-import' });
+    // encode() takes NHWC samples: the same input, transposed here.
+    const nhwc = tf.tidy(() => tf.transpose(tf.tensor4d(x, [2, 3, 5, 5]), [0, 2, 3, 1]).dataSync() as Float32Array);
+    const feats = encode(loaded.encoder, nhwc, [5, 5, 3]);
+    const mean = new Float32Array(8);
+    for (let n = 0; n < 2; n++) for (let p = 0; p < 25; p++) for (let ch = 0; ch < 4; ch++) mean[n * 4 + ch] += map.data[(n * 25 + p) * 4 + ch] / 25;
+    assert.ok(maxAbsDiff(feats, mean) <= 1e-5);
+  } finally {
+    loaded.encoder.dispose();
+  }
 });
