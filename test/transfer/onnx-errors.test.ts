@@ -111,10 +111,10 @@ test('external data that is present imports and matches onnxruntime', async () =
 test('unsupported ops: one error listing each with its node name, before any weights are read', async () => {
   const g: GraphSpec = {
     nodes: [
-      node('Conv', ['x', 'w'], ['c'], { kernel_shape: [3, 3], group: 2 }, 'grouped_conv'),
+      node('Conv', ['x', 'w'], ['c'], { kernel_shape: [3, 3, 3] }, 'conv_3d'),
       node('Einsum', ['c'], ['e'], { equation: 'nchw->nchw' }, 'my_einsum'),
       node('LSTM', ['e'], ['l'], {}, 'rnn_1'),
-      node('MaxPool', ['l'], ['y'], { kernel_shape: [2, 2], ceil_mode: 1 }, 'pool_ceil'),
+      node('AveragePool', ['l'], ['y'], { kernel_shape: [2, 2], ceil_mode: 1 }, 'pool_ceil'),
     ],
     inputs: [valueInfo('x', ['N', 4, 6, 6])],
     outputs: [valueInfo('y', ['N', 4, 2, 2])],
@@ -122,7 +122,7 @@ test('unsupported ops: one error listing each with its node name, before any wei
     initializers: [floatTensor('w', [4, 2, 3, 3], seeded(10, 1))],
   };
   const err = await failure('unsupported', modelBytes(g));
-  for (const expected of [/Einsum \(node 'my_einsum'\)/, /LSTM \(node 'rnn_1'\)/, /Conv \(node 'grouped_conv'\): grouped convolution \(group=2/, /MaxPool \(node 'pool_ceil'\): ceil_mode=1/, /tensor 'w': shape \[4, 2, 3, 3\] needs 72 values, the file holds 10/]) {
+  for (const expected of [/Einsum \(node 'my_einsum'\)/, /LSTM \(node 'rnn_1'\)/, /Conv \(node 'conv_3d'\): Conv over 3 spatial dimensions/, /AveragePool \(node 'pool_ceil'\): ceil_mode=1/, /tensor 'w': shape \[4, 2, 3, 3\] needs 72 values, the file holds 10/]) {
     assert.match(err.message, expected);
   }
   assert.match(err.hint ?? '', /supported ops: .*Conv/);

@@ -80,6 +80,39 @@ const CASES: { name: string; graph: GraphSpec; input: number[] }[] = [
     input: [2, 3, 8, 8],
   },
   {
+    name: 'grouped Conv (group 2, 3 channels per group) with bias',
+    graph: one([node('Conv', ['x', 'w', 'b'], ['y'], { kernel_shape: [3, 3], group: 2, pads: [1, 1, 1, 1] })], img(6, 5, 5), img(4, 5, 5), [W('w', [4, 3, 3, 3], 33), W('b', [4], 34)]),
+    input: [2, 6, 5, 5],
+  },
+  {
+    name: 'auto_pad SAME_UPPER conv stride 2 and SAME_LOWER max pool',
+    graph: one(
+      [
+        node('Conv', ['x', 'w'], ['c'], { kernel_shape: [3, 3], strides: [2, 2], auto_pad: 'SAME_UPPER' }),
+        node('MaxPool', ['c'], ['y'], { kernel_shape: [2, 2], auto_pad: 'SAME_LOWER' }),
+      ],
+      img(2, 8, 7),
+      img(3, 4, 4),
+      [W('w', [3, 2, 3, 3], 35)],
+    ),
+    input: [1, 2, 8, 7],
+  },
+  {
+    name: 'MaxPool ceil_mode=1 (partial last windows), with and without pads',
+    graph: one(
+      [
+        node('MaxPool', ['x'], ['a'], { kernel_shape: [3, 3], strides: [2, 2], ceil_mode: 1 }),
+        node('MaxPool', ['x'], ['b'], { kernel_shape: [2, 2], strides: [2, 2], pads: [1, 1, 1, 1], ceil_mode: 1 }),
+        node('Flatten', ['a'], ['fa']),
+        node('Flatten', ['b'], ['fb']),
+        node('Concat', ['fa', 'fb'], ['y'], { axis: 1 }),
+      ],
+      img(2, 8, 8),
+      ['N', 2 * (16 + 25)],
+    ),
+    input: [2, 2, 8, 8],
+  },
+  {
     name: 'Conv → BatchNormalization → Relu',
     graph: one(
       [

@@ -8,7 +8,8 @@
  * first conv on, and every op maps its axes; an op that must see ONNX's own element order (Reshape, Flatten of
  * a feature map, Transpose, MatMul) gets the value back in NCHW first, so PyTorch's channel-first flatten
  * order, and with it the classifier's weights, stays as exported. Weights are converted once: conv kernels
- * [M, C/g, kh, kw] → [kh, kw, C, M] (depthwise: [kh, kw, C, M/C]), Gemm's B → a Dense kernel [in, out].
+ * [M, C/g, kh, kw] → [kh, kw, C/g, M/g] per group (depthwise: [kh, kw, C, M/C]), Gemm's B → a Dense kernel
+ * [in, out].
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -171,17 +172,42 @@ function binary(op: 'add' | 'sub' | 'mul' | 'div', calc: (a: tf.Tensor, b: tf.Te
   };
 }
 
+const AUTO_PADS = ['NOTSET', 'VALID', 'SAME_UPPER', 'SAME_LOWER'];
 const spatialCheck = (n: onnx.INodeProto, what: string): string | undefined => {
   const autoPad = str(n, 'auto_pad', 'NOTSET');
-  if (autoPad !== 'NOTSET' && autoPad !== 'VALID') return `auto_pad=${autoPad} is not supported (explicit pads are)`;
+  if (!AUTO_PADS.includes(autoPad)) return `auto_pad=${autoPad} is not supported`;
   const k = ints(n, 'kernel_shape');
   if (k && k.length !== 2) return `${what} over ${k.length} spatial dimensions is not supported (2-D is)`;
   return undefined;
 };
-const pads4 = (n: onnx.INodeProto) => {
-  const p = str(n, 'auto_pad', 'NOTSET') === 'VALID' ? undefined : ints(n, 'pads');
-  return p ?? [0, 0, 0, 0];
-};
+/**
+ * [top, left, bottom, right] for a 2-D conv or pool over `x` (NHWC): explicit pads; for SAME_UPPER/LOWER the
+ * total that makes the output ceil(in / stride), the odd pixel at the end (UPPER) or start (LOWER); with
+ * ceil_mode=1 (pools), extra end padding so the last partial window counts, as ONNX sizes it.
+ */
+function pads4(n: onnx.INodeProto, x: Sym, kernel: [number, number]): [number, number, number, number] {
+  const autoPad = str(n, 'auto_pad', 'NOTSET');
+  const strides = pair(n, 'strides');
+  const dil = pair(n, 'dilations');
+  const size = [x.s.shape[1]!, x.s.shape[2]!];
+  const span = (i: number) => (kernel[i] - 1) * dil[i] + 1;
+  if (autoPad === 'VALID') return [0, 0, 0, 0];
+  if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+    const total = [0, 1].map((i) => Math.max(0, (Math.ceil(size[i] / strides[i]) - 1) * strides[i] + span(i) - size[i]));
+    const small = total.map((t) => Math.floor(t / 2));
+    const big = total.map((t, i) => t - small[i]);
+    return autoPad === 'SAME_UPPER' ? [small[0], small[1], big[0], big[1]] : [big[0], big[1], small[0], small[1]];
+  }
+  const p = (ints(n, 'pads') ?? [0, 0, 0, 0]) as [number, number, number, number];
+  if (int(n, 'ceil_mode', 0) !== 1) return p;
+  const out = [0, 1].map((i) => {
+    const o = Math.ceil((size[i] + p[i] + p[i + 2] - span(i)) / strides[i]) + 1;
+    // ONNX (like PyTorch) drops a last window that would start in the end padding.
+    return (o - 1) * strides[i] >= size[i] + p[i] ? o - 1 : o;
+  });
+  const extra = [0, 1].map((i) => Math.max(0, (out[i] - 1) * strides[i] + span(i) - (size[i] + p[i] + p[i + 2])));
+  return [p[0], p[1], p[2] + extra[0], p[3] + extra[1]];
+}
 const pair = (n: onnx.INodeProto, name: string): [number, number] => {
   const v = ints(n, name);
   return v ? [v[0], v[1]] : [1, 1];
@@ -192,7 +218,7 @@ function pool(kind: 'max' | 'avg'): OpSpec {
     check(n) {
       const why = spatialCheck(n, `${kind === 'max' ? 'MaxPool' : 'AveragePool'}`);
       if (why) return why;
-      if (int(n, 'ceil_mode', 0) !== 0) return 'ceil_mode=1 is not supported';
+      if (kind === 'avg' && int(n, 'ceil_mode', 0) !== 0) return 'ceil_mode=1 is not supported for AveragePool (it is for MaxPool)';
       if (pair(n, 'dilations').some((d) => d !== 1)) return 'dilated pooling is not supported';
       if ((n.output ?? []).filter(Boolean).length > 1) return 'the Indices output is not supported';
       return undefined;
@@ -201,7 +227,7 @@ function pool(kind: 'max' | 'avg'): OpSpec {
       let x = toNhwc(c, n, needSym(c, n, 0));
       const kernel = ints(n, 'kernel_shape')! as [number, number];
       const strides = pair(n, 'strides');
-      const [t, l, b, r] = pads4(n);
+      const [t, l, b, r] = pads4(n, x, kernel);
       const padded = t || l || b || r;
       if (kind === 'avg' && padded && int(n, 'count_include_pad', 0) === 0) {
         return [onnxOp(c, n, { op: 'avgpool', attrs: { kernel, strides, pads: [[t, b], [l, r]] } }, [x], true)];
@@ -248,8 +274,6 @@ const OPS: Record<string, OpSpec> = {
       const w = c.initDims(inputs(n)[1]);
       if (!c.isConst(inputs(n)[1])) return 'a weight computed in the graph is not supported (it must be a constant)';
       if (w && w.length !== 4) return `Conv over ${w.length - 2} spatial dimensions is not supported (2-D is)`;
-      const group = int(n, 'group', 1);
-      if (group > 1 && w && w[1] !== 1) return `grouped convolution (group=${group}, ${w[1]} channels per group) is not supported; depthwise (1 per group) and group=1 are`;
       if (pair(n, 'strides').some((s) => s > 1) && pair(n, 'dilations').some((d) => d > 1)) return 'stride > 1 together with dilation > 1 is not supported by tfjs';
       return undefined;
     },
@@ -262,24 +286,35 @@ const OPS: Record<string, OpSpec> = {
       const group = int(n, 'group', 1);
       if (cPerGroup * group !== cin) c.fail(n, `weight '${inputs(n)[1]}' [${w.dims.join(', ')}] with group=${group} reads ${cPerGroup * group} channels, its input has ${cin}`);
       if (b && b.values.length !== m) c.fail(n, `bias '${inputs(n)[2]}' has ${b.values.length} values for ${m} output channels`);
-      const [t, l, bo, r] = pads4(n);
+      if (m % group !== 0) c.fail(n, `${m} output channels do not split into group=${group} groups`);
+      const [t, l, bo, r] = pads4(n, x, [kh, kw]);
       if (t || l || bo || r) x = sym(c.apply(n, tfl.layers.zeroPadding2d({ padding: [[t, bo], [l, r]] }), [x.s]), true) as Sym;
       const strides = pair(n, 'strides');
       const dilationRate = pair(n, 'dilations');
-      const depthwise = group > 1;
-      const layer = depthwise
-        ? tfl.layers.depthwiseConv2d({ kernelSize: [kh, kw], depthMultiplier: m / cin, strides, dilationRate, padding: 'valid', useBias: !!b })
-        : tfl.layers.conv2d({ filters: m, kernelSize: [kh, kw], strides, dilationRate, padding: 'valid', useBias: !!b });
-      const out = c.apply(n, layer, [x.s]);
-      c.weights(layer, () => {
-        const kernel = tf.tidy(() =>
-          depthwise
-            ? tf.transpose(tf.reshape(tf.tensor(w.values as Float32Array, w.dims), [cin, m / cin, kh, kw]), [2, 3, 0, 1])
-            : tf.transpose(tf.tensor(w.values as Float32Array, w.dims), [2, 3, 1, 0]),
-        );
-        return b ? [kernel, tf.tensor(Float32Array.from(b.values), [m])] : [kernel];
+      // Weights are overwritten from the file: zeros skip drawing millions of random numbers first.
+      const bias = (from: number, count: number) => b && tf.tensor(Float32Array.from(b.values).subarray(from, from + count), [count]);
+      if (group > 1 && cPerGroup === 1) {
+        const layer = tfl.layers.depthwiseConv2d({ kernelSize: [kh, kw], depthMultiplier: m / cin, strides, dilationRate, padding: 'valid', useBias: !!b, depthwiseInitializer: 'zeros' });
+        const out = c.apply(n, layer, [x.s]);
+        c.weights(layer, () => {
+          const kernel = tf.tidy(() => tf.transpose(tf.reshape(tf.tensor(w.values as Float32Array, w.dims), [cin, m / cin, kh, kw]), [2, 3, 0, 1]));
+          return b ? [kernel, bias(0, m)!] : [kernel];
+        });
+        return [sym(out, true)];
+      }
+      // group = 1, or a grouped conv as one conv per channel group (tfjs has no grouped conv), concatenated.
+      const perGroup = m / group;
+      const outs = Array.from({ length: group }, (_, g) => {
+        const xg = group === 1 ? x : (onnxOp(c, n, { op: 'slice', attrs: { axis: 3, begin: g * cPerGroup, size: cPerGroup } }, [x], true) as Sym);
+        const layer = tfl.layers.conv2d({ filters: perGroup, kernelSize: [kh, kw], strides, dilationRate, padding: 'valid', useBias: !!b, kernelInitializer: 'zeros' });
+        const out = c.apply(n, layer, [xg.s]);
+        c.weights(layer, () => {
+          const kernel = tf.tidy(() => tf.transpose(tf.slice(tf.tensor(w.values as Float32Array, w.dims), [g * perGroup, 0, 0, 0], [perGroup, -1, -1, -1]), [2, 3, 1, 0]));
+          return b ? [kernel, bias(g * perGroup, perGroup)!] : [kernel];
+        });
+        return sym(out, true);
       });
-      return [sym(out, true)];
+      return [outs.length === 1 ? outs[0] : onnxOp(c, n, { op: 'concat', attrs: { axis: 3 } }, outs, true)];
     },
   },
   BatchNormalization: {
@@ -540,7 +575,7 @@ function unary(c: BuildContext, n: onnx.INodeProto, layer: tfl.layers.Layer): Va
 
 function dense(c: BuildContext, n: onnx.INodeProto, a: Sym, bMat: ConstTensor, transB: boolean, alpha: number, bias?: { t: ConstTensor; beta: number; units: number }): Value {
   const units = transB ? bMat.dims[0] : bMat.dims[1];
-  const layer = tfl.layers.dense({ units, useBias: !!bias });
+  const layer = tfl.layers.dense({ units, useBias: !!bias, kernelInitializer: 'zeros' });
   const out = c.apply(n, layer, [a.s]);
   c.weights(layer, () => {
     const kernel = tf.tidy(() => {
