@@ -383,3 +383,52 @@ test('loadOnnxEncoder: an encoder like loadEncoder gives (features [N, D], a fea
     loaded.encoder.dispose();
   }
 });
+
+test('the imported graph trains: gradients of every trainable weight match central finite differences', async () => {
+  // Custom-layer ops on the way (reflect pad, avg pool excluding padding, HardSwish, a trainable per-channel
+  // Mul from an initializer, flatten in NCHW order, Softmax) between a conv and a Gemm.
+  const g = one(
+    [
+      node('Pad', ['x', 'pads'], ['p'], { mode: 'reflect' }),
+      node('Conv', ['p', 'w', 'b'], ['c'], { kernel_shape: [3, 3] }),
+      node('Mul', ['c', 'scale'], ['m']),
+      node('HardSwish', ['m'], ['h']),
+      node('AveragePool', ['h'], ['a'], { kernel_shape: [2, 2], strides: [2, 2], pads: [1, 1, 1, 1] }),
+      node('Flatten', ['a'], ['f']),
+      node('Gemm', ['f', 'B', 'C'], ['o'], { transB: 1 }),
+      node('Softmax', ['o'], ['y']),
+    ],
+    img(2, 4, 4),
+    ['N', 3],
+    [int64Tensor('pads', [8], [0, 0, 1, 1, 0, 0, 1, 1]), W('w', [3, 2, 3, 3], 40), W('b', [3], 41), W('scale', [3, 1, 1], 42), W('B', [3, 27], 43), W('C', [3], 44)],
+    14,
+  );
+  const { model } = await importOnnx(await write(g), { cutAt: 'y' });
+  const x = tf.transpose(tf.tensor4d(seeded(2 * 2 * 16, 45, 2), [2, 2, 4, 4]), [0, 2, 3, 1]);
+  const target = tf.tensor2d([[1, 0, 0], [0, 0, 1]]);
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  assert.equal(vars.length, 5); // conv kernel + bias, the Mul's scale, Gemm kernel + bias
+  const loss = () => tf.tidy(() => tf.neg(tf.sum(tf.mul(target, tf.log(model.apply(x, { training: true }) as tf.Tensor)))) as tf.Scalar);
+  const { grads } = tf.variableGrads(loss, vars);
+  try {
+    for (const v of vars) {
+      const analytic = grads[v.name].dataSync();
+      const values = v.dataSync().slice();
+      // A few coordinates per weight, central differences in float32 (eps 1e-2: rounding stays well below).
+      for (const i of [0, Math.floor(values.length / 2), values.length - 1]) {
+        const at = (delta: number) => {
+          const moved = values.slice();
+          moved[i] += delta;
+          tf.tidy(() => v.assign(tf.tensor(moved, v.shape)));
+          return tf.tidy(() => loss().dataSync()[0]);
+        };
+        const numeric = (at(1e-2) - at(-1e-2)) / 2e-2;
+        tf.tidy(() => v.assign(tf.tensor(values, v.shape)));
+        assert.ok(Math.abs(numeric - analytic[i]) <= 2e-3 + 2e-2 * Math.abs(numeric), `${v.name}[${i}]: analytic ${analytic[i]} vs numeric ${numeric}`);
+      }
+    }
+  } finally {
+    tf.dispose([x, target, ...Object.values(grads)]);
+    model.dispose();
+  }
+});
