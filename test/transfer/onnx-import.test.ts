@@ -113,6 +113,47 @@ const CASES: { name: string; graph: GraphSpec; input: number[] }[] = [
     input: [2, 2, 8, 8],
   },
   {
+    name: "x.chunk(2, dim=1) swapped: Slice with ends from Shape → Gather → integer Div (truncating), channel shuffle via 5-D Reshape/Transpose",
+    graph: one(
+      [
+        node('Relu', ['x'], ['r']),
+        node('Shape', ['r'], ['sh']),
+        node('Constant', [], ['one'], { value: int64Tensor('', [], [1]) }),
+        node('Gather', ['sh', 'one'], ['ch'], { axis: 0 }),
+        node('Constant', [], ['two'], { value: int64Tensor('', [], [2]) }),
+        node('Div', ['ch', 'two'], ['half']),
+        node('Constant', [], ['ax0'], { value: int64Tensor('', [1], [0]) }),
+        node('Unsqueeze', ['half', 'ax0'], ['half1']),
+        node('Slice', ['r', 'zero1', 'half1', 'axes1'], ['lo']),
+        node('Slice', ['r', 'half1', 'big', 'axes1'], ['hi']),
+        node('Concat', ['hi', 'lo'], ['cat'], { axis: 1 }),
+        node('Reshape', ['cat', 'shape5'], ['r5']),
+        node('Transpose', ['r5'], ['t5'], { perm: [0, 2, 1, 3, 4] }),
+        node('Reshape', ['t5', 'shape4'], ['y']),
+      ],
+      img(6, 3, 2),
+      img(6, 3, 2),
+      [int64Tensor('zero1', [1], [0]), int64Tensor('axes1', [1], [1]), int64Tensor('big', [1], [1000]), int64Tensor('shape5', [5], [-1, 2, 3, 3, 2]), int64Tensor('shape4', [4], [-1, 6, 3, 2])],
+    ),
+    input: [2, 6, 3, 2],
+  },
+  {
+    name: 'integer Div folds with truncation: 5 channels split at 5 / 2 = 2',
+    graph: one(
+      [
+        node('Shape', ['x'], ['sh']),
+        node('Gather', ['sh', 'one'], ['ch'], { axis: 0 }),
+        node('Div', ['ch', 'two'], ['half']),
+        node('Unsqueeze', ['half', 'ax0'], ['half1']),
+        node('Slice', ['x', 'half1', 'big', 'axes1'], ['y']),
+      ],
+      img(5, 2, 2),
+      img(3, 2, 2),
+      [int64Tensor('one', [], [1]), int64Tensor('two', [], [2]), int64Tensor('ax0', [1], [0]), int64Tensor('axes1', [1], [1]), int64Tensor('big', [1], [1000])],
+    ),
+    input: [2, 5, 2, 2],
+  },
+  {
     name: 'Conv → BatchNormalization → Relu',
     graph: one(
       [
