@@ -120,8 +120,9 @@ export async function importOnnx(file: string, opts: ImportOnnxOptions = {}): Pr
   const used = new Set(order.flatMap((n) => (n.input ?? []).filter((i) => initByName.has(i))));
   const initializers = new Map<string, ConstTensor>();
   const dir = path.dirname(file);
+  const dataFiles = new Map<string, Buffer>();
   for (const name of used) {
-    const t = decodeTensor(initByName.get(name)!, dir, problems);
+    const t = decodeTensor(initByName.get(name)!, dir, problems, dataFiles);
     if (!t) continue;
     // Older exporters also list initializers as graph inputs, with a declared shape that must agree.
     const declared = (graph.input ?? []).find((i) => i.name === name);
