@@ -473,3 +473,24 @@ test('the imported graph trains: gradients of every trainable weight match centr
     model.dispose();
   }
 });
+
+test('an NHWC input (a Transpose to NCHW in front, as tf2onnx writes) is read as it is: ulearn images need no transpose', async () => {
+  const g: GraphSpec = {
+    nodes: [node('Transpose', ['x'], ['t'], { perm: [0, 3, 1, 2] }), node('Conv', ['t', 'w'], ['c'], { kernel_shape: [3, 3] }), node('Relu', ['c'], ['y'])],
+    inputs: [valueInfo('x', ['N', 5, 6, 3])],
+    outputs: [valueInfo('y', ['N', 4, 3, 4])],
+    initializers: [W('w', [4, 3, 3, 3], 50)],
+  };
+  const file = await write(g);
+  const x = seeded(2 * 5 * 6 * 3, 51);
+  const ref = await runOrt(file, x, [2, 5, 6, 3]);
+  const imp = await importOnnx(file, { cutAt: 'y' });
+  try {
+    assert.deepEqual(imp.inputShape, [5, 6, 3]);
+    assert.equal(imp.model.layers.filter((l) => /Permute|UlearnOnnxOp/.test(l.getClassName())).length, 0);
+    const got = runImported(imp.model, x, [2, 5, 6, 3], imp.outputNhwc, false);
+    assert.ok(maxAbsDiff(got.data, ref.data) <= 1e-4);
+  } finally {
+    imp.model.dispose();
+  }
+});

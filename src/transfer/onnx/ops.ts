@@ -467,6 +467,8 @@ const OPS: Record<string, OpSpec> = {
       const x = needSym(c, n, 0);
       // NCHW → NHWC of a map we already hold NHWC: the same numbers, now in ONNX's order as they stand.
       if (x.nhwc && perm.join() === '0,2,3,1') return [sym(x.s, false)];
+      // NHWC → NCHW of a plain map (a model whose input is NHWC, as tf2onnx writes Keras models): hold it NHWC.
+      if (!x.nhwc && x.s.shape.length === 4 && perm.join() === '0,3,1,2') return [sym(x.s, true)];
       return [onnxOp(c, n, { op: 'transpose', attrs: { perm } }, [toPlain(x)], false)];
     },
   },
