@@ -361,6 +361,89 @@ const relu: Emit = (g, layer, [input], outShape) => {
   return { ...input, name: g.node('Relu', [input.name], layer.name), shape: outShape };
 };
 
+/**
+ * tfjs' Permute (dims 1-based, batch excluded), as the ONNX importer puts between layouts: one Transpose over
+ * the tensor in tfjs' own axis order (the 'nhwc' physical layout of a rank-4 value is exactly that order).
+ */
+const permute: Emit = (g, layer, [input], outShape) => {
+  const dims = layer.getConfig().dims as number[];
+  const x = g.layout(input, 'nhwc');
+  const y = g.node('Transpose', [x.name], layer.name, { perm: [0, ...dims] });
+  return { name: y, shape: outShape, layout: outShape.length === 4 ? 'nhwc' : 'plain' };
+};
+
+/**
+ * The importer's OnnxOp (transfer/onnx/layers.ts) back to ONNX, so an imported model (fine-tuned or not)
+ * exports again. Its attributes are in tfjs' axis order, so every operand is taken in that order ('nhwc'
+ * physical layout for rank 4) and the result stays in it; its constant operands become initializers.
+ */
+const onnxOp: Emit = (g, layer, inputs, outShape) => {
+  const c = layer.getConfig() as { op: string; attrs?: Record<string, unknown>; operands?: ({ input: number } | { weight: number })[] };
+  const a = (c.attrs ?? {}) as {
+    min?: number; max?: number; alpha?: number; beta?: number; paddings?: [number, number][]; value?: number; mode?: string;
+    kernel?: [number, number]; strides?: [number, number]; pads?: [[number, number], [number, number]]; axes?: number[];
+    keepDims?: boolean; axis?: number; shape?: number[]; perm?: number[]; begin?: number[]; size?: number[];
+  };
+  const weights = layer.getWeights();
+  const xs = inputs.map((v) => g.layout(v, 'nhwc'));
+  const operands = (c.operands ?? [{ input: 0 }]).map((o, i) =>
+    'input' in o ? xs[o.input].name : g.float(`${layer.name}/c${i}`, weights[o.weight].dataSync() as Float32Array, weights[o.weight].shape),
+  );
+  const out = (name: string): Value => ({ name, shape: outShape, layout: outShape.length === 4 ? 'nhwc' : 'plain' });
+  const x = operands[0];
+  const scalar = (base: string, v: number) => g.float(`${layer.name}/${base}`, [v], []);
+  switch (c.op) {
+    case 'add':
+    case 'sub':
+    case 'mul':
+    case 'div':
+      return out(g.node({ add: 'Add', sub: 'Sub', mul: 'Mul', div: 'Div' }[c.op], [operands[0], operands[1]], layer.name));
+    case 'clip':
+      return out(g.node('Clip', [x, scalar('min', a.min ?? -3.4e38), scalar('max', a.max ?? 3.4e38)], layer.name));
+    case 'hardsigmoid':
+      return out(g.node('HardSigmoid', [x], layer.name, { alpha: { f: a.alpha ?? 0.2 }, beta: { f: a.beta ?? 0.5 } }));
+    case 'hardswish': {
+      // HardSwish is opset 14; x · HardSigmoid(x; 1/6, 1/2) is the same function at opset 13.
+      const hs = g.node('HardSigmoid', [x], `${layer.name}_gate`, { alpha: { f: 1 / 6 }, beta: { f: 0.5 } });
+      return out(g.node('Mul', [x, hs], layer.name));
+    }
+    case 'pad': {
+      const p = a.paddings!;
+      const pads = g.int64(`${layer.name}/pads`, [...p.map((q) => q[0]), ...p.map((q) => q[1])]);
+      return out(g.node('Pad', [x, pads, scalar('value', a.value ?? 0)], layer.name, { mode: a.mode === 'reflect' ? 'reflect' : 'constant' }));
+    }
+    case 'avgpool': {
+      // Padding excluded from each window's count, as the importer's op computes it; ONNX pools NCHW.
+      const v = g.layout(xs[0], 'nchw');
+      const [[t, b], [l, r]] = a.pads!;
+      const y = g.node('AveragePool', [v.name], layer.name, { kernel_shape: a.kernel!, strides: a.strides!, pads: [t, l, b, r], count_include_pad: 0 });
+      return { name: y, shape: outShape, layout: 'nchw' };
+    }
+    case 'mean':
+    case 'max':
+      return out(g.node(c.op === 'mean' ? 'ReduceMean' : 'ReduceMax', [x], layer.name, { ...(a.axes ? { axes: a.axes } : {}), keepdims: a.keepDims ? 1 : 0 }));
+    case 'softmax':
+      return out(g.node('Softmax', [x], layer.name, { axis: a.axis ?? -1 }));
+    case 'concat':
+      return out(g.node('Concat', operands, layer.name, { axis: a.axis ?? 0 }));
+    case 'reshape':
+      return out(g.node('Reshape', [x, g.int64(`${layer.name}/shape`, [0, ...a.shape!])], layer.name));
+    case 'flatten': {
+      const t = a.perm ? g.node('Transpose', [x], `${layer.name}_order`, { perm: a.perm }) : x;
+      return out(g.node('Flatten', [t], layer.name, { axis: 1 }));
+    }
+    case 'transpose':
+      return out(g.node('Transpose', [x], layer.name, { perm: a.perm! }));
+    case 'slice': {
+      const begin = a.begin!;
+      const ends = begin.map((b0, i) => (a.size![i] < 0 ? 2 ** 53 - 1 : b0 + a.size![i]));
+      return out(g.node('Slice', [x, g.int64(`${layer.name}/starts`, begin), g.int64(`${layer.name}/ends`, ends), g.int64(`${layer.name}/axes`, begin.map((_, i) => i))], layer.name));
+    }
+    default:
+      throw unsupported(layer, `imported op '${c.op}'`);
+  }
+};
+
 const EMITTERS: Record<string, Emit> = {
   Conv2D: (g, l, i, s) => conv2d(g, l, i, s, false),
   DepthwiseConv2D: (g, l, i, s) => conv2d(g, l, i, s, true),
@@ -390,6 +473,8 @@ const EMITTERS: Record<string, Emit> = {
   Flatten: flatten,
   Reshape: reshape,
   ZeroPadding2D: zeroPadding2d,
+  Permute: permute,
+  UlearnOnnxOp: onnxOp,
 };
 
 /** Layers that do nothing at inference (tfjs' `training: false`): the value passes through. */
