@@ -16,6 +16,7 @@ import { count, dateText, duration, esc, pct } from './format.js';
 import { checkReportInput, type ReportEpoch, type ReportInput, type ReportMethod } from './report-input.js';
 import { headlineHtml, methodsTable, perClassTable, pickHighlight, type Highlight } from './report-parts.js';
 import { REPORT_CSS } from './report-style.js';
+import { GENERATED_CSS, generatedSectionHtml } from './report-generated.js';
 import { ACCENT } from './svg.js';
 
 export type { ReportEpoch, ReportInput, ReportMethod } from './report-input.js';
@@ -30,6 +31,7 @@ export function renderReport(input: ReportInput): string {
     confusionSection(input, cm),
     perClassSection(input, cm),
     spectrogramSection(input),
+    input.generated ? generatedSectionHtml(input.generated, input.classes, card) : '',
     embeddingSection(input),
   ].filter((s) => s !== '');
 
@@ -41,7 +43,7 @@ export function renderReport(input: ReportInput): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
 <title>${esc(input.title)}</title>
-<style>${REPORT_CSS}</style>
+<style>${REPORT_CSS}${input.generated ? GENERATED_CSS : ''}</style>
 </head>
 <body>
 <main>

@@ -235,3 +235,21 @@ export function drawBalanced(y: ArrayLike<number>, candidates: ArrayLike<number>
   }
   return Int32Array.from(out.sort((a, b) => a - b));
 }
+
+/**
+ * The first `perClass` samples of each class as PNG data: URIs for the report's gallery: the files themselves
+ * (already checked to be PNGs of the right size when the folder was read), not a re-encoding.
+ */
+export async function galleryOf(set: GeneratedSet, perClass = 8): Promise<{ label: number; images: string[] }[]> {
+  const out: { label: number; images: string[] }[] = [];
+  for (let c = 0; c < set.classes.length; c++) {
+    const images: string[] = [];
+    for (let i = 0; i < set.size && images.length < perClass; i++) {
+      if (set.y[i] !== c) continue;
+      const bytes = await readFile(samplePath(set.dir, set.files[i], set.dir));
+      images.push(`data:image/png;base64,${bytes.toString('base64')}`);
+    }
+    if (images.length) out.push({ label: c, images });
+  }
+  return out;
+}

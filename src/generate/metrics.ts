@@ -20,16 +20,21 @@
  * FD and precision/recall are computed in float64 JS (the sizes are thousands of samples and tens to hundreds
  * of dimensions), so they do not depend on the tfjs backend.
  */
-import type { Dataset } from '../data/dataset.js';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { gatherRows, type Dataset } from '../data/dataset.js';
+import { Rng } from '../engine/seed.js';
 import { UlearnError } from '../errors.js';
+import type { GeneratedMetricsReport } from '../eval/report-generated.js';
+import { encode } from '../models/encode.js';
+import { loadEncoder } from '../models/load-encoder.js';
+import { generatedDataset, type GeneratedSet } from './generated-folder.js';
 import { accuracy, argmaxRows } from '../eval/metrics.js';
 import { fitMethod, type EncoderSpec, type SemiSettings } from '../semi/fit.js';
 import { predictProba } from '../train/fit-classifier.js';
 import type { Budget } from '../util/budget.js';
 
-/** Said wherever these numbers are shown. */
-export const NOT_INCEPTION_NOTE =
-  "FD, precision and recall are measured in this run's own SSL encoder feature space, not Inception-v3's: they are not comparable with Inception-based FID or published precision/recall, only between generators on the same data and encoder.";
+/** Said wherever these numbers are shown (the report's section defines it). */
+export { NOT_INCEPTION_NOTE } from '../eval/report-generated.js';
 
 /** Mean and covariance (unbiased, n − 1) of `n` rows of `dim` features, in float64. */
 export function gaussianStats(x: ArrayLike<number>, dim: number): { mean: Float64Array; cov: Float64Array; n: number } {
@@ -255,4 +260,78 @@ export async function classificationAccuracyScore(i: CasInput): Promise<{ cas: n
     fit.encoder.dispose();
     fit.head.dispose();
   }
+}
+
+export interface EvaluateGeneratedInput {
+  set: GeneratedSet;
+  /** Real samples whose features the generated ones are compared with (the training split). */
+  real: Dataset;
+  /** Real labeled test data for CAS; without it CAS is skipped. */
+  test?: Dataset;
+  /** The SSL encoder (path or model) whose feature space FD and precision/recall use. */
+  encoder: string | tfl.LayersModel;
+  /** Neighbours of the precision/recall balls. Default 3 (the paper's). */
+  k?: number;
+  /** Samples per side at most (drawn seeded): precision/recall cost grows with the square. Default 2000. */
+  maxSamples?: number;
+  /** CAS's classifier: a fresh encoder of this shape, trained with these settings. */
+  casEncoder?: EncoderSpec;
+  casSettings?: Partial<SemiSettings>;
+  seed: number;
+  budget: Budget;
+  log?: (line: string) => void;
+}
+
+export const DEFAULT_PR_K = 3;
+export const DEFAULT_MAX_SAMPLES = 2000;
+
+/** `n` of `size` indices, seeded (all of them, in order, when size ≤ n). */
+function sampleIndices(size: number, n: number, rng: Rng): Int32Array {
+  if (size <= n) return Int32Array.from({ length: size }, (_, i) => i);
+  return Int32Array.from(rng.permutation(size).slice(0, n)).sort();
+}
+
+/** CAS, FD, precision and recall of a generated folder against real data, as the report shows them. */
+export async function evaluateGenerated(i: EvaluateGeneratedInput): Promise<GeneratedMetricsReport> {
+  const log = i.log ?? (() => {});
+  const k = i.k ?? DEFAULT_PR_K;
+  const max = i.maxSamples ?? DEFAULT_MAX_SAMPLES;
+  const shape = i.set.shape;
+  const per = shape[0] * shape[1] * shape[2];
+  const rng = new Rng(i.seed).fork('generated-metrics');
+  const realIdx = sampleIndices(i.real.size, max, rng.fork('real'));
+  const genIdx = sampleIndices(i.set.size, max, rng.fork('generated'));
+  if (realIdx.length <= k || genIdx.length <= k) {
+    throw new UlearnError(`precision/recall with k = ${k} needs more than ${k} samples on each side (real ${realIdx.length}, generated ${genIdx.length})`, { code: 'E_ARG', hint: 'generate more samples, or lower --k' });
+  }
+  const loaded = typeof i.encoder === 'object' ? undefined : await loadEncoder(i.encoder, { inputShape: shape });
+  const encoder = loaded?.encoder ?? (i.encoder as tfl.LayersModel);
+  let fd: number;
+  let pr: { precision: number; recall: number };
+  let dim: number;
+  try {
+    const real = encode(encoder, gatherRows(i.real.x, per, realIdx), shape, { progress: 'encode real' });
+    const gen = encode(encoder, gatherRows(i.set.x, per, genIdx), shape, { progress: 'encode generated' });
+    dim = real.length / realIdx.length;
+    fd = frechetDistance(real, gen, dim);
+    pr = precisionRecall(real, gen, dim, k);
+  } finally {
+    if (loaded) encoder.dispose();
+  }
+  log(`generated: FD ${fd.toFixed(3)}, precision ${(pr.precision * 100).toFixed(1)}%, recall ${(pr.recall * 100).toFixed(1)}% (k = ${k}, ${dim}-d features)`);
+  let cas: number | undefined;
+  if (i.test) {
+    const r = await classificationAccuracyScore({
+      generated: generatedDataset(i.set),
+      test: i.test,
+      encoder: i.casEncoder ?? { widths: [16, 32, 64], blocksPerStage: 1 },
+      settings: i.casSettings,
+      seed: i.seed,
+      budget: i.budget,
+      log,
+    });
+    cas = r.cas;
+  }
+  const encoderName = typeof i.encoder === 'string' ? i.encoder : 'the given encoder';
+  return { ...(cas === undefined ? {} : { cas }), fd, precision: pr.precision, recall: pr.recall, k, realSamples: realIdx.length, generatedSamples: genIdx.length, encoder: encoderName };
 }

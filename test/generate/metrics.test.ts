@@ -3,11 +3,12 @@
  * eigendecomposition reconstructs its matrix; FD is 0 for identical sets, |Δμ|² for shifted ones, the
  * closed form for diagonal covariances, and the 2×2 closed form (tr √M = √(tr M + 2√det M)) for random
  * non-commuting ones; precision/recall on point sets worked out by hand; CAS on a separable generated set
- * (high) and on the same set with its labels permuted (low).
+ * (high) and on the same set with its labels permuted (low); `ulearn evaluate-generated` prints them and
+ * writes report.html with the gallery, the measures and the not-Inception note.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../../src/engine/seed.js';
@@ -16,6 +17,11 @@ import { generatedDataset, readGeneratedFolder } from '../../src/generate/genera
 import { classificationAccuracyScore, frechetDistance, gaussianStats, knnRadii, precisionRecall, sqrtPsd, symmetricEigen } from '../../src/generate/metrics.js';
 import { Budget } from '../../src/util/budget.js';
 import { useWasm } from '../engine/helpers.js';
+import { renderReport, type ReportInput } from '../../src/eval/report.js';
+import { buildEncoder } from '../../src/models/architecture.js';
+import { modality } from '../../src/modality.js';
+import { saveCheckpoint } from '../../src/runs/checkpoint.js';
+import { runUlearn } from '../cli/run-cli.js';
 import { writeStripes } from '../semi/fixtures.js';
 import { writeGeneratedStripes } from './write-generated.js';
 
@@ -134,6 +140,10 @@ before(async () => {
   root = mkdtempSync(join(tmpdir(), 'ulearn-gen-metrics-'));
   await writeGeneratedStripes(join(root, 'gen'), 10, 11);
   await writeStripes(join(root, 'test'), 8, 12);
+  await writeStripes(join(root, 'train'), 6, 13);
+  const encoder = buildEncoder({ ...modality('image').encoder([16, 16, 1], { widths: [4, 8], blocksPerStage: 1 }), method: 'none' }, 1);
+  await saveCheckpoint(join(root, 'encoder'), encoder);
+  encoder.dispose();
 });
 after(() => rmSync(root, { recursive: true, force: true }));
 
@@ -148,4 +158,40 @@ test('CAS: a classifier trained on separable generated samples scores high on re
   swapped.y = swapped.y.map((c) => (c + 1) % 3);
   const bad = await classificationAccuracyScore({ ...common, generated: swapped });
   assert.ok(bad.cas <= 0.2, `CAS with permuted labels ${bad.cas}`);
+});
+
+test('ulearn evaluate-generated: prints CAS, FD, precision, recall with the note; report.html has the gallery and the measures', () => {
+  const out = join(root, 'eval');
+  const r = runUlearn(['evaluate-generated', join(root, 'gen'), '--data', join(root, 'train'), '--test-data', join(root, 'test'), '--encoder', join(root, 'encoder'), '--epochs', '4', '--widths', '4,8', '--gallery', '3', '--backend', 'wasm', '--out', out], { timeout: 180_000 });
+  assert.equal(r.code, 0, r.err);
+  for (const name of ['CAS', 'FD', 'precision', 'recall']) assert.match(r.out, new RegExp(`^${name} +[\\d.]+%?`, 'm'), r.out);
+  assert.match(r.out, /not comparable with Inception-based FID/);
+  assert.match(r.out, /features: 18 real and 30 generated samples/);
+  const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as ReportInput;
+  const m = results.generated!.metrics!;
+  assert.ok(m.fd >= 0 && m.precision >= 0 && m.precision <= 1 && m.recall >= 0 && m.recall <= 1 && m.k === 3, JSON.stringify(m));
+  assert.equal(m.fd.toFixed(4), /^FD +([\d.]+)/m.exec(r.out)![1]);
+  const html = readFileSync(join(out, 'report.html'), 'utf8');
+  assert.match(html, /<section class="card" id="generated">/);
+  assert.equal((html.match(/<div class="gen-row">/g) ?? []).length, 3);
+  assert.equal((html.match(/<img src="data:image\/png;base64,[A-Za-z0-9+/=]+" width="56" height="56" alt="generated /g) ?? []).length, 9);
+  for (const s of ['Fréchet distance', 'Precision', 'Recall', 'CAS', 'not comparable with Inception-based FID', 'Kynkäänniemi']) assert.ok(html.includes(s), s);
+  // Bad input: an encoder that is not there, before any work.
+  const bad = runUlearn(['evaluate-generated', join(root, 'gen'), '--data', join(root, 'train'), '--encoder', join(root, 'nope'), '--out', join(root, 'never')]);
+  assert.equal(bad.code, 2, bad.err);
+  assert.match(bad.err, /encoder .*nope: no such folder/);
+  assert.ok(!existsSync(join(root, 'never')));
+});
+
+test('report: the generated section appears only with generated input, and bad gallery input is refused', () => {
+  const base: ReportInput = { title: 't', dataset: 'd', totalLabels: 3, backend: 'cpu', seed: 0, createdAt: '2026-01-01T00:00:00Z', classes: ['a', 'b'], methods: [] };
+  assert.doesNotMatch(renderReport(base), /id="generated"/);
+  const png = 'data:image/png;base64,iVBORw0KGgo=';
+  const generated = { model: 'vae', folder: 'g', samples: 4, gallery: [{ label: 1, images: [png] }], use: { filter: 'knn', ratio: 1, available: [2, 2], kept: [1, 2], used: [1, 1] } };
+  const html = renderReport({ ...base, generated });
+  assert.match(html, /id="generated"/);
+  assert.match(html, /Kept \(knn filter\)/);
+  assert.doesNotMatch(html, /Fréchet/, 'no measures given, none shown');
+  assert.throws(() => renderReport({ ...base, generated: { ...generated, gallery: [{ label: 2, images: [png] }] } }), /generated gallery of class 2: there are 2 classes/);
+  assert.throws(() => renderReport({ ...base, generated: { ...generated, gallery: [{ label: 0, images: ['javascript:x'] }] } }), /PNG data: URIs/);
 });
