@@ -98,7 +98,7 @@ export function checkGeneratedOptions(o: Pick<GeneratedOptions, 'ratio' | 'filte
   const f = o.filter ?? 'none';
   if (!(GENERATED_FILTERS as readonly string[]).includes(f)) throw new UlearnError(`unknown generated-sample filter '${f}'`, { code: 'E_ARG', hint: `choose one of: ${GENERATED_FILTERS.join(', ')}` });
   if (f === 'knn' && !o.knnEncoder && !pretrained) {
-    throw new UlearnError("the 'knn' filter votes in an SSL encoder's feature space and there is none", { code: 'E_ARG', hint: 'pass --encoder <run dir, checkpoint or model folder>, or use --generated-filter classifier' });
+    throw new UlearnError("the 'knn' filter votes in an SSL encoder's feature space and there is none", { code: 'E_ARG', hint: 'pass --generated-encoder (or --encoder) <run dir, checkpoint or model folder>, or use --generated-filter classifier' });
   }
   if (f === 'classifier' && typeof pretrained === 'object') {
     // The filter's classifier would train the caller's encoder in place before the real fit starts from it.

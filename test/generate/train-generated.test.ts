@@ -21,6 +21,9 @@ import { useWasm } from '../engine/helpers.js';
 import { runUlearn } from '../cli/run-cli.js';
 import { writeStripes } from '../semi/fixtures.js';
 import { writeGeneratedStripes } from './write-generated.js';
+import { buildEncoder } from '../../src/models/architecture.js';
+import { modality } from '../../src/modality.js';
+import { saveCheckpoint } from '../../src/runs/checkpoint.js';
 
 let root: string;
 let train: Dataset;
@@ -81,6 +84,15 @@ test('ulearn train --generated: kept and used per class in the log and model.jso
   assert.equal(g.filter, 'classifier');
   assert.deepEqual(g.available, [8, 8, 8]);
   assert.ok(g.used.every((u: number, c: number) => u <= g.kept[c] && u <= 3), JSON.stringify(g));
+  // The knn filter in a separate SSL encoder's space (loaded from its checkpoint), for a fit from scratch.
+  const encoderDir = join(root, 'encoder');
+  const enc = buildEncoder({ ...modality('image').encoder([16, 16, 1], { widths: [4, 8], blocksPerStage: 1 }), method: 'none' }, 1);
+  await saveCheckpoint(encoderDir, enc);
+  enc.dispose();
+  const k = ulearn('train', join(root, 'train'), ...common, '--epochs', '1', '--generated', join(root, 'gen'), '--generated-filter', 'knn', '--generated-encoder', encoderDir, '--out', join(root, 'model-knn'));
+  assert.equal(k.code, 0, k.err);
+  assert.match(k.err, /generated: the knn filter kept \d+ of 24: diagonal \d\/8/);
+  assert.equal(JSON.parse(readFileSync(join(root, 'model-knn', 'ulearn-model.json'), 'utf8')).training.generated.filter, 'knn');
 
   const wrong = join(root, 'gen-wrong');
   cpSync(join(root, 'gen'), wrong, { recursive: true });

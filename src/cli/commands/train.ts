@@ -3,6 +3,7 @@
  * the unlabeled rest), saved as a model folder `ulearn predict` can use. Arguments only; the work is
  * src/semi/fit.ts, the same code the label-efficiency benchmark measures.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { applyLabelBudget } from '../../data/label-budget.js';
@@ -40,6 +41,7 @@ interface TrainOpts {
   generated?: string;
   generatedRatio?: number;
   generatedFilter: GeneratedFilter;
+  generatedEncoder?: string;
   skipBad?: boolean;
   budget?: string;
   seed: number;
@@ -68,6 +70,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--no-flip', 'no horizontal flips in augmentations (digits, text)')
     .option('--generated <folder>', 'add generated samples (a folder `ulearn generate` wrote, or its manifest.json) to the labeled set; checked against the data first')
     .option('--generated-ratio <r>', `generated samples added per real label, drawn class-balanced and seeded (default ${DEFAULT_GENERATED_RATIO})`, (v) => checkRatio(Number(v), '--generated-ratio'))
+    .option('--generated-encoder <path>', 'SSL encoder the knn filter votes in (default: --encoder), so a supervised-from-scratch fit can use the knn filter')
     .addOption(new Option('--generated-filter <name>', 'keep only generated samples whose label the classifier trained on the real labels (classifier) or the encoder’s kNN over them (knn, needs --encoder) agrees with').choices([...GENERATED_FILTERS]).default('none'))
     .addOption(skipBadOption())
     .addOption(budgetOption('wall-clock budget for training, e.g. 10m'))
@@ -103,10 +106,11 @@ export function registerTrainCommand(program: Command): void {
       if (budgetOpt) ({ y, labeled } = applyLabelBudget(train, { ...budgetOpt, seed: o.seed }));
       // Every check that can fail does so here, before the backend starts or a weight is trained.
       checkFitInput({ method: o.method as (typeof FIT_METHODS)[number], train, y, labeled, pretrained: o.encoder, settings });
-      if (!o.generated && (o.generatedRatio !== undefined || o.generatedFilter !== 'none')) throw new UlearnError('--generated-ratio and --generated-filter need --generated <folder>', { code: 'E_ARG' });
+      if (!o.generated && (o.generatedRatio !== undefined || o.generatedFilter !== 'none' || o.generatedEncoder)) throw new UlearnError('--generated-ratio, --generated-filter and --generated-encoder need --generated <folder>', { code: 'E_ARG' });
+      if (o.generatedEncoder && !existsSync(o.generatedEncoder)) throw new UlearnError(`encoder ${o.generatedEncoder}: no such folder`, { code: 'E_CHECKPOINT', hint: 'give a run directory, its checkpoints/pretrain-encoder, or a model folder' });
       let generated: GeneratedSet | undefined;
       if (o.generated) {
-        checkGeneratedOptions({ ratio: o.generatedRatio, filter: o.generatedFilter }, o.encoder);
+        checkGeneratedOptions({ ratio: o.generatedRatio, filter: o.generatedFilter, knnEncoder: o.generatedEncoder }, o.encoder);
         generated = await readGeneratedFolder(o.generated, { target: train });
       }
       const backend = await initBackend(o.backend, { threads: o.threads });
@@ -127,7 +131,7 @@ export function registerTrainCommand(program: Command): void {
         budget: Budget.parse(o.budget),
         log: (l: string) => console.error(l),
       };
-      const fit = generated ? await fitWithGenerated(fitInput, { set: generated, ratio: o.generatedRatio, filter: o.generatedFilter }) : await fitMethod(fitInput);
+      const fit = generated ? await fitWithGenerated(fitInput, { set: generated, ratio: o.generatedRatio, filter: o.generatedFilter, knnEncoder: o.generatedEncoder }) : await fitMethod(fitInput);
       const seconds = (Date.now() - t0) / 1000;
       let testAcc: number | undefined;
       if (splits.test) {
