@@ -10,6 +10,8 @@ import { count, esc, num, pct } from './format.js';
 export interface GeneratedMetricsReport {
   /** Classification accuracy score: test accuracy of a classifier trained on generated samples only. */
   cas?: number;
+  /** Optimizer steps of CAS's classifier (too few and the report says it was not trained). */
+  casSteps?: number;
   fd: number;
   precision: number;
   recall: number;

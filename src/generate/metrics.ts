@@ -320,6 +320,7 @@ export async function evaluateGenerated(i: EvaluateGeneratedInput): Promise<Gene
   }
   log(`generated: FD ${fd.toFixed(3)}, precision ${(pr.precision * 100).toFixed(1)}%, recall ${(pr.recall * 100).toFixed(1)}% (k = ${k}, ${dim}-d features)`);
   let cas: number | undefined;
+  let casSteps: number | undefined;
   if (i.test) {
     const r = await classificationAccuracyScore({
       generated: generatedDataset(i.set),
@@ -331,7 +332,8 @@ export async function evaluateGenerated(i: EvaluateGeneratedInput): Promise<Gene
       log,
     });
     cas = r.cas;
+    casSteps = r.steps;
   }
   const encoderName = typeof i.encoder === 'string' ? i.encoder : 'the given encoder';
-  return { ...(cas === undefined ? {} : { cas }), fd, precision: pr.precision, recall: pr.recall, k, realSamples: realIdx.length, generatedSamples: genIdx.length, encoder: encoderName };
+  return { ...(cas === undefined ? {} : { cas, casSteps }), fd, precision: pr.precision, recall: pr.recall, k, realSamples: realIdx.length, generatedSamples: genIdx.length, encoder: encoderName };
 }

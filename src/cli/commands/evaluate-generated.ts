@@ -86,7 +86,7 @@ export function registerEvaluateGeneratedCommand(program: Command): void {
         seed: o.seed,
         createdAt: new Date().toISOString(),
         classes: train.classes,
-        methods: metrics.cas === undefined ? [] : [{ name: 'trained on generated samples only (CAS)', acc: metrics.cas }],
+        methods: metrics.cas === undefined ? [] : [{ name: 'generated only (CAS)', acc: metrics.cas, steps: metrics.casSteps }],
         dataNote: `The labels are the generated samples' own (${set.size} samples); accuracy is on ${splits.test?.size ?? 0} real test samples.`,
         generated: { model: set.manifest.model, folder: set.dir, samples: set.size, gallery: await galleryOf(set, o.gallery), metrics },
       };
