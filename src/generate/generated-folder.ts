@@ -20,6 +20,7 @@ import { decodeImage, writePixels, type DecodedImage } from '../data/image-decod
 import { decodePng, isPng, pngSize } from '../clean/png.js';
 import { Rng } from '../engine/seed.js';
 import { UlearnError } from '../errors.js';
+import { Progress } from '../util/progress.js';
 
 export const GENERATED_MODELS = ['vae', 'ssvae', 'diffusion'] as const;
 export type GeneratedModel = (typeof GENERATED_MODELS)[number];
@@ -178,12 +179,17 @@ export async function readGeneratedFolder(path: string, opts: { target?: Generat
   const x = new Float32Array(n * per);
   const y = new Int32Array(n);
   const files: string[] = [];
+  // Every path is checked before the first file is opened, so a hostile manifest fails before any reading.
+  const paths = manifest.samples.map((s) => samplePath(dir, s.file, dir));
+  const progress = new Progress('read generated', n);
   for (let i = 0; i < n; i++) {
     const s = manifest.samples[i];
-    await readSamplePng(samplePath(dir, s.file, dir), s.file, shape, dir, x, i * per);
+    await readSamplePng(paths[i], s.file, shape, dir, x, i * per);
     y[i] = s.label;
     files.push(s.file);
+    progress.tick(1);
   }
+  progress.done();
   return { dir, manifestPath, manifest, shape, classes: manifest.classes, size: n, x, y, files };
 }
 

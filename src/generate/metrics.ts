@@ -40,6 +40,9 @@ export { NOT_INCEPTION_NOTE } from '../eval/report-generated.js';
 export function gaussianStats(x: ArrayLike<number>, dim: number): { mean: Float64Array; cov: Float64Array; n: number } {
   const n = x.length / dim;
   if (!Number.isInteger(n) || n < 2) throw new UlearnError(`Fréchet distance: needs at least 2 samples of ${dim} features, got ${x.length} values`, { code: 'E_ARG' });
+  for (let i = 0; i < x.length; i++) {
+    if (!Number.isFinite(x[i])) throw new UlearnError(`Fréchet distance: feature ${i % dim} of sample ${Math.floor(i / dim)} is ${x[i]}`, { code: 'E_ARG', hint: 'the encoder produced non-finite features: check the encoder checkpoint and the samples' });
+  }
   const mean = new Float64Array(dim);
   for (let i = 0; i < n; i++) for (let d = 0; d < dim; d++) mean[d] += x[i * dim + d];
   for (let d = 0; d < dim; d++) mean[d] /= n;

@@ -76,6 +76,7 @@ test('FD: identical sets 0, shifted means |Δμ|², diagonal covariances Σ(σ1 
   const shift = [1, -2, 0.5, 0, 3];
   const b = a.map((v, i) => v + shift[i % dim]);
   assert.ok(Math.abs(frechetDistance(a, b, dim) - (1 + 4 + 0.25 + 9)) < 1e-9);
+  assert.throws(() => frechetDistance([0, NaN, 1, 2], [0, 1, 2, 3], 2), /feature 1 of sample 0 is NaN/);
   // Points μ ± s_d e_d: the sample covariance is exactly diag(2 s_d² / (n − 1)).
   const axisSet = (mu: number[], s: number[]) => {
     const rows: number[] = [];
