@@ -85,6 +85,12 @@ export function generatedSectionHtml(g: GeneratedReport, classes: string[], card
   return card('generated', 'Generated samples', sub, parts.join(''));
 }
 
+/** The headline of a report about generated samples alone (no classifier trained: CAS skipped). */
+export function generatedHeadlineHtml(g: GeneratedReport): string {
+  const m = g.metrics!;
+  return `${count(g.samples)} <strong>${esc(g.model)}</strong> samples: precision <strong>${pct(m.precision)}</strong>, recall <strong>${pct(m.recall)}</strong>, FD ${num(m.fd)} in the SSL encoder's feature space (not comparable with Inception-based FID).`;
+}
+
 export const GENERATED_CSS = `
 .gen-row { display: flex; align-items: center; gap: 12px; padding: 4px 0; border-bottom: 1px solid var(--line); }
 .gen-class { flex: 0 0 120px; font-size: 13px; overflow-wrap: anywhere; }

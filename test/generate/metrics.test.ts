@@ -193,6 +193,8 @@ test('report: the generated section appears only with generated input, and bad g
   assert.match(html, /id="generated"/);
   assert.match(html, /Kept \(knn filter\)/);
   assert.doesNotMatch(html, /Fréchet/, 'no measures given, none shown');
+  const metrics = { fd: 1.5, precision: 0.8, recall: 0.25, k: 3, realSamples: 10, generatedSamples: 4, encoder: 'enc' };
+  assert.match(renderReport({ ...base, generated: { ...generated, metrics } }), /<p class="headline">4 <strong>vae<\/strong> samples: precision <strong>80.0%<\/strong>, recall <strong>25.0%<\/strong>, FD 1.5 in the SSL encoder's feature space \(not comparable with Inception-based FID\)/);
   assert.throws(() => renderReport({ ...base, generated: { ...generated, gallery: [{ label: 2, images: [png] }] } }), /generated gallery of class 2: there are 2 classes/);
   assert.throws(() => renderReport({ ...base, generated: { ...generated, gallery: [{ label: 0, images: ['javascript:x'] }] } }), /PNG data: URIs/);
 });
