@@ -1,7 +1,8 @@
 /**
  * `ulearn train <data> --method <name>`: one classifier from few labels (and, for the semi-supervised methods,
  * the unlabeled rest), saved as a model folder `ulearn predict` can use. Arguments only; the work is
- * src/semi/fit.ts, the same code the label-efficiency benchmark measures.
+ * src/semi/fit.ts, the same code the label-efficiency benchmark measures. `--generated` adds generated samples
+ * to the labeled set through src/generate/filter.ts (docs/generative-metrics.md).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
