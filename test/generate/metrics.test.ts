@@ -151,10 +151,10 @@ after(() => rmSync(root, { recursive: true, force: true }));
 test('CAS: a classifier trained on separable generated samples scores high on real ones; with permuted labels, low', async () => {
   const set = await readGeneratedFolder(join(root, 'gen'));
   const test = (await loadDataset(await folderSpec(join(root, 'test')))).train;
-  const common = { test, encoder: { widths: [4, 8], blocksPerStage: 1 }, settings: { epochs: 25, batchSize: 10, flip: false }, seed: 0, budget: Budget.parse('none') };
+  const common = { test, encoder: { widths: [4, 8], blocksPerStage: 1 }, settings: { epochs: 12, batchSize: 10, flip: false }, seed: 0, budget: Budget.parse('none') };
   const good = await classificationAccuracyScore({ ...common, generated: generatedDataset(set) });
   assert.ok(good.cas >= 0.9, `CAS ${good.cas}`);
-  assert.ok(good.steps > 20);
+  assert.ok(good.steps >= 20, `${good.steps} steps`);
   const swapped = generatedDataset(set);
   swapped.y = swapped.y.map((c) => (c + 1) % 3);
   const bad = await classificationAccuracyScore({ ...common, generated: swapped });
