@@ -23,6 +23,7 @@ import { registerPredictCommand } from './commands/predict.js';
 import { registerTrainCommand } from './commands/train.js';
 import { registerDataCommand } from './commands/data.js';
 import { registerExportCommand } from './commands/export.js';
+import { registerEvaluateGeneratedCommand } from './commands/evaluate-generated.js';
 
 export function buildProgram(): Command {
   const program = new Command('ulearn')
@@ -157,6 +158,7 @@ export function buildProgram(): Command {
   registerPredictCommand(program);
   registerDataCommand(program);
   registerExportCommand(program);
+  registerEvaluateGeneratedCommand(program);
   return program;
 }
 

@@ -6,6 +6,7 @@
 import { UlearnError } from '../errors.js';
 import type { AccuracyEstimate } from './comparison.js';
 import type { SpectrogramSection } from './spectrogram.js';
+import { generatedReportProblems, type GeneratedReport } from './report-generated.js';
 
 export interface ReportMethod {
   /** e.g. "supervised-only", "SSL + linear probe", "SSL + fine-tune". */
@@ -57,6 +58,8 @@ export interface ReportInput {
   spectrograms?: SpectrogramSection;
   /** A line under the title about the data (e.g. that the speech is synthetic). */
   dataNote?: string;
+  /** Generated samples: a gallery per class, their quality measures, how training used them (./report-generated.ts). */
+  generated?: GeneratedReport;
 }
 
 /** Rejects inconsistent input up front, so a mistake is reported as such rather than as a garbled chart. */
@@ -77,6 +80,8 @@ export function checkReportInput(input: ReportInput): void {
     if (!Number.isInteger(t.label) || t.label < 0 || t.label >= n) throw bad(`spectrogram thumbnail of class ${t.label}: there are ${n} classes`);
     if (!t.image.startsWith('data:image/png;base64,')) throw bad('spectrogram thumbnails must be PNG data: URIs');
   }
+  const gen = input.generated ? generatedReportProblems(input.generated, n) : [];
+  if (gen.length) throw bad(gen[0]);
   if (input.baselineName !== undefined && !input.methods.some((m) => m.name === input.baselineName)) {
     throw bad(`baseline "${input.baselineName}" is not one of the methods`);
   }

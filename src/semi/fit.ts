@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { gatherRows, type Dataset, type Modality } from '../data/dataset.js';
+import { gatherRows, sampleSize, type Dataset, type Modality } from '../data/dataset.js';
 import { UlearnError } from '../errors.js';
 import { buildEncoder as buildEncoderOf } from '../models/architecture.js';
 import { loadEncoder } from '../models/load-encoder.js';
@@ -110,6 +110,14 @@ export interface FitInput {
   /** Encoder features of every training sample, if already computed for this encoder (the benchmark caches them). */
   features?: Float32Array;
   settings?: Partial<SemiSettings>;
+  /**
+   * Extra labeled samples appended to the training set (generated ones: src/generate/filter.ts draws and
+   * filters them), `train.inputShape` each, labels in `train.classes`. They count as labels everywhere a
+   * method uses labels (batches, the LP-FT probe, label propagation's seeds, the epochs rule), which is what
+   * "adding generated samples to the labeled set" means; `features` and `graph` cover the real samples only
+   * and are recomputed when these are given.
+   */
+  generated?: { x: Float32Array; y: Int32Array; ids?: string[] };
   /** Label propagation: a kNN graph of `features` built earlier with the same k (see labelSpreading's graph). */
   graph?: SparseGraph;
   seed: number;
@@ -193,7 +201,39 @@ export function fitEpochs(labelsPerClass: number): number {
   return Math.max(20, Math.round(600 / labelsPerClass));
 }
 
-export async function fitMethod(input: FitInput): Promise<FitOutput> {
+/**
+ * The one place the labeled set is assembled: the real training set and visible labels, plus any generated
+ * samples, appended after the real ones as labeled samples.
+ */
+function withGenerated(i: FitInput): FitInput {
+  const g = i.generated;
+  if (!g || g.y.length === 0) return { ...i, generated: undefined };
+  const per = sampleSize(i.train);
+  const n = i.train.size;
+  const m = g.y.length;
+  if (g.x.length !== m * per) throw new UlearnError(`generated samples: ${g.x.length} values for ${m} samples of [${i.train.inputShape}]`, { code: 'E_GENERATED' });
+  const K = i.train.classes.length;
+  const bad = g.y.findIndex((c) => !(c >= 0 && c < K));
+  if (bad >= 0) throw new UlearnError(`generated sample ${g.ids?.[bad] ?? bad} has label ${g.y[bad]}, expected one of the ${K} classes`, { code: 'E_GENERATED' });
+  const x = new Float32Array((n + m) * per);
+  x.set(i.train.x);
+  x.set(g.x, n * per);
+  const concat = (a: Int32Array, b: Int32Array) => {
+    const out = new Int32Array(n + m);
+    out.set(a);
+    out.set(b, n);
+    return out;
+  };
+  const ids = [...i.train.ids, ...Array.from({ length: m }, (_, k) => g.ids?.[k] ?? `generated/${k}`)];
+  const train: Dataset = { ...i.train, size: n + m, x, y: concat(i.train.y, g.y), ids };
+  const labeled = new Int32Array(i.labeled.length + m);
+  labeled.set(i.labeled);
+  for (let k = 0; k < m; k++) labeled[i.labeled.length + k] = n + k;
+  return { ...i, train, y: concat(i.y, g.y), labeled, features: undefined, graph: undefined, generated: undefined };
+}
+
+export async function fitMethod(rawInput: FitInput): Promise<FitOutput> {
+  const input = withGenerated(rawInput);
   const s = checkFitInput(input);
   const log = input.log ?? (() => {});
   const { train, y, labeled, seed, budget } = input;

@@ -1,8 +1,10 @@
 /**
  * `ulearn train <data> --method <name>`: one classifier from few labels (and, for the semi-supervised methods,
  * the unlabeled rest), saved as a model folder `ulearn predict` can use. Arguments only; the work is
- * src/semi/fit.ts, the same code the label-efficiency benchmark measures.
+ * src/semi/fit.ts, the same code the label-efficiency benchmark measures. `--generated` adds generated samples
+ * to the labeled set through src/generate/filter.ts (docs/generative-metrics.md).
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { applyLabelBudget } from '../../data/label-budget.js';
@@ -19,6 +21,8 @@ import { predictProba } from '../../train/fit-classifier.js';
 import { Budget } from '../../util/budget.js';
 import { backendOption, budgetOption, intArg, seedOption, skipBadOption, threadsOption } from '../options.js';
 import { architectureOf } from '../../models/architecture.js';
+import { readGeneratedFolder, type GeneratedSet } from '../../generate/generated-folder.js';
+import { checkGeneratedOptions, checkRatio, DEFAULT_GENERATED_RATIO, fitWithGenerated, GENERATED_FILTERS, type GeneratedFilter } from '../../generate/filter.js';
 
 interface TrainOpts {
   method: string;
@@ -35,6 +39,10 @@ interface TrainOpts {
   widths?: number[];
   blocks?: number;
   flip: boolean;
+  generated?: string;
+  generatedRatio?: number;
+  generatedFilter: GeneratedFilter;
+  generatedEncoder?: string;
   skipBad?: boolean;
   budget?: string;
   seed: number;
@@ -61,6 +69,10 @@ export function registerTrainCommand(program: Command): void {
     .option('--widths <list>', 'stage widths of a fresh encoder, e.g. 16,32,64 (default; with --encoder, the checkpoint’s)', (v) => v.split(',').map(intArg('--widths', 1)))
     .option('--blocks <n>', 'blocks per stage of a fresh encoder (default 1; with --encoder, the checkpoint’s)', intArg('--blocks', 1))
     .option('--no-flip', 'no horizontal flips in augmentations (digits, text)')
+    .option('--generated <folder>', 'add generated samples (a folder `ulearn generate` wrote, or its manifest.json) to the labeled set; checked against the data first')
+    .option('--generated-ratio <r>', `generated samples added per real label, drawn class-balanced and seeded (default ${DEFAULT_GENERATED_RATIO})`, (v) => checkRatio(Number(v), '--generated-ratio'))
+    .option('--generated-encoder <path>', 'SSL encoder the knn filter votes in (default: --encoder), so a supervised-from-scratch fit can use the knn filter')
+    .addOption(new Option('--generated-filter <name>', 'keep only generated samples whose label the classifier trained on the real labels (classifier) or the encoder’s kNN over them (knn, needs --encoder) agrees with').choices([...GENERATED_FILTERS]).default('none'))
     .addOption(skipBadOption())
     .addOption(budgetOption('wall-clock budget for training, e.g. 10m'))
     .addOption(seedOption())
@@ -95,13 +107,20 @@ export function registerTrainCommand(program: Command): void {
       if (budgetOpt) ({ y, labeled } = applyLabelBudget(train, { ...budgetOpt, seed: o.seed }));
       // Every check that can fail does so here, before the backend starts or a weight is trained.
       checkFitInput({ method: o.method as (typeof FIT_METHODS)[number], train, y, labeled, pretrained: o.encoder, settings });
+      if (!o.generated && (o.generatedRatio !== undefined || o.generatedFilter !== 'none' || o.generatedEncoder)) throw new UlearnError('--generated-ratio, --generated-filter and --generated-encoder need --generated <folder>', { code: 'E_ARG' });
+      if (o.generatedEncoder && !existsSync(o.generatedEncoder)) throw new UlearnError(`encoder ${o.generatedEncoder}: no such folder`, { code: 'E_CHECKPOINT', hint: 'give a run directory, its checkpoints/pretrain-encoder, or a model folder' });
+      let generated: GeneratedSet | undefined;
+      if (o.generated) {
+        checkGeneratedOptions({ ratio: o.generatedRatio, filter: o.generatedFilter, knnEncoder: o.generatedEncoder }, o.encoder);
+        generated = await readGeneratedFolder(o.generated, { target: train });
+      }
       const backend = await initBackend(o.backend, { threads: o.threads });
       console.error(describeBackend(backend));
       console.error(`data: ${train.name}, ${train.size} ${pre ? 'clips' : 'images'}, ${labeled.length} labeled, ${train.classes.length} classes`);
       // A pretrained encoder brings its own architecture (recorded in its checkpoint); these shape a fresh one.
       const encoder: EncoderSpec = { widths: o.widths ?? [16, 32, 64], blocksPerStage: o.blocks ?? 1 };
       const t0 = Date.now();
-      const fit = await fitMethod({
+      const fitInput = {
         method: o.method as (typeof FIT_METHODS)[number],
         train,
         y,
@@ -111,8 +130,9 @@ export function registerTrainCommand(program: Command): void {
         settings,
         seed: o.seed,
         budget: Budget.parse(o.budget),
-        log: (l) => console.error(l),
-      });
+        log: (l: string) => console.error(l),
+      };
+      const fit = generated ? await fitWithGenerated(fitInput, { set: generated, ratio: o.generatedRatio, filter: o.generatedFilter, knnEncoder: o.generatedEncoder }) : await fitMethod(fitInput);
       const seconds = (Date.now() - t0) / 1000;
       let testAcc: number | undefined;
       if (splits.test) {
