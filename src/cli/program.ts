@@ -22,6 +22,7 @@ import { TabularConfigSchema, type TabularConfig } from '../pipeline/tabular-con
 import { registerPredictCommand } from './commands/predict.js';
 import { registerTrainCommand } from './commands/train.js';
 import { registerDataCommand } from './commands/data.js';
+import { registerGenerateCommand } from './commands/generate.js';
 
 export function buildProgram(): Command {
   const program = new Command('ulearn')
@@ -155,6 +156,7 @@ export function buildProgram(): Command {
   registerTrainCommand(program);
   registerPredictCommand(program);
   registerDataCommand(program);
+  registerGenerateCommand(program);
   return program;
 }
 

@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/index.js';
 import { Vae, DEFAULT_VAE } from '../../src/generate/vae.js';
 import { Ssvae, DEFAULT_SSVAE } from '../../src/generate/ssvae.js';
