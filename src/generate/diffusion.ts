@@ -28,7 +28,7 @@ export interface DiffusionConfig {
   seed: number;
 }
 
-export const DEFAULT_DIFFUSION: Omit<DiffusionConfig, 'shape' | 'classes' | 'seed'> = { timesteps: 1000, schedule: 'cosine', widths: [32, 64], hidden: 128, pUncond: 0.1 };
+export const DEFAULT_DIFFUSION: Omit<DiffusionConfig, 'shape' | 'classes' | 'seed'> = { timesteps: 1000, schedule: 'cosine', widths: [16, 32], hidden: 128, pUncond: 0.1 };
 
 const TIME_DIM = 32;
 

@@ -43,13 +43,13 @@ export function registerGenerateCommand(program: Command): void {
     .addOption(new Option('--model <name>', 'generative model').choices([...GENERATOR_KINDS]).makeOptionMandatory())
     .option('--labels-per-class <n>', 'labels kept per class (default: every label the data has)', intArg('--labels-per-class', 1))
     .option('--total-labels <n>', 'labels kept in total, stratified across classes', intArg('--total-labels', 1))
-    .option('--steps <n>', 'training steps at most (default: vae 4000, ssvae 3000, diffusion 4000; the budget may stop first)', intArg('--steps', 1))
-    .option('--batch-size <n>', 'batch size (default 64; a quarter of it labeled samples)', intArg('--batch-size', 2))
+    .option('--steps <n>', 'training steps at most (default: vae 6000, ssvae 2000, diffusion 3000; the budget may stop first)', intArg('--steps', 1))
+    .option('--batch-size <n>', 'batch size (default: vae 64, ssvae and diffusion 32; a quarter of it labeled samples)', intArg('--batch-size', 2))
     .option('--samples-per-class <k>', 'generated samples written per class', intArg('--samples-per-class', 1), 100)
     .option('--sample-steps <n>', 'diffusion: DDIM sampling steps (default 25)', intArg('--sample-steps', 1))
     .option('--guidance <w>', 'diffusion: classifier-free guidance scale (default 2; 1 = conditional model alone)', numberArg('--guidance', 0, 20))
     .option('--timesteps <n>', 'diffusion: training chain length T (default 1000)', intArg('--timesteps', 2))
-    .option('--widths <a,b>', 'channels of the two convolution stages (default 32,64)', (v) => {
+    .option('--widths <a,b>', 'channels of the two convolution stages (default: vae and ssvae 32,64, diffusion 16,32)', (v) => {
       const w = v.split(',').map(intArg('--widths', 1));
       if (w.length !== 2) throw new UlearnError(`--widths takes two numbers, e.g. 32,64; got '${v}'`, { code: 'E_ARG' });
       return w as [number, number];
