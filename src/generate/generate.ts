@@ -108,7 +108,12 @@ export async function generate(input: GenerateInput): Promise<GenerateOutput> {
     gen = buildGenerator(input.model, generatorConfig(input.model, shape, train.classes.length, input.seed, input.sizes));
     checkpoint = join(out, 'checkpoint');
     const steps = input.steps ?? DEFAULT_STEPS[input.model];
-    training = await trainGenerator(gen, { x: train.x, shape, y: input.y, classes: train.classes }, { steps, batchSize: input.batchSize ?? DEFAULT_BATCH[input.model], lr: input.lr, seed: input.seed, budget: input.budget, checkpoint });
+    try {
+      training = await trainGenerator(gen, { x: train.x, shape, y: input.y, classes: train.classes }, { steps, batchSize: input.batchSize ?? DEFAULT_BATCH[input.model], lr: input.lr, seed: input.seed, budget: input.budget, checkpoint });
+    } catch (e) {
+      gen.dispose();
+      throw e;
+    }
     log(`${input.model}: ${training.steps} steps in ${training.seconds.toFixed(0)} s${training.stoppedByBudget ? ' (budget reached)' : ''}, final loss ${training.losses.at(-1)?.toFixed(3) ?? '-'}`);
   }
   try {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/index.js';
 import { Vae, DEFAULT_VAE } from '../../src/generate/vae.js';
 import { Ssvae, DEFAULT_SSVAE } from '../../src/generate/ssvae.js';
@@ -50,6 +51,11 @@ for (const [kind, make] of Object.entries(makers)) {
     const first = r.losses.slice(0, 5).reduce((a, b) => a + b) / 5;
     const last = r.losses.slice(-5).reduce((a, b) => a + b) / 5;
     assert.ok(last < first * 0.9, `${kind}: loss ${first} → ${last}`);
+    // Memory stays flat: a second run of steps and a sampling pass leave no tensor behind.
+    const before = tf.memory().numTensors;
+    await trainGenerator(gen, { x, y, shape, classes: ['a', 'b', 'c'] }, { steps: 2, batchSize: 12, seed: 4, quiet: true });
+    tf.dispose(gen.sample(Int32Array.from([0, 1]), 6, { steps: 2 }));
+    assert.equal(tf.memory().numTensors, before, `${kind}: tensors leaked`);
     const s = gen.sample(Int32Array.from([0, 1, 2]), 5, { steps: 5 });
     assert.deepEqual(s.shape, [3, ...shape]);
     const v = await s.data();
