@@ -8,13 +8,13 @@ import { join, relative } from 'node:path';
 import type { Dataset } from '../data/dataset.js';
 import { UlearnError } from '../errors.js';
 import { Budget } from '../util/budget.js';
-import { buildGenerator, loadGenerator } from './checkpoint.js';
+import { buildGenerator, loadGenerator, saveGenerator } from './checkpoint.js';
 import { DEFAULT_DIFFUSION, type DiffusionConfig } from './diffusion.js';
 import { checkPngShape, GENERATED_DIR, writeGeneratedFolder, writeSampleGrid, type GeneratedManifest } from './sample-folder.js';
 import { DEFAULT_SSVAE, defaultAlpha, type SsvaeConfig } from './ssvae.js';
 import { trainGenerator, type GenTrainResult } from './trainer.js';
 import type { Generator, GeneratorKind } from './types.js';
-import { DEFAULT_VAE, type VaeConfig } from './vae.js';
+import { DEFAULT_VAE, Vae, type VaeConfig } from './vae.js';
 
 /**
  * Training steps and batch sizes when none are given, sized so each model trains in about 15 minutes on 2 cores
@@ -113,6 +113,11 @@ export async function generate(input: GenerateInput): Promise<GenerateOutput> {
     } catch (e) {
       gen.dispose();
       throw e;
+    }
+    if (gen instanceof Vae) {
+      // The class prior is part of the model: fitted once after training and saved with it (vae.ts).
+      gen.fitClassPrior(train.x, input.y);
+      await saveGenerator(checkpoint, gen, { step: training.steps, classes: train.classes, shape });
     }
     log(`${input.model}: ${training.steps} steps in ${training.seconds.toFixed(0)} s${training.stoppedByBudget ? ' (budget reached)' : ''}, final loss ${training.losses.at(-1)?.toFixed(3) ?? '-'}`);
   }

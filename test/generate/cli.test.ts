@@ -32,6 +32,8 @@ for (const model of ['vae', 'ssvae', 'diffusion']) {
     const ck = JSON.parse(readFileSync(join(out, 'checkpoint', 'manifest.json'), 'utf8'));
     assert.equal(ck.state.generator.kind, model);
     assert.equal(ck.state.step, 15);
+    // The VAE samples from a per-class latent prior fitted on the labelled samples, saved with the model.
+    if (model === 'vae') assert.deepEqual([ck.state.generator.config.classPrior.mean.length, ck.state.generator.config.classPrior.std[2].length], [3, 16]);
     const m = JSON.parse(readFileSync(join(out, 'generated', 'manifest.json'), 'utf8'));
     assert.deepEqual(Object.keys(m).sort(), ['checkpoint', 'classes', 'kind', 'model', 'samples', 'shape', 'version']);
     assert.equal(m.version, 1);
