@@ -11,7 +11,7 @@ import { Budget } from '../util/budget.js';
 import { buildGenerator, loadGenerator, saveGenerator } from './checkpoint.js';
 import { DEFAULT_DIFFUSION, type DiffusionConfig } from './diffusion.js';
 import { checkPngShape, GENERATED_DIR, writeGeneratedFolder, writeSampleGrid, type GeneratedManifest } from './sample-folder.js';
-import { DEFAULT_SSVAE, defaultAlpha, type SsvaeConfig } from './ssvae.js';
+import { DEFAULT_SSVAE, defaultAlpha, Ssvae, type SsvaeConfig } from './ssvae.js';
 import { trainGenerator, type GenTrainResult } from './trainer.js';
 import type { Generator, GeneratorKind } from './types.js';
 import { DEFAULT_VAE, Vae, type VaeConfig } from './vae.js';
@@ -103,6 +103,8 @@ export async function generate(input: GenerateInput): Promise<GenerateOutput> {
       gen.dispose();
       throw new UlearnError(`checkpoint ${input.checkpoint} was trained on samples [${loaded.state.shape}] of classes ${loaded.state.classes.join(', ')}; the data has [${shape}] and ${train.classes.join(', ')}`, { code: 'E_CHECKPOINT_MISMATCH', hint: 'sample from a checkpoint trained on this data set' });
     }
+    // A checkpoint saved before its class prior was fitted (a run stopped mid-way) gets one from these labels.
+    if ((gen instanceof Vae || gen instanceof Ssvae) && !gen.config.classPrior) gen.fitClassPrior(train.x, input.y);
     log(`${input.model}: loaded ${checkpoint} (step ${loaded.state.step})`);
   } else {
     gen = buildGenerator(input.model, generatorConfig(input.model, shape, train.classes.length, input.seed, input.sizes));
@@ -114,8 +116,8 @@ export async function generate(input: GenerateInput): Promise<GenerateOutput> {
       gen.dispose();
       throw e;
     }
-    if (gen instanceof Vae) {
-      // The class prior is part of the model: fitted once after training and saved with it (vae.ts).
+    if (gen instanceof Vae || gen instanceof Ssvae) {
+      // The class prior is part of the model: fitted once after training and saved with it (latent-prior.ts).
       gen.fitClassPrior(train.x, input.y);
       await saveGenerator(checkpoint, gen, { step: training.steps, classes: train.classes, shape });
     }

@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { bernoulliLogLik, crossEntropy, gaussianKl, gaussianLogLik, m2LabelledBound, m2Objective, m2UnlabelledBound, reparameterize } from './losses.js';
+import { fitClassPrior, priorSample, type ClassPrior } from './latent-prior.js';
 import { bundle, decoderNet, encoderNet, Inits, prod, run } from './nets.js';
 import type { GenBatch, Generator } from './types.js';
 
@@ -25,6 +26,8 @@ export interface SsvaeConfig {
    */
   alpha: number;
   seed: number;
+  /** Per-class Gaussian over z that sampling draws from (latent-prior.ts), fitted after training. */
+  classPrior?: ClassPrior;
 }
 
 export const DEFAULT_SSVAE: Omit<SsvaeConfig, 'shape' | 'classes' | 'seed' | 'alpha'> = { latent: 16, widths: [32, 64], hidden: 256, likelihood: 'bernoulli' };
@@ -104,9 +107,23 @@ export class Ssvae implements Generator<SsvaeConfig> {
     return tf.tidy(() => m2Objective(this.terms(batch, seed), this.config.alpha));
   }
 
+  /** μ and log σ² of q(z | x, y). */
+  encode(x: tf.Tensor, y: Int32Array): { mu: tf.Tensor2D; logvar: tf.Tensor2D } {
+    return tf.tidy(() => {
+      const c = tf.cast(tf.oneHot(tf.tensor1d(y, 'int32'), this.config.classes), 'float32');
+      const [mu, logvar] = tf.split(run(this.encoder, x, c) as tf.Tensor2D, 2, 1) as [tf.Tensor2D, tf.Tensor2D];
+      return { mu, logvar };
+    });
+  }
+
+  /** Fits `config.classPrior` from the labelled samples (latent-prior.ts). */
+  fitClassPrior(x: Float32Array, y: Int32Array): void {
+    this.config.classPrior = fitClassPrior((xs, ys) => this.encode(xs, ys), x, y, this.config.shape, this.config.latent, this.config.classes);
+  }
+
   sample(labels: Int32Array, seed: number): tf.Tensor {
     return tf.tidy(() => {
-      const z = tf.randomNormal([labels.length, this.config.latent], 0, 1, 'float32', seed);
+      const z = priorSample(labels, this.config.latent, seed, this.config.classPrior);
       const c = tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), this.config.classes), 'float32');
       const out = this.decoder.apply([z, c]) as tf.Tensor;
       return this.config.likelihood === 'bernoulli' ? tf.sigmoid(out) : out;

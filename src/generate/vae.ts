@@ -4,17 +4,16 @@
  * that every unlabelled sample takes, so the unlabelled pool trains the same encoder and decoder (the
  * decoder learns p(x | z, no label), the marginal over classes) instead of being left out or marginalised at
  * K times the cost (that is what M2 does, ssvae.ts). Sampling asks for a class, never for "no label".
- * With few labels the decoder learns to read the class from z rather than from y (z must carry it for the
- * unlabelled majority), so sampling z ~ N(0, I) with a class's one-hot gives samples of any class. Sampling
- * therefore draws z from a per-class Gaussian fitted to the labelled samples' posteriors (mean of their μ,
- * variance of μ plus their mean σ²), a class-conditional prior estimated from the labels, and feeds the one-hot
- * too; before it is fitted, N(0, I).
+ * With few labels the decoder learns to read the class from z rather than from y, so sampling draws z from a
+ * per-class Gaussian fitted to the labelled posteriors (latent-prior.ts) and feeds the one-hot too; before it is
+ * fitted, N(0, I).
  * Likelihood: Bernoulli on [0, 1] pixels, or a unit-variance Gaussian for feature vectors (M1+M2's M1 on
  * standardised features).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { bernoulliLogLik, gaussianKl, gaussianLogLik, reparameterize } from './losses.js';
+import { fitClassPrior, priorSample, type ClassPrior } from './latent-prior.js';
 import { bundle, decoderNet, encoderNet, Inits, run } from './nets.js';
 import type { GenBatch, Generator } from './types.js';
 
@@ -32,7 +31,7 @@ export interface VaeConfig {
    * Per-class Gaussian over z fitted on the labelled samples' posteriors after training (`fitClassPrior`), which
    * sampling draws from instead of N(0, I); recorded with the config so a checkpoint samples the same way.
    */
-  classPrior?: { mean: number[][]; std: number[][] };
+  classPrior?: ClassPrior;
 }
 
 export const DEFAULT_VAE: Omit<VaeConfig, 'shape' | 'classes' | 'seed'> = { latent: 16, widths: [32, 64], hidden: 256, likelihood: 'bernoulli', beta: 1 };
@@ -85,48 +84,12 @@ export class Vae implements Generator<VaeConfig> {
 
   /** Fits `config.classPrior` from the labelled samples (x [N, ...shape], labels ≥ 0). */
   fitClassPrior(x: Float32Array, y: Int32Array): void {
-    const idx: number[] = [];
-    y.forEach((v, i) => v >= 0 && idx.push(i));
-    const per = this.config.shape.reduce((a, b) => a * b, 1);
-    const D = this.config.latent;
-    const K = this.config.classes;
-    const sum = Array.from({ length: K }, () => new Float64Array(D));
-    const sq = Array.from({ length: K }, () => new Float64Array(D));
-    const post = Array.from({ length: K }, () => new Float64Array(D));
-    const count = new Array<number>(K).fill(0);
-    for (let s = 0; s < idx.length; s += 256) {
-      const part = idx.slice(s, s + 256);
-      const xs = new Float32Array(part.length * per);
-      part.forEach((i, k) => xs.set(x.subarray(i * per, (i + 1) * per), k * per));
-      const ys = Int32Array.from(part, (i) => y[i]);
-      const [mu, lv] = tf.tidy(() => {
-        const e = this.encode(tf.tensor(xs, [part.length, ...this.config.shape]), ys);
-        return [e.mu.dataSync(), tf.exp(e.logvar).dataSync()];
-      });
-      part.forEach((_, k) => {
-        const c = ys[k];
-        count[c]++;
-        for (let d = 0; d < D; d++) {
-          sum[c][d] += mu[k * D + d];
-          sq[c][d] += mu[k * D + d] ** 2;
-          post[c][d] += lv[k * D + d];
-        }
-      });
-    }
-    const mean = sum.map((v, c) => Array.from(v, (t) => (count[c] ? t / count[c] : 0)));
-    const std = sq.map((v, c) => Array.from(v, (t, d) => (count[c] ? Math.sqrt(Math.max(0, t / count[c] - mean[c][d] ** 2) + post[c][d] / count[c]) : 1)));
-    this.config.classPrior = { mean, std };
+    this.config.classPrior = fitClassPrior((xs, ys) => this.encode(xs, ys), x, y, this.config.shape, this.config.latent, this.config.classes);
   }
 
   sample(labels: Int32Array, seed: number): tf.Tensor {
     return tf.tidy(() => {
-      let z = tf.randomNormal([labels.length, this.config.latent], 0, 1, 'float32', seed);
-      const prior = this.config.classPrior;
-      if (prior) {
-        const m = tf.tensor2d(Array.from(labels, (l) => prior.mean[l]));
-        const sd = tf.tensor2d(Array.from(labels, (l) => prior.std[l]));
-        z = tf.add(m, tf.mul(sd, z));
-      }
+      const z = priorSample(labels, this.config.latent, seed, this.config.classPrior);
       const out = this.decoder.apply([z, conditionOneHot(labels, this.config.classes)]) as tf.Tensor;
       // The Bernoulli mean; a Gaussian decoder's mean is the sample's expected value.
       return this.config.likelihood === 'bernoulli' ? tf.sigmoid(out) : out;

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/engine/index.js';
 import { bernoulliLogLik, crossEntropy, epsMse, gaussianKl, gaussianLogLik, m2LabelledBound, m2Objective, m2UnlabelledBound, reparameterize } from '../../src/generate/losses.js';
 import { ddimStep, ddimTimesteps, noiseSchedule, qSample } from '../../src/generate/schedule.js';
+import { fitClassPrior, priorSample } from '../../src/generate/latent-prior.js';
 
 await initBackend('cpu');
 
@@ -119,4 +120,16 @@ test('a DDIM step (η = 0) against a float64 reference, with and without clippin
   close(vals(ddimStep(tf.tensor1d(xt), tf.tensor1d(e), abT, 1, null)), xt.map((x, i) => (x - Math.sqrt(1 - abT) * e[i]) / Math.sqrt(abT)));
   assert.deepEqual(ddimTimesteps(1000, 4), [999, 666, 333, 0]);
   assert.deepEqual(ddimTimesteps(3, 10), [2, 1, 0]);
+});
+
+test('the class prior over z: per class, mean of μ and variance of μ plus mean σ², from labelled samples only', () => {
+  // A stand-in encoder whose posterior is μ = x, σ² = ¼.
+  const encode = (x: tf.Tensor) => ({ mu: tf.clone(x), logvar: tf.fill(x.shape, Math.log(0.25)) });
+  const x = Float32Array.from([1, 2, 3, 4, 5, -1, 100, 100]);
+  const y = Int32Array.from([0, 0, 1, -1]);
+  const p = fitClassPrior(encode, x, y, [2], 2, 3);
+  close(p.mean.flat(), [2, 3, 5, -1, 0, 0], 1e-6);
+  close(p.std.flat(), [Math.sqrt(1.25), Math.sqrt(1.25), 0.5, 0.5, 1, 1], 1e-6);
+  const e = vals(tf.randomNormal([2, 2], 0, 1, 'float32', 9));
+  close(vals(priorSample(Int32Array.from([1, 0]), 2, 9, p)), [5 + 0.5 * e[0], -1 + 0.5 * e[1], 2 + Math.sqrt(1.25) * e[2], 3 + Math.sqrt(1.25) * e[3]], 1e-5);
 });
