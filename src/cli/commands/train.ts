@@ -126,7 +126,7 @@ export function registerTrainCommand(program: Command): void {
         classes: train.classes,
         preprocessing: { inputShape: train.inputShape as [number, number, number], resize: 'crop', scale: '1/255', ...(pre ? { modality: 'audio' as const } : {}) },
         method: o.method,
-        training: { data, labels: labeled.length, seed: o.seed, encoder: o.encoder ?? null, architecture: architectureOf(fit.encoder) ?? encoder, seconds, testAccuracy: testAcc ?? null, ...fit.info },
+        training: { data, labels: labeled.length, seed: o.seed, encoder: o.encoder ?? null, architecture: architectureOf(fit.encoder) ?? (o.method === 'ssvae' ? 'ssvae classifier q(y|x)' : encoder), seconds, testAccuracy: testAcc ?? null, ...fit.info },
       });
       if (pre) await savePreprocessor(out, pre);
       if (testAcc !== undefined) console.log(`test accuracy: ${(testAcc * 100).toFixed(2)}% (${splits.test!.size} ${pre ? 'clips' : 'images'})`);
