@@ -18,10 +18,11 @@ import { DEFAULT_VAE, Vae, type VaeConfig } from './vae.js';
 
 /**
  * Training steps and batch sizes when none are given, sized so each model trains in about 15 minutes on 2 cores
- * (native backend, Fashion-MNIST 28×28; measured 2026-12-02 on a loaded machine: VAE 0.12 s per batch of 64,
- * M2 ~0.5 s per batch of 32 (it decodes each unlabelled sample once per class), the U-Net ~0.3 s per batch of 32).
+ * (native backend, Fashion-MNIST 28×28, 100 labels; measured 2026-12-02 on a shared, loaded machine: VAE 400
+ * steps of 64 in 24 s on 1 thread, M2 300 steps of 32 in 85 s on 1 thread (it decodes each unlabelled sample
+ * once per class), the diffusion U-Net 1500 steps of 32 in 273 s on 2 threads). `--budget` caps any of them.
  */
-export const DEFAULT_STEPS: Record<GeneratorKind, number> = { vae: 6000, ssvae: 2000, diffusion: 3000 };
+export const DEFAULT_STEPS: Record<GeneratorKind, number> = { vae: 10000, ssvae: 3000, diffusion: 5000 };
 export const DEFAULT_BATCH: Record<GeneratorKind, number> = { vae: 64, ssvae: 32, diffusion: 32 };
 
 /** The sizes a caller may change; the rest comes from the data (shape, classes) and the seed. */

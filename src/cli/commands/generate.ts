@@ -43,7 +43,7 @@ export function registerGenerateCommand(program: Command): void {
     .addOption(new Option('--model <name>', 'generative model').choices([...GENERATOR_KINDS]).makeOptionMandatory())
     .option('--labels-per-class <n>', 'labels kept per class (default: every label the data has)', intArg('--labels-per-class', 1))
     .option('--total-labels <n>', 'labels kept in total, stratified across classes', intArg('--total-labels', 1))
-    .option('--steps <n>', 'training steps at most (default: vae 6000, ssvae 2000, diffusion 3000; the budget may stop first)', intArg('--steps', 1))
+    .option('--steps <n>', 'training steps at most (default: vae 10000, ssvae 3000, diffusion 5000; the budget may stop first)', intArg('--steps', 1))
     .option('--batch-size <n>', 'batch size (default: vae 64, ssvae and diffusion 32; a quarter of it labeled samples)', intArg('--batch-size', 2))
     .option('--samples-per-class <k>', 'generated samples written per class', intArg('--samples-per-class', 1), 100)
     .option('--sample-steps <n>', 'diffusion: DDIM sampling steps (default 25)', intArg('--sample-steps', 1))
