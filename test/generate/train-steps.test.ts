@@ -88,3 +88,23 @@ test('a diverging run stops with E_NAN and keeps the last good checkpoint', asyn
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('log-mel shaped samples [frames, 1, bins]: every model takes them (MLP bodies) and samples that shape', async () => {
+  const fshape = [6, 1, 5];
+  const n = 8;
+  const x = Float32Array.from({ length: n * 30 }, (_, i) => ((i * 7) % 11) / 11);
+  const y = Int32Array.from({ length: n }, (_, i) => (i < 4 ? i % 2 : -1));
+  const gens: Generator[] = [
+    new Vae({ ...DEFAULT_VAE, ...small, latent: 3, shape: fshape, classes: 2, likelihood: 'gaussian', seed: 2 }),
+    new Ssvae({ ...DEFAULT_SSVAE, ...small, latent: 3, shape: fshape, classes: 2, likelihood: 'gaussian', alpha: 1, seed: 2 }),
+    new Diffusion({ ...DEFAULT_DIFFUSION, ...small, timesteps: 20, shape: fshape, classes: 2, seed: 2 }),
+  ];
+  for (const gen of gens) {
+    const r = await trainGenerator(gen, { x, y, shape: fshape, classes: ['a', 'b'] }, { steps: 3, batchSize: 8, seed: 1, quiet: true });
+    assert.ok(r.losses.every(Number.isFinite), gen.kind);
+    const s = gen.sample(Int32Array.from([1, 0]), 3, { steps: 2 });
+    assert.deepEqual(s.shape, [2, ...fshape], gen.kind);
+    s.dispose();
+    gen.dispose();
+  }
+});
