@@ -1,8 +1,8 @@
 /**
  * `npm run bench generative` (issue 13): what generative models do for few-label accuracy on Fashion-MNIST.
  * Rows, at each label count (40, 100, 250, 1000) and seed (0, 1, 2), through `fitMethod` (the code `ulearn train`
- * runs): supervised-only; the SSVAE (M2's classifier q(y|x)); with --encoder <SSL checkpoint>, SSL + fine-tune
- * and M1+M2 on the encoder's features. Generators (vae, ssvae, diffusion) are trained with `generate` (the code
+ * runs): supervised-only; the SSVAE (M2's classifier q(y|x)) on the images and as M1+M2 on a VAE's posterior;
+ * with --encoder <SSL checkpoint>, SSL + fine-tune and M1+M2 on the encoder's features. Generators (vae, ssvae, diffusion) are trained with `generate` (the code
  * `ulearn generate` runs) at --generator-labels (default 100) for every seed, each under --budget (default 20m,
  * the issue's target), and their training time recorded; their generated folders stay under --work.
  *
@@ -30,7 +30,7 @@ import { UlearnError } from '../src/errors.js';
 import { accuracy, argmaxRows } from '../src/eval/metrics.js';
 import { generate } from '../src/generate/generate.js';
 import { GENERATOR_KINDS, type GeneratorKind } from '../src/generate/types.js';
-import { fitMethod, type FitMethod } from '../src/semi/fit.js';
+import { fitMethod, type FitMethod, type SemiSettings } from '../src/semi/fit.js';
 import { predictProba } from '../src/train/fit-classifier.js';
 import { writeJsonAtomic } from '../src/util/atomic.js';
 import { Budget } from '../src/util/budget.js';
@@ -59,9 +59,10 @@ interface GenUnit {
   recall: number | null;
 }
 
-const ROWS: Record<string, { fit: FitMethod; ssl: boolean }> = {
+const ROWS: Record<string, { fit: FitMethod; ssl: boolean; settings?: Partial<SemiSettings> }> = {
   supervised: { fit: 'supervised', ssl: false },
   ssvae: { fit: 'ssvae', ssl: false },
+  'ssvae-m1m2-vae': { fit: 'ssvae', ssl: false, settings: { ssvaeM1: true } },
   'ssl-finetune': { fit: 'finetune', ssl: true },
   'ssvae-m1m2': { fit: 'ssvae', ssl: true },
 };
@@ -136,7 +137,7 @@ export async function run(args: string[]): Promise<number> {
           await cached(unitFile(method, labels, seed), async () => {
             console.error(`${method}: ${labels} labels, seed ${seed}`);
             const t0 = Date.now();
-            const settings = quick ? { steps: 10, epochs: 2 } : {};
+            const settings = { ...ROWS[method].settings, ...(quick ? { steps: 10, epochs: 2 } : {}) };
             const fit = await fitMethod({ method: ROWS[method].fit, train, y, labeled, encoder: { widths: [16, 32, 64], blocksPerStage: 1 }, pretrained: ROWS[method].ssl ? values.encoder : undefined, settings, seed, budget: Budget.parse(budgetText), log: (l) => console.error(l) });
             return { method, labels, seed, acc: testAcc(fit, test!), seconds: (Date.now() - t0) / 1000, steps: fit.info.steps ?? fit.info.epochs ?? null };
           }),

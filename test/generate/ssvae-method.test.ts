@@ -17,7 +17,8 @@ import { Budget } from '../../src/util/budget.js';
 import { predictProba } from '../../src/train/fit-classifier.js';
 import { accuracy, argmaxRows } from '../../src/eval/metrics.js';
 import { DEFAULT_SSVAE, Ssvae } from '../../src/generate/ssvae.js';
-import { foldStandardization } from '../../src/generate/fit-ssvae.js';
+import { foldStandardization, posteriorEncoder } from '../../src/generate/fit-ssvae.js';
+import { DEFAULT_VAE, Vae } from '../../src/generate/vae.js';
 import { writeStripes } from '../semi/fixtures.js';
 import { runUlearn } from '../cli/run-cli.js';
 
@@ -76,4 +77,21 @@ test('ulearn train --method ssvae writes a model folder predict reads', () => {
   const p = runUlearn(['predict', model, join(root, 'train'), '--backend', 'wasm', '--out', join(root, 'preds.csv')], { timeout: 120_000 });
   assert.equal(p.code, 0, p.err);
   assert.ok(existsSync(join(root, 'preds.csv')));
+});
+
+test('M1+M2 on a VAE posterior: the folded "no label" encoder reproduces the VAE encoder exactly; fitMethod runs it', async () => {
+  const vae = new Vae({ ...DEFAULT_VAE, widths: [4, 8], hidden: 16, latent: 3, shape: [16, 16, 1], classes: 3, seed: 5 });
+  const x = tf.randomUniform([4, 16, 16, 1], 0, 1, 'float32', 3);
+  const { mu, logvar } = vae.encode(x, new Int32Array(4).fill(-1));
+  const want = tf.concat([mu, logvar], 1).arraySync() as number[][];
+  const got = (posteriorEncoder(vae).predict(x) as tf.Tensor).arraySync() as number[][];
+  for (let i = 0; i < 4; i++) for (let k = 0; k < 6; k++) assert.ok(Math.abs(want[i][k] - got[i][k]) < 1e-4, `${want[i][k]} vs ${got[i][k]}`);
+  vae.dispose();
+
+  const { train } = await loadDataset(join(root, 'train'));
+  const { y, labeled } = applyLabelBudget(train, { total: 6, seed: 0 });
+  const fit = await fitMethod({ method: 'ssvae', train, y, labeled, settings: { steps: 10, batchSize: 12, ssvaeM1: true }, seed: 0, budget: new Budget(undefined) });
+  assert.equal(fit.info.variant, 'M1+M2 (VAE posterior)');
+  assert.equal(fit.info.m1Steps, 10);
+  assert.equal(predictProba(fit.encoder, fit.head, train.x, [16, 16, 1]).length, train.size * 3);
 });
