@@ -14,7 +14,7 @@ import { runUlearn } from '../cli/run-cli.js';
 
 let root: string;
 const ulearn = (...args: string[]) => runUlearn(args, { timeout: 180_000 });
-const tiny = ['--total-labels', '6', '--steps', '15', '--batch-size', '8', '--samples-per-class', '3', '--widths', '4,8', '--backend', 'wasm', '--threads', '1', '--budget', 'none'];
+const tiny = ['--total-labels', '6', '--steps', '6', '--batch-size', '8', '--samples-per-class', '2', '--widths', '4,8', '--backend', 'wasm', '--threads', '1', '--budget', 'none'];
 
 before(async () => {
   root = mkdtempSync(join(tmpdir(), 'ulearn-generate-cli-'));
@@ -28,10 +28,10 @@ for (const model of ['vae', 'ssvae', 'diffusion']) {
     const extra = model === 'diffusion' ? ['--timesteps', '20', '--sample-steps', '3'] : [];
     const r = ulearn('generate', join(root, 'train'), '--model', model, ...tiny, ...extra, '--out', out);
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /generated: .* \(9 samples\)/);
+    assert.match(r.out, /generated: .* \(6 samples\)/);
     const ck = JSON.parse(readFileSync(join(out, 'checkpoint', 'manifest.json'), 'utf8'));
     assert.equal(ck.state.generator.kind, model);
-    assert.equal(ck.state.step, 15);
+    assert.equal(ck.state.step, 6);
     // The VAE samples from a per-class latent prior fitted on the labelled samples, saved with the model.
     if (model === 'vae') assert.deepEqual([ck.state.generator.config.classPrior.mean.length, ck.state.generator.config.classPrior.std[2].length], [3, 16]);
     const m = JSON.parse(readFileSync(join(out, 'generated', 'manifest.json'), 'utf8'));
@@ -42,15 +42,15 @@ for (const model of ['vae', 'ssvae', 'diffusion']) {
     assert.equal(m.checkpoint, '../checkpoint');
     assert.deepEqual(m.shape, [16, 16, 1]);
     assert.deepEqual(m.classes, CLASSES);
-    assert.equal(m.samples.length, 9);
-    assert.deepEqual(m.samples[4], { file: 'horizontal/1.png', label: 1, labelSource: 'conditional' });
+    assert.equal(m.samples.length, 6);
+    assert.deepEqual(m.samples[3], { file: 'horizontal/1.png', label: 1, labelSource: 'conditional' });
     for (const s of m.samples) {
       const meta = await sharp(join(out, 'generated', s.file)).metadata();
       assert.deepEqual([meta.format, meta.width, meta.height, meta.channels, meta.depth], ['png', 16, 16, 1, 'uchar'], s.file);
     }
     const grid = await sharp(join(out, 'samples.png')).metadata();
-    // 3 rows and 3 columns of 16-pixel samples with 2-pixel gutters.
-    assert.deepEqual([grid.width, grid.height], [3 * 18 + 2, 3 * 18 + 2]);
+    // 3 rows (classes) and 2 columns of 16-pixel samples with 2-pixel gutters.
+    assert.deepEqual([grid.width, grid.height], [2 * 18 + 2, 3 * 18 + 2]);
     assert.deepEqual(readdirSync(out).filter((f) => f.startsWith('.')), []);
   });
 }
