@@ -20,6 +20,8 @@ export * as ssl from './ssl/index.js';
 export { pretrain } from './ssl/pretrain.js';
 export type { PretrainOptions, PretrainResult } from './ssl/pretrain.js';
 export * as semi from './semi/index.js';
+/** Generative models (VAE, semi-supervised VAE M2, diffusion) and `generate` (docs/generative.md). */
+export * as generative from './generate/index.js';
 export * as predict from './predict/index.js';
 export { fit, Classifier } from './semi/classifier.js';
 export type { FitOptions, Evaluation } from './semi/classifier.js';

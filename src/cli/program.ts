@@ -22,6 +22,7 @@ import { TabularConfigSchema, type TabularConfig } from '../pipeline/tabular-con
 import { registerPredictCommand } from './commands/predict.js';
 import { registerTrainCommand } from './commands/train.js';
 import { registerDataCommand } from './commands/data.js';
+import { registerGenerateCommand } from './commands/generate.js';
 import { registerExportCommand } from './commands/export.js';
 import { registerEvaluateGeneratedCommand } from './commands/evaluate-generated.js';
 
@@ -157,6 +158,7 @@ export function buildProgram(): Command {
   registerTrainCommand(program);
   registerPredictCommand(program);
   registerDataCommand(program);
+  registerGenerateCommand(program);
   registerExportCommand(program);
   registerEvaluateGeneratedCommand(program);
   return program;

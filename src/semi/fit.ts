@@ -27,6 +27,7 @@ import { checkSemiSetup, checkThreshold } from './validate.js';
 
 import { FIT_METHODS, NEEDS_ENCODER, type FitMethod } from './names.js';
 import { modality } from '../modality.js';
+import { fitSsvae } from '../generate/fit-ssvae.js';
 
 export { FIT_METHODS, NEEDS_ENCODER, type FitMethod };
 
@@ -60,6 +61,8 @@ export interface SemiSettings {
   finetuneWeightDecay: number;
   /** Fine-tune from a head a linear probe initialised (LP-FT, Kumar et al. 2022) rather than a random one. Default true. */
   lpft: boolean;
+  /** `ssvae` without an encoder: M1+M2 on a VAE's posterior instead of M2 on the images (src/generate/fit-ssvae.ts). */
+  ssvaeM1?: boolean;
 }
 
 export const DEFAULT_SEMI_SETTINGS: SemiSettings = {
@@ -240,6 +243,11 @@ export async function fitMethod(rawInput: FitInput): Promise<FitOutput> {
   const shape = imageShape(train);
   const K = train.classes.length;
   const lpc = labeled.length / K;
+  if (input.method === 'ssvae') {
+    // The semi-supervised VAE brings its own classifier q(y|x); a pretrained encoder makes it M1+M2.
+    const pre = typeof input.pretrained === 'object' ? input.pretrained : input.pretrained ? await buildEncoder(shape, undefined, seed + 1, input.pretrained, train.modality) : undefined;
+    return fitSsvae({ train, y, encoder: pre, m1: input.settings?.ssvaeM1, steps: input.settings?.steps, batchSize: input.settings?.batchSize, lr: input.settings?.lr, seed, budget });
+  }
   const encoder = typeof input.pretrained === 'object' ? input.pretrained : await buildEncoder(shape, input.encoder, seed + 1, input.pretrained, train.modality);
   const augments = modality(train.modality).trainAugments!(shape, { flip: s.flip, data: train });
   const dim = featureDim(encoder);

@@ -53,17 +53,17 @@ interface TrainOpts {
 export function registerTrainCommand(program: Command): void {
   program
     .command('train')
-    .description('train a classifier from few labels with one method (supervised, linear, finetune, label-propagation, pseudo-label, fixmatch) and save it for `ulearn predict`')
+    .description('train a classifier from few labels with one method (supervised, linear, finetune, label-propagation, pseudo-label, fixmatch, ssvae) and save it for `ulearn predict`')
     .argument('<data>', "dataset name ('fashion-mnist', 'mnist') or a folder of images (unlabeled files allowed)")
     .addOption(new Option('--method <name>', 'training method').choices([...FIT_METHODS]).makeOptionMandatory())
-    .option('--encoder <path>', 'pretrained encoder: a run directory, its checkpoint (runs/<id>/checkpoints/pretrain-encoder) or a model folder; needed by linear, finetune, label-propagation; optional start for pseudo-label and fixmatch')
+    .option('--encoder <path>', 'pretrained encoder: a run directory, its checkpoint (runs/<id>/checkpoints/pretrain-encoder) or a model folder; needed by linear, finetune, label-propagation; optional start for pseudo-label and fixmatch; with ssvae, M2 runs on its features (M1+M2)')
     .option('--labels-per-class <n>', 'labels kept per class (default: every label the data has)', intArg('--labels-per-class', 1))
     .option('--total-labels <n>', 'labels kept in total, stratified across classes', intArg('--total-labels', 1))
     .option('--test-data <folder>', 'labeled test images for a folder dataset (accuracy is printed)')
     .option('--out <dir>', 'model folder to write (default runs/train-<method>-<time>)')
     .option('--threshold <p>', 'pseudo-label confidence threshold in (0, 1] (pseudo-label, fixmatch)', (v) => checkThreshold(Number(v), '--threshold'))
     .option('--mu <n>', 'unlabeled-to-labeled batch ratio (pseudo-label, fixmatch)', intArg('--mu', 1))
-    .option('--steps <n>', 'optimizer steps at most (pseudo-label, fixmatch; the budget usually stops first)', intArg('--steps', 1))
+    .option('--steps <n>', 'optimizer steps at most (pseudo-label, fixmatch, ssvae; the budget usually stops first)', intArg('--steps', 1))
     .option('--epochs <n>', 'epochs over the labels (supervised, finetune)', intArg('--epochs', 1))
     .option('--batch-size <n>', 'labeled batch size', intArg('--batch-size', 1))
     .option('--widths <list>', 'stage widths of a fresh encoder, e.g. 16,32,64 (default; with --encoder, the checkpoint’s)', (v) => v.split(',').map(intArg('--widths', 1)))
@@ -146,7 +146,7 @@ export function registerTrainCommand(program: Command): void {
         classes: train.classes,
         preprocessing: { inputShape: train.inputShape as [number, number, number], resize: 'crop', scale: '1/255', ...(pre ? { modality: 'audio' as const } : {}) },
         method: o.method,
-        training: { data, labels: labeled.length, seed: o.seed, encoder: o.encoder ?? null, architecture: architectureOf(fit.encoder) ?? encoder, seconds, testAccuracy: testAcc ?? null, ...fit.info },
+        training: { data, labels: labeled.length, seed: o.seed, encoder: o.encoder ?? null, architecture: architectureOf(fit.encoder) ?? (o.method === 'ssvae' ? 'ssvae classifier q(y|x)' : encoder), seconds, testAccuracy: testAcc ?? null, ...fit.info },
       });
       if (pre) await savePreprocessor(out, pre);
       if (testAcc !== undefined) console.log(`test accuracy: ${(testAcc * 100).toFixed(2)}% (${splits.test!.size} ${pre ? 'clips' : 'images'})`);
