@@ -21,9 +21,10 @@ import { decodePng, isPng, pngSize } from '../clean/png.js';
 import { Rng } from '../engine/seed.js';
 import { UlearnError } from '../errors.js';
 import { Progress } from '../util/progress.js';
+import { GENERATOR_KINDS, type GeneratorKind } from './types.js';
 
-export const GENERATED_MODELS = ['vae', 'ssvae', 'diffusion'] as const;
-export type GeneratedModel = (typeof GENERATED_MODELS)[number];
+export const GENERATED_MODELS = GENERATOR_KINDS;
+export type GeneratedModel = GeneratorKind;
 export type LabelSource = 'conditional' | 'pseudo';
 
 export interface GeneratedSample {

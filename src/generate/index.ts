@@ -9,3 +9,6 @@ export { GENERATED_DIR, GENERATED_KIND, type GeneratedManifest, type GeneratedSa
 export { GENERATOR_KINDS, type Generator, type GeneratorKind } from './types.js';
 export * as losses from './losses.js';
 export * as schedule from './schedule.js';
+export { readGeneratedFolder, parseGeneratedManifest, checkGeneratedMatches, drawBalanced, galleryOf, type GeneratedSet } from './generated-folder.js';
+export { fitWithGenerated, GENERATED_FILTERS, type GeneratedFilter, type GeneratedOptions } from './filter.js';
+export { evaluateGenerated, classificationAccuracyScore, frechetDistance, precisionRecall, NOT_INCEPTION_NOTE } from './metrics.js';

@@ -19,25 +19,12 @@ import sharp from 'sharp';
 import { UlearnError } from '../errors.js';
 import { syncDir, writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import type { GeneratorKind } from './types.js';
+import type { GeneratedManifest, GeneratedSample } from './generated-folder.js';
 
 export const GENERATED_DIR = 'generated';
 export const GENERATED_KIND = 'ulearn-generated';
-
-export interface GeneratedSample {
-  file: string;
-  label: number;
-  labelSource: 'conditional' | 'pseudo';
-}
-
-export interface GeneratedManifest {
-  version: 1;
-  kind: typeof GENERATED_KIND;
-  model: GeneratorKind;
-  checkpoint: string;
-  shape: [number, number, number];
-  classes: string[];
-  samples: GeneratedSample[];
-}
+// The manifest's types are the reader's (generated-folder.ts): one definition of the contract.
+export type { GeneratedManifest, GeneratedSample } from './generated-folder.js';
 
 /** Whether samples of this shape can be PNGs: [H, W, C] with 1 (gray), 3 (RGB) or 4 (RGBA) channels. */
 export function checkPngShape(shape: readonly number[], where: string): [number, number, number] {
