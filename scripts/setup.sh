@@ -91,6 +91,15 @@ if [ ! -f "$addon" ] || [ -n "$(find native/src native/binding.gyp -newer "$addo
   rm -f "$log"
 fi
 
+# The big ONNX fixtures of the transfer tests (torchvision's ResNet-18, MobileNetV2, EfficientNet-B0 exported by
+# Debian's PyTorch with random weights; ~80 MB, so not committed). Built once, in about a minute; the tests skip
+# with a message while they are missing, and a failure here is not fatal.
+tv=test/fixtures/transfer/torchvision
+if [ ! -f "$tv/resnet18.onnx" ] || [ ! -f "$tv/mobilenet_v2.onnx" ] || [ ! -f "$tv/efficientnet_b0.onnx" ]; then
+  echo "setup: build the torchvision ONNX fixtures ($tv)"
+  scripts/fixtures/transfer.sh --torchvision >/dev/null || echo "setup: torchvision ONNX fixtures not built (the transfer tests that need them skip)" >&2
+fi
+
 # `ulearn` on the PATH, so the README's commands work as typed: a link to this checkout's bin/ulearn.js (what
 # `npm link` makes, without touching npm's global folder), which runs the sources here, edits included. It goes
 # in /usr/local/bin when writable, else ~/.local/bin (ULEARN_BIN_DIR overrides); the checkout set up last wins.

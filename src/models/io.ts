@@ -14,6 +14,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { UlearnError } from '../errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+// Registers the layer class of imported ONNX models (UlearnOnnxOp), so any model folder loads in any process.
+import '../transfer/onnx/layers.js';
 
 const WEIGHTS_FILE = /^weights-[0-9a-f]{16}\.bin$/;
 
