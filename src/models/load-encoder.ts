@@ -131,9 +131,13 @@ async function loadImported(source: string, opts: LoadEncoderOptions & { noSidec
   let modelArch: EncoderArchitecture;
   let format: NonNullable<EncoderArchitecture['imported']>['format'];
   if (onnx) {
-    // Symbolic spatial dims (dynamic-axes exports) take the declared size; fixed ones are the model's.
-    const inputShape = pre.size ? [...pre.size, pre.channels ?? opts.inputShape?.[2] ?? 3] : undefined;
-    const r = await loadOnnxEncoder(source, { cutAt: opts.cutAt, inputShape });
+    // A model's fixed input dims are its own; symbolic ones (dynamic-axes exports) take the declared size, else
+    // the data's (the import says which it is, in its check phase, before any work).
+    const r = await loadOnnxEncoder(source, { cutAt: opts.cutAt }).catch((e: unknown) => {
+      const size = pre.size ?? (opts.inputShape?.length === 3 ? [opts.inputShape[0], opts.inputShape[1]] : undefined);
+      if (!(e instanceof UlearnError && /symbolic dims/.test(e.message) && size)) throw e;
+      return loadOnnxEncoder(source, { cutAt: opts.cutAt, inputShape: [...size, pre.channels ?? opts.inputShape?.[2] ?? 3] });
+    });
     ({ encoder: model, architecture: modelArch } = r);
     format = 'onnx';
   } else {
