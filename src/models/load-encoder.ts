@@ -95,7 +95,10 @@ export async function loadEncoder(source: string, opts: LoadEncoderOptions = {})
       encoder.dispose();
       throw err;
     }
-    return { encoder, architecture: architectureOf(encoder)!, path: info.path };
+    // What the checkpoint records (the method that trained it, say), at the shape it was loaded for.
+    const architecture = { ...recorded, inputShape: encoder.inputs[0].shape.slice(1) as number[] };
+    setArchitecture(encoder, architecture);
+    return { encoder, architecture, path: info.path };
   }
   const arch = withInputShape(recorded, opts.inputShape, info.path);
   const encoder = buildEncoder(arch);

@@ -3,7 +3,7 @@
  * with `--encoder model.onnx` (the PyTorch-trained Fashion-MNIST CNN fixture, 28×28 gray, features cut before
  * its classifier: 32 values), the declared input preprocessing (resize, gray↔RGB, mean/std) checked against
  * the same steps done by hand, the shape-mismatch error, and an imported encoder saved after training (model
- * folder and checkpoint) loading back with the same features. Tiny data: 8 images.
+ * folder and checkpoint) loading back with the same features; pretraining that continues from an imported model. Tiny data: 8 images.
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,12 +13,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
+import { encoderEmbedding } from '../../src/clean/encoder-embedding.js';
+import type { ImageSamples } from '../../src/clean/types.js';
 import { initBackend } from '../../src/engine/backend.js';
 import { UlearnError } from '../../src/errors.js';
 import { LabelStore } from '../../src/label/store.js';
 import { encode } from '../../src/models/encode.js';
 import { loadEncoder } from '../../src/models/load-encoder.js';
 import { saveCheckpoint } from '../../src/runs/checkpoint.js';
+import { pipelineConfig } from '../../src/pipeline/config.js';
+import { runPipeline } from '../../src/pipeline/run-pipeline.js';
 import { importOnnx } from '../../src/transfer/onnx/import.js';
 import { runUlearn } from '../cli/run-cli.js';
 
@@ -172,4 +176,49 @@ test('an imported encoder saved as a checkpoint (pretrain) loads back into a fre
   } finally {
     encoder.dispose();
   }
+});
+
+test('pretrain from an imported model (domain-adaptive): SSL continues from its weights, and the probe stage loads the result back', async () => {
+  const lines: string[] = [];
+  const cfg = pipelineConfig({
+    data: gray28,
+    testData: gray28,
+    totalLabels: 4,
+    seed: 0,
+    budget: 'none',
+    backend: 'cpu',
+    encoder: { from: ONNX },
+    pretrain: { method: 'simclr', batchSize: 8, epochs: 1, maxSteps: 2, monitorEvery: 1 },
+  });
+  const res = await runPipeline(cfg, { runsRoot: path.join(root, 'runs'), stages: ['pretrain', 'probe'], log: (l) => lines.push(l) });
+  assert.ok(res.methods.some((m) => m.name === 'SSL + linear probe'), lines.join('\n'));
+  const { encoder, architecture } = await loadEncoder(res.runDir);
+  try {
+    assert.equal(architecture.family, 'imported');
+    assert.equal(architecture.method, 'simclr');
+    assert.equal(architecture.imported?.source, ONNX);
+    const x = await pixels([path.join(gray28, 'dark', '0.png')]);
+    const after = encode(encoder, x, [28, 28, 1]);
+    const before = await reference(x, 1);
+    assert.ok(after.some((v, i) => Math.abs(v - before[i]) > 1e-5), 'pretraining did not change the imported weights');
+  } finally {
+    encoder.dispose();
+  }
+});
+
+test("clean's --encoder model.onnx embedding: L2-normalised imported features; 32×32 RGB samples refused, then fitted by the declared preprocessing", async () => {
+  const s = { ids: ['a', 'b'], height: 28, width: 28, channels: 1, pixels: new Uint8Array(2 * 784).map((_, i) => (i * 7) % 256) } as unknown as ImageSamples;
+  const { vectors, dim } = await encoderEmbedding(ONNX, 'cpu')(s);
+  assert.equal(dim, 32);
+  const want = await reference(Float32Array.from(s.pixels, (v) => v / 255), 2);
+  for (let r = 0; r < 2; r++) {
+    const row = want.subarray(r * 32, (r + 1) * 32);
+    const norm = Math.hypot(...row);
+    assertClose(vectors.subarray(r * 32, (r + 1) * 32), row.map((v) => v / norm), 1e-5, `row ${r}`);
+  }
+  // 32×32 RGB samples: refused without a declared preprocessing, fine with one.
+  const rgb = { ...s, height: 32, width: 32, channels: 3, pixels: new Uint8Array(2 * 32 * 32 * 3).fill(100) } as unknown as ImageSamples;
+  await assert.rejects(encoderEmbedding(ONNX, 'cpu')(rgb), /cannot use its encoder for 32x32x3 images .*reads \[28, 28, 1\]/);
+  const ok = await encoderEmbedding(ONNX, 'cpu', { preprocessing: { size: [28, 28], channels: 1 } })(rgb);
+  assert.equal(ok.dim, 32);
 });
