@@ -6,7 +6,7 @@
  */
 import { initBackend } from '../engine/backend.js';
 import { UlearnError } from '../errors.js';
-import { encode } from '../models/encode.js';
+import { encodeFrozen } from '../models/encode.js';
 import { loadEncoder, type LoadEncoderOptions } from '../models/load-encoder.js';
 import type { ImageSamples } from './types.js';
 
@@ -32,7 +32,7 @@ export function encoderEmbedding(source: string, backend = 'auto', inputs: Pick<
         const m = Math.min(chunk, n - start);
         const x = new Float32Array(m * per);
         for (let j = 0; j < m * per; j++) x[j] = s.pixels[start * per + j] / 255;
-        const rows = encode(encoder, x, inputShape, { normalize: true });
+        const rows = await encodeFrozen(encoder, x, inputShape, { normalize: true });
         if (start === 0) {
           dim = rows.length / m;
           vectors = new Float32Array(n * dim);

@@ -212,7 +212,7 @@ async function pixelEmbeddings(files: string[]): Promise<{ data: Float32Array; d
  * size and channels the encoder was trained on, which the checkpoint records (loadEncoder).
  */
 async function encoderEmbeddings(files: string[], source: string, inputs: NonNullable<InitOptions['encoderInputs']> = {}): Promise<{ data: Float32Array; dim: number; source: string }> {
-  const [{ loadEncoder }, { encode }, { initBackend }, { decodeImage, writePixels }] = await Promise.all([
+  const [{ loadEncoder }, { encodeFrozen }, { initBackend }, { decodeImage, writePixels }] = await Promise.all([
     import('../models/load-encoder.js'),
     import('../models/encode.js'),
     import('../engine/backend.js'),
@@ -229,7 +229,7 @@ async function encoderEmbeddings(files: string[], source: string, inputs: NonNul
     const size = shape[0] * shape[1] * shape[2];
     const x = new Float32Array(files.length * size);
     for (let i = 0; i < files.length; i++) writePixels(await decodeImage(files[i], shape[0], shape[1], 'pad'), shape[2] as 1 | 3, x, i * size);
-    const data = encode(encoder, x, shape);
+    const data = await encodeFrozen(encoder, x, shape);
     return { data, dim: data.length / Math.max(1, files.length), source: `encoder:${resolve(source)}` };
   } finally {
     encoder.dispose();

@@ -30,6 +30,8 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { UlearnError } from '../errors.js';
 import { inspectCheckpoint, loadCheckpoint, type CheckpointInfo } from '../runs/checkpoint.js';
 import { loadOnnxEncoder } from '../transfer/onnx/encoder.js';
+import { onnxFrozenFeatures } from '../transfer/onnx/frozen.js';
+import { setFrozenFeatures, type FrozenFeatures } from './encode.js';
 import { isTransferSource, loadTransferEncoder } from '../transfer/load.js';
 import { mergePreprocessing, sidecarPreprocessing, withPreprocessing, type InputPreprocessing } from '../transfer/adapt.js';
 import { architectureOf, buildEncoder, setArchitecture, type EncoderArchitecture } from './architecture.js';
@@ -133,6 +135,7 @@ async function loadImported(source: string, opts: LoadEncoderOptions & { noSidec
   let model: tfl.LayersModel;
   let modelArch: EncoderArchitecture;
   let format: NonNullable<EncoderArchitecture['imported']>['format'];
+  let cut: { tensor: string; pooled: boolean } | undefined;
   if (onnx) {
     // A model's fixed input dims are its own; symbolic ones (dynamic-axes exports) take the declared size, else
     // the data's (the import says which it is, in its check phase, before any work).
@@ -141,7 +144,7 @@ async function loadImported(source: string, opts: LoadEncoderOptions & { noSidec
       if (!(e instanceof UlearnError && /symbolic dims/.test(e.message) && size)) throw e;
       return loadOnnxEncoder(source, { cutAt: opts.cutAt, inputShape: [...size, pre.channels ?? opts.inputShape?.[2] ?? 3] });
     });
-    ({ encoder: model, architecture: modelArch } = r);
+    ({ encoder: model, architecture: modelArch, cut } = r);
     format = 'onnx';
   } else {
     const r = await loadTransferEncoder(source, { architecture: opts.architecture, cutAt: opts.cutAt });
@@ -150,11 +153,25 @@ async function loadImported(source: string, opts: LoadEncoderOptions & { noSidec
     format = r.kind;
   }
   let encoder: tfl.LayersModel;
+  let prefix: tfl.LayersModel | undefined;
   try {
-    encoder = withPreprocessing(model, modelArch.inputShape, opts.inputShape, pre, source);
+    ({ encoder, prefix } = withPreprocessing(model, modelArch.inputShape, opts.inputShape, pre, source));
   } catch (e) {
     model.dispose();
     throw e;
+  }
+  if (cut) {
+    // Frozen features through onnxruntime on the file's own graph, while the weights are the file's
+    // (encodeFrozen checks); the session is made on first use, so training runs never pay for it.
+    const [file, at, sample] = [source, cut, modelArch.inputShape];
+    let features: Promise<FrozenFeatures | undefined> | undefined;
+    setFrozenFeatures(encoder, {
+      run: async (x, m) => {
+        features ??= onnxFrozenFeatures(file, at, sample, prefix);
+        const f = await features;
+        return f ? f.run(x, m) : undefined;
+      },
+    });
   }
   const inputShape = encoder.inputs[0].shape.slice(1) as number[];
   // A ulearn architecture read unchanged from weights stays buildable; anything else is 'imported'.

@@ -64,13 +64,14 @@ export function mergePreprocessing(sidecar: InputPreprocessing | undefined, flag
 /**
  * `model` (reading `modelShape` samples) behind the declared preprocessing, reading `dataShape` samples
  * (default: the model's own size and channels, e.g. images decoded to fit, as `label init` does). Returns the
- * model itself when nothing is needed. `where` names the model in errors.
+ * model itself when nothing is needed; else the new model and `prefix`, the preprocessing part alone (it shares
+ * the layers: not to be disposed). `where` names the model in errors.
  */
-export function withPreprocessing(model: tfl.LayersModel, modelShape: readonly number[], dataShape: readonly number[] | undefined, pre: InputPreprocessing, where: string): tfl.LayersModel {
+export function withPreprocessing(model: tfl.LayersModel, modelShape: readonly number[], dataShape: readonly number[] | undefined, pre: InputPreprocessing, where: string): { encoder: tfl.LayersModel; prefix?: tfl.LayersModel } {
   const data = dataShape ?? modelShape;
   if (modelShape.length !== 3) {
     if (data.length !== modelShape.length || data.some((d, i) => d !== modelShape[i])) throw mismatch(where, modelShape, data, pre);
-    return model;
+    return { encoder: model };
   }
   const [H, W, C] = modelShape;
   const [h, w, c] = data;
@@ -91,7 +92,7 @@ export function withPreprocessing(model: tfl.LayersModel, modelShape: readonly n
   }
   const gain = (pre.scale ?? 1 / 255) * 255;
   const normalize = gain !== 1 || mean.some((m) => m !== 0) || std.some((s) => s !== 1);
-  if (!resize && !convert && !normalize) return model;
+  if (!resize && !convert && !normalize) return { encoder: model };
 
   const input = tfl.input({ shape: [h, w, c], name: 'image' });
   let x: tfl.SymbolicTensor = input;
@@ -110,7 +111,7 @@ export function withPreprocessing(model: tfl.LayersModel, modelShape: readonly n
     conv.setWeights([tf.tensor4d(kernel, [1, 1, c, C]), tf.tensor1d(mean.map((m, o) => -m / std[o]))]);
   }
   const y = model.apply(x) as tfl.SymbolicTensor;
-  return tfl.model({ inputs: input, outputs: y, name: `${model.name}_adapted` });
+  return { encoder: tfl.model({ inputs: input, outputs: y, name: `${model.name}_adapted` }), prefix: tfl.model({ inputs: input, outputs: x, name: 'input_preprocessing' }) };
 }
 
 function mismatch(where: string, model: readonly number[], data: readonly number[], pre: InputPreprocessing): UlearnError {
