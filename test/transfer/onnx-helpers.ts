@@ -24,10 +24,10 @@ export async function runOrt(model: string | Uint8Array, x: Float32Array, dims: 
 }
 
 /** The imported model on an NCHW (or plain) input, its output back in ONNX's layout (NHWC maps → NCHW). */
-export function runImported(model: tfl.LayersModel, x: Float32Array, dims: number[], outNhwc = false): { data: Float32Array; dims: number[] } {
+export function runImported(model: tfl.LayersModel, x: Float32Array, dims: number[], outNhwc = false, inNchw = true): { data: Float32Array; dims: number[] } {
   return tf.tidy(() => {
     let input = tf.tensor(x, dims);
-    if (dims.length === 4) input = tf.transpose(input, [0, 2, 3, 1]);
+    if (dims.length === 4 && inNchw) input = tf.transpose(input, [0, 2, 3, 1]);
     let y = model.predict(input) as tf.Tensor;
     if (outNhwc && y.rank === 4) y = tf.transpose(y, [0, 3, 1, 2]);
     return { data: y.dataSync() as Float32Array, dims: y.shape.slice() };

@@ -113,6 +113,47 @@ const CASES: { name: string; graph: GraphSpec; input: number[] }[] = [
     input: [2, 2, 8, 8],
   },
   {
+    name: "x.chunk(2, dim=1) swapped: Slice with ends from Shape → Gather → integer Div (truncating), channel shuffle via 5-D Reshape/Transpose",
+    graph: one(
+      [
+        node('Relu', ['x'], ['r']),
+        node('Shape', ['r'], ['sh']),
+        node('Constant', [], ['one'], { value: int64Tensor('', [], [1]) }),
+        node('Gather', ['sh', 'one'], ['ch'], { axis: 0 }),
+        node('Constant', [], ['two'], { value: int64Tensor('', [], [2]) }),
+        node('Div', ['ch', 'two'], ['half']),
+        node('Constant', [], ['ax0'], { value: int64Tensor('', [1], [0]) }),
+        node('Unsqueeze', ['half', 'ax0'], ['half1']),
+        node('Slice', ['r', 'zero1', 'half1', 'axes1'], ['lo']),
+        node('Slice', ['r', 'half1', 'big', 'axes1'], ['hi']),
+        node('Concat', ['hi', 'lo'], ['cat'], { axis: 1 }),
+        node('Reshape', ['cat', 'shape5'], ['r5']),
+        node('Transpose', ['r5'], ['t5'], { perm: [0, 2, 1, 3, 4] }),
+        node('Reshape', ['t5', 'shape4'], ['y']),
+      ],
+      img(6, 3, 2),
+      img(6, 3, 2),
+      [int64Tensor('zero1', [1], [0]), int64Tensor('axes1', [1], [1]), int64Tensor('big', [1], [1000]), int64Tensor('shape5', [5], [-1, 2, 3, 3, 2]), int64Tensor('shape4', [4], [-1, 6, 3, 2])],
+    ),
+    input: [2, 6, 3, 2],
+  },
+  {
+    name: 'integer Div folds with truncation: 5 channels split at 5 / 2 = 2',
+    graph: one(
+      [
+        node('Shape', ['x'], ['sh']),
+        node('Gather', ['sh', 'one'], ['ch'], { axis: 0 }),
+        node('Div', ['ch', 'two'], ['half']),
+        node('Unsqueeze', ['half', 'ax0'], ['half1']),
+        node('Slice', ['x', 'half1', 'big', 'axes1'], ['y']),
+      ],
+      img(5, 2, 2),
+      img(3, 2, 2),
+      [int64Tensor('one', [], [1]), int64Tensor('two', [], [2]), int64Tensor('ax0', [1], [0]), int64Tensor('axes1', [1], [1]), int64Tensor('big', [1], [1000])],
+    ),
+    input: [2, 5, 2, 2],
+  },
+  {
     name: 'Conv → BatchNormalization → Relu',
     graph: one(
       [
@@ -430,5 +471,26 @@ test('the imported graph trains: gradients of every trainable weight match centr
   } finally {
     tf.dispose([x, target, ...Object.values(grads)]);
     model.dispose();
+  }
+});
+
+test('an NHWC input (a Transpose to NCHW in front, as tf2onnx writes) is read as it is: ulearn images need no transpose', async () => {
+  const g: GraphSpec = {
+    nodes: [node('Transpose', ['x'], ['t'], { perm: [0, 3, 1, 2] }), node('Conv', ['t', 'w'], ['c'], { kernel_shape: [3, 3] }), node('Relu', ['c'], ['y'])],
+    inputs: [valueInfo('x', ['N', 5, 6, 3])],
+    outputs: [valueInfo('y', ['N', 4, 3, 4])],
+    initializers: [W('w', [4, 3, 3, 3], 50)],
+  };
+  const file = await write(g);
+  const x = seeded(2 * 5 * 6 * 3, 51);
+  const ref = await runOrt(file, x, [2, 5, 6, 3]);
+  const imp = await importOnnx(file, { cutAt: 'y' });
+  try {
+    assert.deepEqual(imp.inputShape, [5, 6, 3]);
+    assert.equal(imp.model.layers.filter((l) => /Permute|UlearnOnnxOp/.test(l.getClassName())).length, 0);
+    const got = runImported(imp.model, x, [2, 5, 6, 3], imp.outputNhwc, false);
+    assert.ok(maxAbsDiff(got.data, ref.data) <= 1e-4);
+  } finally {
+    imp.model.dispose();
   }
 });

@@ -120,8 +120,9 @@ export async function importOnnx(file: string, opts: ImportOnnxOptions = {}): Pr
   const used = new Set(order.flatMap((n) => (n.input ?? []).filter((i) => initByName.has(i))));
   const initializers = new Map<string, ConstTensor>();
   const dir = path.dirname(file);
+  const dataFiles = new Map<string, Buffer>();
   for (const name of used) {
-    const t = decodeTensor(initByName.get(name)!, dir, problems);
+    const t = decodeTensor(initByName.get(name)!, dir, problems, dataFiles);
     if (!t) continue;
     // Older exporters also list initializers as graph inputs, with a declared shape that must agree.
     const declared = (graph.input ?? []).find((i) => i.name === name);
@@ -141,7 +142,7 @@ export async function importOnnx(file: string, opts: ImportOnnxOptions = {}): Pr
   if (input) {
     if (input.type?.tensorType?.elemType !== 1) problems.push(`input '${input.name}' is not float32`);
     if (!declared) problems.push(`input '${input.name}' has no declared shape`);
-    else if (declared.length === 4) {
+    else if (declared.length === 4 && !nhwcFile(input.name ?? '', nodes)) {
       nhwcInput = true;
       const [, ch, h, w] = declared;
       sample = opts.inputShape ?? (ch && h && w ? [h, w, ch] : undefined);
@@ -228,4 +229,13 @@ function layerName(raw: string, taken: Set<string>): string {
   for (let i = 2; taken.has(name); i++) name = `${base}_${i}`;
   taken.add(name);
   return name;
+}
+
+/**
+ * Whether a 4-D input is already NHWC in the file: every node reading it is a Transpose to NCHW (what tf2onnx
+ * writes in front of a Keras model). Such an input keeps its own layout, which is ours.
+ */
+function nhwcFile(input: string, nodes: onnx.INodeProto[]): boolean {
+  const readers = nodes.filter((n) => n.input?.includes(input));
+  return readers.length > 0 && readers.every((n) => n.opType === 'Transpose' && n.attribute?.find((a) => a.name === 'perm')?.ints?.map(Number).join() === '0,3,1,2');
 }

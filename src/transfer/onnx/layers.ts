@@ -50,9 +50,9 @@ export interface OnnxOpAttrs {
   shape?: number[];
   /** flatten: a permutation (batch first) applied before flattening from axis 1 on; transpose: the permutation. */
   perm?: number[];
-  /** slice: [begin, size] along `axis` (a grouped conv's channel group). */
-  begin?: number;
-  size?: number;
+  /** slice: begin and size per axis, batch included (size -1: to the end). */
+  begin?: number[];
+  size?: number[];
 }
 
 export interface OnnxOpArgs {
@@ -113,11 +113,8 @@ function runOp(op: OnnxOpName, a: OnnxOpAttrs, xs: tf.Tensor[]): tf.Tensor {
     }
     case 'transpose':
       return tf.transpose(x, a.perm);
-    case 'slice': {
-      const begin = x.shape.map((_, i) => (i === a.axis ? a.begin! : 0));
-      const size = x.shape.map((_, i) => (i === a.axis ? a.size! : -1));
-      return tf.slice(x, begin, size);
-    }
+    case 'slice':
+      return tf.slice(x, a.begin!, a.size!);
   }
 }
 

@@ -165,7 +165,10 @@ function binary(op: 'add' | 'sub' | 'mul' | 'div', calc: (a: tf.Tensor, b: tf.Te
       const vals = [c.value(inputs(n)[0]), c.value(inputs(n)[1])];
       if (isConst(vals[0]) && isConst(vals[1])) {
         const [a, b] = [vals[0].t, vals[1].t];
-        return [cst(fold(() => calc(asTensor(a), asTensor(b)), a.float || b.float))];
+        // Integer arithmetic (shape computations, e.g. a channel count halved for chunk()) truncates, as ONNX's does.
+        const float = a.float || b.float;
+        const folded = fold(() => calc(asTensor(a), asTensor(b)), float);
+        return [cst(float ? folded : { ...folded, values: Array.from(folded.values).map(Math.trunc) })];
       }
       return [onnxOp(c, n, { op }, vals, commonLayout(vals))];
     },
@@ -305,7 +308,7 @@ const OPS: Record<string, OpSpec> = {
       // group = 1, or a grouped conv as one conv per channel group (tfjs has no grouped conv), concatenated.
       const perGroup = m / group;
       const outs = Array.from({ length: group }, (_, g) => {
-        const xg = group === 1 ? x : (onnxOp(c, n, { op: 'slice', attrs: { axis: 3, begin: g * cPerGroup, size: cPerGroup } }, [x], true) as Sym);
+        const xg = group === 1 ? x : (onnxOp(c, n, { op: 'slice', attrs: { begin: [0, 0, 0, g * cPerGroup], size: [-1, -1, -1, cPerGroup] } }, [x], true) as Sym);
         const layer = tfl.layers.conv2d({ filters: perGroup, kernelSize: [kh, kw], strides, dilationRate, padding: 'valid', useBias: !!b, kernelInitializer: 'zeros' });
         const out = c.apply(n, layer, [xg.s]);
         c.weights(layer, () => {
@@ -464,6 +467,8 @@ const OPS: Record<string, OpSpec> = {
       const x = needSym(c, n, 0);
       // NCHW → NHWC of a map we already hold NHWC: the same numbers, now in ONNX's order as they stand.
       if (x.nhwc && perm.join() === '0,2,3,1') return [sym(x.s, false)];
+      // NHWC → NCHW of a plain map (a model whose input is NHWC, as tf2onnx writes Keras models): hold it NHWC.
+      if (!x.nhwc && x.s.shape.length === 4 && perm.join() === '0,3,1,2') return [sym(x.s, true)];
       return [onnxOp(c, n, { op: 'transpose', attrs: { perm } }, [toPlain(x)], false)];
     },
   },
@@ -497,6 +502,34 @@ const OPS: Record<string, OpSpec> = {
       if (c.opset < 13 && axis !== rank - 1) c.fail(n, `Softmax (opset ${c.opset}) from axis ${axis} of a ${rank}-D input is not supported`);
       if (axis === 0) c.fail(n, 'a softmax over the batch axis is not supported');
       return [onnxOp(c, n, { op: 'softmax', attrs: { axis: x.nhwc ? NHWC_AXIS[axis] : axis } }, [x], x.nhwc)];
+    },
+  },
+  Slice: {
+    check(n, c) {
+      if (c.opset < 10) return 'Slice before opset 10 (attributes) is not supported';
+      if (!inputs(n).slice(1).every((i) => !i || c.isConst(i))) return 'starts, ends, axes and steps must be constants';
+      return undefined;
+    },
+    build(n, c) {
+      const x = needSym(c, n, 0);
+      const shape = onnxShape(x);
+      const rank = shape.length;
+      const starts = ints1(needConst(c, n, 1));
+      const ends = ints1(needConst(c, n, 2));
+      const axes = has(n, 3) ? ints1(needConst(c, n, 3)).map((a) => (a + rank) % rank) : starts.map((_, i) => i);
+      const steps = has(n, 4) ? ints1(needConst(c, n, 4)) : starts.map(() => 1);
+      if (steps.some((s) => s !== 1)) c.fail(n, 'steps other than 1 are not supported');
+      const begin = shape.map(() => 0);
+      const size = shape.map(() => -1);
+      axes.forEach((a, i) => {
+        if (a === 0 || shape[a] === null) c.fail(n, 'slicing the batch (or a dimension of unknown size) is not supported');
+        const dim = shape[a]!;
+        const clamp = (v: number) => Math.min(dim, Math.max(0, v < 0 ? v + dim : v));
+        begin[a] = clamp(starts[i]);
+        size[a] = Math.max(0, clamp(ends[i]) - begin[a]);
+      });
+      const order = x.nhwc ? [0, 2, 3, 1] : shape.map((_, i) => i);
+      return [onnxOp(c, n, { op: 'slice', attrs: { begin: order.map((a) => begin[a]), size: order.map((a) => size[a]) } }, [x], x.nhwc)];
     },
   },
   Shape: {

@@ -98,10 +98,10 @@ const ELEMENT_BYTES: Partial<Record<number, number>> = {
 };
 
 /**
- * Decodes one tensor. External data is read from `dir` (the model's folder); problems are pushed to `problems`
- * (naming the tensor) and undefined returned.
+ * Decodes one tensor. External data is read from `dir` (the model's folder; `files` caches what was read);
+ * problems are pushed to `problems` (naming the tensor) and undefined returned.
  */
-export function decodeTensor(t: onnx.ITensorProto, dir: string, problems: string[]): ConstTensor | undefined {
+export function decodeTensor(t: onnx.ITensorProto, dir: string, problems: string[], files = new Map<string, Buffer>()): ConstTensor | undefined {
   const name = t.name || '(unnamed tensor)';
   const dims = (t.dims ?? []).map(num);
   const count = dims.reduce((a, b) => a * b, 1);
@@ -133,8 +133,9 @@ export function decodeTensor(t: onnx.ITensorProto, dir: string, problems: string
       problems.push(`tensor '${name}': its external data file ${dataFile} holds ${fileSize} bytes, fewer than offset ${offset} + length ${length}`);
       return undefined;
     }
-    // One read per tensor; the big exports keep all of them in one file, which the OS caches.
-    const buf = readFileSync(dataFile);
+    // Exporters put every tensor in one data file: it is read once per import (`files`), not once per tensor.
+    let buf = files.get(dataFile);
+    if (!buf) files.set(dataFile, (buf = readFileSync(dataFile)));
     raw = buf.subarray(offset, offset + length);
   }
   const mismatch = (have: number) => {
