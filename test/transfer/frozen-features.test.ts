@@ -11,9 +11,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../../src/engine/backend.js';
 import { encode, encodeFrozen, hasFrozenFeatures } from '../../src/models/encode.js';
 import { loadEncoder } from '../../src/models/load-encoder.js';
+import { toOnnx } from '../../src/transfer/export-onnx.js';
+import { randomizeWeights } from './helpers.js';
 import { floatTensor, modelBytes, node, seeded, valueInfo } from './onnx-helpers.js';
 
 const ONNX = 'test/fixtures/transfer/fmnist-cnn.onnx';
@@ -75,6 +78,26 @@ test('a feature-map cut is pooled the same way in onnxruntime (GlobalAveragePool
     w.write(tf.mul(w.read(), 2) as tf.Tensor);
     assert.equal(hasFrozenFeatures(encoder), false);
     assert.ok(maxDiff(await encodeFrozen(encoder, x, [12, 12, 3]), encode(encoder, x, [12, 12, 3])) === 0);
+  } finally {
+    encoder.dispose();
+  }
+});
+
+test('a file that reads NHWC itself (a Transpose in front, as tf2onnx writes) gets NHWC from the fast path, not a transposed batch', async () => {
+  const inp = tfl.input({ shape: [10, 8, 3] });
+  let h = tfl.layers.conv2d({ filters: 6, kernelSize: 3, activation: 'relu', name: 'c1' }).apply(inp) as tfl.SymbolicTensor;
+  h = tfl.layers.globalAveragePooling2d({}).apply(h) as tfl.SymbolicTensor;
+  const model = tfl.model({ inputs: inp, outputs: tfl.layers.dense({ units: 3, name: 'classifier' }).apply(h) as tfl.SymbolicTensor });
+  randomizeWeights(model, 5);
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'ulearn-frozen-nhwc-')), 'nhwc.onnx');
+  writeFileSync(file, toOnnx(model, { inputLayout: 'nhwc' }).bytes);
+  model.dispose();
+  const { encoder } = await loadEncoder(file);
+  try {
+    assert.deepEqual(encoder.inputs[0].shape, [null, 10, 8, 3]);
+    const x = inputs(7, 10 * 8 * 3);
+    assert.ok(maxDiff(await encodeFrozen(encoder, x, [10, 8, 3]), encode(encoder, x, [10, 8, 3])) <= 1e-4);
+    assert.ok(hasFrozenFeatures(encoder), 'onnxruntime was not used');
   } finally {
     encoder.dispose();
   }

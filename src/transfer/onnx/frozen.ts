@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import onnxPackage from 'onnx-proto';
+import { nhwcFile } from './import.js';
 import { readOnnxModel } from './read.js';
 import type { FrozenFeatures } from '../../models/encode.js';
 
@@ -51,14 +52,15 @@ export async function onnxFrozenFeatures(file: string, cut: { tensor: string; po
   } catch {
     return undefined;
   }
-  const image = sample.length === 3;
+  // Images go in NCHW, unless the file itself reads NHWC (tf2onnx's Transpose in front; import.ts's rule).
+  const transpose = sample.length === 3 && !nhwcFile(inputName, graph.node ?? []);
   return {
     async run(x: Float32Array, m: number): Promise<Float32Array | undefined> {
       // tfjs does the preprocessing (if any) and the NHWC → NCHW transpose; onnxruntime the network.
       const input = tf.tidy(() => {
         let t: tf.Tensor = tf.tensor(x, [m, ...(prefix ? (prefix.inputs[0].shape.slice(1) as number[]) : sample)]);
         if (prefix) t = prefix.predict(t) as tf.Tensor;
-        return image ? tf.transpose(t, [0, 3, 1, 2]) : t;
+        return transpose ? tf.transpose(t, [0, 3, 1, 2]) : t;
       });
       const data = (await input.data()) as Float32Array;
       const dims = input.shape;
