@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { encoderEmbedding } from '../../src/clean/encoder-embedding.js';
 import type { ImageSamples } from '../../src/clean/types.js';
 import { initBackend } from '../../src/engine/backend.js';
@@ -221,4 +222,34 @@ test("clean's --encoder model.onnx embedding: L2-normalised imported features; 3
   await assert.rejects(encoderEmbedding(ONNX, 'cpu')(rgb), /cannot use its encoder for 32x32x3 images .*reads \[28, 28, 1\]/);
   const ok = await encoderEmbedding(ONNX, 'cpu', { preprocessing: { size: [28, 28], channels: 1 } })(rgb);
   assert.equal(ok.dim, 32);
+});
+
+test('loadEncoder reads a foreign tfjs layers model (its model.json, or its folder) as an imported encoder cut before the classifier, not as a ulearn model folder', async () => {
+  const model = tfl.sequential({
+    layers: [
+      tfl.layers.conv2d({ inputShape: [9, 9, 3], filters: 4, kernelSize: 3, activation: 'relu', name: 'conv' }),
+      tfl.layers.globalAveragePooling2d({ name: 'gap' }),
+      tfl.layers.dense({ units: 6, activation: 'relu', name: 'fc' }),
+      tfl.layers.dense({ units: 3, activation: 'softmax', name: 'classifier' }),
+    ],
+  });
+  const dir = path.join(root, 'keras');
+  mkdirSync(dir, { recursive: true });
+  let artifacts: tf.io.ModelArtifacts | undefined;
+  await model.save(tf.io.withSaveHandler(async (a) => ((artifacts = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })));
+  await writeFile(path.join(dir, 'group1-shard1of1.bin'), new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts!.weightData!)));
+  await writeFile(path.join(dir, 'model.json'), JSON.stringify({ format: 'layers-model', convertedBy: 'TensorFlow.js Converter v4.22.0', modelTopology: artifacts!.modelTopology, weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: artifacts!.weightSpecs }] }));
+  const x = new Float32Array(2 * 243).map((_, i) => (i % 17) / 17);
+  const want = tf.tidy(() => (tfl.model({ inputs: model.inputs, outputs: model.getLayer('fc').output as tfl.SymbolicTensor }).predict(tf.tensor4d(x, [2, 9, 9, 3])) as tf.Tensor).dataSync() as Float32Array);
+  for (const source of [path.join(dir, 'model.json'), dir]) {
+    const { encoder, architecture } = await loadEncoder(source, { inputShape: [9, 9, 3] });
+    try {
+      assert.equal(architecture.family, 'imported');
+      assert.equal(architecture.imported?.format, 'tfjs-layers');
+      assertClose(encode(encoder, x, [9, 9, 3]), want, 1e-5, source);
+    } finally {
+      encoder.dispose();
+    }
+  }
+  model.dispose();
 });
