@@ -7,7 +7,7 @@
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -252,4 +252,24 @@ test('loadEncoder reads a foreign tfjs layers model (its model.json, or its fold
     }
   }
   model.dispose();
+});
+
+test("an ONNX export's preprocessing.json declares its input: data of another size are resized to it; without the sidecar they are refused", async () => {
+  const { buildEncoder } = await import('../../src/models/architecture.js');
+  const { exportModel } = await import('../../src/transfer/export.js');
+  const enc = buildEncoder({ family: 'resnet', modality: 'image', inputShape: [8, 8, 1], widths: [4], blocksPerStage: 1 }, 3);
+  const dir = path.join(root, 'export');
+  await exportModel(enc, dir, { format: 'onnx', log: () => undefined });
+  enc.dispose();
+  const { encoder, architecture } = await loadEncoder(path.join(dir, 'model.onnx'), { inputShape: [12, 12, 1] });
+  try {
+    assert.deepEqual(architecture.imported?.preprocessing?.size, [8, 8]);
+    assert.deepEqual(encoder.inputs[0].shape, [null, 12, 12, 1]);
+  } finally {
+    encoder.dispose();
+  }
+  const alone = path.join(root, 'alone');
+  mkdirSync(alone);
+  copyFileSync(path.join(dir, 'model.onnx'), path.join(alone, 'model.onnx'));
+  await assert.rejects(loadEncoder(path.join(alone, 'model.onnx'), { inputShape: [12, 12, 1] }), /reads \[8, 8, 1\] samples .* the data are \[12, 12, 1\]/);
 });
