@@ -1,20 +1,20 @@
 /**
- * Embeddings from a pretrained encoder (`ulearn clean --encoder <run-dir | checkpoint | model folder>`):
+ * Embeddings from a pretrained encoder (`ulearn clean --encoder <run-dir | checkpoint | model folder | model.onnx>`):
  * loadEncoder rebuilds it at the images' size (a ResNet pools globally; the channels must match), and
  * `encode` gives L2-normalised rows, since the checks compare by cosine. Better neighbours than downscaled
  * pixels for label errors and outliers, at the cost of a forward pass over every sample.
  */
 import { initBackend } from '../engine/backend.js';
 import { UlearnError } from '../errors.js';
-import { encode } from '../models/encode.js';
-import { loadEncoder } from '../models/load-encoder.js';
+import { encodeFrozen } from '../models/encode.js';
+import { loadEncoder, type LoadEncoderOptions } from '../models/load-encoder.js';
 import type { ImageSamples } from './types.js';
 
-export function encoderEmbedding(source: string, backend = 'auto') {
+export function encoderEmbedding(source: string, backend = 'auto', inputs: Pick<LoadEncoderOptions, 'preprocessing' | 'cutAt'> = {}) {
   return async (s: ImageSamples): Promise<{ vectors: Float32Array; dim: number }> => {
     await initBackend(backend);
     const inputShape = [s.height, s.width, s.channels];
-    const { encoder } = await loadEncoder(source, { inputShape }).catch((err: unknown) => {
+    const { encoder } = await loadEncoder(source, { inputShape, ...inputs }).catch((err: unknown) => {
       throw new UlearnError(`--encoder ${source}: cannot use its encoder for ${inputShape.join('x')} images (${(err as Error).message})`, {
         code: 'E_CHECKPOINT',
         cause: err,
@@ -32,7 +32,7 @@ export function encoderEmbedding(source: string, backend = 'auto') {
         const m = Math.min(chunk, n - start);
         const x = new Float32Array(m * per);
         for (let j = 0; j < m * per; j++) x[j] = s.pixels[start * per + j] / 255;
-        const rows = encode(encoder, x, inputShape, { normalize: true });
+        const rows = await encodeFrozen(encoder, x, inputShape, { normalize: true });
         if (start === 0) {
           dim = rows.length / m;
           vectors = new Float32Array(n * dim);

@@ -2,7 +2,7 @@
  * Options and argument parsers shared by the CLI's commands (program.ts and src/cli/commands/*): each common
  * flag is declared here once, so its help, choices and error read the same in every command.
  */
-import { Option } from 'commander';
+import { Option, type Command } from 'commander';
 import { BACKENDS } from '../engine/index.js';
 import { UlearnError } from '../errors.js';
 import { Budget } from '../util/budget.js';
@@ -73,4 +73,50 @@ export function augmentOption(): Option {
  */
 export function skipBadOption(): Option {
   return new Option('--skip-bad', 'audio and image folders: skip (and list, with the reason) files that cannot be read, instead of stopping at the first');
+}
+
+/**
+ * How an imported encoder (`--encoder model.onnx | model.json`) reads the data: these override what its
+ * `preprocessing.json` declares (transfer/adapt.ts). Add them to a command with `.addOption(...)` each.
+ */
+export function encoderInputOptions(): Option[] {
+  const list = (flag: string) => (v: string) =>
+    v.split(',').map((s) => {
+      const n = Number(s);
+      if (s.trim() === '' || !Number.isFinite(n)) throw new UlearnError(`${flag} must be numbers separated by commas, one per channel, got '${v}'`, { code: 'E_ARG', hint: `e.g. ${flag} 0.485,0.456,0.406` });
+      return n;
+    });
+  return [
+    new Option('--input-size <HxW>', "imported encoder: resize images to HxW first (default: the model's preprocessing.json)").argParser((v): [number, number] => {
+      const m = /^(\d+)x(\d+)$/.exec(v);
+      if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new UlearnError(`--input-size must be HxW, e.g. 224x224, got '${v}'`, { code: 'E_ARG' });
+      return [Number(m[1]), Number(m[2])];
+    }),
+    new Option('--channels <order>', 'imported encoder: convert images to gray or rgb first').choices(['gray', 'rgb']),
+    new Option('--mean <list>', 'imported encoder: per-channel mean subtracted from pixels in [0, 1]').argParser(list('--mean')),
+    new Option('--std <list>', 'imported encoder: per-channel std dividing them').argParser(list('--std')),
+    new Option('--cut-at <name>', 'imported encoder: the node (ONNX) or layer (tfjs) whose output are the features (default: before the classifier)'),
+  ];
+}
+
+/** `cmd` with the `encoderInputOptions`. */
+export function withEncoderInputOptions(cmd: Command): Command {
+  for (const opt of encoderInputOptions()) cmd.addOption(opt);
+  return cmd;
+}
+
+export interface EncoderInputFlags {
+  inputSize?: [number, number];
+  channels?: 'gray' | 'rgb';
+  mean?: number[];
+  std?: number[];
+  cutAt?: string;
+}
+
+/** The flags of `encoderInputOptions` as loadEncoder options. */
+export function encoderInputs(o: EncoderInputFlags): { preprocessing: { size?: [number, number]; channels?: 1 | 3; mean?: number[]; std?: number[] }; cutAt?: string } {
+  return {
+    preprocessing: { size: o.inputSize, channels: o.channels === undefined ? undefined : o.channels === 'gray' ? 1 : 3, mean: o.mean, std: o.std },
+    cutAt: o.cutAt,
+  };
 }

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { Command, Option } from 'commander';
+import path from 'node:path';
 import { formatCliError } from './errors.js';
 import { describeBackend, initBackend } from '../engine/index.js';
 import { PipelineConfigSchema, pipelineConfig, type PipelineConfigInput } from '../pipeline/config.js';
@@ -13,7 +14,7 @@ import { resultsTable, runPipeline, type StageName } from '../pipeline/run-pipel
 import { loadConfigFile } from '../runs/config.js';
 import { RunDir } from '../runs/run-dir.js';
 import { SSL_METHODS } from '../ssl/registry.js';
-import { augmentOption, backendOption, budgetOption, intArg, seedOption, skipBadOption, threadsOption } from './options.js';
+import { augmentOption, backendOption, budgetOption, encoderInputs, intArg, seedOption, skipBadOption, threadsOption, withEncoderInputOptions, type EncoderInputFlags } from './options.js';
 import { folderSpec, SPEECH_POOL_NAME } from '../data/load.js';
 import { registerLabelCommand } from './commands/label.js';
 import { registerCleanCommand } from './commands/clean.js';
@@ -103,17 +104,18 @@ export function buildProgram(): Command {
 
   common(
     labelOptions(
-      program
+      withEncoderInputOptions(program
         .command('pretrain')
         .description('self-supervised pretraining of an encoder on unlabeled images (creates a run directory)')
         .argument('<data>', "dataset name ('fashion-mnist', 'mnist', 'speech-digits'...) or a folder of images or audio clips")
         .addOption(new Option('--method <name>', 'self-supervised method').choices(SSL_METHODS).default('simclr'))
         .option('--test-data <folder>', 'labeled test images or clips, for a folder dataset')
         .option('--pretrain-data <name|folder>', "unlabeled data to pretrain on instead of <data>'s training samples (same kind and shape)")
+        .option('--encoder <path>', 'continue from this encoder instead of a fresh one (domain-adaptive pretraining): an imported model.onnx or tfjs model.json, a run directory, a model folder')
         .addOption(augmentOption())
-        .addOption(skipBadOption()),
+        .addOption(skipBadOption())),
     ),
-  ).action(async (data: string, o: CliOpts & { method: string; testData?: string; pretrainData?: string; augment?: string; skipBad?: boolean }) => {
+  ).action(async (data: string, o: CliOpts & EncoderInputFlags & { method: string; testData?: string; pretrainData?: string; augment?: string; skipBad?: boolean; encoder?: string }) => {
     // With --skip-bad the folder becomes a spec object carrying skipBad (and the test folder, which the
     // pipeline takes beside a plain path only); the pipeline's log lists what was skipped.
     const spec = o.skipBad ? await folderSpec(data, { test: o.testData, skipBad: true }) : data;
@@ -129,6 +131,11 @@ export function buildProgram(): Command {
       pretrain: { method: o.method, budgetShare: 1 },
       augment: o.augment,
     };
+    if (o.encoder) {
+      const { preprocessing, cutAt } = encoderInputs(o);
+      const pre = Object.fromEntries(Object.entries(preprocessing).filter(([, v]) => v !== undefined));
+      input.encoder = { from: path.resolve(o.encoder), ...(cutAt ? { cutAt } : {}), ...(Object.keys(pre).length ? { preprocessing: pre } : {}) };
+    }
     await runAndPrint(input, o, { stages: ['pretrain'] });
   });
 

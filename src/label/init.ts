@@ -27,6 +27,7 @@ import { UlearnError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { Progress } from '../util/progress.js';
 import { LabelStore, type NewSample, type ProjectMeta } from './store.js';
+import type { InputPreprocessing } from '../transfer/adapt.js';
 
 /** The audio files a project takes: the ones audio folders list (src/data/audio-folder.ts). */
 export const AUDIO_EXT = AUDIO_EXTENSIONS;
@@ -41,6 +42,8 @@ export interface InitOptions {
   limit?: number;
   /** An SSL-pretrained encoder: run directory, checkpoint or model folder (see loadEncoder). */
   encoder?: string;
+  /** An imported encoder's input preprocessing and cut (loadEncoder's options of those names). */
+  encoderInputs?: { preprocessing?: InputPreprocessing; cutAt?: string };
   target?: number;
   seed?: number;
   retrainEvery?: number;
@@ -102,7 +105,7 @@ export async function initProject(dir: string, opts: InitOptions): Promise<Label
   const allImages = samples.every((s) => s.kind === 'image');
   const allAudio = samples.every((s) => s.kind === 'audio');
   let emb: { data: Float32Array; dim: number; source: string } | undefined;
-  if (allImages) emb = opts.encoder ? await encoderEmbeddings(files, opts.encoder) : await pixelEmbeddings(files);
+  if (allImages) emb = opts.encoder ? await encoderEmbeddings(files, opts.encoder, opts.encoderInputs) : await pixelEmbeddings(files);
   else if (allAudio) {
     if (opts.encoder) throw new UlearnError('--encoder is for image projects; audio clips are embedded with their pooled log-mel', { code: 'E_ARG' });
     emb = await audioEmbeddings(files, dataRoot, log);
@@ -208,8 +211,8 @@ async function pixelEmbeddings(files: string[]): Promise<{ data: Float32Array; d
  * Features of a pretrained encoder (run directory, checkpoint or model folder). Each image is decoded at the
  * size and channels the encoder was trained on, which the checkpoint records (loadEncoder).
  */
-async function encoderEmbeddings(files: string[], source: string): Promise<{ data: Float32Array; dim: number; source: string }> {
-  const [{ loadEncoder }, { encode }, { initBackend }, { decodeImage, writePixels }] = await Promise.all([
+async function encoderEmbeddings(files: string[], source: string, inputs: NonNullable<InitOptions['encoderInputs']> = {}): Promise<{ data: Float32Array; dim: number; source: string }> {
+  const [{ loadEncoder }, { encodeFrozen }, { initBackend }, { decodeImage, writePixels }] = await Promise.all([
     import('../models/load-encoder.js'),
     import('../models/encode.js'),
     import('../engine/backend.js'),
@@ -217,7 +220,7 @@ async function encoderEmbeddings(files: string[], source: string): Promise<{ dat
   ]);
   await initBackend('auto');
   // 32×32 is what older checkpoints (no recorded architecture) of folder datasets were assumed to take.
-  const { encoder, architecture } = await loadEncoder(source, { legacyImageSize: [32, 32] });
+  const { encoder, architecture } = await loadEncoder(source, { legacyImageSize: [32, 32], ...inputs });
   try {
     const shape = architecture.inputShape;
     if (architecture.modality !== 'image' || shape.length !== 3 || (shape[2] !== 1 && shape[2] !== 3)) {
@@ -226,7 +229,7 @@ async function encoderEmbeddings(files: string[], source: string): Promise<{ dat
     const size = shape[0] * shape[1] * shape[2];
     const x = new Float32Array(files.length * size);
     for (let i = 0; i < files.length; i++) writePixels(await decodeImage(files[i], shape[0], shape[1], 'pad'), shape[2] as 1 | 3, x, i * size);
-    const data = encode(encoder, x, shape);
+    const data = await encodeFrozen(encoder, x, shape);
     return { data, dim: data.length / Math.max(1, files.length), source: `encoder:${resolve(source)}` };
   } finally {
     encoder.dispose();

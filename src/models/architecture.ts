@@ -31,6 +31,11 @@ export interface EncoderArchitecture {
   dropout?: number;
   /** What trained it: an SSL method ('simclr', 'scarf'...), a training method, or 'none' (fresh). */
   method?: string;
+  /**
+   * family 'imported' (a model trained elsewhere, models/load-encoder.ts): not buildable here, so this records
+   * how to import it again (its file, cut and input preprocessing) for a checkpoint's weights to go into.
+   */
+  imported?: { source: string; format: 'onnx' | 'tfjs-layers' | 'safetensors' | 'npy'; cutAt?: string; preprocessing?: { size?: [number, number]; channels?: 1 | 3; mean?: number[]; std?: number[]; scale?: number } };
 }
 
 export interface EncoderFamily {

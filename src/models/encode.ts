@@ -64,3 +64,73 @@ export function encodeTensor(encoder: tfl.LayersModel, x: Float32Array, inputSha
   const n = x.length / size;
   return tf.tensor2d(f, [n, n === 0 ? 0 : f.length / n]);
 }
+
+/**
+ * A faster way to the same features for an encoder whose weights have not changed since it was loaded: an
+ * imported ONNX encoder carries one (onnxruntime on the ONNX graph cut at the same node, models/load-encoder.ts),
+ * valid while every weight tensor is the one it was loaded with (training assigns new tensors, so a trained
+ * encoder goes back to the tfjs path by itself).
+ */
+export interface FrozenFeatures {
+  /** Features of `m` samples ([m, ...inputShape] NHWC, as `encode` takes them): [m, dim] row-major; undefined: not available (use tfjs). */
+  run(x: Float32Array, m: number): Promise<Float32Array | undefined>;
+}
+
+const FROZEN = new WeakMap<tfl.LayersModel, { features: FrozenFeatures; weights: unknown[] }>();
+
+const weightIds = (encoder: tfl.LayersModel): unknown[] => encoder.weights.map((w) => w.read().dataId);
+
+/** Attaches `features` to `encoder` for `encodeFrozen`, valid while its weights stay as they are now. */
+export function setFrozenFeatures(encoder: tfl.LayersModel, features: FrozenFeatures): void {
+  FROZEN.set(encoder, { features, weights: weightIds(encoder) });
+}
+
+/** Whether `encodeFrozen` would take the attached fast path for `encoder` now. */
+export function hasFrozenFeatures(encoder: tfl.LayersModel): boolean {
+  const f = FROZEN.get(encoder);
+  if (!f) return false;
+  const now = weightIds(encoder);
+  return now.length === f.weights.length && now.every((id, i) => id === f.weights[i]);
+}
+
+/**
+ * `encode` for callers that can wait (label init, clean, the linear probe): the same features, through the
+ * encoder's attached fast path when it has one and is untrained since (onnxruntime for imported ONNX models),
+ * else exactly `encode`.
+ */
+export async function encodeFrozen(encoder: tfl.LayersModel, x: Float32Array, inputShape: readonly number[], opts: EncodeOptions = {}): Promise<Float32Array> {
+  if (!hasFrozenFeatures(encoder)) return encode(encoder, x, inputShape, opts);
+  const { features } = FROZEN.get(encoder)!;
+  const size = inputShape.reduce((a, b) => a * b, 1);
+  const n = x.length / size;
+  const batchSize = opts.batchSize ?? 256;
+  const progress = opts.progress ? new Progress(opts.progress, n) : undefined;
+  let out = new Float32Array(0);
+  let dim = 0;
+  for (let s = 0; s < n; s += batchSize) {
+    const m = Math.min(batchSize, n - s);
+    const f = await features.run(x.subarray(s * size, (s + m) * size), m);
+    if (!f) {
+      FROZEN.delete(encoder);
+      progress?.done();
+      return encode(encoder, x, inputShape, opts);
+    }
+    if (s === 0) {
+      dim = f.length / m;
+      out = new Float32Array(n * dim);
+    }
+    if (opts.normalize) {
+      for (let r = 0; r < m; r++) {
+        const row = f.subarray(r * dim, (r + 1) * dim);
+        let ss = 0;
+        for (const v of row) ss += v * v;
+        const norm = Math.max(Math.sqrt(ss), 1e-12);
+        for (let j = 0; j < dim; j++) row[j] /= norm;
+      }
+    }
+    out.set(f, s * dim);
+    progress?.tick(m);
+  }
+  progress?.done();
+  return out;
+}

@@ -16,6 +16,8 @@ import { UlearnError } from '../errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 // Registers the layer class of imported ONNX models (UlearnOnnxOp), so any model folder loads in any process.
 import '../transfer/onnx/layers.js';
+// ... and the resize layer in front of imported encoders that read another image size (transfer/adapt.ts).
+import '../transfer/resize-layer.js';
 
 const WEIGHTS_FILE = /^weights-[0-9a-f]{16}\.bin$/;
 

@@ -2,7 +2,20 @@
  * `loadEncoder(source)`: the one way to get a trained encoder back, from
  * - a checkpoint directory (runs/<id>/checkpoints/pretrain-encoder),
  * - a run directory (its pretrain-encoder checkpoint), or
- * - a model folder from `ulearn train` / the pipeline (model.json; the classifier head is cut off).
+ * - a model folder from `ulearn train` / the pipeline (model.json; the classifier head is cut off),
+ * - a model trained elsewhere: an ONNX file (`.onnx`, transfer/onnx), a tfjs layers model (a path ending in
+ *   `model.json`: read before the model-folder check, which would take a foreign model for one of ours), or
+ *   weights for one of ulearn's architectures (`.safetensors`, `.npy`, given `architecture`).
+ *
+ * Imported models are cut where the features end (`cutAt`, default before the classifier) and put behind the
+ * input preprocessing they declare (a `preprocessing.json` beside them, overridden by `preprocessing`: resize,
+ * gray↔RGB, mean/std; transfer/adapt.ts), so they read ulearn's images as they are. Their architecture is
+ * family 'imported', which `buildEncoder` cannot build, so it records how to import them again (`imported`:
+ * the source file, the cut, the preprocessing). After fine-tuning, such an encoder is saved like any other:
+ * a model folder (`ulearn train`, saveClassifier) holds the whole topology (the ONNX ops are registered layer
+ * classes, models/io.ts) and loads back by itself; a checkpoint (`ulearn pretrain --encoder model.onnx`) holds
+ * weights only, which go into a fresh import of the recorded source. One rule, either way: the topology comes
+ * from model.json or from the original file, the weights from what was saved.
  *
  * A checkpoint records its architecture (see ./architecture.ts), so it is rebuilt exactly as trained. One
  * written before that was recorded is inferred from its weights: the ResNet's widths and depth from the conv
@@ -16,6 +29,11 @@ import path from 'node:path';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { UlearnError } from '../errors.js';
 import { inspectCheckpoint, loadCheckpoint, type CheckpointInfo } from '../runs/checkpoint.js';
+import { loadOnnxEncoder } from '../transfer/onnx/encoder.js';
+import { onnxFrozenFeatures } from '../transfer/onnx/frozen.js';
+import { setFrozenFeatures, type FrozenFeatures } from './encode.js';
+import { isTransferSource, loadTransferEncoder } from '../transfer/load.js';
+import { mergePreprocessing, sidecarPreprocessing, withPreprocessing, type InputPreprocessing } from '../transfer/adapt.js';
 import { architectureOf, buildEncoder, setArchitecture, type EncoderArchitecture } from './architecture.js';
 import { loadModel } from './io.js';
 
@@ -30,6 +48,12 @@ export interface LoadEncoderOptions {
    * `inputShape` nor its run's config (a named dataset) tells; without it such a load fails.
    */
   legacyImageSize?: [number, number];
+  /** Imported models: input preprocessing, over the sidecar's (see the module comment). */
+  preprocessing?: InputPreprocessing;
+  /** Imported models: where the features end (an ONNX node or tensor, a tfjs layer); default before the classifier. */
+  cutAt?: string;
+  /** `.safetensors` / `.npy` weights: the ulearn architecture they are for. */
+  architecture?: EncoderArchitecture;
 }
 
 export interface LoadedEncoder {
@@ -43,11 +67,16 @@ export interface LoadedEncoder {
 const NAMED_SIZES: Record<string, [number, number]> = { 'fashion-mnist': [28, 28], mnist: [28, 28] };
 
 export async function loadEncoder(source: string, opts: LoadEncoderOptions = {}): Promise<LoadedEncoder> {
+  if (isImportedSource(source)) return loadImported(source, opts);
   const st = await stat(source).catch(() => undefined);
   if (!st?.isDirectory()) {
     throw new UlearnError(`${source}: ${st ? 'not a folder' : 'no such folder'}`, { code: 'E_CHECKPOINT', hint: ENCODER_HINT });
   }
-  if (existsSync(path.join(source, 'model.json'))) return fromModelFolder(source, opts);
+  if (existsSync(path.join(source, 'model.json'))) {
+    // A folder of tfjs's converter (or another program) is a foreign model: imported, cut before its classifier.
+    if (await isForeignModelFolder(source)) return loadImported(path.join(source, 'model.json'), opts);
+    return fromModelFolder(source, opts);
+  }
   let info = await inspectCheckpoint(source);
   if (!info && existsSync(path.join(source, 'checkpoints'))) {
     info = await inspectCheckpoint(path.join(source, 'checkpoints', 'pretrain-encoder'));
@@ -56,6 +85,23 @@ export async function loadEncoder(source: string, opts: LoadEncoderOptions = {})
   if (!info) throw new UlearnError(`${source}: not a checkpoint, a run directory or a model folder`, { code: 'E_CHECKPOINT', hint: ENCODER_HINT });
 
   const recorded = info.architecture ?? (await inferArchitecture(info, opts));
+  if (recorded.family === 'imported') {
+    // Weights only: they go into a fresh import of the recorded source (see the module comment).
+    const im = recorded.imported;
+    if (!im) throw new UlearnError(`${info.path}: an imported encoder's checkpoint that does not record its source`, { code: 'E_CHECKPOINT' });
+    if (!existsSync(im.source)) throw new UlearnError(`${info.path}: this checkpoint's weights belong to ${im.source}, which is gone`, { code: 'E_CHECKPOINT', hint: 'put the imported model back at that path; model folders from `ulearn train` do not need it' });
+    const { encoder } = await loadImported(im.source, { inputShape: opts.inputShape ?? recorded.inputShape, cutAt: im.cutAt, preprocessing: im.preprocessing, noSidecar: true });
+    try {
+      await loadCheckpoint(info.path, encoder);
+    } catch (err) {
+      encoder.dispose();
+      throw err;
+    }
+    // What the checkpoint records (the method that trained it, say), at the shape it was loaded for.
+    const architecture = { ...recorded, inputShape: encoder.inputs[0].shape.slice(1) as number[] };
+    setArchitecture(encoder, architecture);
+    return { encoder, architecture, path: info.path };
+  }
   const arch = withInputShape(recorded, opts.inputShape, info.path);
   const encoder = buildEncoder(arch);
   try {
@@ -67,7 +113,84 @@ export async function loadEncoder(source: string, opts: LoadEncoderOptions = {})
   return { encoder, architecture: arch, path: info.path };
 }
 
-const ENCODER_HINT = 'give a checkpoint (runs/<id>/checkpoints/pretrain-encoder), a run directory from `ulearn pretrain`, or a model folder from `ulearn train`';
+/** A model folder that ulearn did not write: no ulearn-model.json, no recorded architecture, no export sidecar. */
+async function isForeignModelFolder(dir: string): Promise<boolean> {
+  if (existsSync(path.join(dir, 'ulearn-model.json')) || existsSync(path.join(dir, 'preprocessing.json'))) return false;
+  try {
+    const json = JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8')) as { userDefinedMetadata?: { encoderArchitecture?: unknown } };
+    return !json.userDefinedMetadata?.encoderArchitecture;
+  } catch {
+    return false;
+  }
+}
+
+/** A model from elsewhere: an ONNX file, a tfjs `model.json`, `.safetensors` / `.npy` weights. */
+export function isImportedSource(source: string): boolean {
+  return (path.extname(source).toLowerCase() === '.onnx' && existsSync(source)) || isTransferSource(source);
+}
+
+async function loadImported(source: string, opts: LoadEncoderOptions & { noSidecar?: boolean }): Promise<LoadedEncoder> {
+  const pre = mergePreprocessing(opts.noSidecar ? undefined : sidecarPreprocessing(source), opts.preprocessing);
+  const onnx = path.extname(source).toLowerCase() === '.onnx';
+  let model: tfl.LayersModel;
+  let modelArch: EncoderArchitecture;
+  let format: NonNullable<EncoderArchitecture['imported']>['format'];
+  let cut: { tensor: string; pooled: boolean } | undefined;
+  if (onnx) {
+    // A model's fixed input dims are its own; symbolic ones (dynamic-axes exports) take the declared size, else
+    // the data's (the import says which it is, in its check phase, before any work).
+    const r = await loadOnnxEncoder(source, { cutAt: opts.cutAt }).catch((e: unknown) => {
+      const size = pre.size ?? (opts.inputShape?.length === 3 ? [opts.inputShape[0], opts.inputShape[1]] : undefined);
+      if (!(e instanceof UlearnError && /symbolic dims/.test(e.message) && size)) throw e;
+      return loadOnnxEncoder(source, { cutAt: opts.cutAt, inputShape: [...size, pre.channels ?? opts.inputShape?.[2] ?? 3] });
+    });
+    ({ encoder: model, architecture: modelArch, cut } = r);
+    format = 'onnx';
+  } else {
+    const r = await loadTransferEncoder(source, { architecture: opts.architecture, cutAt: opts.cutAt });
+    if (!r) throw new UlearnError(`${source}: not a model file ulearn reads`, { code: 'E_CHECKPOINT', hint: ENCODER_HINT });
+    ({ encoder: model, architecture: modelArch } = r);
+    format = r.kind;
+  }
+  let encoder: tfl.LayersModel;
+  let prefix: tfl.LayersModel | undefined;
+  try {
+    ({ encoder, prefix } = withPreprocessing(model, modelArch.inputShape, opts.inputShape, pre, source));
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  if (cut) {
+    // Frozen features through onnxruntime on the file's own graph, while the weights are the file's
+    // (encodeFrozen checks); the session is made on first use, so training runs never pay for it.
+    const [file, at, sample] = [source, cut, modelArch.inputShape];
+    let features: Promise<FrozenFeatures | undefined> | undefined;
+    setFrozenFeatures(encoder, {
+      run: async (x, m) => {
+        features ??= onnxFrozenFeatures(file, at, sample, prefix);
+        const f = await features;
+        return f ? f.run(x, m) : undefined;
+      },
+    });
+  }
+  const inputShape = encoder.inputs[0].shape.slice(1) as number[];
+  // A ulearn architecture read unchanged from weights stays buildable; anything else is 'imported'.
+  const architecture: EncoderArchitecture =
+    encoder === model && (format === 'safetensors' || format === 'npy')
+      ? modelArch
+      : {
+          family: 'imported',
+          modality: modelArch.modality,
+          inputShape,
+          widths: [encoder.outputs[0].shape[1] ?? modelArch.widths[modelArch.widths.length - 1]],
+          method: 'imported',
+          imported: { source: path.resolve(source), format, ...(opts.cutAt ? { cutAt: opts.cutAt } : {}), ...(Object.keys(pre).length ? { preprocessing: pre } : {}) },
+        };
+  setArchitecture(encoder, architecture);
+  return { encoder, architecture, path: source };
+}
+
+const ENCODER_HINT = 'give a checkpoint (runs/<id>/checkpoints/pretrain-encoder), a run directory from `ulearn pretrain`, a model folder from `ulearn train`, or an imported model (model.onnx, a tfjs model.json, .safetensors/.npy weights)';
 
 function withInputShape(arch: EncoderArchitecture, inputShape: number[] | undefined, where: string): EncoderArchitecture {
   if (!inputShape || sameShape(inputShape, arch.inputShape)) return arch;
@@ -162,6 +285,7 @@ async function fromModelFolder(dir: string, opts: LoadEncoderOptions): Promise<L
     widths: [featureDim],
   };
   if (opts.inputShape && !sameShape(opts.inputShape, inputShape)) {
+    encoder.dispose();
     throw new UlearnError(`${dir}: the model reads [${inputShape}] samples, not [${opts.inputShape}]`, { code: 'E_CHECKPOINT_MISMATCH' });
   }
   setArchitecture(encoder, arch);

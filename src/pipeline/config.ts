@@ -35,6 +35,25 @@ export const PipelineConfigSchema = z
       .object({
         widths: z.array(z.number().int().positive()).min(1).default([16, 32, 64]),
         blocksPerStage: z.number().int().positive().default(1),
+        /**
+         * Start pretraining from this encoder instead of a fresh one (domain-adaptive pretraining; `ulearn
+         * pretrain --encoder`): anything loadEncoder reads, an imported model.onnx included, which then brings
+         * its own architecture (widths and blocksPerStage are ignored). Optional, so older configs still match.
+         */
+        from: z.string().min(1).optional(),
+        /** Imported `from` models: the node or layer where the features end (default: before the classifier). */
+        cutAt: z.string().min(1).optional(),
+        /** Imported `from` models: input preprocessing over their preprocessing.json (models/load-encoder.ts). */
+        preprocessing: z
+          .object({
+            size: z.tuple([z.number().int().positive(), z.number().int().positive()]).optional(),
+            channels: z.union([z.literal(1), z.literal(3)]).optional(),
+            mean: z.array(z.number()).optional(),
+            std: z.array(z.number().positive()).optional(),
+            scale: z.number().positive().optional(),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .default({}),

@@ -29,7 +29,7 @@ import { UlearnError } from '../errors.js';
 import { umap2d } from '../eval/embedding-map.js';
 import { accuracy, argmaxRows, confusionMatrix, perClassAccuracy } from '../eval/metrics.js';
 import { renderReport, type ReportEpoch, type ReportInput, type ReportMethod } from '../eval/report.js';
-import { buildEncoder } from '../models/architecture.js';
+import { buildEncoder, setArchitecture } from '../models/architecture.js';
 import { encode } from '../models/encode.js';
 import { loadEncoder } from '../models/load-encoder.js';
 import { saveClassifier } from '../predict/image-model.js';
@@ -143,6 +143,18 @@ function newEncoder(ctx: Context, seed: number, method = 'none'): tfl.LayersMode
   return buildEncoder({ ...modality(ctx.train.modality).encoder(ctx.inputShape, ctx.cfg.encoder), method }, seed);
 }
 
+/**
+ * Domain-adaptive pretraining (`encoder.from`): SSL continues from a loaded encoder (an imported model, another
+ * run's), at the data's sample shape. Its checkpoints record where it came from (family 'imported' records its
+ * source file), so the later stages load it back like a fresh encoder's.
+ */
+async function startingEncoder(ctx: Context): Promise<tfl.LayersModel> {
+  const e = ctx.cfg.encoder;
+  const { encoder, architecture } = await loadEncoder(e.from!, { inputShape: ctx.inputShape, preprocessing: e.preprocessing, cutAt: e.cutAt });
+  setArchitecture(encoder, { ...architecture, method: ctx.cfg.pretrain.method });
+  return encoder;
+}
+
 function testSubset(ctx: Context): { x: Float32Array; y: Int32Array } {
   const n = ctx.cfg.testSize > 0 ? Math.min(ctx.cfg.testSize, ctx.test.size) : ctx.test.size;
   return { x: ctx.test.x.subarray(0, n * sampleSize(ctx.test)), y: ctx.test.y.subarray(0, n) };
@@ -176,7 +188,7 @@ async function pretrain(ctx: Context): Promise<{ encoder: tfl.LayersModel; epoch
     const { encoder } = await loadEncoder(run.path('checkpoints', 'pretrain-encoder'), { inputShape: ctx.inputShape });
     return { encoder, epochs: (done.epochs as ReportEpoch[]) ?? [], seconds: (done.seconds as number) ?? 0 };
   }
-  const encoder = newEncoder(ctx, cfg.seed, cfg.pretrain.method);
+  const encoder = cfg.encoder.from ? await startingEncoder(ctx) : newEncoder(ctx, cfg.seed, cfg.pretrain.method);
   const sslConfig = {
     encoder,
     inputShape: ctx.inputShape,

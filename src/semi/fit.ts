@@ -13,7 +13,7 @@ import { buildEncoder as buildEncoderOf } from '../models/architecture.js';
 import { loadEncoder } from '../models/load-encoder.js';
 import { classifierHead, featureDim } from '../models/resnet.js';
 import { fitClassifier } from '../train/fit-classifier.js';
-import { encode } from '../models/encode.js';
+import { encodeFrozen } from '../models/encode.js';
 import { headFromProbe, trainLinearProbe } from '../train/linear-probe.js';
 import { REGULARIZERS, type Regularizer } from '../train/step.js';
 import type { Budget } from '../util/budget.js';
@@ -252,14 +252,15 @@ export async function fitMethod(rawInput: FitInput): Promise<FitOutput> {
   const augments = modality(train.modality).trainAugments!(shape, { flip: s.flip, data: train });
   const dim = featureDim(encoder);
   const yl = Int32Array.from(labeled, (i) => y[i]);
-  const allFeatures = () => input.features ?? encode(encoder, train.x, shape, { progress: 'encode' });
-  const labeledFeatures = () => (input.features ? gatherRows(input.features, dim, labeled) : encode(encoder, gatherRows(train.x, shape[0] * shape[1] * shape[2], labeled), shape));
+  // Frozen features: an imported ONNX encoder, untouched so far, runs them in onnxruntime (encodeFrozen).
+  const allFeatures = async () => input.features ?? (await encodeFrozen(encoder, train.x, shape, { progress: 'encode' }));
+  const labeledFeatures = async () => (input.features ? gatherRows(input.features, dim, labeled) : await encodeFrozen(encoder, gatherRows(train.x, shape[0] * shape[1] * shape[2], labeled), shape));
 
   if (input.method === 'linear') {
-    return { encoder, head: probeHead(labeledFeatures(), dim, yl, K, seed), info: { labels: labeled.length } };
+    return { encoder, head: probeHead(await labeledFeatures(), dim, yl, K, seed), info: { labels: labeled.length } };
   }
   if (input.method === 'label-propagation') {
-    const f = allFeatures();
+    const f = await allFeatures();
     const t0 = Date.now();
     const lp = labelSpreading(f, dim, y, K, { k: s.k, alpha: s.alpha, graph: input.graph });
     // Inductive step (Iscen et al.): a linear classifier on the propagated labels of the whole pool, so new
@@ -272,7 +273,7 @@ export async function fitMethod(rawInput: FitInput): Promise<FitOutput> {
   }
 
   const lpft = input.pretrained && (input.method !== 'finetune' || s.lpft);
-  const head = lpft ? probeHead(labeledFeatures(), dim, yl, K, seed) : classifierHead(dim, K, { seed: seed + 7 });
+  const head = lpft ? probeHead(await labeledFeatures(), dim, yl, K, seed) : classifierHead(dim, K, { seed: seed + 7 });
   if (input.method === 'supervised' || input.method === 'finetune') {
     const tuning = input.method === 'finetune';
     const epochs = s.epochs ?? fitEpochs(lpc);

@@ -16,10 +16,10 @@ import { AUDIO_NEAR_THRESHOLD } from '../../clean/checks/audio.js';
 import { isAudioFolder } from '../../data/load.js';
 import { ensureSpeechDigits, SPEECH_DIGITS } from '../../data/speech-digits.js';
 import { join } from 'node:path';
-import { backendOption, budgetOption, intArg, numberArg, seedOption } from '../options.js';
+import { backendOption, budgetOption, encoderInputs, intArg, numberArg, seedOption, withEncoderInputOptions, type EncoderInputFlags } from '../options.js';
 import { modalityOfPath } from '../../modality.js';
 
-interface CleanCliOpts {
+interface CleanCliOpts extends EncoderInputFlags {
   out?: string;
   testData?: string;
   checks?: string;
@@ -38,7 +38,7 @@ interface CleanCliOpts {
 }
 
 export function registerCleanCommand(program: Command): void {
-  program
+  withEncoderInputOptions(program
     .command('clean')
     .description('find corrupt files, duplicates, near duplicates, train/test leakage, outliers and likely label errors; write a report and a cleaned manifest (your files are not changed)')
     .argument('<data>', "dataset name ('fashion-mnist', 'mnist'), a folder of images or of audio clips (WAV), or a table (.csv, .tsv, .arff)")
@@ -51,12 +51,12 @@ export function registerCleanCommand(program: Command): void {
     .option('--k <n>', 'neighbours per sample for outliers and label errors', intArg('--k', 2), 10)
     .option('--size <px>', 'the expected square image size (default: the most common size)', intArg('--size', 1))
     .option('--max-side <px>', 'check larger images at a copy downscaled to this longer side', intArg('--max-side', 8), 64)
-    .option('--encoder <run-dir>', 'embed with the pretrained encoder of this run directory instead of downscaled pixels')
+    .option('--encoder <path>', 'embed with this encoder instead of downscaled pixels: a pretrained run directory, checkpoint, model folder, or an imported model (model.onnx, a tfjs model.json; see --input-size, --channels, --mean, --std, --cut-at)')
     .addOption(budgetOption('wall-clock budget; checks not started when it runs out are reported as skipped'))
     .addOption(seedOption('random seed'))
     .addOption(backendOption({ help: 'compute backend (exact kNN on small data, --encoder)' }))
     .option('--no-html', 'skip report.html')
-    .option('--skip-bad-rows', 'tables: skip (list, and exclude in the manifest) rows that cannot be read instead of stopping at the first')
+    .option('--skip-bad-rows', 'tables: skip (list, and exclude in the manifest) rows that cannot be read instead of stopping at the first'))
     .action(async (arg: string, o: CleanCliOpts) => {
       const outDir = o.out ?? `runs/clean-${arg.replace(/\/+$/, '').split('/').pop() || 'data'}`;
       let data = arg;
@@ -120,7 +120,7 @@ export function registerCleanCommand(program: Command): void {
         near: { threshold: o.nearThreshold },
         k: o.k,
         scan: { size: o.size, maxSide: o.maxSide },
-        embed: o.encoder ? encoderEmbedding(o.encoder, o.backend) : undefined,
+        embed: o.encoder ? encoderEmbedding(o.encoder, o.backend, encoderInputs(o)) : undefined,
         seed: o.seed,
         backend: o.backend,
         budget: Budget.parse(o.budget),

@@ -17,7 +17,7 @@ import { EXPORT_FORMATS, exportLabels, importLabels, parseLabelFile, type Export
 import type { ProjectMeta } from '../../label/store.js';
 import { ensureWebBuilt } from '../../label/web-build.js';
 import { writeFileAtomic } from '../../util/atomic.js';
-import { intArg, numberArg, portArg } from '../options.js';
+import { encoderInputs, intArg, numberArg, portArg, withEncoderInputOptions, type EncoderInputFlags } from '../options.js';
 
 // The store (better-sqlite3), the server (fastify) and the project builder (sharp) are loaded by the actions
 // that use them: every `ulearn` command registers this one, and loading them up front cost each ~76 ms.
@@ -26,27 +26,27 @@ const openStore = async (dir: string) => (await import('../../label/store.js')).
 export function registerLabelCommand(program: Command): void {
   const label = program.command('label').description('annotation web app with active learning: init a project, add annotators, serve, import/export labels');
 
-  label
+  withEncoderInputOptions(label
     .command('init')
     .description('create a labeling project from a folder of images/audio or from Fashion-MNIST')
     .argument('<project-dir>', 'directory to create (holds project.db, embeddings, media)')
     .requiredOption('--data <folder|fashion-mnist>', "a folder (searched recursively) or 'fashion-mnist'")
     .option('--classes <a,b,c>', 'class names, comma-separated (default for fashion-mnist: its 10 classes)')
     .option('--limit <n>', 'at most this many samples (fashion-mnist default 2000)', intArg('--limit', 1))
-    .option('--encoder <run-dir>', 'embed with this pretrained encoder run (`ulearn pretrain`) instead of 16×16 pixels')
+    .option('--encoder <path>', 'embed with this encoder instead of 16×16 pixels: a pretrained run (`ulearn pretrain`), checkpoint, model folder, or an imported model (model.onnx, a tfjs model.json; see --channels, --mean, --std, --cut-at)')
     .option('--target <n>', 'labels wanted in total (progress bar; default 20 per class)', intArg('--target', 1))
     .option('--retrain-every <n>', 'retrain the light model after this many new labels', intArg('--retrain-every', 1), 20)
     .addOption(new Option('--strategy <name>', 'active-learning strategy for the queue').choices([...STRATEGIES]).default('hybrid'))
     .addOption(new Option('--model <kind>', 'light model retrained in the background').choices([...LIGHT_MODEL_KINDS]).default('linear'))
     .option('--overlap <fraction>', 'share of labeled samples also shown (blind) to each other annotator, for agreement', numberArg('--overlap', 0, 1), 0.1)
     .option('--seed <n>', 'seed (held-out slice, strategy draws)', intArg('--seed', 0), 0)
-    .addHelpText('after', `\nStrategies (--strategy):\n${STRATEGIES.map((s) => `  ${s.padEnd(17)} ${STRATEGY_DESCRIPTIONS[s]}`).join('\n')}`)
-    .action(async (dir: string, o: { data: string; classes?: string; limit?: number; encoder?: string; target?: number; retrainEvery: number; strategy: string; model: ProjectMeta['model']; overlap: number; seed: number }) => {
+    .addHelpText('after', `\nStrategies (--strategy):\n${STRATEGIES.map((s) => `  ${s.padEnd(17)} ${STRATEGY_DESCRIPTIONS[s]}`).join('\n')}`))
+    .action(async (dir: string, o: EncoderInputFlags & { data: string; classes?: string; limit?: number; encoder?: string; target?: number; retrainEvery: number; strategy: string; model: ProjectMeta['model']; overlap: number; seed: number }) => {
       createStrategy(o.strategy);
       const classes = o.classes?.split(',').map((c) => c.trim());
       if (classes?.some((c) => c === '')) throw new UlearnError(`--classes has an empty name: '${o.classes}'`, { code: 'E_ARG' });
       const { initProject } = await import('../../label/init.js');
-      const store = await initProject(dir, { ...o, classes });
+      const store = await initProject(dir, { ...o, classes, encoderInputs: encoderInputs(o) });
       console.log(`project ${store.dir}: ${store.sampleCount()} samples, classes ${store.meta.classes.join(', ')}`);
       console.log(`next: ulearn label add-annotator <name> --project ${dir}   then   ulearn label ${dir}`);
       store.close();

@@ -19,12 +19,13 @@ import { saveClassifier } from '../../predict/image-model.js';
 import { checkThreshold } from '../../semi/validate.js';
 import { predictProba } from '../../train/fit-classifier.js';
 import { Budget } from '../../util/budget.js';
-import { backendOption, budgetOption, intArg, seedOption, skipBadOption, threadsOption } from '../options.js';
+import { backendOption, budgetOption, encoderInputs, intArg, seedOption, skipBadOption, threadsOption, withEncoderInputOptions, type EncoderInputFlags } from '../options.js';
+import { loadEncoder } from '../../models/load-encoder.js';
 import { architectureOf } from '../../models/architecture.js';
 import { readGeneratedFolder, type GeneratedSet } from '../../generate/generated-folder.js';
 import { checkGeneratedOptions, checkRatio, DEFAULT_GENERATED_RATIO, fitWithGenerated, GENERATED_FILTERS, type GeneratedFilter } from '../../generate/filter.js';
 
-interface TrainOpts {
+interface TrainOpts extends EncoderInputFlags {
   method: string;
   encoder?: string;
   labelsPerClass?: number;
@@ -51,12 +52,12 @@ interface TrainOpts {
 }
 
 export function registerTrainCommand(program: Command): void {
-  program
+  withEncoderInputOptions(program
     .command('train')
     .description('train a classifier from few labels with one method (supervised, linear, finetune, label-propagation, pseudo-label, fixmatch, ssvae) and save it for `ulearn predict`')
     .argument('<data>', "dataset name ('fashion-mnist', 'mnist') or a folder of images (unlabeled files allowed)")
     .addOption(new Option('--method <name>', 'training method').choices([...FIT_METHODS]).makeOptionMandatory())
-    .option('--encoder <path>', 'pretrained encoder: a run directory, its checkpoint (runs/<id>/checkpoints/pretrain-encoder) or a model folder; needed by linear, finetune, label-propagation; optional start for pseudo-label and fixmatch; with ssvae, M2 runs on its features (M1+M2)')
+    .option('--encoder <path>', 'pretrained encoder: a run directory, its checkpoint (runs/<id>/checkpoints/pretrain-encoder), a model folder, or an imported model (model.onnx, a tfjs model.json; see --input-size, --channels, --mean, --std, --cut-at); needed by linear, finetune, label-propagation; optional start for pseudo-label and fixmatch; with ssvae, M2 runs on its features (M1+M2)')
     .option('--labels-per-class <n>', 'labels kept per class (default: every label the data has)', intArg('--labels-per-class', 1))
     .option('--total-labels <n>', 'labels kept in total, stratified across classes', intArg('--total-labels', 1))
     .option('--test-data <folder>', 'labeled test images for a folder dataset (accuracy is printed)')
@@ -77,7 +78,7 @@ export function registerTrainCommand(program: Command): void {
     .addOption(budgetOption('wall-clock budget for training, e.g. 10m'))
     .addOption(seedOption())
     .addOption(backendOption())
-    .addOption(threadsOption())
+    .addOption(threadsOption()))
     .action(async (data: string, o: TrainOpts) => {
       const settings: Partial<SemiSettings> = { flip: o.flip };
       if (o.threshold !== undefined) settings.threshold = o.threshold;
@@ -119,6 +120,9 @@ export function registerTrainCommand(program: Command): void {
       console.error(`data: ${train.name}, ${train.size} ${pre ? 'clips' : 'images'}, ${labeled.length} labeled, ${train.classes.length} classes`);
       // A pretrained encoder brings its own architecture (recorded in its checkpoint); these shape a fresh one.
       const encoder: EncoderSpec = { widths: o.widths ?? [16, 32, 64], blocksPerStage: o.blocks ?? 1 };
+      // The encoder is loaded here, at the data's sample shape, so an imported one gets its input preprocessing
+      // (and a shape that does not fit fails) before any training.
+      const pretrained = o.encoder ? (await loadEncoder(o.encoder, { inputShape: train.inputShape, ...encoderInputs(o) })).encoder : undefined;
       const t0 = Date.now();
       const fitInput = {
         method: o.method as (typeof FIT_METHODS)[number],
@@ -126,7 +130,7 @@ export function registerTrainCommand(program: Command): void {
         y,
         labeled,
         encoder,
-        pretrained: o.encoder,
+        pretrained,
         settings,
         seed: o.seed,
         budget: Budget.parse(o.budget),

@@ -16,17 +16,21 @@ export interface LoadedOnnxEncoder {
   path: string;
   /** Where the features end (and whether they were pooled), for logs. */
   description: string;
+  /** The ONNX tensor the features are cut at, and whether they are its global average (a feature map). */
+  cut: { tensor: string; pooled: boolean };
 }
 
 export async function loadOnnxEncoder(file: string, opts: Pick<ImportOnnxOptions, 'cutAt' | 'inputShape'> = {}): Promise<LoadedOnnxEncoder> {
   const imp = await importOnnx(file, opts);
   let encoder = imp.model;
   let description = imp.description;
+  let pooled = false;
   const out = encoder.outputs[0];
   if (out.shape.length === 4 && imp.outputNhwc) {
-    const pooled = tfl.layers.globalAveragePooling2d({ name: 'onnx_features_pool' }).apply(out) as tfl.SymbolicTensor;
-    encoder = tfl.model({ inputs: encoder.inputs, outputs: pooled, name: encoder.name });
+    const mean = tfl.layers.globalAveragePooling2d({ name: 'onnx_features_pool' }).apply(out) as tfl.SymbolicTensor;
+    encoder = tfl.model({ inputs: encoder.inputs, outputs: mean, name: encoder.name });
     description += ', pooled globally (mean over H and W)';
+    pooled = true;
   }
   const features = encoder.outputs[0].shape;
   if (features.length !== 2) {
@@ -44,5 +48,5 @@ export async function loadOnnxEncoder(file: string, opts: Pick<ImportOnnxOptions
     method: 'onnx-import',
   };
   setArchitecture(encoder, architecture);
-  return { encoder, architecture, path: file, description };
+  return { encoder, architecture, path: file, description, cut: { tensor: imp.cut.tensor, pooled } };
 }

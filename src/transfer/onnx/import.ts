@@ -235,7 +235,7 @@ function layerName(raw: string, taken: Set<string>): string {
  * Whether a 4-D input is already NHWC in the file: every node reading it is a Transpose to NCHW (what tf2onnx
  * writes in front of a Keras model). Such an input keeps its own layout, which is ours.
  */
-function nhwcFile(input: string, nodes: onnx.INodeProto[]): boolean {
+export function nhwcFile(input: string, nodes: onnx.INodeProto[]): boolean {
   const readers = nodes.filter((n) => n.input?.includes(input));
   return readers.length > 0 && readers.every((n) => n.opType === 'Transpose' && n.attribute?.find((a) => a.name === 'perm')?.ints?.map(Number).join() === '0,3,1,2');
 }
