@@ -277,7 +277,7 @@ export async function run(args: string[]): Promise<number> {
       'CAS (percent): a classifier trained on the generated samples alone, tested on the real test split.',
       values.encoder
         ? `FD and precision/recall (k-NN manifolds, k = 3) are in the feature space of the SSL encoder ${values.encoder}. ${NOT_INCEPTION_NOTE}`
-        : `FD, precision and recall are null: no --encoder was given, and they need an SSL encoder's feature space. ${NOT_INCEPTION_NOTE}`,
+        : "FD, precision and recall are null: no --encoder was given, and they need an SSL encoder's feature space (this run invents none).",
     ].join(' '),
   });
   console.log(`wrote ${out}`);
