@@ -232,7 +232,13 @@ export async function run(args: string[]): Promise<number> {
             const t0 = Date.now();
             const settings = { ...ROWS[method].settings, ...(quick ? { steps: 10, epochs: 2 } : {}) };
             const fit = await fitMethod({ method: ROWS[method].fit, train, y, labeled, encoder: { widths: [16, 32, 64], blocksPerStage: 1 }, pretrained: ROWS[method].ssl ? values.encoder : undefined, settings, seed, budget: Budget.parse(budgetText), log: (l) => console.error(l) });
-            return { method, labels, seed, acc: testAcc(fit, test!), seconds: (Date.now() - t0) / 1000, steps: fit.info.steps ?? fit.info.epochs ?? null };
+            try {
+              return { method, labels, seed, acc: testAcc(fit, test!), seconds: (Date.now() - t0) / 1000, steps: fit.info.steps ?? fit.info.epochs ?? null };
+            } finally {
+              // A full run fits hundreds of models in one process.
+              fit.encoder.dispose();
+              fit.head.dispose();
+            }
           }),
         );
       }
