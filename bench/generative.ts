@@ -120,14 +120,16 @@ async function augmentedRows(c: Ctx, labels: number, seed: number, y: Int32Array
     for (const g of gens) {
       const method = `${base}+${g.model}`;
       out.push(
-        await c.cached(c.unitFile(method, labels, seed), async () => {
+        // Keyed by the filter and ratio too, so a rerun with other ones does not reuse these.
+        await c.cached(c.unitFile(`${method}-${c.filter}-r${c.ratio}`, labels, seed), async () => {
           console.error(`${method}: ${labels} labels, seed ${seed}`);
           const set = await readGeneratedFolder(path.join(work, g.folder, GENERATED_DIR), { target: c.train });
           const t0 = Date.now();
           const settings = { ...ROWS[base].settings, ...(c.quick ? { steps: 10, epochs: 2 } : {}) };
           const fit = await fitWithGenerated(
             { method: ROWS[base].fit, train: c.train, y, labeled, encoder: { widths: [16, 32, 64], blocksPerStage: 1 }, pretrained: ROWS[base].ssl ? c.encoder : undefined, settings, seed, budget: Budget.parse(c.budgetText), log: (l) => console.error(l) },
-            { set, ratio: c.ratio, filter: c.filter },
+            // The knn filter votes in --encoder's features for every row, supervised ones included.
+            { set, ratio: c.ratio, filter: c.filter, knnEncoder: c.encoder },
           );
           try {
             const used = fit.generated.used.reduce((s, v) => s + v, 0);
