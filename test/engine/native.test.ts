@@ -108,6 +108,14 @@ describe('native kernels', { skip }, () => {
     }
   });
 
+  test("1x1 strided filter gradients on channels below oneDNN's 16-wide block: right, and the process survives", { skip }, async () => {
+    // In a child process: the bug this guards against (native/src/addon.cc, jit_1x1) corrupts the C heap.
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'test/engine/native-1x1-child.ts'], { timeout: 120_000 });
+    const m = /^ok (\S+)$/m.exec(stdout);
+    assert.ok(m, `child said: ${stdout}`);
+    assert.ok(Number(m[1]) <= 1e-4, `filter gradient off the cpu backend's by ${m[1]} (relative)`);
+  });
+
   test('allocate nothing they do not return', () => {
     const x = tf.randomNormal([2, 8, 8, 4]);
     const w = tf.randomNormal([3, 3, 4, 6]);
