@@ -9,7 +9,7 @@ import '@tensorflow/tfjs-backend-cpu';
 // Without this import tf.grad/optimizer.minimize fail with 'gradient function not found'.
 import '@tensorflow/tfjs-layers';
 import { UlearnError } from '../errors.js';
-import { vulkanLoaderPresent } from './gpu-probe.js';
+import { probeAdapterInChild, vulkanLoaderPresent } from './gpu-probe.js';
 import { withThreadedWasm } from './wasm-threads.js';
 import { registerWasmKernels } from './kernels/register.js';
 import { loadNative } from './native.js';
@@ -180,6 +180,13 @@ async function probeWebGpu(): Promise<string> {
       code: 'E_NO_GPU',
       hint: 'use --backend wasm on machines without a GPU; with a GPU, install its driver and the Vulkan loader (Debian: libvulkan1)',
     });
+  }
+  if (!g.navigator?.gpu && process.platform === 'linux') {
+    // Dawn writes to stderr while it turns down software Vulkan drivers: ask in a child first (gpu-probe.ts).
+    const probe = probeAdapterInChild();
+    if (!probe.found) {
+      throw new UlearnError(`webgpu backend unavailable: no GPU adapter found (${probe.why})`, { code: 'E_NO_GPU', hint: 'use --backend wasm on machines without a GPU' });
+    }
   }
   if (!g.navigator?.gpu) {
     Object.assign(globalThis, mod.globals);

@@ -113,9 +113,13 @@ export async function loadEncoder(source: string, opts: LoadEncoderOptions = {})
   return { encoder, architecture: arch, path: info.path };
 }
 
-/** A model folder that ulearn did not write: no ulearn-model.json, no recorded architecture, no export sidecar. */
+/**
+ * A model folder that ulearn did not write: none of the files ulearn writes beside a model (ulearn-model.json
+ * from train, preprocessor.json and classes.json from the tabular and audio paths, an export's sidecar) and no
+ * recorded architecture.
+ */
 async function isForeignModelFolder(dir: string): Promise<boolean> {
-  if (existsSync(path.join(dir, 'ulearn-model.json')) || existsSync(path.join(dir, 'preprocessing.json'))) return false;
+  if (['ulearn-model.json', 'preprocessing.json', 'preprocessor.json', 'classes.json'].some((f) => existsSync(path.join(dir, f)))) return false;
   try {
     const json = JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8')) as { userDefinedMetadata?: { encoderArchitecture?: unknown } };
     return !json.userDefinedMetadata?.encoderArchitecture;

@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { vulkanLoaderPresent } from '../../src/engine/gpu-probe.js';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { probeAdapterInChild, vulkanLoaderPresent } from '../../src/engine/gpu-probe.js';
 
 test('the Vulkan pre-check: absent only when the loader cannot be opened; never checked off Linux', () => {
   const throwing = (message: string) => () => {
@@ -14,4 +17,17 @@ test('the Vulkan pre-check: absent only when the loader cannot be opened; never 
     assert.equal(vulkanLoaderPresent('linux', (m, f) => process.dlopen(m as NodeModule, f === 'libvulkan.so.1' ? 'libm.so.6' : f)), true);
     assert.equal(vulkanLoaderPresent('linux', (m) => process.dlopen(m as NodeModule, 'libulearn-absent.so.9')), false);
   }
+});
+
+test('the adapter probe runs Dawn in a child: its stderr stays there, and what it found comes back', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ulearn-gpu-probe-'));
+  const fake = (adapter: string) =>
+    `process.stderr.write('error: XDG_RUNTIME_DIR is invalid\\n');\n` +
+    `export const globals = {};\nexport function create() { return { requestAdapter: async () => ${adapter} }; }\n`;
+  await writeFile(join(dir, 'none.mjs'), fake('null'));
+  await writeFile(join(dir, 'one.mjs'), fake("({ info: { vendor: 'acme', device: 'x1' } })"));
+  await writeFile(join(dir, 'dies.mjs'), 'process.exit(3);\n');
+  assert.deepEqual(probeAdapterInChild(join(dir, 'none.mjs')), { found: false, why: 'Dawn found no Vulkan/Metal/D3D12 device' });
+  assert.deepEqual(probeAdapterInChild(join(dir, 'one.mjs')), { found: true, adapter: 'acme x1' });
+  assert.deepEqual(probeAdapterInChild(join(dir, 'dies.mjs')), { found: false, why: 'the GPU probe exited with 3' });
 });
