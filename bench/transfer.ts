@@ -121,8 +121,8 @@ export async function run(args: string[]): Promise<number> {
   const train = classes5to9(fm.train, quick ? 400 : undefined);
   const test = classes5to9(fm.test!, quick ? 200 : undefined);
   const shape = train.inputShape as [number, number, number];
-  // The pipeline's default encoder, in --quick too (the native engine has crashed on 8-wide ResNets: free()
-  // errors in fitMethod's supervised fit; 16-32-64 runs).
+  // The pipeline's default encoder (16-32-64), in --quick too: the from-scratch arm trains what the pipeline
+  // would.
   const encoderSpec = pipelineConfig({}).encoder;
 
   // ulearn's SSL encoder on the unlabeled training images (all classes), once for every seed.
