@@ -13,11 +13,11 @@
  * written whole in a temporary sibling and renamed into place: readers see the old folder or the new one.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { UlearnError } from '../errors.js';
-import { syncDir, writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import { replaceDir, syncDir, writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import type { GeneratorKind } from './types.js';
 import type { GeneratedManifest, GeneratedSample } from './generated-folder.js';
 
@@ -85,15 +85,8 @@ export async function writeGeneratedFolder(out: string, o: { model: GeneratorKin
     const manifest: GeneratedManifest = { version: 1, kind: GENERATED_KIND, model: o.model, checkpoint: o.checkpoint, shape, classes: o.classes, samples };
     await writeJsonAtomic(join(tmp, 'manifest.json'), manifest);
     await syncDir(tmp);
-    let old: string | undefined;
-    if (await stat(final).catch(() => undefined)) {
-      old = join(out, `.${GENERATED_DIR}.old-${randomBytes(4).toString('hex')}`);
-      await rename(final, old);
-    }
-    await rename(tmp, final);
+    await replaceDir(tmp, final);
     done = true;
-    await syncDir(out);
-    if (old) await rm(old, { recursive: true, force: true });
     return manifest;
   } finally {
     if (!done) await rm(tmp, { recursive: true, force: true }).catch(() => undefined);

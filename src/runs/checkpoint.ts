@@ -21,7 +21,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { UlearnError } from '../errors.js';
 import { architectureOf, checkArchitecture, type EncoderArchitecture } from '../models/architecture.js';
-import { syncDir, writeJsonAtomic } from '../util/atomic.js';
+import { replaceDir, syncDir, writeJsonAtomic } from '../util/atomic.js';
 import type { RunDir } from './run-dir.js';
 
 const FORMAT = 'ulearn-checkpoint';
@@ -148,16 +148,8 @@ export async function saveCheckpoint(dir: string, model: tfl.LayersModel, opts: 
     }
     await writeJsonAtomic(join(tmp, 'manifest.json'), manifest);
     await syncDir(tmp);
-
-    let old: string | undefined;
-    if (await exists(dir)) {
-      old = join(parent, `.${name}.old-${randomBytes(4).toString('hex')}`);
-      await rename(dir, old);
-    }
-    await rename(tmp, dir);
+    await replaceDir(tmp, dir);
     swapped = true;
-    await syncDir(parent);
-    if (old) await rm(old, { recursive: true, force: true });
   } finally {
     if (!swapped) await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
   }

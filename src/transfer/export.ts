@@ -13,7 +13,7 @@
  * an existing export is replaced whole. A folder that holds anything but an earlier export is not touched.
  */
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -24,7 +24,7 @@ import type { Modality } from '../data/dataset.js';
 import { architectureOf, type EncoderArchitecture } from '../models/architecture.js';
 import { loadModel, saveModel } from '../models/io.js';
 import { loadEncoder } from '../models/load-encoder.js';
-import { syncDir, writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import { replaceDir, writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { ONNX_OPSET, toOnnx, type InputLayout } from './export-onnx.js';
 import { checkOnnxExport, EXPORT_TOLERANCE, type ExportCheck } from './onnx-check.js';
 import { AUDIO_NOTE, imagePreprocessing, SIDECAR_FILE, TABLE_NOTE, ulearnVersion, type ExportSidecar, type Preprocessing } from './sidecar.js';
@@ -130,7 +130,7 @@ export async function exportModel(source: tfl.LayersModel | string, outDir: stri
         for (const f of r.companions) await copyFile(path.join(r.source!, f), path.join(tmp, f));
       }
       await writeJsonAtomic(path.join(tmp, SIDECAR_FILE), sidecar);
-      await swapIn(tmp, outDir);
+      await replaceDir(tmp, outDir);
       const files = (await readdir(outDir)).sort();
       log(`exported ${kind} (${opts.format}) to ${outDir}: ${files.join(', ')}`);
       return { dir: outDir, files, sidecar, check };
@@ -151,25 +151,6 @@ async function checkOutDir(outDir: string): Promise<void> {
   if (entries.length > 0 && !entries.includes(SIDECAR_FILE)) {
     throw new UlearnError(`${outDir}: folder is not empty and not an earlier export (no ${SIDECAR_FILE}); not overwriting it`, { code: 'E_EXPORT_OUT', hint: 'give a new or empty folder for --out' });
   }
-}
-
-/** tmp → outDir by rename; an earlier export is moved aside first and removed after. */
-async function swapIn(tmp: string, outDir: string): Promise<void> {
-  const parent = path.dirname(path.resolve(outDir));
-  await mkdir(parent, { recursive: true });
-  let old: string | undefined;
-  if (existsSync(outDir)) {
-    old = path.join(parent, `.${path.basename(outDir)}.old-${randomBytes(4).toString('hex')}`);
-    await rename(outDir, old);
-  }
-  try {
-    await rename(tmp, outDir);
-  } catch (e) {
-    if (old) await rename(old, outDir);
-    throw e;
-  }
-  await syncDir(parent);
-  if (old) await rm(old, { recursive: true, force: true });
 }
 
 async function readJson(file: string): Promise<unknown> {
