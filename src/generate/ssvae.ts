@@ -8,26 +8,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { bernoulliLogLik, crossEntropy, gaussianKl, gaussianLogLik, m2LabelledBound, m2Objective, m2UnlabelledBound, reparameterize } from './losses.js';
-import { fitClassPrior, priorSample, type ClassPrior } from './latent-prior.js';
+import { fitClassPrior, priorSample } from './latent-prior.js';
 import { bundle, decoderNet, encoderNet, Inits, prod, run } from './nets.js';
-import type { GenBatch, Generator } from './types.js';
+import type { GenBatch, Generator, LatentVaeConfig } from './types.js';
 
-export interface SsvaeConfig {
-  shape: number[];
-  classes: number;
-  latent: number;
-  widths: [number, number];
-  hidden: number;
-  likelihood: 'bernoulli' | 'gaussian';
+export interface SsvaeConfig extends LatentVaeConfig {
   /**
    * α, the classification weight. Kingma et al. use 0.1·N for sums over the data set; with our per-sample means
    * the comparable scale is relative to the reconstruction term, so the default is 0.1 × the sample's size
    * (78 for 28×28 images), which gives cross-entropy a weight of the order of the likelihood's gradient.
    */
   alpha: number;
-  seed: number;
-  /** Per-class Gaussian over z that sampling draws from (latent-prior.ts), fitted after training. */
-  classPrior?: ClassPrior;
 }
 
 export const DEFAULT_SSVAE: Omit<SsvaeConfig, 'shape' | 'classes' | 'seed' | 'alpha'> = { latent: 16, widths: [32, 64], hidden: 256, likelihood: 'bernoulli' };

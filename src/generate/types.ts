@@ -1,4 +1,5 @@
 /** What every generator is to the training loop, the checkpoint code and `ulearn generate`. */
+import type { ClassPrior } from './latent-prior.js';
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
@@ -22,4 +23,20 @@ export interface Generator<C = unknown> {
   /** `labels.length` samples of those classes, in the data's range, [N, ...shape]. */
   sample(labels: Int32Array, seed: number, opts?: { steps?: number; guidance?: number }): tf.Tensor;
   dispose(): void;
+}
+
+/** What the VAE and the semi-supervised VAE (M2) share: the data, the networks and the latent. */
+export interface LatentVaeConfig {
+  shape: number[];
+  classes: number;
+  latent: number;
+  widths: [number, number];
+  hidden: number;
+  likelihood: 'bernoulli' | 'gaussian';
+  seed: number;
+  /**
+   * Per-class Gaussian over z fitted on the labelled samples' posteriors after training (`fitClassPrior`), which
+   * sampling draws from instead of N(0, I); recorded with the config so a checkpoint samples the same way.
+   */
+  classPrior?: ClassPrior;
 }

@@ -13,25 +13,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { bernoulliLogLik, gaussianKl, gaussianLogLik, reparameterize } from './losses.js';
-import { fitClassPrior, priorSample, type ClassPrior } from './latent-prior.js';
+import { fitClassPrior, priorSample } from './latent-prior.js';
 import { bundle, decoderNet, encoderNet, Inits, run } from './nets.js';
-import type { GenBatch, Generator } from './types.js';
+import type { GenBatch, Generator, LatentVaeConfig } from './types.js';
 
-export interface VaeConfig {
-  shape: number[];
-  classes: number;
-  latent: number;
-  widths: [number, number];
-  hidden: number;
-  likelihood: 'bernoulli' | 'gaussian';
+export interface VaeConfig extends LatentVaeConfig {
   /** Weight of the KL term (1 = the ELBO). */
   beta: number;
-  seed: number;
-  /**
-   * Per-class Gaussian over z fitted on the labelled samples' posteriors after training (`fitClassPrior`), which
-   * sampling draws from instead of N(0, I); recorded with the config so a checkpoint samples the same way.
-   */
-  classPrior?: ClassPrior;
 }
 
 export const DEFAULT_VAE: Omit<VaeConfig, 'shape' | 'classes' | 'seed'> = { latent: 16, widths: [32, 64], hidden: 256, likelihood: 'bernoulli', beta: 1 };
