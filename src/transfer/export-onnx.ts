@@ -127,7 +127,7 @@ function littleEndianBytes(a: Float32Array | BigInt64Array): Uint8Array {
 const unsupported = (layer: Layer, why: string) =>
   new UlearnError(`cannot export layer '${layer.name}' (${layer.getClassName()}) to ONNX: ${why}`, {
     code: 'E_EXPORT_UNSUPPORTED',
-    hint: 'supported: Conv2D, DepthwiseConv2D, Conv1D, Dense, BatchNormalization, ReLU and activations, Add/Multiply/Average/Maximum/Minimum, Concatenate, pooling (max, average, global), Flatten, Reshape, ZeroPadding2D, Dropout (dropped), nested models',
+    hint: 'supported: Conv2D, DepthwiseConv2D, Conv1D, Dense, BatchNormalization, ReLU and activations, Add/Multiply/Average/Maximum/Minimum, Concatenate, pooling (max, average, global), Flatten, Reshape, ZeroPadding2D, bilinear resize, Dropout (dropped), nested models',
   });
 
 const pair = (v: unknown): [number, number] => (Array.isArray(v) ? [Number(v[0]), Number(v[1] ?? v[0])] : [Number(v), Number(v)]);
@@ -444,6 +444,19 @@ const onnxOp: Emit = (g, layer, inputs, outShape) => {
   }
 };
 
+/**
+ * ulearn's bilinear resize (transfer/resize-layer.ts: half-pixel centres, no antialiasing) as ONNX Resize
+ * (linear, half_pixel). The target size goes in as `sizes`, [N, C] taken from the input's Shape, so onnxruntime
+ * samples at exactly in/out as tfjs does (a float `scales` would round) and the batch stays free.
+ */
+const resizeImages: Emit = (g, layer, [x], s) => {
+  const { height, width } = layer.getConfig() as { height: number; width: number };
+  const v = g.layout(x, 'nchw');
+  const nc = g.node('Slice', [g.node('Shape', [v.name], `${layer.name}/shape`), g.int64(`${layer.name}/starts`, [0]), g.int64(`${layer.name}/ends`, [2])], `${layer.name}/nc`);
+  const sizes = g.node('Concat', [nc, g.int64(`${layer.name}/hw`, [height, width])], `${layer.name}/sizes`, { axis: 0 });
+  return { name: g.node('Resize', [v.name, '', '', sizes], layer.name, { mode: 'linear', coordinate_transformation_mode: 'half_pixel' }), shape: s, layout: 'nchw' };
+};
+
 const EMITTERS: Record<string, Emit> = {
   Conv2D: (g, l, i, s) => conv2d(g, l, i, s, false),
   DepthwiseConv2D: (g, l, i, s) => conv2d(g, l, i, s, true),
@@ -475,6 +488,7 @@ const EMITTERS: Record<string, Emit> = {
   ZeroPadding2D: zeroPadding2d,
   Permute: permute,
   UlearnOnnxOp: onnxOp,
+  UlearnResizeImages: resizeImages,
 };
 
 /** Layers that do nothing at inference (tfjs' `training: false`): the value passes through. */

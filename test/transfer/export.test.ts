@@ -26,6 +26,7 @@ import { loadShapes } from '../../src/data/shapes.js';
 import { loadTableDataset } from '../../src/data/table-dataset.js';
 import { savePreprocessor } from '../../src/data/preprocess/index.js';
 import { toOnnx } from '../../src/transfer/export-onnx.js';
+import { ResizeImages } from '../../src/transfer/resize-layer.js';
 import { checkOnnxExport, runOnnx, runTfjs } from '../../src/transfer/onnx-check.js';
 import { exportModel } from '../../src/transfer/export.js';
 import type { ExportSidecar } from '../../src/transfer/sidecar.js';
@@ -286,6 +287,17 @@ test('every other supported layer (as Keras models use them): onnxruntime = tfjs
   const model = tfl.model({ inputs: input, outputs: out, name: 'zoo' });
   randomizeWeights(model, 13);
   await assertMatches(model, randomInput(14, 4 * 9 * 8 * 3), [4, 9, 8, 3], 'random inputs');
+  model.dispose();
+});
+
+test("ulearn's bilinear resize in front of a model (up and down, as --input-size adds it): onnxruntime = tfjs in both layouts", async () => {
+  const input = tfl.input({ shape: [9, 8, 3] });
+  const up = new ResizeImages({ height: 13, width: 16, name: 'resize_up' }).apply(tfl.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', name: 'conv_a' }).apply(input) as tfl.SymbolicTensor) as tfl.SymbolicTensor;
+  const down = new ResizeImages({ height: 5, width: 7, name: 'resize_down' }).apply(up) as tfl.SymbolicTensor;
+  const out = tfl.layers.globalAveragePooling2d({ name: 'gap' }).apply(tfl.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', name: 'conv_b' }).apply(down) as tfl.SymbolicTensor) as tfl.SymbolicTensor;
+  const model = tfl.model({ inputs: input, outputs: [out], name: 'resized' });
+  randomizeWeights(model, 17);
+  await assertMatches(model, randomInput(18, 3 * 9 * 8 * 3), [3, 9, 8, 3], 'random inputs');
   model.dispose();
 });
 

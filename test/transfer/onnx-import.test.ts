@@ -2,7 +2,8 @@
  * importOnnx op by op: tiny ONNX graphs built here with onnx-proto, run by onnxruntime-node (the reference)
  * and by the imported tfjs model on the same input; max abs difference ≤ 1e-4. Covers the NCHW → NHWC
  * conversion of weights and axes, explicit and asymmetric pads, depthwise convs, the channel-first flatten
- * order before a Gemm, the folded Shape → Gather → Unsqueeze → Concat → Reshape chain, the default cut
+ * order before a Gemm, the folded Shape → Gather → Unsqueeze → Concat → Reshape chain, bilinear Resize (scales,
+ * and sizes folded from Shape → Slice → Concat), the default cut
  * before the classifier, and a save/load round trip of the custom layers through models/io.ts.
  */
 import { test, before } from 'node:test';
@@ -326,6 +327,23 @@ const CASES: { name: string; graph: GraphSpec; input: number[] }[] = [
       [W('B1', [4, 6], 27), W('C1', [4], 28), W('g', [4], 29), W('be', [4], 30), W('m', [4], 31), floatTensor('v', [4], [1, 2, 0.5, 0.25]), W('B2', [4, 3], 32)],
     ),
     input: [5, 6],
+  },
+  {
+    name: 'Resize (linear, half_pixel) up by constant scales, then down to sizes from Shape → Slice → Concat (pytorch_half_pixel), as F.interpolate exports',
+    graph: one(
+      [
+        node('Conv', ['x', 'w'], ['c'], { kernel_shape: [1, 1] }),
+        node('Resize', ['c', '', 'scales'], ['up'], { mode: 'linear', coordinate_transformation_mode: 'half_pixel' }),
+        node('Shape', ['up'], ['shape']),
+        node('Slice', ['shape', 'starts', 'ends'], ['nc']),
+        node('Concat', ['nc', 'hw'], ['sizes'], { axis: 0 }),
+        node('Resize', ['up', '', '', 'sizes'], ['y'], { mode: 'linear', coordinate_transformation_mode: 'pytorch_half_pixel' }),
+      ],
+      img(2, 5, 6),
+      img(3, 7, 5),
+      [W('w', [3, 2, 1, 1], 33), floatTensor('scales', [4], [1, 1, 2, 1.5]), int64Tensor('starts', [1], [0]), int64Tensor('ends', [1], [2]), int64Tensor('hw', [2], [7, 5])],
+    ),
+    input: [2, 2, 5, 6],
   },
 ];
 

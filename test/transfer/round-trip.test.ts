@@ -1,8 +1,8 @@
 /**
  * ulearn → ONNX → ulearn: a model exported by `toOnnx` and imported back by `importOnnx` (whole, `cutAt` the
  * graph's output) computes what the original did, within 1e-5, in both export layouts: the ResNet encoder and
- * classifier, the reference CNN and the Fashion-MNIST CNN that PyTorch trained (imported, exported by ulearn,
- * imported again), which also keeps its test accuracy on classes 0-4 (within ±0.1 point of PyTorch's).
+ * classifier (also behind ulearn's bilinear resize), the reference CNN and the Fashion-MNIST CNN that PyTorch
+ * trained (imported, exported by ulearn, imported again), which also keeps its test accuracy on classes 0-4 (within ±0.1 point of PyTorch's).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +11,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import type * as tfl from '@tensorflow/tfjs-layers';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../../src/engine/backend.js';
 import { loadDataset } from '../../src/data/load.js';
 import { buildEncoder } from '../../src/models/architecture.js';
@@ -19,6 +19,7 @@ import { buildReferenceCnn } from '../../src/models/reference-cnn.js';
 import { attachHead, classifierHead } from '../../src/models/resnet.js';
 import { toOnnx, type InputLayout } from '../../src/transfer/export-onnx.js';
 import { runTfjs } from '../../src/transfer/onnx-check.js';
+import { ResizeImages } from '../../src/transfer/resize-layer.js';
 import { importOnnx } from '../../src/transfer/onnx/import.js';
 import { randomInput, randomizeWeights } from './helpers.js';
 
@@ -64,6 +65,10 @@ test('ResNet encoder and classifier, and the reference CNN: exported and importe
   const x = randomInput(3, 4 * 12 * 12 * 3, 0.5, 0.5);
   await assertRoundTrip(encoder, x, [4, 12, 12, 3], 'resnet-encoder');
   await assertRoundTrip(model, x, [4, 12, 12, 3], 'resnet-classifier');
+  // Behind a resize, as --input-size puts one in front of a model that reads another size (transfer/adapt.ts).
+  const small = tfl.input({ shape: [9, 10, 3] });
+  const resized = tfl.model({ inputs: small, outputs: model.apply(new ResizeImages({ height: 12, width: 12 }).apply(small)) as tfl.SymbolicTensor, name: 'resized_classifier' });
+  await assertRoundTrip(resized, randomInput(5, 4 * 9 * 10 * 3, 0.5, 0.5), [4, 9, 10, 3], 'resized-classifier');
   model.dispose();
   const cnn = buildReferenceCnn({ inputShape: [16, 16, 1], classes: 4 });
   randomizeWeights(cnn, 22);

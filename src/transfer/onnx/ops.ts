@@ -15,6 +15,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { onnx } from 'onnx-proto';
 import { fastBatchNormalization } from '../../models/fast-batch-norm.js';
+import { ResizeImages } from '../resize-layer.js';
 import { OnnxOp, type OnnxOpArgs } from './layers.js';
 import { decodeTensor, toNumber, type ConstTensor } from './read.js';
 
@@ -149,6 +150,26 @@ function onnxOp(c: BuildContext, n: onnx.INodeProto, args: Omit<OnnxOpArgs, 'ope
 function commonLayout(vals: Value[]): boolean {
   const syms = vals.filter((v): v is Sym => !isConst(v));
   return syms.some((v) => v.nhwc) && syms.every((v) => v.s.shape.length === 4) && vals.every((v) => !isConst(v) || v.t.dims.length <= 4);
+}
+
+/** Slice of a constant (1-D and up), folded; negative and out-of-range bounds clamp as ONNX says. */
+function sliceConst(n: onnx.INodeProto, c: BuildContext, t: ConstTensor): ConstTensor {
+  const rank = t.dims.length;
+  const starts = ints1(needConst(c, n, 1));
+  const ends = ints1(needConst(c, n, 2));
+  const axes = has(n, 3) ? ints1(needConst(c, n, 3)).map((a) => (a + rank) % rank) : starts.map((_, i) => i);
+  const steps = has(n, 4) ? ints1(needConst(c, n, 4)) : starts.map(() => 1);
+  if (steps.some((s) => s !== 1)) c.fail(n, 'steps other than 1 are not supported');
+  const begin = t.dims.map(() => 0);
+  const size = [...t.dims];
+  axes.forEach((a, i) => {
+    const dim = t.dims[a];
+    // Ends are often INT64_MAX ("to the end"); clamping handles them.
+    const clamp = (v: number) => Math.min(dim, Math.max(0, v < 0 ? v + dim : v));
+    begin[a] = clamp(starts[i]);
+    size[a] = Math.max(0, clamp(ends[i]) - begin[a]);
+  });
+  return fold(() => tf.slice(asTensor(t), begin, size), t.float);
 }
 
 // ---- the table ---------------------------------------------------------------------------------------------
@@ -505,13 +526,17 @@ const OPS: Record<string, OpSpec> = {
     },
   },
   Slice: {
+    folds: true,
     check(n, c) {
       if (c.opset < 10) return 'Slice before opset 10 (attributes) is not supported';
       if (!inputs(n).slice(1).every((i) => !i || c.isConst(i))) return 'starts, ends, axes and steps must be constants';
       return undefined;
     },
     build(n, c) {
-      const x = needSym(c, n, 0);
+      const xv = c.value(inputs(n)[0]);
+      // A slice of a constant (a Shape's [N, C] before a Resize's target size, as PyTorch exports interpolate).
+      if (isConst(xv)) return [cst(sliceConst(n, c, xv.t))];
+      const x = xv;
       const shape = onnxShape(x);
       const rank = shape.length;
       const starts = ints1(needConst(c, n, 1));
@@ -530,6 +555,43 @@ const OPS: Record<string, OpSpec> = {
       });
       const order = x.nhwc ? [0, 2, 3, 1] : shape.map((_, i) => i);
       return [onnxOp(c, n, { op: 'slice', attrs: { begin: order.map((a) => begin[a]), size: order.map((a) => size[a]) } }, [x], x.nhwc)];
+    },
+  },
+  Resize: {
+    check(n, c) {
+      if (c.opset < 11) return 'Resize before opset 11 is not supported';
+      const mode = str(n, 'mode', 'nearest');
+      if (mode !== 'linear') return `mode=${mode} is not supported (bilinear, mode=linear, is)`;
+      const ct = str(n, 'coordinate_transformation_mode', 'half_pixel');
+      if (ct !== 'half_pixel' && ct !== 'pytorch_half_pixel') return `coordinate_transformation_mode=${ct} is not supported (half_pixel and pytorch_half_pixel are)`;
+      if (int(n, 'antialias', 0) !== 0) return 'antialias=1 is not supported';
+      if (ints(n, 'axes')) return 'the axes attribute is not supported';
+      const target = has(n, 3) ? inputs(n)[3] : inputs(n)[2];
+      if (!target || !c.isConst(target)) return 'scales or sizes must be constants (or foldable from Shape/Slice/Concat)';
+      return undefined;
+    },
+    build(n, c) {
+      const x = needSym(c, n, 0);
+      const [, C, h, w] = onnxShape(x);
+      if (x.s.shape.length !== 4 || h === null || w === null) c.fail(n, 'expects a 4-D (NCHW) input of known height and width');
+      let H: number;
+      let W: number;
+      if (has(n, 3)) {
+        const sizes = ints1(needConst(c, n, 3));
+        // Sizes from the input's own Shape carry NaN for the batch; N and C must not change.
+        if (sizes.length !== 4 || !(Number.isNaN(sizes[0]) || sizes[0] === x.s.shape[0]) || sizes[1] !== C) c.fail(n, `sizes [${sizes.join(', ')}]: only the height and width may change`);
+        [H, W] = [sizes[2], sizes[3]];
+      } else {
+        const scales = Array.from(needConst(c, n, 2).values).map(Number);
+        if (scales.length !== 4 || scales[0] !== 1 || scales[1] !== 1) c.fail(n, `scales [${scales.join(', ')}]: only the height and width may change`);
+        // The layer samples at in/out; ONNX at 1/scale. They agree when the scaled size is whole.
+        const exact = (v: number) => (Math.abs(v - Math.round(v)) < 1e-4 ? Math.round(v) : c.fail(n, `scales [${scales.join(', ')}] give a fractional size (${v}); give sizes instead`));
+        [H, W] = [exact(h! * scales[2]), exact(w! * scales[3])];
+      }
+      // pytorch_half_pixel differs from half_pixel only for an output of one pixel.
+      if (str(n, 'coordinate_transformation_mode', 'half_pixel') === 'pytorch_half_pixel' && (H === 1 || W === 1)) c.fail(n, 'pytorch_half_pixel to a size of 1 is not supported');
+      if (H === h && W === w) return [x];
+      return [sym(c.apply(n, new ResizeImages({ height: H, width: W }) as unknown as tfl.layers.Layer, [toNhwc(c, n, x).s]), true)];
     },
   },
   Shape: {
