@@ -164,24 +164,22 @@ export function audioAugment(inputShape: readonly number[], o: AudioAugmentOptio
 }
 
 /**
+ * What the SSL views and FixMatch's strong view share: speaker-like changes (speed, pitch) and SpecAugment
+ * masks over time and frequency. They differ only in shift, gain and noise.
+ */
+const VOICE_AND_MASKS = {
+  speed: { range: [0.85, 1.15] as Range, p: 0.5 },
+  pitch: { range: [-2, 2] as Range, p: 0.5 },
+  timeMasks: { count: 2, maxWidth: 15 },
+  freqMasks: { count: 2, maxWidth: 6 },
+};
+
+/**
  * The two views of self-supervised pretraining: every change at once, strong enough that two views of a word
  * differ in speaker-like ways (speed, pitch, loudness, noise, position) and in what is hidden (masks).
  */
 export function audioSSLAugment(inputShape: readonly number[], stats?: AudioFeatureStats): Augment {
-  return audioAugment(
-    inputShape,
-    {
-      speed: { range: [0.85, 1.15], p: 0.5 },
-      pitch: { range: [-2, 2], p: 0.5 },
-      shift: 15,
-      gain: { range: [-6, 6], p: 0.8 },
-      noise: { snr: [0, 25], p: 0.5 },
-      timeMasks: { count: 2, maxWidth: 15 },
-      freqMasks: { count: 2, maxWidth: 6 },
-      stats,
-    },
-    'audio-ssl',
-  );
+  return audioAugment(inputShape, { ...VOICE_AND_MASKS, shift: 15, gain: { range: [-6, 6], p: 0.8 }, noise: { snr: [0, 25], p: 0.5 }, stats }, 'audio-ssl');
 }
 
 /** FixMatch's weak view, and the augmentation of supervised training and fine-tuning: shift and gain. */
@@ -191,18 +189,5 @@ export function audioWeakAugment(inputShape: readonly number[], stats?: AudioFea
 
 /** FixMatch's strong view: the weak one plus speed, pitch, noise and SpecAugment masks. */
 export function audioStrongAugment(inputShape: readonly number[], stats?: AudioFeatureStats): Augment {
-  return audioAugment(
-    inputShape,
-    {
-      speed: { range: [0.85, 1.15], p: 0.5 },
-      pitch: { range: [-2, 2], p: 0.5 },
-      shift: 10,
-      gain: { range: [-6, 6], p: 0.5 },
-      noise: { snr: [5, 25], p: 0.5 },
-      timeMasks: { count: 2, maxWidth: 15 },
-      freqMasks: { count: 2, maxWidth: 6 },
-      stats,
-    },
-    'audio-strong',
-  );
+  return audioAugment(inputShape, { ...VOICE_AND_MASKS, shift: 10, gain: { range: [-6, 6], p: 0.5 }, noise: { snr: [5, 25], p: 0.5 }, stats }, 'audio-strong');
 }

@@ -28,35 +28,67 @@ export const EXTRA_CSS = `
 `;
 
 export async function writeCleanReport(path: string, s: ImageSamples, results: CheckResult[], manifest: Manifest, run: { seconds_before_writing: number }): Promise<void> {
+  const view: ExampleView = { thumb: (i) => thumb(s, i), name: (i) => `${SPLIT_NAMES[s.split[i]]}/${s.ids[i]}` };
   const sections: string[] = [];
-  for (const r of results) sections.push(await checkSection(s, r));
-  const c = manifest.counts;
-  const html = `<!doctype html>
+  for (const r of results) sections.push(await checkSection(s, r, view));
+  const html = cleanPage({
+    kicker: 'ulearn clean',
+    source: s.source,
+    meta: [
+      ['Samples', count(s.ids.length)],
+      ['Shape', `${s.storedHeight}×${s.storedWidth}×${s.channels}`],
+      ['Classes', String(s.classes.length)],
+    ],
+    seconds: run.seconds_before_writing,
+    results,
+    manifest,
+    noun: 'samples',
+    checksSub: 'Excluded samples are left out by later steps that read manifest.json; "label removed" keeps the image as unlabeled data. Your files are not changed.',
+    sections,
+    footer: 'issues.json holds every flagged sample; manifest.json / manifest.csv say what later steps use.',
+  });
+  await writeFileAtomic(path, html);
+}
+
+/**
+ * The page around the per-check sections, for images and audio alike: a header with `meta` (label, HTML value)
+ * pairs and the manifest's counts, the headline, the table of checks. `checksSub` is HTML; `afterHeadline` too.
+ */
+export function cleanPage(o: {
+  kicker: string;
+  source: string;
+  meta: [string, string][];
+  seconds: number;
+  results: CheckResult[];
+  manifest: Manifest;
+  noun: string;
+  checksSub: string;
+  sections: string[];
+  footer: string;
+  css?: string;
+  afterHeadline?: string;
+}): string {
+  const c = o.manifest.counts;
+  const meta: [string, string][] = [...o.meta, ['Kept', count(c.keep)], ['Excluded', count(c.exclude)], ['Label removed', count(c.unlabel)], ['Time', duration(o.seconds)], ['Created', esc(dateText(o.manifest.created))]];
+  return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>ulearn clean: ${esc(s.source)}</title>
-<style>${REPORT_CSS}${EXTRA_CSS}</style>
+<title>ulearn clean: ${esc(o.source)}</title>
+<style>${REPORT_CSS}${EXTRA_CSS}${o.css ?? ''}</style>
 </head>
 <body><main>
-<header><div class="kicker">ulearn clean</div><h1>Data quality: ${esc(s.source)}</h1><dl class="meta">
-<div><dt>Samples</dt><dd>${count(s.ids.length)}</dd></div>
-<div><dt>Shape</dt><dd>${s.storedHeight}×${s.storedWidth}×${s.channels}</dd></div>
-<div><dt>Classes</dt><dd>${s.classes.length}</dd></div>
-<div><dt>Kept</dt><dd>${count(c.keep)}</dd></div>
-<div><dt>Excluded</dt><dd>${count(c.exclude)}</dd></div>
-<div><dt>Label removed</dt><dd>${count(c.unlabel)}</dd></div>
-<div><dt>Time</dt><dd>${duration(run.seconds_before_writing)}</dd></div>
-<div><dt>Created</dt><dd>${esc(dateText(manifest.created))}</dd></div>
+<header><div class="kicker">${esc(o.kicker)}</div><h1>Data quality: ${esc(o.source)}</h1><dl class="meta">
+${meta.map(([dt, dd]) => `<div><dt>${esc(dt)}</dt><dd>${dd}</dd></div>`).join('\n')}
 </dl></header>
-<p class="headline">${headline(results, c)}</p>
-${checksTable(results, 'Excluded samples are left out by later steps that read manifest.json; "label removed" keeps the image as unlabeled data. Your files are not changed.')}
-${sections.join('\n')}
-<footer>issues.json holds every flagged sample; manifest.json / manifest.csv say what later steps use.</footer>
+<p class="headline">${headline(o.results, c, o.noun)}</p>
+${o.afterHeadline ?? ''}
+${checksTable(o.results, o.checksSub)}
+${o.sections.join('\n')}
+<footer>${esc(o.footer)}</footer>
 </main></body></html>
 `;
-  await writeFileAtomic(path, html);
 }
 
 /**
@@ -77,7 +109,19 @@ export function headline(results: CheckResult[], c: Manifest['counts'], noun = '
   return `Found ${parts.join(', ')}. The manifest keeps <strong>${count(c.keep)}</strong> ${noun}, excludes <strong>${count(c.exclude)}</strong> and removes <strong>${count(c.unlabel)}</strong> labels.`;
 }
 
-async function checkSection(s: ImageSamples, r: CheckResult): Promise<string> {
+/** How a report shows one sample: its picture (HTML) and its name (split/id). */
+export interface ExampleView {
+  thumb(i: number): Promise<string> | string;
+  name(i: number): string;
+  /** Extra class of every example card ('wide' for spectrograms). */
+  cardClass?: string;
+}
+
+/**
+ * One check's section: its description and summary, then its highest-scoring flagged samples, a duplicate beside
+ * the copy that is kept (`related`). Images and audio alike; `view` draws the samples.
+ */
+export async function checkSection(s: Pick<ImageSamples, 'classes'>, r: CheckResult, view: ExampleView): Promise<string> {
   const head = `<section class="card" id="${esc(r.name)}"><h2>${esc(r.name.replaceAll('_', ' '))}</h2><p class="sub">${esc(r.description)}${summaryText(r)}</p>`;
   if (r.name === 'class_imbalance') return `${head}${imbalanceTable(s, r)}</section>`;
   if (r.skipped) return `${head}<p class="empty">Not run: ${esc(r.skipped)}.</p></section>`;
@@ -88,11 +132,11 @@ async function checkSection(s: ImageSamples, r: CheckResult): Promise<string> {
   const shown = pickExamples(flagged, r.scores);
   const cards: string[] = [];
   for (const i of shown) {
-    const pics = [await thumb(s, i)];
-    if (r.related && r.related[i] >= 0 && r.name !== 'label_error') pics.push(await thumb(s, r.related[i]));
+    const related = r.related && r.related[i] >= 0 && r.name !== 'label_error' ? r.related[i] : -1;
+    const pics = [await view.thumb(i), ...(related >= 0 ? [await view.thumb(related)] : [])];
     // A duplicate's reason only repeats the kept sample's name: show that once.
-    const text = r.related && r.related[i] >= 0 ? `kept: ${SPLIT_NAMES[s.split[r.related[i]]]}/${s.ids[r.related[i]]}` : r.reason ? r.reason(i) : r.name;
-    cards.push(`<div class="ex"><div class="pics">${pics.join('')}</div><div class="id">${esc(SPLIT_NAMES[s.split[i]])}/${esc(s.ids[i])}</div><div>${esc(text)}</div></div>`);
+    const text = related >= 0 ? `kept: ${view.name(related)}` : r.reason ? r.reason(i) : r.name;
+    cards.push(`<div class="ex${view.cardClass ? ` ${view.cardClass}` : ''}"><div class="pics">${pics.join('')}</div><div class="id">${esc(view.name(i))}</div><div>${esc(text)}</div></div>`);
   }
   const more = flagged.length > shown.length ? `<p class="sub">Showing the ${shown.length} highest-scoring of ${count(flagged.length)}; issues.json lists all.</p>` : '';
   return `${head}<div class="grid">${cards.join('\n')}</div>${more}</section>`;

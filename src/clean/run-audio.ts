@@ -22,15 +22,14 @@ import { writeManifest, type Manifest } from '../data/manifest.js';
 import { audioFeatureConfig, audioFeatureShape, audioFeatures } from '../data/preprocess/audio-features.js';
 import { pooledLogMel, standardizeEmbedding, AUDIO_EMBEDDING_DIM } from '../data/preprocess/audio-embedding.js';
 import { spectrogramPng } from '../eval/spectrogram.js';
-import { REPORT_CSS } from '../eval/report-style.js';
-import { count, dateText, duration, esc } from '../eval/format.js';
+import { count, esc } from '../eval/format.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { Budget } from '../util/budget.js';
 import { audioUsable, CLIP_LEVEL } from './checks/audio.js';
 import { buildManifest, imageIndex, writeIssues } from './issues.js';
 import { graphOverEmbedding, type NeighbourGraph } from './neighbours.js';
 import { checkNames, createChecks } from './registry.js';
-import { checksTable, EXTRA_CSS, headline, imbalanceTable, pickExamples, summaryText } from './report.js';
+import { checkSection, cleanPage, type ExampleView } from './report.js';
 import { runChecks } from './run-checks.js';
 import { SPLIT_NAMES, type AudioCheckContext, type AudioSamples, type CheckResult } from './types.js';
 
@@ -149,7 +148,7 @@ export async function runAudioClean(o: AudioCleanOptions): Promise<AudioCleanOut
   await writeManifest(manifest, paths.manifest, paths.manifestCsv);
   if (o.html !== false) {
     paths.report = join(o.outDir, 'report.html');
-    await writeFileAtomic(paths.report, audioReport(samples, results, manifest, { seconds, checksRun, checksNotRun }));
+    await writeFileAtomic(paths.report, await audioReport(samples, results, manifest, { seconds, checksRun, checksNotRun }));
   }
   timings.write = (performance.now() - t) / 1000;
   return { samples, results, manifest, checksRun, checksNotRun, timings, seconds: (performance.now() - t0) / 1000, paths };
@@ -244,59 +243,38 @@ export async function scanAudioFolders(folders: { train: string; test?: string }
   return s;
 }
 
-/** Clips shown per check in report.html. */
-const EXAMPLES = 24;
-
-function audioReport(s: AudioSamples, results: CheckResult[], manifest: Manifest, run: { seconds: number; checksRun: string[]; checksNotRun: string[] }): string {
+async function audioReport(s: AudioSamples, results: CheckResult[], manifest: Manifest, run: { seconds: number; checksRun: string[]; checksNotRun: string[] }): Promise<string> {
   const cfg = audioFeatureConfig({ kind: 'logmel', nMels: 40 });
   const [frames, bins] = audioFeatureShape(cfg, s.clipSamples);
-  // The clip's log-mel as the embedding sees it; inlined, because the report is one self-contained page.
-  const thumb = (i: number) => {
-    if (!s.readable[i]) return '<span class="none">?</span>';
-    const png = spectrogramPng(audioFeatures(s.waveforms.subarray(i * s.clipSamples, (i + 1) * s.clipSamples), s.clipSamples, cfg), frames, bins, 1);
-    return `<img class="spec" alt="log-mel of ${esc(s.ids[i])}" src="data:image/png;base64,${Buffer.from(png).toString('base64')}">`;
+  const view: ExampleView = {
+    // The clip's log-mel as the embedding sees it; inlined, because the report is one self-contained page.
+    thumb: (i) => {
+      if (!s.readable[i]) return '<span class="none">?</span>';
+      const png = spectrogramPng(audioFeatures(s.waveforms.subarray(i * s.clipSamples, (i + 1) * s.clipSamples), s.clipSamples, cfg), frames, bins, 1);
+      return `<img class="spec" alt="log-mel of ${esc(s.ids[i])}" src="data:image/png;base64,${Buffer.from(png).toString('base64')}">`;
+    },
+    name: (i) => `${SPLIT_NAMES[s.split[i]]}/${s.ids[i]}`,
+    cardClass: 'wide',
   };
-  const name = (i: number) => `${SPLIT_NAMES[s.split[i]]}/${s.ids[i]}`;
-  const section = (r: CheckResult) => {
-    const head = `<section class="card" id="${esc(r.name)}"><h2>${esc(r.name.replaceAll('_', ' '))}</h2><p class="sub">${esc(r.description)}${summaryText(r)}</p>`;
-    if (r.name === 'class_imbalance') return `${head}${imbalanceTable(s, r)}</section>`;
-    if (r.skipped) return `${head}<p class="empty">Not run: ${esc(r.skipped)}.</p></section>`;
-    const flagged: number[] = [];
-    for (let i = 0; i < r.flags.length; i++) if (r.flags[i]) flagged.push(i);
-    if (flagged.length === 0) return `${head}<p class="empty">Nothing flagged.</p></section>`;
-    flagged.sort((a, b) => (Number.isNaN(r.scores[b]) ? -1 : r.scores[b]) - (Number.isNaN(r.scores[a]) ? -1 : r.scores[a]));
-    const shown = pickExamples(flagged, r.scores).slice(0, EXAMPLES);
-    const cards = shown.map((i) => {
-      const related = r.related && r.related[i] >= 0 && r.name !== 'label_error' ? r.related[i] : -1;
-      const pics = [thumb(i), ...(related >= 0 ? [thumb(related)] : [])].join('');
-      const text = related >= 0 ? `kept: ${name(related)}` : r.reason ? r.reason(i) : r.name;
-      return `<div class="ex wide"><div class="pics">${pics}</div><div class="id">${esc(name(i))}</div><div>${esc(text)}</div></div>`;
-    });
-    const more = flagged.length > shown.length ? `<p class="sub">Showing ${shown.length} of ${count(flagged.length)}; issues.json lists all.</p>` : '';
-    return `${head}<div class="grid">${cards.join('\n')}</div>${more}</section>`;
-  };
-  const c = manifest.counts;
+  const sections: string[] = [];
+  for (const r of results) sections.push(await checkSection(s, r, view));
   const notRun = run.checksNotRun.length ? ` Not run (not asked for): ${run.checksNotRun.map(esc).join(', ')}.` : '';
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>ulearn clean: ${esc(s.source)}</title>
-<style>${REPORT_CSS}${EXTRA_CSS}
-.ex.wide { grid-column: span 2; } .ex.wide .pics { flex-wrap: wrap; } .ex img.spec { width: auto; height: 80px; image-rendering: auto; }</style></head>
-<body><main>
-<header><div class="kicker">ulearn clean · audio</div><h1>Data quality: ${esc(s.source)}</h1><dl class="meta">
-<div><dt>Clips</dt><dd>${count(s.ids.length)}</dd></div>
-<div><dt>Clip length</dt><dd>${(s.clipSamples / 16000).toFixed(2)} s at 16 kHz</dd></div>
-<div><dt>Classes</dt><dd>${s.classes.length}</dd></div>
-<div><dt>Kept</dt><dd>${count(c.keep)}</dd></div>
-<div><dt>Excluded</dt><dd>${count(c.exclude)}</dd></div>
-<div><dt>Label removed</dt><dd>${count(c.unlabel)}</dd></div>
-<div><dt>Time</dt><dd>${duration(run.seconds)}</dd></div>
-<div><dt>Created</dt><dd>${esc(dateText(manifest.created))}</dd></div>
-</dl></header>
-<p class="headline">${headline(results, c, 'clips')}</p>
-<p class="sub" id="checks-run">Checks run: ${run.checksRun.map(esc).join(', ') || 'none'}.${notRun}</p>
-${checksTable(results, 'Excluded clips are left out by later steps that read manifest.json; "label removed" keeps the clip as unlabeled data. Your files are not changed. Pictures are 40-band log-mel spectrograms of the clip as loaded (16 kHz, fitted to the clip length).')}
-${results.map(section).join('\n')}
-<footer>issues.json holds every flagged clip; manifest.json / manifest.csv say what later steps use.</footer>
-</main></body></html>
-`;
+  return cleanPage({
+    kicker: 'ulearn clean · audio',
+    source: s.source,
+    meta: [
+      ['Clips', count(s.ids.length)],
+      ['Clip length', `${(s.clipSamples / 16000).toFixed(2)} s at 16 kHz`],
+      ['Classes', String(s.classes.length)],
+    ],
+    seconds: run.seconds,
+    results,
+    manifest,
+    noun: 'clips',
+    css: '\n.ex.wide { grid-column: span 2; } .ex.wide .pics { flex-wrap: wrap; } .ex img.spec { width: auto; height: 80px; image-rendering: auto; }',
+    afterHeadline: `<p class="sub" id="checks-run">Checks run: ${run.checksRun.map(esc).join(', ') || 'none'}.${notRun}</p>`,
+    checksSub: 'Excluded clips are left out by later steps that read manifest.json; "label removed" keeps the clip as unlabeled data. Your files are not changed. Pictures are 40-band log-mel spectrograms of the clip as loaded (16 kHz, fitted to the clip length).',
+    sections,
+    footer: 'issues.json holds every flagged clip; manifest.json / manifest.csv say what later steps use.',
+  });
 }

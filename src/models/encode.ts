@@ -25,36 +25,66 @@ export interface EncodeOptions {
   progress?: string;
 }
 
+/**
+ * The [n, dim] output both encoders fill batch by batch: allocated when the first batch tells the width, with
+ * the progress bar and the optional L2 normalisation in one place.
+ */
+class FeatureRows {
+  out = new Float32Array(0);
+  private dim = 0;
+  private readonly progress: Progress | undefined;
+
+  constructor(
+    private readonly n: number,
+    private readonly opts: EncodeOptions,
+  ) {
+    this.progress = opts.progress ? new Progress(opts.progress, n) : undefined;
+  }
+
+  /** Rows `start`.. of `f` ([m, dim] row-major), normalised in place first when asked for. */
+  put(start: number, m: number, f: Float32Array): void {
+    if (start === 0) {
+      this.dim = f.length / m;
+      this.out = new Float32Array(this.n * this.dim);
+    }
+    if (this.opts.normalize) {
+      for (let r = 0; r < m; r++) {
+        const row = f.subarray(r * this.dim, (r + 1) * this.dim);
+        let ss = 0;
+        for (const v of row) ss += v * v;
+        const norm = Math.max(Math.sqrt(ss), 1e-12);
+        for (let j = 0; j < this.dim; j++) row[j] /= norm;
+      }
+    }
+    this.out.set(f, start * this.dim);
+    this.progress?.tick(m);
+  }
+
+  done(): Float32Array {
+    this.progress?.done();
+    return this.out;
+  }
+}
+
 /** Features of every row of `x` (prod(inputShape) values each): [n, dim] row-major; no tensors left behind. */
 export function encode(encoder: tfl.LayersModel, x: Float32Array, inputShape: readonly number[], opts: EncodeOptions = {}): Float32Array {
   const size = inputShape.reduce((a, b) => a * b, 1);
   const n = x.length / size;
   const batchSize = opts.batchSize ?? 256;
-  const progress = opts.progress ? new Progress(opts.progress, n) : undefined;
-  let out = new Float32Array(0);
-  let dim = 0;
+  const rows = new FeatureRows(n, opts);
   // Folded from the encoder's weights as they are now (the kNN monitor encodes between training steps).
   const plan = inferencePlan(encoder);
   try {
     for (let s = 0; s < n; s += batchSize) {
       const m = Math.min(batchSize, n - s);
-      const f = tf.tidy(() => {
-        const raw = plan.apply(tf.tensor(x.subarray(s * size, (s + m) * size), [m, ...inputShape])) as tf.Tensor2D;
-        return opts.normalize ? tf.div(raw, tf.maximum(tf.norm(raw, 2, 1, true), 1e-12)) : raw;
-      });
-      if (s === 0) {
-        dim = f.shape[1]!;
-        out = new Float32Array(n * dim);
-      }
-      out.set(f.dataSync() as Float32Array, s * dim);
+      const f = tf.tidy(() => plan.apply(tf.tensor(x.subarray(s * size, (s + m) * size), [m, ...inputShape])) as tf.Tensor2D);
+      rows.put(s, m, f.dataSync() as Float32Array);
       f.dispose();
-      progress?.tick(m);
     }
   } finally {
     plan.dispose();
   }
-  progress?.done();
-  return out;
+  return rows.done();
 }
 
 /** `encode` as an [n, dim] tensor (the caller disposes it), for code that continues on the backend. */
@@ -104,33 +134,16 @@ export async function encodeFrozen(encoder: tfl.LayersModel, x: Float32Array, in
   const size = inputShape.reduce((a, b) => a * b, 1);
   const n = x.length / size;
   const batchSize = opts.batchSize ?? 256;
-  const progress = opts.progress ? new Progress(opts.progress, n) : undefined;
-  let out = new Float32Array(0);
-  let dim = 0;
+  const rows = new FeatureRows(n, opts);
   for (let s = 0; s < n; s += batchSize) {
     const m = Math.min(batchSize, n - s);
     const f = await features.run(x.subarray(s * size, (s + m) * size), m);
     if (!f) {
       FROZEN.delete(encoder);
-      progress?.done();
+      rows.done();
       return encode(encoder, x, inputShape, opts);
     }
-    if (s === 0) {
-      dim = f.length / m;
-      out = new Float32Array(n * dim);
-    }
-    if (opts.normalize) {
-      for (let r = 0; r < m; r++) {
-        const row = f.subarray(r * dim, (r + 1) * dim);
-        let ss = 0;
-        for (const v of row) ss += v * v;
-        const norm = Math.max(Math.sqrt(ss), 1e-12);
-        for (let j = 0; j < dim; j++) row[j] /= norm;
-      }
-    }
-    out.set(f, s * dim);
-    progress?.tick(m);
+    rows.put(s, m, f);
   }
-  progress?.done();
-  return out;
+  return rows.done();
 }

@@ -37,6 +37,23 @@ export function audioUsable(s: AudioSamples): Uint8Array {
   return Uint8Array.from(s.readable, (r, i) => (r && dbfs(s.rms[i]) >= SILENCE_DBFS ? 1 : 0));
 }
 
+/** A per-file score and flag over the readable files (unreadable ones: score NaN, not flagged: `corrupt` has them). */
+function perFile(s: AudioSamples, score: (i: number) => number, flag: (i: number) => boolean): { scores: Float32Array; flags: Uint8Array; flagged: number } {
+  const n = s.ids.length;
+  const scores = new Float32Array(n).fill(NaN);
+  const flags = new Uint8Array(n);
+  let flagged = 0;
+  for (let i = 0; i < n; i++) {
+    if (!s.readable[i]) continue;
+    scores[i] = score(i);
+    if (flag(i)) {
+      flags[i] = 1;
+      flagged++;
+    }
+  }
+  return { scores, flags, flagged };
+}
+
 const corrupt: AudioCheck = {
   name: 'corrupt',
   modality: 'audio',
@@ -49,20 +66,8 @@ const silent: AudioCheck = {
   modality: 'audio',
   always: true,
   run({ samples: s }): CheckResult {
-    const n = s.ids.length;
-    const flags = new Uint8Array(n);
     // Score: dB below full scale (higher = quieter); digital silence is capped at 200 so issues.json stays finite.
-    const scores = new Float32Array(n).fill(NaN);
-    let flagged = 0;
-    for (let i = 0; i < n; i++) {
-      if (!s.readable[i]) continue;
-      const level = dbfs(s.rms[i]);
-      scores[i] = Math.min(200, -level);
-      if (level < SILENCE_DBFS) {
-        flags[i] = 1;
-        flagged++;
-      }
-    }
+    const { scores, flags, flagged } = perFile(s, (i) => Math.min(200, -dbfs(s.rms[i])), (i) => dbfs(s.rms[i]) < SILENCE_DBFS);
     return {
       name: 'silent',
       description: `RMS level below ${SILENCE_DBFS} dBFS over the whole file (nothing to hear: an empty or failed recording)`,
@@ -81,18 +86,7 @@ const clipped: AudioCheck = {
   modality: 'audio',
   always: true,
   run({ samples: s }): CheckResult {
-    const n = s.ids.length;
-    const flags = new Uint8Array(n);
-    const scores = new Float32Array(n).fill(NaN);
-    let flagged = 0;
-    for (let i = 0; i < n; i++) {
-      if (!s.readable[i]) continue;
-      scores[i] = s.clippedShare[i];
-      if (s.clippedShare[i] > CLIPPED_SHARE) {
-        flags[i] = 1;
-        flagged++;
-      }
-    }
+    const { scores, flags, flagged } = perFile(s, (i) => s.clippedShare[i], (i) => s.clippedShare[i] > CLIPPED_SHARE);
     return {
       name: 'clipped',
       description: `more than ${CLIPPED_SHARE * 100} % of the samples at full scale (|x| >= ${CLIP_LEVEL}): the recording was too loud and its peaks are cut off. Reported only: clipped speech is often still usable; listen before you drop it`,
