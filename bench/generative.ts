@@ -9,8 +9,8 @@
  *
  * "+generated" rows (`augmentedRows`): supervised-only, and with --encoder SSL + fine-tune, retrained by
  * `fitWithGenerated` (the code `ulearn train --generated` runs) with --generated-ratio (default 1) generated
- * samples per real label, --generated-filter (default none), from each generator trained on the same labeled
- * set: "supervised+vae", "ssl-finetune+diffusion", … They exist only at --generator-labels, since a generator
+ * samples per real label, from each generator trained on the same labeled set, once per --generated-filter
+ * (a list, default none): "supervised+vae", "ssl-finetune+diffusion", "ssl-finetune+vae+knn-filter", … They exist only at --generator-labels, since a generator
  * trained with more labels than the row has would carry the extra labels in.
  *
  * Generator metrics (`generatorMetrics`, src/generate/metrics.ts as `ulearn evaluate-generated` computes them):
@@ -24,6 +24,8 @@
  * metrics; labels; seed) is kept under --work when it finishes, so a killed run continues; a generator's
  * metrics are a unit of their own, keyed by whether --encoder was given, so adding it later fills in FD and
  * precision/recall without retraining anything.
+ * `--methods` picks the row methods, each at every label count or, as `ssvae@100`, at some (the SSVAEs take
+ * minutes per fit, supervised-only and SSL + fine-tune seconds); the generators always run at --generator-labels.
  * `--quick`: a 1,000-image subset, 40 labels, seed 0, a few steps per model: checks the runner, measures nothing.
  * Without --encoder it skips FD/PR (null) and the ssl-finetune rows, like the full run without one.
  */
@@ -98,7 +100,8 @@ interface Ctx {
   quick: boolean;
   encoder: string | undefined;
   budgetText: string;
-  filter: GeneratedFilter;
+  /** Each gives its own "+generated" rows; 'none' keeps the plain name, another adds "+<filter>-filter". */
+  filters: GeneratedFilter[];
   ratio: number;
   cached: <T>(file: string, make: () => Promise<T>) => Promise<T>;
   unitFile: (kind: string, labels: number, seed: number) => string;
@@ -117,11 +120,11 @@ const AUGMENTED = ['supervised', 'ssl-finetune'];
 async function augmentedRows(c: Ctx, labels: number, seed: number, y: Int32Array, labeled: Int32Array, gens: GenUnit[], work: string): Promise<RowUnit[]> {
   const out: RowUnit[] = [];
   for (const base of AUGMENTED.filter((m) => c.encoder || !ROWS[m].ssl)) {
-    for (const g of gens) {
-      const method = `${base}+${g.model}`;
+    for (const [g, filter] of gens.flatMap((g) => c.filters.map((f) => [g, f] as const))) {
+      const method = `${base}+${g.model}${filter === 'none' ? '' : `+${filter}-filter`}`;
       out.push(
         // Keyed by the filter and ratio too, so a rerun with other ones does not reuse these.
-        await c.cached(c.unitFile(`${method}-${c.filter}-r${c.ratio}`, labels, seed), async () => {
+        await c.cached(c.unitFile(`${base}+${g.model}-${filter}-r${c.ratio}`, labels, seed), async () => {
           console.error(`${method}: ${labels} labels, seed ${seed}`);
           const set = await readGeneratedFolder(path.join(work, g.folder, GENERATED_DIR), { target: c.train });
           const t0 = Date.now();
@@ -129,7 +132,7 @@ async function augmentedRows(c: Ctx, labels: number, seed: number, y: Int32Array
           const fit = await fitWithGenerated(
             { method: ROWS[base].fit, train: c.train, y, labeled, encoder: { widths: [16, 32, 64], blocksPerStage: 1 }, pretrained: ROWS[base].ssl ? c.encoder : undefined, settings, seed, budget: Budget.parse(c.budgetText), log: (l) => console.error(l) },
             // The knn filter votes in --encoder's features for every row, supervised ones included.
-            { set, ratio: c.ratio, filter: c.filter, knnEncoder: c.encoder },
+            { set, ratio: c.ratio, filter, knnEncoder: c.encoder },
           );
           try {
             const used = fit.generated.used.reduce((s, v) => s + v, 0);
@@ -178,6 +181,8 @@ export async function run(args: string[]): Promise<number> {
       labels: { type: 'string', default: '40,100,250,1000' },
       'generator-labels': { type: 'string', default: '100' },
       models: { type: 'string', default: GENERATOR_KINDS.join(',') },
+      // Row methods, each at every --labels count or, as `name@40+100`, at those only (default: all of ROWS).
+      methods: { type: 'string', default: Object.keys(ROWS).join(',') },
       encoder: { type: 'string' },
       budget: { type: 'string', default: '20m' },
       'generated-ratio': { type: 'string', default: String(DEFAULT_GENERATED_RATIO) },
@@ -195,8 +200,8 @@ export async function run(args: string[]): Promise<number> {
   const out = quick ? path.join(work, 'generative-quick.json') : values.out;
   const budgetText = quick ? 'none' : values.budget;
   const ratio = checkRatio(Number(values['generated-ratio']), '--generated-ratio');
-  const filter = values['generated-filter'] as GeneratedFilter;
-  checkGeneratedOptions({ ratio, filter }, values.encoder);
+  const filters = list(values['generated-filter']) as GeneratedFilter[];
+  for (const filter of filters) checkGeneratedOptions({ ratio, filter }, values.encoder);
   if (values.encoder && !existsSync(values.encoder)) throw new UlearnError(`--encoder ${values.encoder}: no such folder`, { code: 'E_CHECKPOINT', hint: 'give a run directory, its checkpoints/pretrain-encoder, or a model folder' });
   await mkdir(path.join(work, 'units'), { recursive: true });
 
@@ -209,7 +214,7 @@ export async function run(args: string[]): Promise<number> {
     test = subset(test, Int32Array.from({ length: 300 }, (_, i) => i));
   }
   const shape = train.inputShape as [number, number, number];
-  const methods = Object.keys(ROWS).filter((m) => values.encoder || !ROWS[m].ssl);
+  const methodAt = parseMethods(values.methods, labelCounts).filter((m) => values.encoder || !ROWS[m.name].ssl);
 
   const unitFile = (kind: string, labels: number, seed: number) => path.join(work, 'units', `${kind}-l${labels}-s${seed}.json`);
   const cached = async <T>(file: string, make: () => Promise<T>): Promise<T> => {
@@ -219,7 +224,7 @@ export async function run(args: string[]): Promise<number> {
     return v;
   };
   const testAcc = (fit: Pick<FitOutput, 'encoder' | 'head'>, ds: Dataset) => accuracy(ds.y, argmaxRows(predictProba(fit.encoder, fit.head, ds.x, shape), ds.classes.length)) * 100;
-  const ctx: Ctx = { train, test, shape, quick, encoder: values.encoder, budgetText, filter, ratio, cached, unitFile, testAcc };
+  const ctx: Ctx = { train, test, shape, quick, encoder: values.encoder, budgetText, filters, ratio, cached, unitFile, testAcc };
   if (!values.encoder) console.error('no --encoder: FD, precision and recall are left null (they need an SSL encoder\'s feature space), and there are no ssl-finetune rows');
 
   const rows: RowUnit[] = [];
@@ -227,7 +232,7 @@ export async function run(args: string[]): Promise<number> {
   for (const labels of labelCounts) {
     for (const seed of seeds) {
       const { y, labeled } = applyLabelBudget(train, { total: labels, seed });
-      for (const method of methods) {
+      for (const method of methodAt.filter((m) => m.labels.includes(labels)).map((m) => m.name)) {
         rows.push(
           await cached(unitFile(method, labels, seed), async () => {
             console.error(`${method}: ${labels} labels, seed ${seed}`);
@@ -278,10 +283,10 @@ export async function run(args: string[]): Promise<number> {
       const accs = g.sort((a, b) => a.seed - b.seed).map((r) => round(r.acc));
       return { method: g[0].method, labels: g[0].labels, seeds: g.map((r) => r.seed), accs, acc_mean: round(mean(accs)), acc_std: round(std(accs)) };
     }),
-    generated: { ratio, filter, generator_labels: genLabels },
+    generated: { ratio, filters, generator_labels: genLabels },
     generators: gens.map((g) => ({ ...g, train_s: round(g.train_s), cas: g.cas === null ? null : round(g.cas) })),
     notes: [
-      `"<method>+<generator>" rows: <method> trained by fitWithGenerated (as \`ulearn train --generated\`) on the real labels plus ${ratio} generated sample(s) per real label (class-balanced, filter '${filter}'), from the generator trained on the same labeled set; they exist only at --generator-labels (${genLabels.join(', ')}).`,
+      `"<method>+<generator>" rows: <method> trained by fitWithGenerated (as \`ulearn train --generated\`) on the real labels plus ${ratio} generated sample(s) per real label (class-balanced, no filter; "+<filter>-filter": only the samples whose label the filter agrees with, 'classifier' a classifier trained on the real labels, 'knn' a kNN vote in --encoder's features), from the generator trained on the same labeled set; they exist only at --generator-labels (${genLabels.join(', ')}).`,
       'CAS (percent): a classifier trained on the generated samples alone, tested on the real test split.',
       values.encoder
         ? `FD and precision/recall (k-NN manifolds, k = 3) are in the feature space of the SSL encoder ${values.encoder}. ${NOT_INCEPTION_NOTE}`
@@ -290,6 +295,18 @@ export async function run(args: string[]): Promise<number> {
   });
   console.log(`wrote ${out}`);
   return 0;
+}
+
+/** `--methods`: "supervised,ssvae@100+250" → each row method with the label counts it runs at. */
+function parseMethods(text: string, labelCounts: number[]): { name: string; labels: number[] }[] {
+  return list(text).map((item) => {
+    const [name, at] = item.split('@');
+    if (!(name in ROWS)) throw new UlearnError(`--methods: unknown method '${name}'`, { code: 'E_ARG', hint: `choose from ${Object.keys(ROWS).join(', ')}` });
+    const labels = at === undefined ? labelCounts : at.split('+').map(Number);
+    const bad = labels.find((l) => !labelCounts.includes(l));
+    if (bad !== undefined) throw new UlearnError(`--methods: ${item} names ${bad} labels, which --labels (${labelCounts.join(',')}) does not`, { code: 'E_ARG' });
+    return { name, labels };
+  });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
