@@ -17,10 +17,10 @@ import type { Generator, GeneratorKind } from './types.js';
 import { DEFAULT_VAE, Vae, type VaeConfig } from './vae.js';
 
 /**
- * Training steps and batch sizes when none are given, sized so each model trains in about 15 minutes on 2 cores
- * (native backend, Fashion-MNIST 28×28, 100 labels; measured 2026-12-02 on a shared, loaded machine: VAE 400
- * steps of 64 in 24 s on 1 thread, M2 300 steps of 32 in 85 s on 1 thread (it decodes each unlabelled sample
- * once per class), the diffusion U-Net 1500 steps of 32 in 273 s on 2 threads). `--budget` caps any of them.
+ * Training steps and batch sizes when none are given (Fashion-MNIST 28×28, 100 labels). `npm run bench generative`
+ * measured them at 2 threads on the native backend: the VAE about 24 steps/s (10000 steps in about 7 minutes), M2
+ * about 7.5 (it decodes each unlabelled sample once per class: about 7 minutes) and the diffusion U-Net about 14
+ * (about 6 minutes). `--budget` caps any of them.
  */
 export const DEFAULT_STEPS: Record<GeneratorKind, number> = { vae: 10000, ssvae: 3000, diffusion: 5000 };
 export const DEFAULT_BATCH: Record<GeneratorKind, number> = { vae: 64, ssvae: 32, diffusion: 32 };
