@@ -10,8 +10,9 @@
  * "+generated" rows (`augmentedRows`): supervised-only, and with --encoder SSL + fine-tune, retrained by
  * `fitWithGenerated` (the code `ulearn train --generated` runs) with --generated-ratio (default 1) generated
  * samples per real label, from each generator trained on the same labeled set, once per --generated-filter
- * (a list, default none): "supervised+vae", "ssl-finetune+diffusion", "ssl-finetune+vae+knn-filter", … They exist only at --generator-labels, since a generator
- * trained with more labels than the row has would carry the extra labels in.
+ * (a list, default none): "supervised+vae", "ssl-finetune+diffusion", "ssl-finetune+vae+knn-filter", … They
+ * exist only at --generator-labels, since a generator trained with more labels than the row has would carry the
+ * extra labels in.
  *
  * Generator metrics (`generatorMetrics`, src/generate/metrics.ts as `ulearn evaluate-generated` computes them):
  * CAS always (a classifier trained on the samples alone, tested on the real test split, in percent); FD and

@@ -205,8 +205,9 @@ export async function run(args: string[]): Promise<number> {
   const at5 = (m: string) => summary.find((r) => r.method === m && r.labels_per_class === 5)?.acc_mean;
   // Every arm that starts from the imported CNN, supervised ones and the one that also reads the unlabeled pool.
   const gains5 = ARMS.filter((a) => a.from === 'imported' && at5(a.method) !== undefined && at5('scratch') !== undefined).map((a) => ({ method: a.method, uses_unlabeled: a.fit === 'label-propagation', gain: round(at5(a.method)! - at5('scratch')!) }));
-  const best5 = gains5.reduce<(typeof gains5)[number] | undefined>((b, g) => (b === undefined || g.gain > b.gain ? g : b), undefined);
-  const bestSupervised5 = gains5.filter((g) => !g.uses_unlabeled).reduce<(typeof gains5)[number] | undefined>((b, g) => (b === undefined || g.gain > b.gain ? g : b), undefined);
+  const bestOf = (gs: typeof gains5) => gs.reduce<(typeof gains5)[number] | undefined>((b, g) => (b === undefined || g.gain > b.gain ? g : b), undefined);
+  const best5 = bestOf(gains5);
+  const bestSupervised5 = bestOf(gains5.filter((g) => !g.uses_unlabeled));
   const backend = currentBackend();
   await writeJsonAtomic(out, {
     machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version, engine: backend ? describeBackend(backend) : null, load_average: os.loadavg().map((v) => round(v)) },

@@ -152,24 +152,28 @@ function commonLayout(vals: Value[]): boolean {
   return syms.some((v) => v.nhwc) && syms.every((v) => v.s.shape.length === 4) && vals.every((v) => !isConst(v) || v.t.dims.length <= 4);
 }
 
-/** Slice of a constant (1-D and up), folded; negative and out-of-range bounds clamp as ONNX says. */
-function sliceConst(n: onnx.INodeProto, c: BuildContext, t: ConstTensor): ConstTensor {
-  const rank = t.dims.length;
+/**
+ * Slice's begin and size for a value of `dims` (ONNX order; size -1: to the end). Negative bounds count from the
+ * end and ends past it (often INT64_MAX, "to the end") clamp, as ONNX says. A computed map (`computed`) cannot
+ * be sliced along the batch or a dimension of unknown size.
+ */
+function sliceBounds(n: onnx.INodeProto, c: BuildContext, dims: (number | null)[], computed: boolean): { begin: number[]; size: number[] } {
+  const rank = dims.length;
   const starts = ints1(needConst(c, n, 1));
   const ends = ints1(needConst(c, n, 2));
   const axes = has(n, 3) ? ints1(needConst(c, n, 3)).map((a) => (a + rank) % rank) : starts.map((_, i) => i);
   const steps = has(n, 4) ? ints1(needConst(c, n, 4)) : starts.map(() => 1);
   if (steps.some((s) => s !== 1)) c.fail(n, 'steps other than 1 are not supported');
-  const begin = t.dims.map(() => 0);
-  const size = [...t.dims];
+  const begin = dims.map(() => 0);
+  const size = dims.map(() => -1);
   axes.forEach((a, i) => {
-    const dim = t.dims[a];
-    // Ends are often INT64_MAX ("to the end"); clamping handles them.
+    if (computed && (a === 0 || dims[a] === null)) c.fail(n, 'slicing the batch (or a dimension of unknown size) is not supported');
+    const dim = dims[a]!;
     const clamp = (v: number) => Math.min(dim, Math.max(0, v < 0 ? v + dim : v));
     begin[a] = clamp(starts[i]);
     size[a] = Math.max(0, clamp(ends[i]) - begin[a]);
   });
-  return fold(() => tf.slice(asTensor(t), begin, size), t.float);
+  return { begin, size };
 }
 
 // ---- the table ---------------------------------------------------------------------------------------------
@@ -535,25 +539,13 @@ const OPS: Record<string, OpSpec> = {
     build(n, c) {
       const xv = c.value(inputs(n)[0]);
       // A slice of a constant (a Shape's [N, C] before a Resize's target size, as PyTorch exports interpolate).
-      if (isConst(xv)) return [cst(sliceConst(n, c, xv.t))];
+      if (isConst(xv)) {
+        const { begin, size } = sliceBounds(n, c, xv.t.dims, false);
+        return [cst(fold(() => tf.slice(asTensor(xv.t), begin, size), xv.t.float))];
+      }
       const x = xv;
-      const shape = onnxShape(x);
-      const rank = shape.length;
-      const starts = ints1(needConst(c, n, 1));
-      const ends = ints1(needConst(c, n, 2));
-      const axes = has(n, 3) ? ints1(needConst(c, n, 3)).map((a) => (a + rank) % rank) : starts.map((_, i) => i);
-      const steps = has(n, 4) ? ints1(needConst(c, n, 4)) : starts.map(() => 1);
-      if (steps.some((s) => s !== 1)) c.fail(n, 'steps other than 1 are not supported');
-      const begin = shape.map(() => 0);
-      const size = shape.map(() => -1);
-      axes.forEach((a, i) => {
-        if (a === 0 || shape[a] === null) c.fail(n, 'slicing the batch (or a dimension of unknown size) is not supported');
-        const dim = shape[a]!;
-        const clamp = (v: number) => Math.min(dim, Math.max(0, v < 0 ? v + dim : v));
-        begin[a] = clamp(starts[i]);
-        size[a] = Math.max(0, clamp(ends[i]) - begin[a]);
-      });
-      const order = x.nhwc ? [0, 2, 3, 1] : shape.map((_, i) => i);
+      const { begin, size } = sliceBounds(n, c, onnxShape(x), true);
+      const order = x.nhwc ? [0, 2, 3, 1] : begin.map((_, i) => i);
       return [onnxOp(c, n, { op: 'slice', attrs: { begin: order.map((a) => begin[a]), size: order.map((a) => size[a]) } }, [x], x.nhwc)];
     },
   },
