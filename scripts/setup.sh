@@ -32,6 +32,12 @@ for arg in "$@"; do
   case "$arg" in
     # The labeling app's end-to-end tests drive Debian's chromium (see DEVELOPERS.md).
     --browser) command -v chromium >/dev/null || apt_packages+=(chromium fonts-liberation) ;;
+    # Scale-out (docs/scale.md) runs on Redis (BullMQ) and can keep labels in PostgreSQL. Neither is needed for the
+    # main job; the tests start their own throwaway servers on loopback ports, so only the binaries are installed.
+    --services)
+      command -v redis-server >/dev/null || apt_packages+=(redis-server)
+      ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_packages+=(postgresql)
+      ;;
     *) dpkg -s "$arg" >/dev/null 2>&1 || apt_packages+=("$arg") ;;
   esac
 done
