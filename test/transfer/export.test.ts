@@ -31,6 +31,7 @@ import { checkOnnxExport, runOnnx, runTfjs } from '../../src/transfer/onnx-check
 import { exportModel } from '../../src/transfer/export.js';
 import type { ExportSidecar } from '../../src/transfer/sidecar.js';
 import { randomInput, randomizeWeights } from './helpers.js';
+import { maxAbsDiff } from '../engine/helpers.js';
 
 const FIXTURES = path.join(import.meta.dirname, '..', 'fixtures', 'audio');
 let work: string;
@@ -180,7 +181,7 @@ test('exportModel from a classifier folder: ONNX + sidecar, tfjs format, encoder
   assert.ok(side.check && side.check.maxAbsDiff <= 1e-4);
   assert.match(side.ulearnVersion, /^\d+\.\d+\.\d+/);
   const got = await runOnnx(readFileSync(path.join(out, 'model.onnx')), x, [3, h, w, c], 'nchw');
-  assert.ok(maxDiff(got.data, expected) <= 1e-4);
+  assert.ok(maxAbsDiff(got.data, expected) <= 1e-4);
 
   // tfjs layers format: loads back bit for bit, and ulearn reads it as an encoder source (architecture kept).
   const outTfjs = path.join(work, 'export-tfjs');
@@ -201,7 +202,7 @@ test('exportModel from a classifier folder: ONNX + sidecar, tfjs format, encoder
   assert.deepEqual(es.input.shape, [null, h, w, c]);
   const feats = await runOnnx(readFileSync(path.join(outEnc, 'model.onnx')), x, [3, h, w, c], 'nhwc');
   assert.deepEqual(feats.dims, [3, 16]);
-  assert.ok(maxDiff(feats.data, runTfjs(encoder, x, [3, h, w, c])) <= 1e-4);
+  assert.ok(maxAbsDiff(feats.data, runTfjs(encoder, x, [3, h, w, c])) <= 1e-4);
   model.dispose();
 });
 
@@ -258,13 +259,6 @@ test('exportModel errors: nothing written on failure, a foreign folder is never 
   m.dispose();
   bad.dispose();
 });
-
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 test('every other supported layer (as Keras models use them): onnxruntime = tfjs in both layouts', async () => {
   const L = tfl.layers;

@@ -18,19 +18,13 @@ import { loadEncoder } from '../../src/models/load-encoder.js';
 import { toOnnx } from '../../src/transfer/export-onnx.js';
 import { randomizeWeights } from './helpers.js';
 import { floatTensor, modelBytes, node, seeded, valueInfo } from './onnx-helpers.js';
+import { maxAbsDiff } from '../engine/helpers.js';
 
 const ONNX = 'test/fixtures/transfer/fmnist-cnn.onnx';
 
 before(async () => {
   await initBackend('cpu');
 });
-
-function maxDiff(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 const inputs = (n: number, size: number) => new Float32Array(n * size).map((_, i) => ((i * 7919) % 1000) / 1000);
 
@@ -43,12 +37,12 @@ test('onnxruntime features of the imported Fashion-MNIST CNN match tfjs within 1
       const x = inputs(37, shape[0] * shape[1] * shape[2]);
       const viaTfjs = encode(encoder, x, shape, { batchSize: 16 });
       const viaOrt = await encodeFrozen(encoder, x, shape, { batchSize: 16 });
-      assert.ok(maxDiff(viaOrt, viaTfjs) <= 1e-4, `max abs diff ${maxDiff(viaOrt, viaTfjs)}`);
+      assert.ok(maxAbsDiff(viaOrt, viaTfjs) <= 1e-4, `max abs diff ${maxAbsDiff(viaOrt, viaTfjs)}`);
       // Still attached: a session that failed would have dropped the fast path for tfjs.
       assert.ok(hasFrozenFeatures(encoder), 'onnxruntime was not used');
       assert.ok(viaTfjs.some((v) => v !== 0));
       // normalize: rows of unit length, as `encode` gives them.
-      assert.ok(maxDiff(await encodeFrozen(encoder, x, shape, { normalize: true }), encode(encoder, x, shape, { normalize: true })) <= 1e-5);
+      assert.ok(maxAbsDiff(await encodeFrozen(encoder, x, shape, { normalize: true }), encode(encoder, x, shape, { normalize: true })) <= 1e-5);
     }
   } finally {
     plain.encoder.dispose();
@@ -71,13 +65,13 @@ test('a feature-map cut is pooled the same way in onnxruntime (GlobalAveragePool
   try {
     assert.deepEqual(encoder.outputs[0].shape, [null, 5]);
     const x = inputs(9, 12 * 12 * 3);
-    assert.ok(maxDiff(await encodeFrozen(encoder, x, [12, 12, 3]), encode(encoder, x, [12, 12, 3])) <= 1e-4);
+    assert.ok(maxAbsDiff(await encodeFrozen(encoder, x, [12, 12, 3]), encode(encoder, x, [12, 12, 3])) <= 1e-4);
     assert.ok(hasFrozenFeatures(encoder), 'onnxruntime was not used (the fast path fell back to tfjs)');
     // A training step assigns new weight tensors: the file's graph no longer describes the encoder.
     const w = encoder.weights[0];
     w.write(tf.mul(w.read(), 2) as tf.Tensor);
     assert.equal(hasFrozenFeatures(encoder), false);
-    assert.ok(maxDiff(await encodeFrozen(encoder, x, [12, 12, 3]), encode(encoder, x, [12, 12, 3])) === 0);
+    assert.ok(maxAbsDiff(await encodeFrozen(encoder, x, [12, 12, 3]), encode(encoder, x, [12, 12, 3])) === 0);
   } finally {
     encoder.dispose();
   }
@@ -96,7 +90,7 @@ test('a file that reads NHWC itself (a Transpose in front, as tf2onnx writes) ge
   try {
     assert.deepEqual(encoder.inputs[0].shape, [null, 10, 8, 3]);
     const x = inputs(7, 10 * 8 * 3);
-    assert.ok(maxDiff(await encodeFrozen(encoder, x, [10, 8, 3]), encode(encoder, x, [10, 8, 3])) <= 1e-4);
+    assert.ok(maxAbsDiff(await encodeFrozen(encoder, x, [10, 8, 3]), encode(encoder, x, [10, 8, 3])) <= 1e-4);
     assert.ok(hasFrozenFeatures(encoder), 'onnxruntime was not used');
   } finally {
     encoder.dispose();

@@ -22,6 +22,7 @@ import { runTfjs } from '../../src/transfer/onnx-check.js';
 import { ResizeImages } from '../../src/transfer/resize-layer.js';
 import { importOnnx } from '../../src/transfer/onnx/import.js';
 import { randomInput, randomizeWeights } from './helpers.js';
+import { maxAbsDiff } from '../engine/helpers.js';
 
 let work: string;
 before(async () => {
@@ -40,7 +41,6 @@ async function roundTrip(model: tfl.LayersModel, layout: InputLayout, name: stri
   return imp.model;
 }
 
-const maxAbsDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 
 async function assertRoundTrip(model: tfl.LayersModel, x: Float32Array, shape: number[], name: string): Promise<void> {
   const want = runTfjs(model, x, shape);
