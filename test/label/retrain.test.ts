@@ -6,7 +6,7 @@ import { makeProject } from './fixtures.js';
 
 test('every K labels through the API start one background retrain; the server keeps answering meanwhile', async () => {
   const { store } = await makeProject(40, { classes: ['dark', 'light'] });
-  const token = store.addAnnotator('alice');
+  const token = await store.addAnnotator('alice');
   const done: (RetrainResult | Error)[] = [];
   const scheduler = new RetrainScheduler(store, { retrainEvery: 6, onDone: (r) => done.push(r) });
   const app = buildServer(store, { host: '127.0.0.1', onLabel: () => scheduler.noteLabel(), modelStatus: () => scheduler.status });
@@ -30,13 +30,13 @@ test('every K labels through the API start one background retrain; the server ke
     // The 6 labels that arrived during the first run trigger a second one as soon as it ends.
     if (scheduler.status.running) await scheduler.idle;
     assert.equal(done.length, 2, `two retrains: ${done.map((d) => (d instanceof Error ? d.message : 'ok'))}`);
-    const runs = store.modelRuns();
+    const runs = (await store.modelRuns());
     assert.equal(runs.length, 2);
     assert.ok(runs.every((r) => r.error === null));
     assert.equal(runs[1].lastEventId, 12);
     assert.equal(runs[1].trainLabels + runs[1].holdoutLabels, 12);
     // Suggestions for every unlabeled sample, and the queue holds only unlabeled samples.
-    for (let id = 13; id <= 40; id++) assert.ok(store.suggestion(id), `suggestion for ${id}`);
+    for (let id = 13; id <= 40; id++) assert.ok((await store.suggestion(id)), `suggestion for ${id}`);
     const q = (await app.inject({ url: '/api/queue?limit=50' })).json() as { samples: { id: number; suggestion: { label: string } }[] };
     assert.equal(q.samples.length, 28);
     assert.ok(q.samples.every((s) => s.id > 12 && s.suggestion));
@@ -45,6 +45,6 @@ test('every K labels through the API start one background retrain; the server ke
   } finally {
     await scheduler.close();
     await app.close();
-    store.close();
+    await store.close();
   }
 });
