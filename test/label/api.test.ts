@@ -100,10 +100,10 @@ for (const kind of STORE_KINDS) {
         // The UI's cookie authenticates GETs (media in <img>), never writes.
         assert.equal((await lan.inject({ url: '/media/1', headers: { cookie: `x=1; ulearn_token=${bob}` } })).statusCode, 200);
         assert.equal((await lan.inject({ url: '/media/1', headers: { cookie: 'ulearn_token=wrong' } })).statusCode, 401);
-        const before = (await store.eventCount());
+        const before = await store.eventCount();
         const w = await lan.inject({ method: 'POST', url: '/api/labels', headers: { cookie: `ulearn_token=${bob}` }, payload: { sampleId: 2, label: 'dark' } });
         assert.equal(w.statusCode, 401);
-        assert.equal((await store.eventCount()), before);
+        assert.equal(await store.eventCount(), before);
       } finally {
         await lan.close();
       }
@@ -113,7 +113,7 @@ for (const kind of STORE_KINDS) {
       const server = buildServer(store, { host: '127.0.0.1' });
       const address = await server.listen({ port: 0, host: '127.0.0.1' });
       try {
-        const before = (await store.eventCount());
+        const before = await store.eventCount();
         const classes = store.meta.classes;
         const write = async (token: string, i: number, who: number) => {
           const sampleId = 1 + ((i * 7 + who) % 30);
@@ -131,7 +131,7 @@ for (const kind of STORE_KINDS) {
         const [ia, ib] = await Promise.all([run(alice, 0), run(bob, 1)]);
         const acked = new Set([...ia, ...ib]);
         assert.equal(acked.size, 600, 'every write got its own event id');
-        assert.equal((await store.eventCount()), before + 600);
+        assert.equal(await store.eventCount(), before + 600);
         const stored = new Set([...(await store.events(0))].map((e) => e.id));
         for (const id of acked) assert.ok(stored.has(id), `acknowledged event ${id} is stored`);
         // Every sample's current label is the label of its latest event.

@@ -37,9 +37,9 @@ test('label init embeds audio clips with the pooled log-mel; an undecodable file
     assert.ok(dist(id('c0.wav'), id('c2.wav')) < dist(id('c0.wav'), id('c1.wav')) / 10);
     // The light model trains on them and suggests.
     await initBackend('cpu');
-    const bob = (await store.annotatorByToken((await store.addAnnotator('bob'))))!;
+    const bob = (await store.annotatorByToken(await store.addAnnotator('bob')))!;
     // Four labels: the retrain holds some out for its accuracy, by sample id.
-    for (const [f, c] of [['c0.wav', 0], ['c1.wav', 1], ['c2.wav', 0], ['c3.wav', 1]] as const) (await store.label(id(f), c, bob.id));
+    for (const [f, c] of [['c0.wav', 0], ['c1.wav', 1], ['c2.wav', 0], ['c3.wav', 1]] as const) await store.label(id(f), c, bob.id);
     await retrain(store);
     assert.equal((await store.suggestion(id('c4.wav')))?.label, 0);
     assert.equal((await store.suggestion(id('c5.wav')))?.label, 1);

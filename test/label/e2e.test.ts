@@ -55,8 +55,8 @@ test('label 5 samples with the keyboard, undo one, reload: exactly the right 4 l
   await initBackend('cpu');
   const { store } = await makeProject(40);
   // Some earlier labels by another annotator and a model run, so the screen shows suggestions.
-  const bob = (await store.annotatorByToken((await store.addAnnotator('bob'))))!;
-  for (let id = 1; id <= 8; id++) (await store.label(id, (id - 1) % 2, bob.id));
+  const bob = (await store.annotatorByToken(await store.addAnnotator('bob')))!;
+  for (let id = 1; id <= 8; id++) await store.label(id, (id - 1) % 2, bob.id);
   await retrain(store);
   const token = await store.addAnnotator('alice');
   const alice = (await store.annotatorByToken(token))!;
@@ -178,8 +178,8 @@ test('audio project: pooled log-mel embeddings give suggestions; play a clip, la
   const store = await initProject(join(root, 'project'), { data: join(root, 'clips'), classes: ['low', 'high'], overlap: 0, strategy: 'random', retrainEvery: 1000, log: () => undefined });
   assert.equal((await store.embeddings())?.dim, 80, 'audio samples get the 80-d pooled log-mel embedding');
   // Four earlier labels by another annotator and a model run, so the screen shows suggestions.
-  const bob = (await store.annotatorByToken((await store.addAnnotator('bob'))))!;
-  for (let id = 1; id <= 4; id++) (await store.label(id, (id - 1) % 2, bob.id));
+  const bob = (await store.annotatorByToken(await store.addAnnotator('bob')))!;
+  for (let id = 1; id <= 4; id++) await store.label(id, (id - 1) % 2, bob.id);
   await retrain(store);
   const token = await store.addAnnotator('alice');
   const app = buildServer(store, { host: '127.0.0.1', webDir });

@@ -300,7 +300,7 @@ describe('label server: Host header and security headers', async () => {
       assert.equal((await app.inject({ url: '/media/1', headers: host('evil.example') })).statusCode, 403);
       const w = await app.inject({ method: 'POST', url: '/api/labels', headers: { ...host('evil.example'), authorization: `Bearer ${token}` }, payload: { sampleId: 1, label: 'dark' } });
       assert.equal(w.statusCode, 403);
-      assert.equal((await store.eventCount()), 0);
+      assert.equal(await store.eventCount(), 0);
     } finally {
       await app.close();
     }
@@ -388,7 +388,7 @@ describe('label server: numeric query params are validated', async () => {
       const r = await app.inject({ method: 'POST', url: '/api/labels', headers: { authorization: `Bearer ${token}` }, payload: { sampleId, label: 'dark' } });
       assert.equal(r.statusCode, 400, `sampleId ${sampleId}: ${r.body}`);
     }
-    assert.equal((await store.eventCount()), 0);
+    assert.equal(await store.eventCount(), 0);
   });
 });
 
@@ -405,17 +405,17 @@ describe('CSV export: no spreadsheet formulas (CSV injection), and an exact roun
   await store.importLabels('=evil()', files.map((_, i) => ({ sampleId: i + 1, label: i % 5, expected: null })));
 
   test('no cell of the exported CSV starts with = + - @ tab or CR', async () => {
-    const csv = (await exportLabels(store, 'csv'));
+    const csv = await exportLabels(store, 'csv');
     const rows = parseCsv(csv, 'export.csv');
     assert.equal(rows.length, names.length + 1);
     for (const r of rows) for (const f of r.fields) assert.doesNotMatch(f, /^[=+\-@\t\r]/, `cell ${JSON.stringify(f)} on line ${r.line}`);
   });
 
   test('importing our own export restores the original file names and labels exactly', async () => {
-    const rows = parseLabelFile((await exportLabels(store, 'csv')), 'export.csv');
+    const rows = parseLabelFile(await exportLabels(store, 'csv'), 'export.csv');
     const want = (await store.currentLabelEvents()).map((x) => [x.sample.file, store.meta.classes[x.sample.label!]]);
     assert.deepEqual(rows.map((r) => [r.file, r.label]), want);
-    const report = (await importLabels(store, rows, { source: 'export.csv', annotatorName: 'import:again' }));
+    const report = await importLabels(store, rows, { source: 'export.csv', annotatorName: 'import:again' });
     assert.equal(report.unchanged, names.length);
     assert.equal(report.added, 0);
   });
