@@ -62,21 +62,54 @@ export const CONNECT_TIMEOUT_MS = 10_000;
 /** A project schema's name: also what store.json may say, so nothing else reaches the SQL. */
 const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
 
-/** The URL with its password replaced by `***`: the only form a URL is shown in. */
-export function maskUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url.replace(/(\/\/[^:@/]*):[^@/]*@/, '$1:***@');
-  }
+/**
+ * A postgres:// URL's parts, read the way node-postgres reads them (the user info ends at the authority's
+ * last `@`), without URL's validation: whatever pg accepts must also be masked.
+ */
+function urlParts(url: string): { scheme: string; user?: string; password?: string; host: string; rest: string } | undefined {
+  const m = /^(postgres(?:ql)?:\/\/)([^/?#]*)(.*)$/is.exec(url);
+  if (!m) return undefined;
+  const [, scheme, authority, rest] = m;
+  const at = authority.lastIndexOf('@');
+  if (at < 0) return { scheme, host: authority, rest };
+  const info = authority.slice(0, at);
+  const colon = info.indexOf(':');
+  return { scheme, user: colon < 0 ? info : info.slice(0, colon), password: colon < 0 ? undefined : info.slice(colon + 1), host: authority.slice(at + 1), rest };
 }
 
-function withoutPassword(url: string): string {
-  const u = new URL(url);
-  u.password = '';
-  return u.toString();
+/** A `password=` query parameter (pg reads those too). */
+const QUERY_PASSWORD = /([?&])password=[^&#]*/gi;
+
+/** The URL with its password (in the user info or a query parameter) replaced by `***`: the only form a URL is shown in. */
+export function maskUrl(url: string): string {
+  const p = urlParts(url);
+  if (!p) return '<not a postgres:// URL>';
+  const user = p.user === undefined ? '' : `${p.user}${p.password === undefined ? '' : ':***'}@`;
+  return `${p.scheme}${user}${p.host}${p.rest.replace(QUERY_PASSWORD, '$1password=***')}`;
+}
+
+/** The URL as store.json keeps it: no password at all. */
+export function withoutPassword(url: string): string {
+  const p = urlParts(url)!;
+  const q = p.rest.indexOf('?');
+  const params = q < 0 ? [] : p.rest.slice(q + 1).split('&').filter((kv) => kv !== '' && !/^password=/i.test(kv));
+  const rest = (q < 0 ? p.rest : p.rest.slice(0, q)) + (params.length ? `?${params.join('&')}` : '');
+  return `${p.scheme}${p.user ? `${p.user}@` : ''}${p.host}${rest}`;
+}
+
+/** Every password the URL or the environment holds, to scrub from messages. */
+function secretsOf(url: string): string[] {
+  const p = urlParts(url);
+  const out = [p?.password, ...[...(p?.rest ?? '').matchAll(/[?&]password=([^&#]*)/gi)].map((m) => m[1]), process.env.PGPASSWORD].filter((s): s is string => !!s);
+  return [...new Set([...out, ...out.map((s) => safeDecode(s))])].sort((a, b) => b.length - a.length);
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
 
 /** ids, counts and times are bigint; as JS numbers (exact up to 2^53, far beyond any project). */
@@ -86,14 +119,9 @@ const types = {
 
 /** A connected pool, or a UlearnError naming the (masked) URL: exit code 2 at the CLI. */
 async function connect(url: string, schema: string): Promise<pg.Pool> {
-  let password = '';
-  try {
-    password = decodeURIComponent(new URL(url).password);
-  } catch {
-    throw new UlearnError(`--store: '${maskUrl(url)}' is not a valid postgres:// URL`, { code: 'E_ARG' });
-  }
-  const secret = [password, process.env.PGPASSWORD].filter((s): s is string => !!s);
-  const clean = (msg: string) => secret.reduce((m, s) => m.split(s).join('***'), msg);
+  if (!urlParts(url)) throw new UlearnError('--store: expected a postgres:// URL', { code: 'E_ARG' });
+  const secrets = secretsOf(url);
+  const clean = (msg: string) => secrets.reduce((m, s) => m.split(s).join('***'), msg);
   const pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, options: `-c search_path=${schema}`, max: 8, types });
   // An idle connection that breaks (PostgreSQL restarted) is dropped by the pool; without a listener the
   // error would end the process.

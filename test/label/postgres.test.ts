@@ -5,10 +5,12 @@
  * are in store.test.ts, api.test.ts and crash.test.ts.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { initProject } from '../../src/label/init.js';
+import { maskUrl, withoutPassword } from '../../src/label/pg-store.js';
 import { openStore, STORE_FILE, type LabelStore } from '../../src/label/store.js';
 import { runUlearn } from '../cli/run-cli.js';
 import { postgresMissing, startPostgres } from '../support/postgres.js';
@@ -27,6 +29,20 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
+test('URLs are shown with the password masked and saved without it, wherever pg would read one', () => {
+  const cases: [string, string, string][] = [
+    ['postgres://team:s3cr%21t@db.lan:5432/labels', 'postgres://team:***@db.lan:5432/labels', 'postgres://team@db.lan:5432/labels'],
+    ['postgres://team:p@ss@db.lan/labels', 'postgres://team:***@db.lan/labels', 'postgres://team@db.lan/labels'],
+    ['postgresql://db.lan/labels?password=pw&sslmode=require', 'postgresql://db.lan/labels?password=***&sslmode=require', 'postgresql://db.lan/labels?sslmode=require'],
+    ['postgres://team@db.lan/labels', 'postgres://team@db.lan/labels', 'postgres://team@db.lan/labels'],
+    ['postgres:///labels?host=/run/postgresql', 'postgres:///labels?host=/run/postgresql', 'postgres:///labels?host=/run/postgresql'],
+  ];
+  for (const [url, masked, saved] of cases) {
+    assert.equal(maskUrl(url), masked, url);
+    assert.equal(withoutPassword(url), saved, url);
+  }
+});
+
 test('an unreachable PostgreSQL: one error naming the URL with the password masked, exit 2, nothing created', async () => {
   const root = tempDir('pg-down');
   const data = await makeImageFolder(root, 3);
@@ -38,6 +54,20 @@ test('an unreachable PostgreSQL: one error naming the URL with the password mask
   assert.doesNotMatch(r.out + r.err, /s3cr/);
   assert.doesNotMatch(r.err, /\n\s+at /, 'no stack trace');
   assert.deepEqual(readdirSync(root).sort(), ['img'], 'no project folder');
+
+  // A project whose database went away: the server says so the same way, and shows the password from
+  // PGPASSWORD no more than one in the URL.
+  mkdirSync(dir);
+  writeFileSync(join(dir, STORE_FILE), JSON.stringify({ store: 'postgres', url: `postgres://team@127.0.0.1:${port}/labels`, schema: 'ulearn_project_00000000' }));
+  process.env.PGPASSWORD = 'pgpass-s3cret';
+  try {
+    const e = runUlearn(['label', dir, '--port', '0']);
+    assert.equal(e.code, 2, e.err);
+    assert.match(e.err, new RegExp(`^ulearn: error: cannot connect to PostgreSQL at postgres://team@127\\.0\\.0\\.1:${port}/labels: `, 'm'));
+    assert.doesNotMatch(e.out + e.err, /s3cret/);
+  } finally {
+    delete process.env.PGPASSWORD;
+  }
 });
 
 describe('label init --store postgres://… from the command line', { skip }, async () => {
@@ -62,10 +92,8 @@ describe('label init --store postgres://… from the command line', { skip }, as
   });
 
   test('a second project in the same database gets its own schema; export reads each back', async () => {
-    const other = join(root, 'other');
-    assert.equal(runUlearn(['label', 'init', other, '--data', data, '--classes', 'x,y,z', '--store', url]).code, 0);
+    const b = await initProject(join(root, 'other'), { data, classes: ['x', 'y', 'z'], store: url, log: () => undefined });
     const a = await openStore(dir);
-    const b = await openStore(other);
     try {
       assert.deepEqual([a.meta.classes, b.meta.classes], [['dark', 'light'], ['x', 'y', 'z']]);
       const alice = (await a.annotators()).find((x) => x.name === 'alice')!;

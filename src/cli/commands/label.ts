@@ -91,6 +91,7 @@ export function registerLabelCommand(program: Command): void {
       await scheduler.start();
       // One machine-readable line first (tests and scripts wait for it), then the human-readable hints.
       console.log(`listening ${address}`);
+      console.error(`label: project ${store.dir}, labels in ${store.location}`);
       if (!isLoopback(o.host)) console.error('label: bound to a non-loopback address: every request needs an annotator token');
       console.error(`label: open ${address}/?token=<token> (tokens: ulearn label add-annotator <name> --project ${dir})`);
       await new Promise<void>((done) => {
