@@ -2,17 +2,17 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { exportLabels } from '../../src/label/import-export.js';
 import { buildServer } from '../../src/label/server.js';
-import { postgresMissing, startPostgres } from '../support/postgres.js';
+import { skipPostgres, startPostgres } from '../support/postgres.js';
 import { makeProject, STORE_KINDS } from './fixtures.js';
 
 const cluster = await startPostgres();
-after(() => cluster?.stop());
+after(() => cluster.stop());
 
 // The HTTP API over each store: concurrent writers included.
 for (const kind of STORE_KINDS) {
-  describe(`label API (${kind})`, { skip: kind === 'postgres' ? (postgresMissing() ?? false) : false }, async () => {
-    if (kind === 'postgres' && postgresMissing()) return;
-    const { store } = await makeProject(30, { store: kind === 'postgres' ? await cluster!.newDatabase() : undefined });
+  describe(`label API (${kind})`, { skip: kind === 'postgres' ? skipPostgres() : false }, async () => {
+    if (kind === 'postgres' && skipPostgres()) return;
+    const { store } = await makeProject(30, { store: kind === 'postgres' ? await cluster.newDatabase() : undefined });
     const alice = await store.addAnnotator('alice');
     const bob = await store.addAnnotator('bob');
     const app = buildServer(store, { host: '127.0.0.1' });

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { after, test } from 'node:test';
 import { openStore } from '../../src/label/store.js';
-import { postgresMissing, startPostgres } from '../support/postgres.js';
+import { skipPostgres, startPostgres } from '../support/postgres.js';
 import { makeProject, STORE_KINDS } from './fixtures.js';
 
 /** Starts `ulearn label <dir> --port 0` as a real process and resolves with it and its address. */
@@ -24,13 +24,13 @@ export async function startServer(dir: string): Promise<{ proc: ReturnType<typeo
 }
 
 const cluster = await startPostgres();
-after(() => cluster?.stop());
+after(() => cluster.stop());
 
 for (const kind of STORE_KINDS) {
   // PostgreSQL: two servers on one database (one team), and one of them is killed; the other keeps serving.
   const servers = kind === 'postgres' ? 2 : 1;
-  test(`kill -9 of ${servers === 1 ? 'the server' : 'one of two servers on one database'} mid-stream loses no acknowledged label (${kind})`, { skip: kind === 'postgres' ? (postgresMissing() ?? false) : false }, async () => {
-    const { store, dir } = await makeProject(50, { store: kind === 'postgres' ? await cluster!.newDatabase() : undefined });
+  test(`kill -9 of ${servers === 1 ? 'the server' : 'one of two servers on one database'} mid-stream loses no acknowledged label (${kind})`, { skip: kind === 'postgres' ? skipPostgres() : false }, async () => {
+    const { store, dir } = await makeProject(50, { store: kind === 'postgres' ? await cluster.newDatabase() : undefined });
     const token = await store.addAnnotator('alice');
     await store.close();
     const procs = await Promise.all(Array.from({ length: servers }, () => startServer(dir)));

@@ -13,12 +13,12 @@ import { initProject } from '../../src/label/init.js';
 import { maskUrl, withoutPassword } from '../../src/label/pg-store.js';
 import { openStore, STORE_FILE, type LabelStore } from '../../src/label/store.js';
 import { runUlearn } from '../cli/run-cli.js';
-import { postgresMissing, startPostgres } from '../support/postgres.js';
+import { skipPostgres, startPostgres } from '../support/postgres.js';
 import { makeImageFolder, makeProject, tempDir } from './fixtures.js';
 
 const cluster = await startPostgres();
-after(() => cluster?.stop());
-const skip = postgresMissing() ?? false;
+after(() => cluster.stop());
+const skip = skipPostgres();
 
 /** A loopback port nothing listens on. */
 async function closedPort(): Promise<number> {
@@ -72,7 +72,7 @@ test('an unreachable PostgreSQL: one error naming the URL with the password mask
 
 describe('label init --store postgres://… from the command line', { skip }, async () => {
   if (skip) return;
-  const url = await cluster!.newDatabase();
+  const url = await cluster.newDatabase();
   // The test cluster trusts loopback, so any password is accepted: enough to see where it ends up.
   const withPassword = url.replace('postgres@', 'postgres:hunter2@');
   const root = tempDir('pg-cli');
@@ -111,7 +111,7 @@ describe('label init --store postgres://… from the command line', { skip }, as
 
 describe('several stores (servers) on one database', { skip }, async () => {
   if (skip) return;
-  const { store, dir } = await makeProject(40, { store: await cluster!.newDatabase() });
+  const { store, dir } = await makeProject(40, { store: await cluster.newDatabase() });
   const other = await openStore(dir);
   after(async () => {
     await store.close();

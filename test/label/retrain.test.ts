@@ -2,16 +2,16 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { RetrainScheduler, type RetrainResult } from '../../src/label/retrain.js';
 import { buildServer } from '../../src/label/server.js';
-import { postgresMissing, startPostgres } from '../support/postgres.js';
+import { skipPostgres, startPostgres } from '../support/postgres.js';
 import { makeProject, STORE_KINDS } from './fixtures.js';
 
 const cluster = await startPostgres();
-after(() => cluster?.stop());
+after(() => cluster.stop());
 
 // The retrain process opens the project itself: from project.db, or through store.json from PostgreSQL.
 for (const kind of STORE_KINDS) {
-  test(`every K labels through the API start one background retrain; the server keeps answering meanwhile (${kind})`, { skip: kind === 'postgres' ? (postgresMissing() ?? false) : false }, async () => {
-    const { store } = await makeProject(40, { classes: ['dark', 'light'], store: kind === 'postgres' ? await cluster!.newDatabase() : undefined });
+  test(`every K labels through the API start one background retrain; the server keeps answering meanwhile (${kind})`, { skip: kind === 'postgres' ? skipPostgres() : false }, async () => {
+    const { store } = await makeProject(40, { classes: ['dark', 'light'], store: kind === 'postgres' ? await cluster.newDatabase() : undefined });
     const token = await store.addAnnotator('alice');
     const done: (RetrainResult | Error)[] = [];
     const scheduler = new RetrainScheduler(store, { retrainEvery: 6, onDone: (r) => done.push(r) });

@@ -13,14 +13,14 @@ import { MIGRATIONS, PG_MIGRATIONS } from '../../src/label/schema.js';
 import { DB_FILE, isHoldout, openStore, STORE_FILE, type LabelEvent, type LabelStore } from '../../src/label/store.js';
 import { SqliteLabelStore } from '../../src/label/sqlite-store.js';
 import { initBackend } from '../../src/engine/backend.js';
-import { startPostgres, postgresMissing } from '../support/postgres.js';
+import { skipPostgres, startPostgres } from '../support/postgres.js';
 import { makeProject, rawQuery, STORE_KINDS, tempDir, type StoreKind } from './fixtures.js';
 
 const cluster = await startPostgres();
-after(() => cluster?.stop());
-const skip = (kind: StoreKind) => (kind === 'postgres' ? (postgresMissing() ?? false) : false);
+after(() => cluster.stop());
+const skip = (kind: StoreKind) => (kind === 'postgres' ? skipPostgres() : false);
 /** initProject's `store` for a kind: SQLite's default, or a fresh PostgreSQL database. */
-const storeFor = async (kind: StoreKind) => (kind === 'postgres' ? cluster!.newDatabase() : undefined);
+const storeFor = async (kind: StoreKind) => (kind === 'postgres' ? cluster.newDatabase() : undefined);
 
 test('both stores know the same migrations', () => {
   assert.equal(PG_MIGRATIONS.length, MIGRATIONS.length);
@@ -197,7 +197,7 @@ test('a schema-1 SQLite project (no file size and mtime) is migrated in place an
 });
 
 test('a schema-1 PostgreSQL project is migrated in place and keeps its samples', { skip: skip('postgres') }, async () => {
-  const url = await cluster!.newDatabase();
+  const url = await cluster.newDatabase();
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
