@@ -26,6 +26,7 @@ import {
   isOverlap,
   metaFromRows,
   SAMPLE_WHERE,
+  STORE_FILE,
   undoConflict,
   toEvent,
   toModelRun,
@@ -78,7 +79,7 @@ export class SqliteLabelStore implements LabelStore {
     const abs = resolve(dir);
     const file = join(abs, DB_FILE);
     if (!existsSync(file)) {
-      throw new UlearnError(`${abs} is not a label project (no ${DB_FILE})`, { code: 'E_PROJECT', hint: 'create one with `ulearn label init <project-dir> --data ... --classes ...`' });
+      throw new UlearnError(`${abs} is not a label project (no ${DB_FILE} or ${STORE_FILE})`, { code: 'E_PROJECT', hint: 'create one with `ulearn label init <project-dir> --data ... --classes ...`' });
     }
     return new SqliteLabelStore(abs, SqliteLabelStore.connect(file));
   }
