@@ -34,13 +34,13 @@ function unguard(cell: string): string {
   return cell.startsWith("'") && FORMULA.test(cell) ? cell.slice(1) : cell;
 }
 
-export function exportLabels(store: LabelStore, format: ExportFormat): string {
-  const names = new Map(store.annotators().map((a) => [a.id, a.name]));
+export async function exportLabels(store: LabelStore, format: ExportFormat): Promise<string> {
+  const names = new Map((await store.annotators()).map((a) => [a.id, a.name]));
   const classes = store.meta.classes;
   if (format === 'jsonl') {
-    const files = new Map(store.listSamples(0, Number.MAX_SAFE_INTEGER).map((s) => [s.id, s.file]));
+    const files = new Map((await store.listSamples(0, Number.MAX_SAFE_INTEGER)).map((s) => [s.id, s.file]));
     let out = '';
-    for (const e of store.events()) {
+    for (const e of await store.events()) {
       out +=
         JSON.stringify({
           id: e.id,
@@ -55,7 +55,7 @@ export function exportLabels(store: LabelStore, format: ExportFormat): string {
     }
     return out;
   }
-  const rows = store.currentLabelEvents().map(({ sample, event }) => ({
+  const rows = (await store.currentLabelEvents()).map(({ sample, event }) => ({
     file: sample.file,
     label: classes[sample.label!],
     annotator: names.get(event.annotatorId) ?? '',
@@ -141,13 +141,16 @@ function parseJson(text: string, source: string, line: number): unknown {
 
 /**
  * Applies imported rows as 'import' events of `annotatorName`, in one transaction. Later rows for the same
- * file win over earlier ones (like later events do). `dryRun` reports without writing.
+ * file win over earlier ones (like later events do). `dryRun` reports without writing. The report is made
+ * against the labels as they are when the import starts; if an annotator labels one of the imported samples
+ * before the import's transaction, the store refuses the whole import (E_CONFLICT), so the report never
+ * hides an overwrite.
  */
-export function importLabels(store: LabelStore, rows: ImportRow[], opts: { source: string; annotatorName: string; overwrite?: boolean; dryRun?: boolean }): ImportReport {
+export async function importLabels(store: LabelStore, rows: ImportRow[], opts: { source: string; annotatorName: string; overwrite?: boolean; dryRun?: boolean }): Promise<ImportReport> {
   const errors: string[] = [];
   const resolved: { line: number; file: string; sampleId: number; current: number | null; label: number }[] = [];
   for (const r of rows) {
-    const s = store.sampleByFile(r.file);
+    const s = await store.sampleByFile(r.file);
     const c = store.classIndex(r.label);
     if (!s) errors.push(`line ${r.line}: no sample '${r.file}' in this project`);
     if (c === undefined) errors.push(`line ${r.line}: unknown class '${r.label}' (classes: ${store.meta.classes.join(', ')})`);
@@ -174,10 +177,10 @@ export function importLabels(store: LabelStore, rows: ImportRow[], opts: { sourc
     }
   }
   if (!opts.dryRun && toApply.length > 0) {
-    store.db.transaction(() => {
-      const who = store.importAnnotator(opts.annotatorName);
-      for (const r of toApply) store.label(r.sampleId, r.label, who.id, 'import');
-    })();
+    await store.importLabels(
+      opts.annotatorName,
+      toApply.map((r) => ({ sampleId: r.sampleId, label: r.label, expected: r.current })),
+    );
   }
   return report;
 }

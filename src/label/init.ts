@@ -26,7 +26,7 @@ import { IMAGE_EXTENSIONS } from '../data/image-folder.js';
 import { UlearnError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { Progress } from '../util/progress.js';
-import { LabelStore, type NewSample, type ProjectMeta } from './store.js';
+import { createStore, isPostgresUrl, STORE_FILE, type LabelStore, type NewSample, type ProjectMeta } from './store.js';
 import type { InputPreprocessing } from '../transfer/adapt.js';
 
 /** The audio files a project takes: the ones audio folders list (src/data/audio-folder.ts). */
@@ -51,6 +51,8 @@ export interface InitOptions {
   model?: ProjectMeta['model'];
   /** Share of labeled samples shown blind to other annotators (default 0.1). */
   overlap?: number;
+  /** Where the labels are kept: 'sqlite' (default: `<project-dir>/project.db`) or a postgres:// URL. */
+  store?: string;
   log?: (line: string) => void;
 }
 
@@ -74,6 +76,12 @@ export async function initProject(dir: string, opts: InitOptions): Promise<Label
   const isFmnist = opts.data === 'fashion-mnist';
   const classes = opts.classes ?? (isFmnist ? FASHION_MNIST_CLASSES : undefined);
   if (!classes) throw new UlearnError('--classes is required for a folder dataset', { code: 'E_ARG', hint: 'e.g. --classes cat,dog,bird' });
+
+  if (opts.store !== undefined && isPostgresUrl(opts.store)) {
+    // Fail before the slow part (hashing, embeddings) when the database cannot be reached.
+    const { probePostgres } = await import('./pg-store.js');
+    await probePostgres(opts.store);
+  }
 
   let dataRoot: string;
   let files: string[];
@@ -111,7 +119,7 @@ export async function initProject(dir: string, opts: InitOptions): Promise<Label
     emb = await audioEmbeddings(files, dataRoot, log);
   } else log('label init: images and audio in one project: no embeddings, samples are served in a fixed random order without suggestions');
 
-  const store = LabelStore.create(projectDir, {
+  const store = await createStore(projectDir, {
     name: projectDir.split('/').pop() ?? 'project',
     classes,
     dataRoot,
@@ -121,13 +129,14 @@ export async function initProject(dir: string, opts: InitOptions): Promise<Label
     strategy: opts.strategy ?? 'hybrid',
     model: opts.model ?? 'linear',
     overlap: opts.overlap ?? 0.1,
-  });
-  store.addSamples(samples);
+  }, opts.store);
+  await store.addSamples(samples);
   if (emb) {
     await writeFileAtomic(join(projectDir, 'embeddings.f32'), new Uint8Array(emb.data.buffer, emb.data.byteOffset, emb.data.byteLength));
-    store.setEmbeddings('embeddings.f32', emb.dim, samples.length, emb.source);
+    await store.setEmbeddings('embeddings.f32', emb.dim, samples.length, emb.source);
   }
   log(`label init: ${samples.length} samples, ${classes.length} classes, embeddings: ${emb ? `${emb.source} (${emb.dim} dims)` : 'none'}`);
+  if (store.kind === 'postgres') log(`label init: labels kept in PostgreSQL at ${store.location}; ${STORE_FILE} keeps no password: every command takes it from PGPASSWORD or ~/.pgpass`);
   return store;
 }
 

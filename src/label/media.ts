@@ -39,7 +39,7 @@ async function pathOfFd(fd: number): Promise<string | undefined> {
  * leaves the data root), E_MEDIA_CHANGED (the content differs from what was registered).
  */
 export async function openMedia(store: LabelStore, id: number): Promise<OpenMedia> {
-  const rec = store.sampleFile(id);
+  const rec = await store.sampleFile(id);
   if (!rec) throw new UlearnError(`no sample with id ${id}`, { code: 'E_NOT_FOUND' });
   const root = await realpath(store.meta.dataRoot).catch(() => {
     throw new UlearnError(`the project's data root ${store.meta.dataRoot} is missing`, { code: 'E_NOT_FOUND' });
@@ -70,7 +70,7 @@ export async function openMedia(store: LabelStore, id: number): Promise<OpenMedi
           hint: 'restore the original file, or make a new project with `ulearn label init` (carry labels over with export and import)',
         });
       }
-      store.recordFileStat(id, st.size, st.mtimeMs);
+      await store.recordFileStat(id, st.size, st.mtimeMs);
     }
     return { handle, file: rec.file, size: st.size };
   } catch (err) {

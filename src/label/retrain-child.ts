@@ -1,26 +1,27 @@
 /**
  * Entry of the background retrain process (forked by RetrainScheduler): opens the project with its own
- * database connection (WAL lets it read while the server writes), runs one retrain, reports over IPC.
+ * database connection (SQLite's WAL, or PostgreSQL's MVCC, lets it read while the server writes), runs one
+ * retrain, reports over IPC.
  *
  * A child process rather than a worker thread: the strategies load usearch's native addon, which hangs when
  * loaded in a worker thread on Node 20; a process also gets its own heap and a lower CPU priority.
  */
 import { initBackend } from '../engine/backend.js';
 import { retrain } from './retrain.js';
-import { LabelStore } from './store.js';
+import { openStore } from './store.js';
 
 const dir = process.argv[2];
-const store = LabelStore.open(dir);
+const store = await openStore(dir);
 try {
   // Strategies (k-means, distances) and label propagation's kNN graph run on tfjs; one wasm thread, so
   // the retrain leaves the other core to the server and the annotators' requests.
   await initBackend('wasm', { threads: 1 });
-  process.send!({ ok: true, result: retrain(store) });
+  process.send!({ ok: true, result: await retrain(store) });
 } catch (err) {
   const message = err instanceof Error ? err.message : String(err);
   try {
-    store.saveModelRun(
-      { createdAt: Date.now(), kind: store.meta.model, strategy: store.meta.strategy, lastEventId: store.lastEventId(), trainLabels: 0, holdoutLabels: 0, holdoutAccuracy: null, seconds: 0, error: message },
+    await store.saveModelRun(
+      { createdAt: Date.now(), kind: store.meta.model, strategy: store.meta.strategy, lastEventId: await store.lastEventId(), trainLabels: 0, holdoutLabels: 0, holdoutAccuracy: null, seconds: 0, error: message },
       [],
       [],
     );
@@ -29,6 +30,6 @@ try {
   }
   process.send!({ ok: false, error: message });
 } finally {
-  store.close();
+  await store.close();
   process.disconnect();
 }

@@ -16,7 +16,7 @@ import { trainLightModel } from '../active/light-model.js';
 import { createStrategy } from '../active/strategy.js';
 import { Rng } from '../engine/seed.js';
 import { UlearnError } from '../errors.js';
-import { isHoldout, LabelStore } from './store.js';
+import { isHoldout, type LabelStore } from './store.js';
 import { argmaxRows } from '../eval/metrics.js';
 
 /** How many samples the queue holds; refreshed long before an annotator gets through it. */
@@ -31,11 +31,11 @@ export interface RetrainResult {
   seconds: number;
 }
 
-export function loadEmbeddings(store: LabelStore): { embeddings: Float32Array; dim: number } {
-  const ref = store.embeddings();
+export async function loadEmbeddings(store: LabelStore): Promise<{ embeddings: Float32Array; dim: number }> {
+  const ref = await store.embeddings();
   if (!ref) throw new UlearnError(`${store.dir}: project has no embeddings`, { code: 'E_PROJECT' });
   const buf = readFileSync(ref.path);
-  const n = store.sampleCount();
+  const n = await store.sampleCount();
   if (buf.byteLength !== n * ref.dim * 4) {
     throw new UlearnError(`${ref.path}: expected ${n} × ${ref.dim} float32 values (${n * ref.dim * 4} bytes), got ${buf.byteLength} bytes`, { code: 'E_PROJECT' });
   }
@@ -45,13 +45,13 @@ export function loadEmbeddings(store: LabelStore): { embeddings: Float32Array; d
   return { embeddings, dim: ref.dim };
 }
 
-export function retrain(store: LabelStore): RetrainResult {
+export async function retrain(store: LabelStore): Promise<RetrainResult> {
   const t0 = performance.now();
   const { meta } = store;
   const C = meta.classes.length;
-  const lastEventId = store.lastEventId();
-  const labels = store.currentLabels();
-  const { embeddings, dim } = loadEmbeddings(store);
+  const lastEventId = await store.lastEventId();
+  const labels = await store.currentLabels();
+  const { embeddings, dim } = await loadEmbeddings(store);
   const trainLabels = new Int32Array(labels.length).fill(-1);
   const holdout: number[] = [];
   let nTrain = 0;
@@ -84,7 +84,7 @@ export function retrain(store: LabelStore): RetrainResult {
   const rng = new Rng((meta.seed * 1000003 + lastEventId) >>> 0);
   const queue = unlabeled === 0 ? [] : createStrategy(meta.strategy).select({ embeddings, dim, labels, numClasses: C, probs, rng }, Math.min(QUEUE_SIZE, unlabeled));
   const seconds = (performance.now() - t0) / 1000;
-  const runId = store.saveModelRun(
+  const runId = await store.saveModelRun(
     {
       createdAt: Date.now(),
       kind: probs ? meta.model : 'none',
@@ -111,6 +111,11 @@ export class RetrainScheduler {
   private pending = 0;
   private child: ChildProcess | undefined;
   private closed = false;
+  /**
+   * Whether the project has embeddings (without them there is nothing to train on). start() looks; before
+   * it, a retrain is tried, and fails in its process like any other (reported, recorded as a failed run).
+   */
+  private hasEmbeddings = true;
   /** Resolves when the running retrain (if any) ends; tests await it. */
   idle: Promise<void> = Promise.resolve();
   lastError: string | undefined;
@@ -129,9 +134,10 @@ export class RetrainScheduler {
    * At server start: retrains when there is no successful run yet (the first queue comes from the
    * strategy, model or not) or when K labels arrived since the last one (e.g. imported while stopped).
    */
-  start(): void {
-    const last = this.store.modelRuns().filter((r) => !r.error).at(-1);
-    this.pending = last ? this.store.lastEventId() - last.lastEventId : 0;
+  async start(): Promise<void> {
+    this.hasEmbeddings = (await this.store.embeddings()) !== undefined;
+    const last = (await this.store.modelRuns()).filter((r) => !r.error).at(-1);
+    this.pending = last ? (await this.store.lastEventId()) - last.lastEventId : 0;
     if (!last || this.pending >= this.opts.retrainEvery) this.launch();
   }
 
@@ -141,7 +147,7 @@ export class RetrainScheduler {
   }
 
   private launch(): void {
-    if (this.closed || !this.store.embeddings()) return;
+    if (this.closed || !this.hasEmbeddings) return;
     this.pending = 0;
     const ts = import.meta.url.endsWith('.ts');
     const entry = fileURLToPath(new URL(ts ? './retrain-child.ts' : './retrain-child.js', import.meta.url));

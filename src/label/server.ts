@@ -177,7 +177,7 @@ export function buildServer(store: LabelStore, opts: ServerOptions): FastifyInst
   const classes = store.meta.classes;
   const allowedHosts = opts.allowedHosts ?? [];
 
-  const annotatorOf = (req: FastifyRequest): Annotator | undefined => {
+  const annotatorOf = async (req: FastifyRequest): Promise<Annotator | undefined> => {
     const h = req.headers.authorization;
     const m = typeof h === 'string' ? /^Bearer ([A-Za-z0-9_-]{1,200})$/.exec(h) : null;
     if (m) return store.annotatorByToken(m[1]);
@@ -206,7 +206,7 @@ export function buildServer(store: LabelStore, opts: ServerOptions): FastifyInst
     // The access level of the route the router matched; a 404 (no route) is treated as a read.
     const access = req.is404 ? 'read' : req.routeOptions.config.access;
     if (access === 'public') return;
-    const a = annotatorOf(req);
+    const a = await annotatorOf(req);
     const sent = req.headers.authorization || (access !== 'write' && req.headers.cookie?.includes('ulearn_token='));
     if (!a && (access === 'write' || readsNeedToken)) throw new HttpError(401, sent ? 'unknown annotator token' : 'this needs an annotator token (Authorization: Bearer <token>)');
     req.annotator = a ?? null;
@@ -224,8 +224,8 @@ export function buildServer(store: LabelStore, opts: ServerOptions): FastifyInst
   });
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ error: 'not found' }));
 
-  const view = (s: SampleRow) => {
-    const sug = store.suggestion(s.id);
+  const view = async (s: SampleRow) => {
+    const sug = await store.suggestion(s.id);
     return {
       id: s.id,
       file: s.file,
@@ -238,19 +238,19 @@ export function buildServer(store: LabelStore, opts: ServerOptions): FastifyInst
 
   app.get('/api/project', { config: { access: 'read' } }, async (req) => {
     const me = req.annotator;
-    const runs = store.modelRuns();
+    const runs = await store.modelRuns();
     const last = runs.filter((r) => !r.error).at(-1);
     return {
       name: store.meta.name,
       classes,
-      stats: store.stats(),
+      stats: await store.stats(),
       annotator: me?.name ?? null,
       readsNeedToken,
       model: {
         ...(opts.modelStatus?.() ?? { running: false, pendingLabels: 0, retrainEvery: store.meta.retrainEvery }),
         kind: store.meta.model,
         strategy: store.meta.strategy,
-        embeddings: store.embeddings()?.source ?? null,
+        embeddings: (await store.embeddings())?.source ?? null,
         runs: runs.length,
         last: last ? { at: new Date(last.createdAt).toISOString(), trainLabels: last.trainLabels, holdoutLabels: last.holdoutLabels, holdoutAccuracy: last.holdoutAccuracy } : null,
       },
@@ -261,19 +261,19 @@ export function buildServer(store: LabelStore, opts: ServerOptions): FastifyInst
     const q = parse(QueueQuery, req.query, 'query');
     const me = req.annotator;
     // Second opinions are blind: neither the first label nor the model's suggestion is shown.
-    const second = me ? store.secondOpinions(me.id, q.limit, q.exclude).map((s) => ({ ...view(s), label: null, suggestion: null, secondOpinion: true })) : [];
-    const fresh = store.nextSamples(q.limit - second.length, q.exclude).map((s) => ({ ...view(s), secondOpinion: false }));
+    const second = me ? await Promise.all((await store.secondOpinions(me.id, q.limit, q.exclude)).map(async (s) => ({ ...(await view(s)), label: null, suggestion: null, secondOpinion: true }))) : [];
+    const fresh = await Promise.all((await store.nextSamples(q.limit - second.length, q.exclude)).map(async (s) => ({ ...(await view(s)), secondOpinion: false })));
     return { samples: [...second, ...fresh] };
   });
 
   app.get('/api/samples', { config: { access: 'read' } }, async (req) => {
     const q = parse(SamplesQuery, req.query, 'query');
-    return { total: store.countSamples(q.filter), samples: store.listSamples(q.offset, q.limit, q.filter).map(view) };
+    return { total: await store.countSamples(q.filter), samples: await Promise.all((await store.listSamples(q.offset, q.limit, q.filter)).map(view)) };
   });
 
   app.get('/api/samples/:id', { config: { access: 'read' } }, async (req) => {
     const { id } = parse(IdParam, req.params, 'sample id');
-    const s = store.sample(id);
+    const s = await store.sample(id);
     if (!s) throw new HttpError(404, `no sample with id ${id}`);
     return view(s);
   });
@@ -283,8 +283,8 @@ export function buildServer(store: LabelStore, opts: ServerOptions): FastifyInst
     const body = parse(LabelBody, req.body, 'body');
     const label = store.classIndex(body.label);
     if (label === undefined) throw new HttpError(400, `unknown class '${body.label}' (classes: ${classes.join(', ')})`);
-    if (!store.sample(body.sampleId)) throw new HttpError(404, `no sample with id ${body.sampleId}`);
-    const e = store.label(body.sampleId, label, who.id);
+    if (!(await store.sample(body.sampleId))) throw new HttpError(404, `no sample with id ${body.sampleId}`);
+    const e = await store.label(body.sampleId, label, who.id);
     opts.onLabel?.();
     return reply.code(201).send({ eventId: e.id, sampleId: e.sampleId, label: body.label, annotator: who.name });
   });
@@ -292,24 +292,24 @@ export function buildServer(store: LabelStore, opts: ServerOptions): FastifyInst
   app.post('/api/undo', { config: { access: 'write' } }, async (req) => {
     const who = writer(req);
     parse(UndoBody, req.body, 'body');
-    const e = store.undo(who.id);
+    const e = await store.undo(who.id);
     opts.onLabel?.();
     return { eventId: e.id, sampleId: e.sampleId, label: e.label === null ? null : classes[e.label], undid: e.undoes };
   });
 
   app.get('/api/overview', { config: { access: 'read' } }, async () => {
-    const names = new Map(store.annotators().map((a) => [a.id, a.name]));
-    const ag = agreement(store.events(), classes.length);
+    const names = new Map((await store.annotators()).map((a) => [a.id, a.name]));
+    const ag = agreement(await store.events(), classes.length);
     return {
-      stats: store.stats(),
+      stats: await store.stats(),
       classes,
-      annotators: store.labelsPerAnnotator().map((r) => ({ name: names.get(r.annotatorId), labels: r.labels })),
+      annotators: (await store.labelsPerAnnotator()).map((r) => ({ name: names.get(r.annotatorId), labels: r.labels })),
       agreement: {
         multiplyLabeled: ag.multiplyLabeled,
         overall: ag.overall,
         pairs: ag.pairs.map((p) => ({ a: names.get(p.a), b: names.get(p.b), shared: p.shared, agreement: p.agreement, kappa: Number.isNaN(p.kappa) ? null : p.kappa })),
       },
-      modelRuns: store.modelRuns().map((r) => ({ ...r, createdAt: new Date(r.createdAt).toISOString() })),
+      modelRuns: (await store.modelRuns()).map((r) => ({ ...r, createdAt: new Date(r.createdAt).toISOString() })),
     };
   });
 
@@ -319,7 +319,7 @@ export function buildServer(store: LabelStore, opts: ServerOptions): FastifyInst
     return reply
       .header('content-type', type)
       .header('content-disposition', `attachment; filename="labels.${format}"`)
-      .send(exportLabels(store, format));
+      .send(await exportLabels(store, format));
   });
 
   app.get('/media/:id', { config: { access: 'read' } }, async (req, reply) => {

@@ -132,7 +132,7 @@ test('a runs folder that cannot be created', () => {
 
 test('label serve: a port in use, and --port 99999', async () => {
   const { store, dir } = await makeProject(4);
-  store.close();
+  await store.close();
   oneLineError(ulearn('label', 'serve', dir, '--port', '99999'), /^ulearn: error: --port must be a port number 0\.\.65535/);
   const busy = net.createServer();
   await new Promise<void>((ok) => busy.listen(0, '127.0.0.1', ok));
@@ -146,7 +146,7 @@ test('label serve: a port in use, and --port 99999', async () => {
 
 test('label export --out into a missing folder', async () => {
   const { store, dir } = await makeProject(4);
-  store.close();
+  await store.close();
   const out = join(root, 'missing', 'x.csv');
   oneLineError(ulearn('label', 'export', '--project', dir, '--out', out), new RegExp(`^ulearn: error: open ${out.replace(/[.]/g, '\\.')}: no such file or folder`));
 });

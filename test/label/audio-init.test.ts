@@ -21,28 +21,29 @@ test('label init embeds audio clips with the pooled log-mel; an undecodable file
   const lines: string[] = [];
   const store = await initProject(join(root, 'project'), { data: clips, classes: ['low', 'high'], overlap: 0, strategy: 'random', log: (l) => lines.push(l) });
   try {
-    const ref = store.embeddings()!;
+    const ref = (await store.embeddings())!;
     assert.equal(ref.dim, 80);
     assert.equal(ref.source, 'audio:logmel40-mean-std');
     assert.ok(lines.some((l) => /x\.mp3: no embedding \(MP3 is not decoded, only WAV\)/.test(l)), lines.join('\n'));
     const buf = readFileSync(join(store.dir, 'embeddings.f32'));
     const e = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
     const row = (id: number) => e.subarray((id - 1) * 80, id * 80);
-    const mp3 = store.sampleByFile('x.mp3')!.id;
+    const mp3 = (await store.sampleByFile('x.mp3'))!.id;
     assert.ok(row(mp3).every((v) => v === 0));
     // Clips of one pitch sit together, far from the other pitch.
     const dist = (a: number, b: number) => Math.hypot(...row(a).map((v, d) => v - row(b)[d]));
-    const id = (f: string) => store.sampleByFile(f)!.id;
+    const ids = new Map((await store.listSamples(0, 100)).map((s) => [s.file, s.id]));
+    const id = (f: string) => ids.get(f)!;
     assert.ok(dist(id('c0.wav'), id('c2.wav')) < dist(id('c0.wav'), id('c1.wav')) / 10);
     // The light model trains on them and suggests.
     await initBackend('cpu');
-    const bob = store.annotatorByToken(store.addAnnotator('bob'))!;
+    const bob = (await store.annotatorByToken(await store.addAnnotator('bob')))!;
     // Four labels: the retrain holds some out for its accuracy, by sample id.
-    for (const [f, c] of [['c0.wav', 0], ['c1.wav', 1], ['c2.wav', 0], ['c3.wav', 1]] as const) store.label(id(f), c, bob.id);
-    retrain(store);
-    assert.equal(store.suggestion(id('c4.wav'))?.label, 0);
-    assert.equal(store.suggestion(id('c5.wav'))?.label, 1);
+    for (const [f, c] of [['c0.wav', 0], ['c1.wav', 1], ['c2.wav', 0], ['c3.wav', 1]] as const) await store.label(id(f), c, bob.id);
+    await retrain(store);
+    assert.equal((await store.suggestion(id('c4.wav')))?.label, 0);
+    assert.equal((await store.suggestion(id('c5.wav')))?.label, 1);
   } finally {
-    store.close();
+    await store.close();
   }
 });

@@ -55,11 +55,11 @@ test('label 5 samples with the keyboard, undo one, reload: exactly the right 4 l
   await initBackend('cpu');
   const { store } = await makeProject(40);
   // Some earlier labels by another annotator and a model run, so the screen shows suggestions.
-  const bob = store.annotatorByToken(store.addAnnotator('bob'))!;
-  for (let id = 1; id <= 8; id++) store.label(id, (id - 1) % 2, bob.id);
-  retrain(store);
-  const token = store.addAnnotator('alice');
-  const alice = store.annotatorByToken(token)!;
+  const bob = (await store.annotatorByToken(await store.addAnnotator('bob')))!;
+  for (let id = 1; id <= 8; id++) await store.label(id, (id - 1) % 2, bob.id);
+  await retrain(store);
+  const token = await store.addAnnotator('alice');
+  const alice = (await store.annotatorByToken(token))!;
   const app = buildServer(store, { host: '127.0.0.1', webDir });
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
   const { page, violations } = await newPage();
@@ -95,14 +95,14 @@ test('label 5 samples with the keyboard, undo one, reload: exactly the right 4 l
     await page.waitForFunction(() => /\d+ \/ \d+ labeled/.test(document.getElementById('progress-text')?.textContent ?? ''));
     assert.equal(await page.locator('#progress-text').innerText(), `12 / ${store.meta.target} labeled`);
 
-    const mine = new Map(store.currentLabelEvents().filter((x) => x.event.annotatorId === alice.id).map((x) => [x.sample.id, store.meta.classes[x.sample.label!]]));
+    const mine = new Map((await store.currentLabelEvents()).filter((x) => x.event.annotatorId === alice.id).map((x) => [x.sample.id, store.meta.classes[x.sample.label!]]));
     assert.deepEqual(
       [...mine.entries()].sort((a, b) => a[0] - b[0]),
       done.slice(0, 4).map((d) => [d.id, d.label] as [number, string]).sort((a, b) => a[0] - b[0]),
     );
-    assert.equal(store.sample(done[4].id)!.label, null);
-    assert.equal(store.sample(skipped)!.label, null);
-    assert.equal(store.stats().labeled, 12);
+    assert.equal((await store.sample(done[4].id))!.label, null);
+    assert.equal((await store.sample(skipped))!.label, null);
+    assert.equal((await store.stats()).labeled, 12);
 
     await page.goto(`${address}/#overview`);
     await page.locator('.cards').waitFor();
@@ -115,7 +115,7 @@ test('label 5 samples with the keyboard, undo one, reload: exactly the right 4 l
   } finally {
     await page.close();
     await app.close();
-    store.close();
+    await store.close();
   }
 });
 
@@ -126,7 +126,7 @@ test('audio: waveform drawn from the decoded file, play with space, label with a
   writeFileSync(join(root, 'clips', 'a.wav'), sineWav(440, 0.5));
   writeFileSync(join(root, 'clips', 'b.wav'), sineWav(880, 0.5));
   const store = await initProject(join(root, 'project'), { data: join(root, 'clips'), classes: ['low', 'high'], overlap: 0, log: () => undefined });
-  const token = store.addAnnotator('alice');
+  const token = await store.addAnnotator('alice');
   const app = buildServer(store, { host: '127.0.0.1', webDir });
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
   const { page, violations } = await newPage();
@@ -158,13 +158,13 @@ test('audio: waveform drawn from the decoded file, play with space, label with a
     const id = await currentId(page);
     await page.keyboard.press('2');
     await page.waitForFunction((prev) => !document.querySelector('.caption')?.textContent?.startsWith(`#${prev} `), id);
-    assert.equal(store.sample(id)!.label, 1);
+    assert.equal((await store.sample(id))!.label, 1);
     await page.screenshot({ path: `${mkdirOut()}/label-audio.png` });
     assert.deepEqual(violations, []);
   } finally {
     await page.close();
     await app.close();
-    store.close();
+    await store.close();
   }
 });
 
@@ -176,12 +176,12 @@ test('audio project: pooled log-mel embeddings give suggestions; play a clip, la
   // Two kinds of clip: low tones (200–290 Hz) and high tones (1.6–2.3 kHz), interleaved in path order.
   for (let i = 0; i < 12; i++) writeFileSync(join(root, 'clips', `c${String(i).padStart(2, '0')}.wav`), sineWav(i % 2 === 0 ? 200 + 15 * i : 1600 + 60 * i, 0.5));
   const store = await initProject(join(root, 'project'), { data: join(root, 'clips'), classes: ['low', 'high'], overlap: 0, strategy: 'random', retrainEvery: 1000, log: () => undefined });
-  assert.equal(store.embeddings()?.dim, 80, 'audio samples get the 80-d pooled log-mel embedding');
+  assert.equal((await store.embeddings())?.dim, 80, 'audio samples get the 80-d pooled log-mel embedding');
   // Four earlier labels by another annotator and a model run, so the screen shows suggestions.
-  const bob = store.annotatorByToken(store.addAnnotator('bob'))!;
-  for (let id = 1; id <= 4; id++) store.label(id, (id - 1) % 2, bob.id);
-  retrain(store);
-  const token = store.addAnnotator('alice');
+  const bob = (await store.annotatorByToken(await store.addAnnotator('bob')))!;
+  for (let id = 1; id <= 4; id++) await store.label(id, (id - 1) % 2, bob.id);
+  await retrain(store);
+  const token = await store.addAnnotator('alice');
   const app = buildServer(store, { host: '127.0.0.1', webDir });
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
   const { page, violations } = await newPage();
@@ -206,12 +206,12 @@ test('audio project: pooled log-mel embeddings give suggestions; play a clip, la
     const key = suggested === 'low' ? '2' : '1';
     await page.keyboard.press(key);
     await page.waitForFunction((prev) => !document.querySelector('.caption')?.textContent?.startsWith(`#${prev} `), id);
-    assert.equal(store.sample(id)!.label, Number(key) - 1);
+    assert.equal((await store.sample(id))!.label, Number(key) - 1);
     assert.deepEqual(violations, []);
   } finally {
     await page.close();
     await app.close();
-    store.close();
+    await store.close();
   }
 });
 

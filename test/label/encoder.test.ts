@@ -24,10 +24,11 @@ async function projectWithEncoder(root: string, folder: string, data: string, en
   await saveCheckpoint(run.path('checkpoints', 'pretrain-encoder'), encoder);
   mkdirSync(join(root, 'p'), { recursive: true });
   const store = await initProject(join(root, 'p', 'proj'), { data: folder, classes: ['dark', 'light'], encoder: run.dir, log: () => undefined });
-  const ref = store.embeddings()!;
+  const ref = (await store.embeddings())!;
   const emb = new Float32Array(new Uint8Array(readFileSync(ref.path)).buffer);
+  const ids = new Map((await store.listSamples(0, Number.MAX_SAFE_INTEGER)).map((s) => [s.file, s.id]));
   const row = (file: string) => {
-    const i = store.sampleByFile(file)!.id - 1;
+    const i = ids.get(file)! - 1;
     return [...emb.subarray(i * ref.dim, (i + 1) * ref.dim)];
   };
   return { run, store, ref, emb, row };
@@ -63,7 +64,7 @@ test('--encoder: embeddings are the pretrained encoder features of each image', 
     assertClose(row('s002.png'), await grayFeatures(encoder, 22));
     assert.notDeepEqual(row('s001.png'), row('s002.png'));
   } finally {
-    store.close();
+    await store.close();
     encoder.dispose();
   }
 });
@@ -79,7 +80,7 @@ test('--encoder: a 32×32×3 encoder of a run on a dataset named mnist is used a
     assert.equal(ref.dim, 8);
     assertClose(row('s002.png'), await grayFeatures(encoder, 22));
   } finally {
-    store.close();
+    await store.close();
     encoder.dispose();
   }
 });

@@ -8,7 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { initProject } from '../../src/label/init.js';
+import { PgLabelStore } from '../../src/label/pg-store.js';
+import { SqliteLabelStore } from '../../src/label/sqlite-store.js';
 import type { LabelStore } from '../../src/label/store.js';
+
+/** The stores every store test runs against (the PostgreSQL variants need test/support/postgres.ts). */
+export const STORE_KINDS = ['sqlite', 'postgres'] as const;
+export type StoreKind = (typeof STORE_KINDS)[number];
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `ulearn-${prefix}-`));
@@ -26,11 +32,12 @@ export async function makeImageFolder(dir: string, n: number): Promise<string> {
   return folder;
 }
 
-export async function makeProject(n = 20, opts: { classes?: string[]; retrainEvery?: number; overlap?: number } = {}): Promise<{ store: LabelStore; dir: string; root: string }> {
+/** `store`: where the labels go (initProject's option: default SQLite, or a postgres:// URL). */
+export async function makeProject(n = 20, opts: { classes?: string[]; retrainEvery?: number; overlap?: number; store?: string } = {}): Promise<{ store: LabelStore; dir: string; root: string }> {
   const root = tempDir('label');
   const folder = await makeImageFolder(root, n);
   const dir = join(root, 'project');
-  const store = await initProject(dir, { data: folder, classes: opts.classes ?? ['dark', 'light', 'other'], retrainEvery: opts.retrainEvery ?? 1000, strategy: 'random', overlap: opts.overlap ?? 0, log: () => undefined });
+  const store = await initProject(dir, { data: folder, classes: opts.classes ?? ['dark', 'light', 'other'], retrainEvery: opts.retrainEvery ?? 1000, strategy: 'random', overlap: opts.overlap ?? 0, store: opts.store, log: () => undefined });
   return { store, dir, root };
 }
 
@@ -53,4 +60,16 @@ export function sineWav(hz: number, seconds: number): Buffer {
   buf.writeUInt32LE(2 * n, 40);
   for (let i = 0; i < n; i++) buf.writeInt16LE(Math.round(32767 * 0.8 * (i / n) * Math.sin((2 * Math.PI * hz * i) / rate)), 44 + 2 * i);
   return buf;
+}
+
+/** Runs SQL on a store's database directly, around the store (to check what the database itself refuses). */
+export async function rawQuery(store: LabelStore, sql: string): Promise<Record<string, unknown>[]> {
+  if (store instanceof SqliteLabelStore) {
+    const stmt = store.db.prepare(sql);
+    if (stmt.reader) return stmt.all() as Record<string, unknown>[];
+    stmt.run();
+    return [];
+  }
+  if (store instanceof PgLabelStore) return (await store.pool.query(sql)).rows as Record<string, unknown>[];
+  throw new Error(`rawQuery: unknown store ${store.kind}`);
 }

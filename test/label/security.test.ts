@@ -15,7 +15,7 @@ import { exportLabels, importLabels, parseLabelFile } from '../../src/label/impo
 import { initProject } from '../../src/label/init.js';
 import { buildServer } from '../../src/label/server.js';
 import { parseCsv } from '../../src/data/csv.js';
-import { makeProject, tempDir } from './fixtures.js';
+import { makeProject, rawQuery, tempDir } from './fixtures.js';
 
 /**
  * A raw HTTP request: unlike fetch, it sends the path exactly as given (no dot-segment or case
@@ -88,8 +88,8 @@ function encodedVariants(path: string): string[] {
 
 describe('label server: no token bypass with encoded URLs (LAN bind)', async () => {
   const { store } = await makeProject(6);
-  const alice = store.addAnnotator('alice');
-  store.label(1, 0, store.annotatorByToken(alice)!.id);
+  const alice = await store.addAnnotator('alice');
+  await store.label(1, 0, (await store.annotatorByToken(alice))!.id);
   // A stand-in for the built UI: the static route answers every other GET path with index.html.
   const web = tempDir('web');
   mkdirSync(join(web, 'assets'));
@@ -103,7 +103,7 @@ describe('label server: no token bypass with encoded URLs (LAN bind)', async () 
   after(async () => {
     await withUi.close();
     await apiOnly.close();
-    store.close();
+    await store.close();
   });
   const png = readFileSync(join(store.meta.dataRoot, 's000.png'));
   // Things that only an authorised reader may see: annotator names, the event log, image bytes.
@@ -176,14 +176,14 @@ describe('label server: media stays inside the data root and unchanged', async (
   const app = buildServer(store, { host: '127.0.0.1' });
   after(async () => {
     await app.close();
-    store.close();
+    await store.close();
   });
   const dataRoot = store.meta.dataRoot;
   const get = (id: number) => app.inject({ url: `/media/${id}` });
 
-  test('init records each file\'s size and mtime', () => {
+  test('init records each file\'s size and mtime', async () => {
     const st = statSync(join(dataRoot, 's003.png'));
-    const s = store.sampleFile(4)!;
+    const s = (await store.sampleFile(4))!;
     assert.equal(s.size, st.size);
     assert.equal(s.mtimeMs, st.mtimeMs);
   });
@@ -225,7 +225,7 @@ describe('label server: media stays inside the data root and unchanged', async (
       assert.ok(!r.body.includes('secret'));
     } finally {
       await app2.close();
-      st2.close();
+      await st2.close();
     }
   });
 
@@ -249,12 +249,12 @@ describe('label server: media stays inside the data root and unchanged', async (
   });
 
   test('a project from before size/mtime were recorded verifies the hash once, then records them', async () => {
-    store.db.prepare('UPDATE samples SET size = NULL, mtime_ms = NULL WHERE id IN (7, 8)').run();
+    await rawQuery(store, 'UPDATE samples SET size = NULL, mtime_ms = NULL WHERE id IN (7, 8)');
     assert.equal((await get(7)).statusCode, 200);
-    assert.equal(store.sampleFile(7)!.size, statSync(join(dataRoot, 's006.png')).size);
+    assert.equal((await store.sampleFile(7))!.size, statSync(join(dataRoot, 's006.png')).size);
     writeFileSync(join(dataRoot, 's007.png'), 'not the registered bytes');
     assert.equal((await get(8)).statusCode, 409);
-    assert.equal(store.sampleFile(8)!.size, null);
+    assert.equal((await store.sampleFile(8))!.size, null);
   });
 
   test('no file handle is left open: full, ranged, HEAD, unsatisfiable and refused requests', { skip: process.platform !== 'linux' }, async () => {
@@ -281,7 +281,7 @@ describe('label server: media stays inside the data root and unchanged', async (
 
 describe('label server: Host header and security headers', async () => {
   const { store } = await makeProject(4);
-  const token = store.addAnnotator('alice');
+  const token = await store.addAnnotator('alice');
   after(() => store.close());
   const host = (h: string) => ({ host: h });
 
@@ -300,7 +300,7 @@ describe('label server: Host header and security headers', async () => {
       assert.equal((await app.inject({ url: '/media/1', headers: host('evil.example') })).statusCode, 403);
       const w = await app.inject({ method: 'POST', url: '/api/labels', headers: { ...host('evil.example'), authorization: `Bearer ${token}` }, payload: { sampleId: 1, label: 'dark' } });
       assert.equal(w.statusCode, 403);
-      assert.equal(store.eventCount(), 0);
+      assert.equal(await store.eventCount(), 0);
     } finally {
       await app.close();
     }
@@ -359,11 +359,11 @@ describe('label server: Host header and security headers', async () => {
 
 describe('label server: numeric query params are validated', async () => {
   const { store } = await makeProject(5);
-  const token = store.addAnnotator('alice');
+  const token = await store.addAnnotator('alice');
   const app = buildServer(store, { host: '127.0.0.1' });
   after(async () => {
     await app.close();
-    store.close();
+    await store.close();
   });
 
   test('out-of-range, non-integer and malformed numbers are a 400 with a message, never a 500', async () => {
@@ -388,7 +388,7 @@ describe('label server: numeric query params are validated', async () => {
       const r = await app.inject({ method: 'POST', url: '/api/labels', headers: { authorization: `Bearer ${token}` }, payload: { sampleId, label: 'dark' } });
       assert.equal(r.statusCode, 400, `sampleId ${sampleId}: ${r.body}`);
     }
-    assert.equal(store.eventCount(), 0);
+    assert.equal(await store.eventCount(), 0);
   });
 });
 
@@ -401,22 +401,21 @@ describe('CSV export: no spreadsheet formulas (CSV injection), and an exact roun
   names.forEach((n, i) => writeFileSync(join(data, n), Buffer.concat([img, Buffer.from([i])])));
   const store = await initProject(join(root, 'project'), { data, classes: ['=cmd|\'/C calc\'!A0', '-1', '+1', '@x', 'plain'], log: () => undefined });
   after(() => store.close());
-  const who = store.importAnnotator('=evil()');
-  const files = store.listSamples(0, 100).map((s) => s.file);
-  files.forEach((_, i) => store.label(i + 1, i % 5, who.id));
+  const files = (await store.listSamples(0, 100)).map((s) => s.file);
+  await store.importLabels('=evil()', files.map((_, i) => ({ sampleId: i + 1, label: i % 5, expected: null })));
 
-  test('no cell of the exported CSV starts with = + - @ tab or CR', () => {
-    const csv = exportLabels(store, 'csv');
+  test('no cell of the exported CSV starts with = + - @ tab or CR', async () => {
+    const csv = await exportLabels(store, 'csv');
     const rows = parseCsv(csv, 'export.csv');
     assert.equal(rows.length, names.length + 1);
     for (const r of rows) for (const f of r.fields) assert.doesNotMatch(f, /^[=+\-@\t\r]/, `cell ${JSON.stringify(f)} on line ${r.line}`);
   });
 
-  test('importing our own export restores the original file names and labels exactly', () => {
-    const rows = parseLabelFile(exportLabels(store, 'csv'), 'export.csv');
-    const want = store.currentLabelEvents().map((x) => [x.sample.file, store.meta.classes[x.sample.label!]]);
+  test('importing our own export restores the original file names and labels exactly', async () => {
+    const rows = parseLabelFile(await exportLabels(store, 'csv'), 'export.csv');
+    const want = (await store.currentLabelEvents()).map((x) => [x.sample.file, store.meta.classes[x.sample.label!]]);
     assert.deepEqual(rows.map((r) => [r.file, r.label]), want);
-    const report = importLabels(store, rows, { source: 'export.csv', annotatorName: 'import:again' });
+    const report = await importLabels(store, rows, { source: 'export.csv', annotatorName: 'import:again' });
     assert.equal(report.unchanged, names.length);
     assert.equal(report.added, 0);
   });

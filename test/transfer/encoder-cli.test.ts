@@ -18,7 +18,7 @@ import { encoderEmbedding } from '../../src/clean/encoder-embedding.js';
 import type { ImageSamples } from '../../src/clean/types.js';
 import { initBackend } from '../../src/engine/backend.js';
 import { UlearnError } from '../../src/errors.js';
-import { LabelStore } from '../../src/label/store.js';
+import { openStore } from '../../src/label/store.js';
 import { encode } from '../../src/models/encode.js';
 import { loadEncoder } from '../../src/models/load-encoder.js';
 import { saveCheckpoint } from '../../src/runs/checkpoint.js';
@@ -106,20 +106,20 @@ test('ulearn label init --encoder model.onnx: the stored embeddings are the impo
   const proj = path.join(root, 'proj');
   const r = runUlearn(['label', 'init', proj, '--data', gray28, '--classes', 'dark,light', '--encoder', ONNX]);
   assert.equal(r.code, 0, r.err);
-  const store = LabelStore.open(proj);
+  const store = await openStore(proj);
   try {
-    const ref = store.embeddings()!;
+    const ref = (await store.embeddings())!;
     assert.equal(ref.dim, 32);
     assert.equal(ref.count, 8);
     const emb = new Float32Array(new Uint8Array(readFileSync(ref.path)).buffer);
     const files = ['dark/0.png', 'light/3.png'];
     const want = await reference(await pixels(files.map((f) => path.join(gray28, f))), files.length);
-    files.forEach((f, k) => {
-      const i = store.sampleByFile(f)!.id - 1;
+    for (const [k, f] of files.entries()) {
+      const i = (await store.sampleByFile(f))!.id - 1;
       assertClose(emb.subarray(i * 32, (i + 1) * 32), want.subarray(k * 32, (k + 1) * 32), 1e-4, f);
-    });
+    }
   } finally {
-    store.close();
+    await store.close();
   }
 });
 

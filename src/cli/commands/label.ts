@@ -1,7 +1,7 @@
 /**
  * `ulearn label …`: the annotation web app and its project.
  *
- *   ulearn label init <project-dir> --data <folder|fashion-mnist> [--classes a,b,c] [--encoder <run-dir>]
+ *   ulearn label init <project-dir> --data <folder|fashion-mnist> [--classes a,b,c] [--encoder <run-dir>] [--store postgres://…]
  *   ulearn label add-annotator <name> [--project <dir>]
  *   ulearn label <project-dir> [--port 8765] [--host 127.0.0.1] [--allow-host name,…]   (serve; same as `label serve`)
  *   ulearn label export [--project <dir>] [--format csv|json|jsonl] [--out <file>]
@@ -19,9 +19,9 @@ import { ensureWebBuilt } from '../../label/web-build.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { encoderInputs, intArg, numberArg, portArg, withEncoderInputOptions, type EncoderInputFlags } from '../options.js';
 
-// The store (better-sqlite3), the server (fastify) and the project builder (sharp) are loaded by the actions
-// that use them: every `ulearn` command registers this one, and loading them up front cost each ~76 ms.
-const openStore = async (dir: string) => (await import('../../label/store.js')).LabelStore.open(dir);
+// The store (better-sqlite3 or pg), the server (fastify) and the project builder (sharp) are loaded by the
+// actions that use them: every `ulearn` command registers this one, and loading them up front cost each ~76 ms.
+const openStore = async (dir: string) => (await import('../../label/store.js')).openStore(dir);
 
 export function registerLabelCommand(program: Command): void {
   const label = program.command('label').description('annotation web app with active learning: init a project, add annotators, serve, import/export labels');
@@ -29,7 +29,7 @@ export function registerLabelCommand(program: Command): void {
   withEncoderInputOptions(label
     .command('init')
     .description('create a labeling project from a folder of images/audio or from Fashion-MNIST')
-    .argument('<project-dir>', 'directory to create (holds project.db, embeddings, media)')
+    .argument('<project-dir>', 'directory to create (holds project.db or store.json, embeddings, media)')
     .requiredOption('--data <folder|fashion-mnist>', "a folder (searched recursively) or 'fashion-mnist'")
     .option('--classes <a,b,c>', 'class names, comma-separated (default for fashion-mnist: its 10 classes)')
     .option('--limit <n>', 'at most this many samples (fashion-mnist default 2000)', intArg('--limit', 1))
@@ -40,16 +40,17 @@ export function registerLabelCommand(program: Command): void {
     .addOption(new Option('--model <kind>', 'light model retrained in the background').choices([...LIGHT_MODEL_KINDS]).default('linear'))
     .option('--overlap <fraction>', 'share of labeled samples also shown (blind) to each other annotator, for agreement', numberArg('--overlap', 0, 1), 0.1)
     .option('--seed <n>', 'seed (held-out slice, strategy draws)', intArg('--seed', 0), 0)
+    .option('--store <sqlite|postgres://…>', "where the labels are kept: 'sqlite' (<project-dir>/project.db) or a PostgreSQL URL (a schema of its own; several servers on one database serve one team; password from the URL, PGPASSWORD or ~/.pgpass, never saved)", 'sqlite')
     .addHelpText('after', `\nStrategies (--strategy):\n${STRATEGIES.map((s) => `  ${s.padEnd(17)} ${STRATEGY_DESCRIPTIONS[s]}`).join('\n')}`))
-    .action(async (dir: string, o: EncoderInputFlags & { data: string; classes?: string; limit?: number; encoder?: string; target?: number; retrainEvery: number; strategy: string; model: ProjectMeta['model']; overlap: number; seed: number }) => {
+    .action(async (dir: string, o: EncoderInputFlags & { data: string; classes?: string; limit?: number; encoder?: string; target?: number; retrainEvery: number; strategy: string; model: ProjectMeta['model']; overlap: number; seed: number; store: string }) => {
       createStrategy(o.strategy);
       const classes = o.classes?.split(',').map((c) => c.trim());
       if (classes?.some((c) => c === '')) throw new UlearnError(`--classes has an empty name: '${o.classes}'`, { code: 'E_ARG' });
       const { initProject } = await import('../../label/init.js');
       const store = await initProject(dir, { ...o, classes, encoderInputs: encoderInputs(o) });
-      console.log(`project ${store.dir}: ${store.sampleCount()} samples, classes ${store.meta.classes.join(', ')}`);
+      console.log(`project ${store.dir}: ${await store.sampleCount()} samples, classes ${store.meta.classes.join(', ')}; labels in ${store.location}`);
       console.log(`next: ulearn label add-annotator <name> --project ${dir}   then   ulearn label ${dir}`);
-      store.close();
+      await store.close();
     });
 
   label
@@ -60,11 +61,11 @@ export function registerLabelCommand(program: Command): void {
     .action(async (name: string, o: { project: string }) => {
       const store = await openStore(o.project);
       try {
-        const token = store.addAnnotator(name);
+        const token = await store.addAnnotator(name);
         console.log(token);
         console.error(`annotator '${name}' added; open the app with ?token=<token> once, the browser remembers it`);
       } finally {
-        store.close();
+        await store.close();
       }
     });
 
@@ -87,9 +88,10 @@ export function registerLabelCommand(program: Command): void {
       });
       const app = buildServer(store, { host: o.host, allowedHosts, webDir, onLabel: () => scheduler.noteLabel(), modelStatus: () => scheduler.status });
       const address = await app.listen({ port: o.port, host: o.host });
-      scheduler.start();
+      await scheduler.start();
       // One machine-readable line first (tests and scripts wait for it), then the human-readable hints.
       console.log(`listening ${address}`);
+      console.error(`label: project ${store.dir}, labels in ${store.location}`);
       if (!isLoopback(o.host)) console.error('label: bound to a non-loopback address: every request needs an annotator token');
       console.error(`label: open ${address}/?token=<token> (tokens: ulearn label add-annotator <name> --project ${dir})`);
       await new Promise<void>((done) => {
@@ -99,7 +101,7 @@ export function registerLabelCommand(program: Command): void {
       });
       await app.close();
       await scheduler.close();
-      store.close();
+      await store.close();
     });
 
   label
@@ -111,11 +113,11 @@ export function registerLabelCommand(program: Command): void {
     .action(async (o: { project: string; format: ExportFormat; out?: string }) => {
       const store = await openStore(o.project);
       try {
-        const text = exportLabels(store, o.format);
+        const text = await exportLabels(store, o.format);
         if (o.out) await writeFileAtomic(o.out, text);
         else process.stdout.write(text);
       } finally {
-        store.close();
+        await store.close();
       }
     });
 
@@ -133,12 +135,12 @@ export function registerLabelCommand(program: Command): void {
       });
       const store = await openStore(o.project);
       try {
-        const report = importLabels(store, parseLabelFile(text, file), { source: resolve(file), annotatorName: o.as ?? `import:${basename(file)}`, overwrite: o.overwrite, dryRun: o.dryRun });
+        const report = await importLabels(store, parseLabelFile(text, file), { source: resolve(file), annotatorName: o.as ?? `import:${basename(file)}`, overwrite: o.overwrite, dryRun: o.dryRun });
         console.log(`${o.dryRun ? 'would import' : 'imported'}: ${report.rows} rows, ${report.added} new labels, ${report.unchanged} unchanged, ${report.conflicts.length} conflicts${report.conflicts.length ? (report.conflictsApplied ? ' (overwritten)' : ' (kept the current label; --overwrite to apply)') : ''}`);
         for (const c of report.conflicts.slice(0, 50)) console.log(`  conflict line ${c.line}: ${c.file}: current '${c.current}', file says '${c.incoming}'`);
         if (report.conflicts.length > 50) console.log(`  … and ${report.conflicts.length - 50} more`);
       } finally {
-        store.close();
+        await store.close();
       }
     });
 }
