@@ -45,6 +45,8 @@ export function toUserError(err: unknown): UlearnError | undefined {
       cause: err,
     });
   }
+  const pg = postgresError(err);
+  if (pg) return pg;
   if (fromTfjs(err)) {
     return new UlearnError(`the compute engine refused an operation: ${firstLine(err.message)}`, {
       code: 'E_ENGINE',
@@ -53,6 +55,28 @@ export function toUserError(err: unknown): UlearnError | undefined {
     });
   }
   return undefined;
+}
+
+/**
+ * PostgreSQL errors after a connection was made (the label store on `postgres://`; connecting is checked by the
+ * store itself, which names the masked URL). pg's server errors carry a five-character SQLSTATE and a severity;
+ * a connection the server dropped is a plain Error with pg's own message. Neither holds the password.
+ */
+function postgresError(err: Error): UlearnError | undefined {
+  const e = err as Error & { code?: unknown; severity?: unknown };
+  const sqlstate = typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) && typeof e.severity === 'string' ? e.code : undefined;
+  const dropped = /^Connection terminated( unexpectedly| due to connection timeout)?$/.test(err.message);
+  if (!sqlstate && !dropped) return undefined;
+  const gone = dropped || sqlstate!.startsWith('57P') || sqlstate!.startsWith('08');
+  return new UlearnError(`label database (PostgreSQL): ${firstLine(err.message)}${sqlstate ? ` (SQLSTATE ${sqlstate})` : ''}`, {
+    code: 'E_DATABASE',
+    hint: gone
+      ? 'the database server closed the connection (stopped, restarted or unreachable); start it and run the command again: acknowledged labels are kept'
+      : sqlstate!.startsWith('28')
+        ? 'the database refused the login: check PGPASSWORD or ~/.pgpass for the user in store.json'
+        : "the database refused the operation; its server log says why",
+    cause: err,
+  });
 }
 
 /** The text printed for a failed command and its exit code. */

@@ -49,7 +49,7 @@ before(async () => {
 
 after(() => rmSync(root, { recursive: true, force: true }));
 
-test('toUserError: errno, bad port, sqlite and tfjs errors become UlearnErrors with a hint; bugs do not', async () => {
+test('toUserError: errno, bad port, sqlite, postgres and tfjs errors become UlearnErrors with a hint; bugs do not', async () => {
   const a = net.createServer();
   await new Promise<void>((ok) => a.listen(0, '127.0.0.1', ok));
   const port = (a.address() as net.AddressInfo).port;
@@ -86,6 +86,15 @@ test('toUserError: errno, bad port, sqlite and tfjs errors become UlearnErrors w
     tfErr = e;
   }
   assert.equal(toUserError(tfErr)?.code, 'E_ENGINE');
+  // PostgreSQL (the label store on postgres://): a server error with its SQLSTATE, and a dropped connection.
+  const shutdown = Object.assign(new Error('terminating connection due to administrator command'), { name: 'error', code: '57P01', severity: 'FATAL' });
+  assert.equal(toUserError(shutdown)?.code, 'E_DATABASE');
+  assert.match(toUserError(shutdown)?.message ?? '', /^label database \(PostgreSQL\): terminating connection .* \(SQLSTATE 57P01\)$/);
+  assert.match(toUserError(shutdown)?.hint ?? '', /start it and run the command again/);
+  const auth = Object.assign(new Error('password authentication failed for user "ann"'), { name: 'error', code: '28P01', severity: 'FATAL' });
+  assert.match(toUserError(auth)?.hint ?? '', /PGPASSWORD/);
+  assert.equal(toUserError(new Error('Connection terminated unexpectedly'))?.code, 'E_DATABASE');
+  assert.equal(toUserError(Object.assign(new Error('x'), { code: 'ABCDE' })), undefined, 'a five-letter code without a severity is not a database error');
   assert.equal(toUserError(new TypeError('x is undefined')), undefined, 'a bug stays a bug');
 });
 
