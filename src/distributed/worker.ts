@@ -76,7 +76,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       loaded = await load(d, key);
     }
     const rows = d.kind === 'encode' ? await runEncode(d, loaded) : await runPredict(d, loaded);
-    log(`shard ${d.index} of run ${d.run}: ${rows} samples in ${((Date.now() - t0) / 1000).toFixed(1)} s${job.attemptsMade > 0 ? ` (attempt ${job.attemptsMade + 1})` : ''}`);
+    log(`shard ${d.index} of run ${d.run}: ${rows} samples in ${((Date.now() - t0) / 1000).toFixed(1)} s${job.attemptsStarted > 1 ? ` (start ${job.attemptsStarted})` : ''}`);
     return { rows, worker: me };
   };
 
