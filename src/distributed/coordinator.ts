@@ -10,6 +10,7 @@
  * - a shard whose job failed every attempt stops the run with the shard, its samples and the last error.
  */
 import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { UlearnError } from '../errors.js';
@@ -22,6 +23,8 @@ export interface RunShardsOptions {
   url: string;
   queue?: string;
   run: string;
+  /** The run folder (created here before any job exists: a worker skips a job whose folder is gone). */
+  dir: string;
   shards: ShardRange[];
   /** The job for a shard. */
   job: (s: ShardRange) => ShardJob;
@@ -70,6 +73,7 @@ export async function runShards(o: RunShardsOptions): Promise<RunShardsResult> {
   });
   const redis = <T>(what: string, p: Promise<T>) => withDeadline(p, o.redisDownMs ?? 600_000, `Redis at ${maskUrl(o.url)} did not answer for ${formatDuration(o.redisDownMs ?? 600_000)} (${what})`);
   try {
+    await mkdir(o.dir, { recursive: true });
     for (const s of o.shards) {
       if (existsSync(o.resultFile(s))) {
         reused++;
@@ -126,7 +130,9 @@ export async function runShards(o: RunShardsOptions): Promise<RunShardsResult> {
       }
     }
     bar?.done();
-    // The run is done: its jobs go, so Redis holds nothing of it.
+    // The run is done: its jobs go, so Redis holds nothing of it. A job still locked by a worker (a shard
+    // whose file a killed worker wrote) is not removed; when it runs again the worker finds the run folder
+    // gone (the caller removes it after the merge) and skips it.
     for (const s of o.shards) await redis('removing finished jobs', queue.remove(jobId(o.run, s.index)));
     return { reused, requeued, ms: Date.now() - t0 };
   } finally {

@@ -40,12 +40,14 @@ export async function distributedEncode(source: EncodeSource, opts: EncodeFilesO
   const version = ulearnVersion();
   const resize = opts.resize ?? 'crop';
   const sourceKey = source.kind === 'files' ? createHash('sha256').update(source.files.join('\n')).digest('hex') : source;
-  const run = runId('encode', { sourceKey, sha256, shardSize, resize, pre: opts.encoder.preprocessing ?? null, cut: opts.encoder.cutAt ?? null, version });
+  // The work folder too: a job carries its run folder, so two runs that write to different folders are two runs.
+  const run = runId('encode', { sourceKey, sha256, shardSize, resize, pre: opts.encoder.preprocessing ?? null, cut: opts.encoder.cutAt ?? null, version, work: path.resolve(d.work) });
   const dir = path.resolve(d.work, run);
   const shards = planShards(n, shardSize);
   const stats = await runShards({
     ...d,
     run,
+    dir,
     shards,
     label: d.progress ? 'encode' : undefined,
     resultFile: (s) => shardFile(dir, s.index, 'bin'),
@@ -96,12 +98,13 @@ export async function distributedPredict(modelDir: string, inputs: string[], d: 
   const sha256 = await sha256Files(modelPath);
   const shardSize = d.shardSize ?? 1000;
   const version = ulearnVersion();
-  const run = runId('predict', { files: createHash('sha256').update(files.join('\n')).digest('hex'), sha256, shardSize, version });
+  const run = runId('predict', { files: createHash('sha256').update(files.join('\n')).digest('hex'), sha256, shardSize, version, work: path.resolve(d.work) });
   const dir = path.resolve(d.work, run);
   const shards = planShards(files.length, shardSize);
   await runShards({
     ...d,
     run,
+    dir,
     shards,
     label: d.progress ? 'predict' : undefined,
     resultFile: (s) => shardFile(dir, s.index, 'json'),

@@ -27,3 +27,14 @@ export async function testFault(shard: number, earlierStarts: number, log: (m: s
     while (!existsSync(file)) await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/**
+ * `ULEARN_TEST_START_AFTER=<file>`: the worker connects and starts its engine, then takes no job until
+ * <file> exists, so a test can start it early (start-up is the slow part) and let it in at a known moment.
+ */
+export async function testStartGate(log: (m: string) => void): Promise<void> {
+  const file = process.env.ULEARN_TEST_START_AFTER;
+  if (!file) return;
+  log('test fault: waiting for the start gate');
+  while (!existsSync(file)) await new Promise((r) => setTimeout(r, 50));
+}

@@ -16,10 +16,10 @@ import { encodeRange, openEncoder, type EncodeSource } from '../predict/encode-f
 import { embeddingsBytes } from '../predict/embeddings-file.js';
 import { loadClassifier, predictFiles, type ClassifierMeta } from '../predict/image-model.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
-import { mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { checkJob, DEFAULT_QUEUE, RefusedJob, shardFile, type EncodeShardJob, type PredictShardJob, type ShardJob } from './shards.js';
 import { connectRedis, maskSecrets } from './redis.js';
-import { testFault } from './test-faults.js';
+import { testFault, testStartGate } from './test-faults.js';
 
 export interface WorkerOptions {
   url: string;
@@ -53,6 +53,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   const me = `${hostname()}:${process.pid}`;
   log(`worker ${me}: ${describeBackend(report).split('\n')[0]}; waiting for shards on queue '${queue}'`);
   let loaded: Loaded | undefined;
+  await testStartGate(log);
 
   const processor = async (job: Job<ShardJob>): Promise<{ rows: number; worker: string }> => {
     const d = job.data;
@@ -68,7 +69,11 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     }
     // attemptsStarted counts the starts a dead worker left behind too (attemptsMade counts only failures).
     await testFault(d.index, job.attemptsStarted - 1, log);
-    await mkdir(d.dir, { recursive: true });
+    if (!existsSync(d.dir)) {
+      // The coordinator made the folder before enqueueing and removes it once merged: this job outlived its run.
+      log(`shard ${d.index} of run ${d.run}: the run folder ${d.dir} is gone (the run ended); skipped`);
+      return { rows: 0, worker: me };
+    }
     const key = `${d.kind}\0${d.model.sha256}\0${d.kind === 'encode' ? JSON.stringify([d.source.kind === 'idx' ? d.source.shape : null, d.preprocessing, d.cutAt]) : ''}`;
     if (loaded?.key !== key) {
       loaded?.dispose();

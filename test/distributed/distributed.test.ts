@@ -6,7 +6,8 @@
  * wait for the line each prints, never for a time.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { distributedEncode, type DistributedOptions } from '../../src/distributed/steps.js';
@@ -30,6 +31,9 @@ const T = { timeout: 90_000 };
 
 let fx: Awaited<ReturnType<typeof encoderFixture>>;
 let redis: TestRedis;
+/** The restart test's own Redis (restarting the shared one would disturb the other tests' workers). */
+let own: TestRedis;
+let gate: string;
 let source: EncodeSource;
 let reference: Uint8Array;
 const procs: Proc[] = [];
@@ -41,9 +45,21 @@ const spawnWorker = (queue: string, url: string, env: Record<string, string> = {
 const encoderSpec = () => ({ encoder: { source: fx.encoder } });
 const dist = (queue: string, extra: Partial<DistributedOptions> = {}): DistributedOptions => ({ url: redis.url, queue, shardSize: SHARD, pollMs: 50, work: join(fx.root, `work-${queue}`), log: () => undefined, ...extra });
 
+/** Every worker the tests use, started together up front: start-up (tsx, tfjs) is most of their cost. */
+const W: Record<string, Proc> = {};
+
 before(async () => {
-  fx = await encoderFixture(N);
   redis = await TestRedis.start();
+  own = await TestRedis.start();
+  gate = join(mkdtempSync(join(tmpdir(), 'ulearn-dist-gate-')), 'open');
+  W.main1 = spawnWorker('main', redis.url);
+  W.main2 = spawnWorker('main', redis.url);
+  W.killA = spawnWorker('kill', redis.url, { ULEARN_TEST_FAULT: 'hang:3' });
+  // Takes no job until killA is dead, so shard 3 is killA's first.
+  W.killB = spawnWorker('kill', redis.url, { ULEARN_TEST_START_AFTER: gate });
+  W.fail = spawnWorker('fail', redis.url, { ULEARN_TEST_FAULT: 'fail:1' });
+  fx = await encoderFixture(N);
+  W.restart = spawnWorker('restart', own.url, { ULEARN_TEST_FAULT: `wait:2:${join(fx.root, 'restart-flag')}` });
   source = await resolveEncodeSource([fx.images]);
   const single = await encodeSource(source, encoderSpec());
   reference = embeddingsBytes(single.header, single.features);
@@ -52,6 +68,7 @@ before(async () => {
 after(async () => {
   for (const p of procs) p.child.kill('SIGKILL');
   await redis?.stop();
+  await own?.stop();
 });
 
 async function bytesOf(r: Awaited<ReturnType<typeof distributedEncode>>): Promise<Uint8Array> {
@@ -59,7 +76,7 @@ async function bytesOf(r: Awaited<ReturnType<typeof distributedEncode>>): Promis
 }
 
 test('two workers: `ulearn encode --distributed` writes the single-process file byte for byte', T, async () => {
-  const w = [spawnWorker('main', redis.url), spawnWorker('main', redis.url)];
+  const w = [W.main1, W.main2];
   await Promise.all(w.map((p) => p.waitFor('waiting for shards')));
   const out = join(fx.root, 'dist.emb');
   const coord = ulearnProc(['encode', fx.images, '--encoder', fx.encoder, '--out', out, '--distributed', redis.url, '--queue', 'main', '--shard-size', String(SHARD), '--poll', '50']);
@@ -80,7 +97,7 @@ test('a worker of another ulearn version, or with other model bytes, refuses the
     index, start: 0, end: 10, source: { kind: 'files', files: (source as { files: string[] }).files.slice(0, 10) }, resize: 'crop', ...over,
   });
   const run = (over: Partial<EncodeShardJob>, run: string) =>
-    runShards({ url: redis.url, queue: 'main', run, shards: [{ index: 0, start: 0, end: 10 }], pollMs: 50, resultFile: () => join(fx.root, 'refuse', run), job: (s) => ({ ...base(s.index, over), run }), log: () => undefined });
+    runShards({ url: redis.url, queue: 'main', run, dir: join(fx.root, 'refuse'), shards: [{ index: 0, start: 0, end: 10 }], pollMs: 50, resultFile: () => join(fx.root, 'refuse', run), job: (s) => ({ ...base(s.index, over), run }), log: () => undefined });
   await assert.rejects(run({ version: '0.0.0-other' }, 'v'), (e: UlearnError) => {
     assert.match(e.message, /shard 0 \(samples 0\.\.9\) failed after 1 attempt\(s\): refused by worker .*: worker runs ulearn \S+, the run was started with ulearn 0\.0\.0-other/);
     assert.equal(e.exitCode, 1);
@@ -93,12 +110,13 @@ test('a worker of another ulearn version, or with other model bytes, refuses the
 });
 
 test('a worker killed (SIGKILL) mid-shard: the shard runs again elsewhere and the result is unchanged', T, async () => {
-  const a = spawnWorker('kill', redis.url, { ULEARN_TEST_FAULT: 'hang:3' });
+  const [a, b] = [W.killA, W.killB];
   const run = distributedEncode(source, encoderSpec(), dist('kill'));
+  run.catch(() => undefined); // awaited below; a rejection meanwhile must not go unhandled
   await a.waitFor('test fault: hang shard 3');
   a.child.kill('SIGKILL');
   await a.exited;
-  const b = spawnWorker('kill', redis.url);
+  writeFileSync(gate, '');
   const r = await run;
   assert.deepEqual(await bytesOf(r), reference);
   assert.match(b.text(), /shard 3 of run .* \(start 2\)/, 'the second worker ran shard 3 again');
@@ -106,26 +124,22 @@ test('a worker killed (SIGKILL) mid-shard: the shard runs again elsewhere and th
 });
 
 test('Redis restarted (empty) mid-run: lost jobs are enqueued again and the run completes unchanged', T, async () => {
-  const own = await TestRedis.start();
-  try {
-    const flag = join(fx.root, 'restart-flag');
-    const w = spawnWorker('restart', own.url, { ULEARN_TEST_FAULT: `wait:2:${flag}` });
-    const lines: string[] = [];
-    const run = distributedEncode(source, encoderSpec(), { ...dist('restart'), url: own.url, log: (m) => lines.push(m) });
-    await w.waitFor('test fault: wait shard 2');
-    await own.restart();
-    writeFileSync(flag, '');
-    const r = await run;
-    assert.deepEqual(await bytesOf(r), reference);
-    assert.ok(r.stats.requeued > 0, `some jobs were enqueued again: ${lines.join('\n')}`);
-    await stopProc(w);
-  } finally {
-    await own.stop();
-  }
+  const w = W.restart;
+  const lines: string[] = [];
+  const run = distributedEncode(source, encoderSpec(), { ...dist('restart'), url: own.url, log: (m) => lines.push(m) });
+  run.catch(() => undefined);
+  await w.waitFor('test fault: wait shard 2');
+  await own.restart();
+  writeFileSync(join(fx.root, 'restart-flag'), '');
+  const r = await run;
+  assert.deepEqual(await bytesOf(r), reference);
+  assert.ok(r.stats.requeued > 0, `some jobs were enqueued again: ${lines.join('\n')}`);
+  assert.match(lines.join('\n'), /gone from Redis \(restarted\?\); enqueued again/);
+  await stopProc(w);
 });
 
 test('a shard that fails every attempt fails the run, naming the shard, its samples and the error', T, async () => {
-  const w = spawnWorker('fail', redis.url, { ULEARN_TEST_FAULT: 'fail:1' });
+  const w = W.fail;
   await assert.rejects(distributedEncode(source, encoderSpec(), dist('fail', { attempts: 2, retryDelayMs: 10 })), (e: UlearnError) => {
     assert.equal(e.code, 'E_SHARD');
     assert.match(e.message, /^shard 1 \(samples 25\.\.49\) failed after 2 attempt\(s\): test fault in shard 1/);
