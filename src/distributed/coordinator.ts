@@ -95,37 +95,44 @@ export async function runShards(o: RunShardsOptions): Promise<RunShardsResult> {
 
     while (pending.size > 0) {
       await sleep(o.pollMs ?? 1000);
-      for (const s of [...pending.values()]) {
+      const open: ShardRange[] = [];
+      for (const s of pending.values()) {
         if (existsSync(o.resultFile(s))) {
           pending.delete(s.index);
           bar?.tick(s.end - s.start);
-          continue;
-        }
-        const id = jobId(o.run, s.index);
-        const state = await redis('reading job states', queue.getJobState(id));
-        if (state === 'failed') {
-          const job = await redis('reading a failed job', queue.getJob(id));
-          const reason = maskSecrets(job?.failedReason ?? 'unknown error', o.url);
-          throw new UlearnError(`shard ${s.index} (samples ${s.start}..${s.end - 1}) failed after ${job?.attemptsMade ?? '?'} attempt(s): ${reason}`, {
-            code: 'E_SHARD',
-            exitCode: 1,
-            hint: `the workers' logs say more; rerun the same command to retry the failed shards (the ${o.shards.length - pending.size} finished ones are kept)`,
-          });
-        }
-        if (state === 'completed') {
-          // Completed after the file check above? Then the file is there now; if not, the worker wrote it elsewhere.
-          if (existsSync(o.resultFile(s))) continue;
-          throw new UlearnError(`shard ${s.index}: a worker finished it but its result ${o.resultFile(s)} is not here`, {
-            code: 'E_SHARD',
-            exitCode: 1,
-            hint: 'the run folder must be one shared folder that every worker and this machine see at the same path (NFS or the like)',
-          });
-        }
-        if (state === 'unknown') {
-          // Gone from Redis (a restart without persistence, a flush): enqueued again under the same id.
-          requeued++;
-          log(`shard ${s.index}: its job is gone from Redis (restarted?); enqueued again`);
-          await redis('enqueueing', queue.add(o.run, o.job(s), jobOpts(s)));
+        } else open.push(s);
+      }
+      // States a hundred at a time: one round trip's wait for many shards, not one per shard.
+      for (let i = 0; i < open.length; i += 100) {
+        const chunk = open.slice(i, i + 100);
+        const states = await redis('reading job states', Promise.all(chunk.map((s) => queue.getJobState(jobId(o.run, s.index)))));
+        for (const [k, s] of chunk.entries()) {
+          const state = states[k];
+          const id = jobId(o.run, s.index);
+          if (state === 'failed') {
+            const job = await redis('reading a failed job', queue.getJob(id));
+            const reason = maskSecrets(job?.failedReason ?? 'unknown error', o.url);
+            throw new UlearnError(`shard ${s.index} (samples ${s.start}..${s.end - 1}) failed after ${job?.attemptsMade ?? '?'} attempt(s): ${reason}`, {
+              code: 'E_SHARD',
+              exitCode: 1,
+              hint: `the workers' logs say more; rerun the same command to retry the failed shards (the ${o.shards.length - pending.size} finished ones are kept)`,
+            });
+          }
+          if (state === 'completed') {
+            // Completed after the file check above? Then the file is there now; if not, the worker wrote it elsewhere.
+            if (existsSync(o.resultFile(s))) continue;
+            throw new UlearnError(`shard ${s.index}: a worker finished it but its result ${o.resultFile(s)} is not here`, {
+              code: 'E_SHARD',
+              exitCode: 1,
+              hint: 'the run folder must be one shared folder that every worker and this machine see at the same path (NFS or the like)',
+            });
+          }
+          if (state === 'unknown') {
+            // Gone from Redis (a restart without persistence, a flush): enqueued again under the same id.
+            requeued++;
+            log(`shard ${s.index}: its job is gone from Redis (restarted?); enqueued again`);
+            await redis('enqueueing', queue.add(o.run, o.job(s), jobOpts(s)));
+          }
         }
       }
     }

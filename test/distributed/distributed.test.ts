@@ -6,7 +6,8 @@
  * wait for the line each prints, never for a time.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -20,6 +21,9 @@ import { embeddingsBytes, readEmbeddings } from '../../src/predict/embeddings-fi
 import { ulearnVersion } from '../../src/transfer/sidecar.js';
 import { sha256Files } from '../../src/util/hash-files.js';
 import { UlearnError } from '../../src/errors.js';
+import { main } from '../../src/cli/program.js';
+import { predict, predictionsCsv } from '../../src/predict/index.js';
+import { decodeImage } from '../../src/data/image-decode.js';
 import { TestRedis } from '../support/redis.js';
 import { encoderFixture, stopProc, ulearnProc, type Proc } from './fixtures.js';
 
@@ -89,6 +93,52 @@ test('two workers: `ulearn encode --distributed` writes the single-process file 
   assert.deepEqual(ran, planShards(N, SHARD).map((s) => s.index));
   assert.ok(!existsSync(`${out}.shards`), 'the shard folder is removed after the merge');
 });
+
+test('predict --distributed: the same CSV as one process (file names as given)', T, async () => {
+  const out = join(fx.root, 'preds.csv');
+  const code = await main(['predict', fx.classifier, fx.images, '--out', out, '--distributed', redis.url, '--queue', 'main', '--shard-size', '40', '--poll', '50']);
+  assert.equal(code, 0);
+  const single = await predict(fx.classifier, [fx.images], { backend: null });
+  assert.equal(readFileSync(out, 'utf8'), predictionsCsv(single.predictions, single.classes));
+  assert.equal(single.predictions.length, N);
+});
+
+test('ulearn encode (one process) on an IDX file: rows read by offset, same features as the PNGs they hold', T, async () => {
+  // The fixture's PNGs as a uint8 IDX file [n, 8, 8], then both encoded by the command in this process.
+  const idx = join(fx.root, 'pool-ubyte');
+  const head = Buffer.alloc(16);
+  head.writeUInt32BE(0x00000803, 0);
+  head.writeUInt32BE(N, 4);
+  head.writeUInt32BE(8, 8);
+  head.writeUInt32BE(8, 12);
+  const files = (source as { files: string[] }).files;
+  const pixels = await Promise.all(
+    files.map(async (f) => {
+      const img = await decodeImage(f, 8, 8, 'crop');
+      // Gray images may decode as RGB with equal channels: one channel is the gray value.
+      return img.channels === 1 ? img.pixels : img.pixels.filter((_, i) => i % 3 === 0);
+    }),
+  );
+  writeFileSync(idx, Buffer.concat([head, ...pixels]));
+  const out = join(fx.root, 'idx.emb');
+  assert.equal(await main(['encode', idx, '--encoder', fx.encoder, '--out', out, '--backend', 'cpu']), 0);
+  const got = await readEmbeddings(out);
+  assert.deepEqual(got.header.samples, { kind: 'idx', file: idx, rows: N });
+  assert.deepEqual(got.features, (await readEmbeddings(await writeRef())).features);
+  // A gzipped IDX cannot be read by ranges: refused, with the way out.
+  writeFileSync(`${idx}.gz`, gzipSync(readFileSync(idx)));
+  await assert.rejects(resolveEncodeSource([`${idx}.gz`]), /gzipped IDX file cannot be read by row ranges/);
+  const bad = join(fx.root, 'bad.emb');
+  writeFileSync(bad, 'not embeddings');
+  await assert.rejects(readEmbeddings(bad), /not a ulearn embeddings file/);
+});
+
+/** The reference bytes as a file. */
+async function writeRef(): Promise<string> {
+  const file = join(fx.root, 'ref.emb');
+  writeFileSync(file, reference);
+  return file;
+}
 
 test('a worker of another ulearn version, or with other model bytes, refuses the job and the run says why', T, async () => {
   const sha = await sha256Files(fx.encoder);

@@ -6,19 +6,24 @@ import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { initBackend } from '../../src/engine/backend.js';
 import { buildEncoder } from '../../src/models/architecture.js';
+import { classifierHead } from '../../src/models/resnet.js';
+import { saveClassifier } from '../../src/predict/image-model.js';
 import { saveCheckpoint } from '../../src/runs/checkpoint.js';
 import { makeImageFolder, tempDir } from '../label/fixtures.js';
 import { ULEARN_BIN } from '../cli/run-cli.js';
 
-export async function encoderFixture(n: number): Promise<{ root: string; images: string; encoder: string }> {
+export async function encoderFixture(n: number): Promise<{ root: string; images: string; encoder: string; classifier: string }> {
   await initBackend('cpu');
   const root = tempDir('dist');
   const images = await makeImageFolder(root, n);
   const model = buildEncoder({ family: 'resnet', modality: 'image', inputShape: [8, 8, 1], widths: [4, 8], blocksPerStage: 1, method: 'none' }, 3);
   const encoder = join(root, 'encoder');
   await saveCheckpoint(encoder, model);
+  // A classifier folder over the same encoder (8 features), for predict.
+  const classifier = join(root, 'classifier');
+  await saveClassifier(classifier, model, classifierHead(8, 2, { seed: 4 }), { classes: ['dark', 'light'], preprocessing: { inputShape: [8, 8, 1], resize: 'crop', scale: '1/255' }, method: 'supervised', training: {} });
   model.dispose();
-  return { root, images, encoder };
+  return { root, images, encoder, classifier };
 }
 
 export interface Proc {
