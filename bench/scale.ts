@@ -178,7 +178,7 @@ interface Worker {
 }
 
 /** A `ulearn worker` process, resolved once it waits for shards. Locks of 5 s (renewed every 2.5 s
- * between chunks of 1,024 images), so a killed worker's shard is back in the queue within seconds. */
+ * between batches of 256 images), so a killed worker's shard is back in the queue within seconds. */
 async function startWorker(url: string, queue: string, backend: string, threads: number): Promise<Worker> {
   const child = spawn(process.execPath, [BIN, 'worker', '--redis', url, '--queue', queue, '--backend', backend, '--threads', String(threads), '--lock-duration', '5000', '--stalled-interval', '1000'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ULEARN_FROM_SOURCE: '1' } });
   const exited = new Promise((r) => child.once('exit', r));

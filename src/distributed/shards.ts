@@ -11,7 +11,7 @@ import { UlearnError } from '../errors.js';
 import type { EncodeSource } from '../predict/encode-files.js';
 import type { InputPreprocessing } from '../transfer/adapt.js';
 import { ulearnVersion } from '../transfer/sidecar.js';
-import { sha256Files } from '../util/hash-files.js';
+import { sha256FilesCached } from '../util/hash-files.js';
 
 export const DEFAULT_QUEUE = 'ulearn-shards';
 
@@ -80,7 +80,7 @@ export async function checkJob(job: ShardJob, version = ulearnVersion()): Promis
   if (job.version !== version) {
     throw new RefusedJob(`worker runs ulearn ${version}, the run was started with ulearn ${job.version}`, 'run workers of the same ulearn version as the command that started the run');
   }
-  const sha = await sha256Files(job.model.path).catch((e: Error) => {
+  const sha = await sha256FilesCached(job.model.path).catch((e: Error) => {
     throw new RefusedJob(`the model ${job.model.path} cannot be read on this worker (${e.message})`, 'workers must see the model at the same path (a shared filesystem)');
   });
   if (sha !== job.model.sha256) {

@@ -109,7 +109,7 @@ export async function readRows(source: EncodeSource, start: number, end: number,
 
 export interface EncodeRangeOptions {
   resize?: ResizePolicy;
-  /** Samples read and encoded at a time; default 1024. */
+  /** Samples read and encoded at a time; default 256 (encode's batch: the event loop runs after every batch). */
   chunk?: number;
   /** Called after each chunk with the number of samples it held (a progress bar). */
   onRows?: (n: number) => void;
@@ -121,7 +121,7 @@ export interface EncodeRangeOptions {
  * a shard held without a break would be taken for a dead worker's.
  */
 export async function encodeRange(encoder: tfl.LayersModel, source: EncodeSource, start: number, end: number, inputShape: readonly number[], opts: EncodeRangeOptions = {}): Promise<{ features: Float32Array; dim: number }> {
-  const chunk = opts.chunk ?? 1024;
+  const chunk = opts.chunk ?? 256;
   let out = new Float32Array(0);
   let dim = 0;
   for (let s = start; s < end; s += chunk) {
