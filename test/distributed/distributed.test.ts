@@ -188,7 +188,7 @@ test('Redis restarted (empty) mid-run: lost jobs are enqueued again and the run 
   await stopProc(w);
 });
 
-test('a shard that fails every attempt fails the run, naming the shard, its samples and the error', T, async () => {
+test('a shard that fails every attempt fails the run, naming the shard, its samples and the error; a rerun resumes', T, async () => {
   const w = W.fail;
   await assert.rejects(distributedEncode(source, encoderSpec(), dist('fail', { attempts: 2, retryDelayMs: 10 })), (e: UlearnError) => {
     assert.equal(e.code, 'E_SHARD');
@@ -196,6 +196,11 @@ test('a shard that fails every attempt fails the run, naming the shard, its samp
     return true;
   });
   await stopProc(w);
+  // The same command again (here on healthy workers) keeps the finished shards (shard 0 at least: the worker
+  // took it before shard 1) and completes with the single-process result.
+  const again = await distributedEncode(source, encoderSpec(), dist('fail', { queue: 'main' }));
+  assert.ok(again.stats.reused >= 1, `reused ${again.stats.reused}`);
+  assert.deepEqual(await bytesOf(again), reference);
 });
 
 test('unreachable Redis: exit 2 within the connect deadline, URL named with its password masked', T, async () => {
