@@ -77,7 +77,9 @@ export async function run(args: string[]): Promise<number> {
   const shards = Math.ceil(n / shardSize);
   log(`scale: ${n} images in ${shards} shards of ${shardSize}; ${describeBackend(backend).split('\n')[0]}, ${threads} thread(s) per process`);
 
-  // One process, no queue: the reference time.
+  // One process, no queue: the reference time, after a warm-up pass as the workers get (the first batches
+  // compile kernels and allocate).
+  await encodeSource(await resolveEncodeSource([faultData]), spec);
   let t = Date.now();
   const single = await encodeSource(source, { ...spec, progress: true });
   const singleS = (Date.now() - t) / 1000;
