@@ -112,7 +112,8 @@ export async function runShards(o: RunShardsOptions): Promise<RunShardsResult> {
           if (state === 'failed') {
             const job = await redis('reading a failed job', queue.getJob(id));
             const reason = maskSecrets(job?.failedReason ?? 'unknown error', o.url);
-            throw new UlearnError(`shard ${s.index} (samples ${s.start}..${s.end - 1}) failed after ${job?.attemptsMade ?? '?'} attempt(s): ${reason}`, {
+            // attemptsStarted also counts starts whose worker died (a shard failed for stalling has attemptsMade 0).
+            throw new UlearnError(`shard ${s.index} (samples ${s.start}..${s.end - 1}) failed after ${job ? Math.max(job.attemptsMade, job.attemptsStarted) : '?'} attempt(s): ${reason}`, {
               code: 'E_SHARD',
               exitCode: 1,
               hint: `the workers' logs say more; rerun the same command to retry the failed shards (the ${o.shards.length - pending.size} finished ones are kept)`,
