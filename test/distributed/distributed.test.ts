@@ -6,10 +6,10 @@
  * wait for the line each prints, never for a time.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { distributedEncode, type DistributedOptions } from '../../src/distributed/steps.js';
 import { runShards } from '../../src/distributed/coordinator.js';
@@ -74,6 +74,8 @@ after(async () => {
   for (const p of procs) p.child.kill('SIGKILL');
   await redis?.stop();
   await own?.stop();
+  if (fx) rmSync(fx.root, { recursive: true, force: true });
+  if (gate) rmSync(dirname(gate), { recursive: true, force: true });
 });
 
 async function bytesOf(r: Awaited<ReturnType<typeof distributedEncode>>): Promise<Uint8Array> {
