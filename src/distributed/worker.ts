@@ -90,7 +90,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     concurrency: 1,
     lockDuration: o.lockMs ?? 60_000,
     stalledInterval: o.stalledMs ?? 30_000,
-    // A shard whose worker died twice is failed rather than retried for ever (a shard that kills its worker).
+    // A shard whose worker dies a third time is failed rather than retried for ever (a shard that kills its worker).
     maxStalledCount: 2,
   });
   worker.on('error', (e) => log(`worker: ${e.message}`));
