@@ -22,6 +22,9 @@ import { ulearnVersion } from '../../src/transfer/sidecar.js';
 import { sha256Files } from '../../src/util/hash-files.js';
 import { UlearnError } from '../../src/errors.js';
 import { main } from '../../src/cli/program.js';
+import { scanImageFolders } from '../../src/clean/scan.js';
+import { encoderEmbedding } from '../../src/clean/encoder-embedding.js';
+import { distributedEncoderEmbedding } from '../../src/distributed/clean-embedding.js';
 import { predict, predictionsCsv } from '../../src/predict/index.js';
 import { decodeImage } from '../../src/data/image-decode.js';
 import { TestRedis } from '../support/redis.js';
@@ -143,6 +146,16 @@ async function writeRef(): Promise<string> {
   writeFileSync(file, reference);
   return file;
 }
+
+test('clean --encoder --distributed: the same embedding vectors as clean --encoder in one process', T, async () => {
+  const samples = await scanImageFolders({ train: fx.images });
+  const single = await encoderEmbedding(fx.encoder, 'cpu')(samples);
+  const work = join(fx.root, 'clean-work');
+  const got = await distributedEncoderEmbedding(fx.encoder, {}, dist('main', { work }))(samples);
+  assert.equal(got.dim, single.dim);
+  assert.deepEqual(got.vectors, single.vectors);
+  assert.ok(!existsSync(work), 'the pixels file and the shards are removed');
+});
 
 test('a worker of another ulearn version, or with other model bytes, refuses the job and the run says why', T, async () => {
   const sha = await sha256Files(fx.encoder);
