@@ -26,6 +26,7 @@ export * as predict from './predict/index.js';
 export { fit, Classifier } from './semi/classifier.js';
 export type { FitOptions, Evaluation } from './semi/classifier.js';
 export * as clean from './clean/index.js';
+export * as distributed from './distributed/index.js';
 export { fitClassifier, predictProba } from './train/fit-classifier.js';
 export { headFromProbe, trainLinearProbe } from './train/linear-probe.js';
 export { EncoderHeadStep } from './train/step.js';

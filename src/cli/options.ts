@@ -120,3 +120,29 @@ export function encoderInputs(o: EncoderInputFlags): { preprocessing: { size?: [
     cutAt: o.cutAt,
   };
 }
+
+/**
+ * The flags of a step that can run on many machines (`ulearn encode|predict --distributed <redis-url>`):
+ * the Redis URL, the shard size, retries, the queue and the shared run folder. `--poll` is for the tests.
+ */
+export function distributedOptions(workHelp: string): Option[] {
+  return [
+    new Option('--distributed <redis-url>', 'split the work into shards and run them on `ulearn worker` processes through Redis (BullMQ), e.g. redis://:password@host:6379'),
+    new Option('--shard-size <n>', 'samples per shard (with --distributed)').argParser(intArg('--shard-size', 1)).default(1000),
+    new Option('--attempts <n>', 'tries per shard before the run fails (with --distributed)').argParser(intArg('--attempts', 1)).default(3),
+    new Option('--retry-delay <ms>', 'first retry delay in ms, doubled at each retry (with --distributed)').argParser(intArg('--retry-delay', 0)).default(5000),
+    new Option('--queue <name>', 'BullMQ queue the workers take shards from (with --distributed)').default('ulearn-shards'),
+    new Option('--work <dir>', workHelp),
+    new Option('--poll <ms>', 'how often shard states are read').argParser(intArg('--poll', 10)).default(1000).hideHelp(),
+  ];
+}
+
+export interface DistributedFlags {
+  distributed?: string;
+  shardSize: number;
+  attempts: number;
+  retryDelay: number;
+  queue: string;
+  work?: string;
+  poll: number;
+}

@@ -26,6 +26,8 @@ import { registerDataCommand } from './commands/data.js';
 import { registerGenerateCommand } from './commands/generate.js';
 import { registerExportCommand } from './commands/export.js';
 import { registerEvaluateGeneratedCommand } from './commands/evaluate-generated.js';
+import { registerEncodeCommand } from './commands/encode.js';
+import { registerWorkerCommand } from './commands/worker.js';
 
 export function buildProgram(): Command {
   const program = new Command('ulearn')
@@ -168,6 +170,8 @@ export function buildProgram(): Command {
   registerGenerateCommand(program);
   registerExportCommand(program);
   registerEvaluateGeneratedCommand(program);
+  registerEncodeCommand(program);
+  registerWorkerCommand(program);
   return program;
 }
 

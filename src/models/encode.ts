@@ -47,15 +47,7 @@ class FeatureRows {
       this.dim = f.length / m;
       this.out = new Float32Array(this.n * this.dim);
     }
-    if (this.opts.normalize) {
-      for (let r = 0; r < m; r++) {
-        const row = f.subarray(r * this.dim, (r + 1) * this.dim);
-        let ss = 0;
-        for (const v of row) ss += v * v;
-        const norm = Math.max(Math.sqrt(ss), 1e-12);
-        for (let j = 0; j < this.dim; j++) row[j] /= norm;
-      }
-    }
+    if (this.opts.normalize) normalizeRows(f, this.dim);
     this.out.set(f, start * this.dim);
     this.progress?.tick(m);
   }
@@ -63,6 +55,18 @@ class FeatureRows {
   done(): Float32Array {
     this.progress?.done();
     return this.out;
+  }
+}
+
+/** L2-normalises each row of `f` ([n, dim] row-major) in place; a zero row stays zero. */
+export function normalizeRows(f: Float32Array, dim: number): void {
+  if (dim <= 0) return;
+  for (let r = 0; r * dim < f.length; r++) {
+    const row = f.subarray(r * dim, (r + 1) * dim);
+    let ss = 0;
+    for (const v of row) ss += v * v;
+    const norm = Math.max(Math.sqrt(ss), 1e-12);
+    for (let j = 0; j < dim; j++) row[j] /= norm;
   }
 }
 

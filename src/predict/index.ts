@@ -18,6 +18,8 @@ import { isTableModelDir, predictTableFiles } from './table-model.js';
 export { collectImageFiles, loadClassifier, predictFiles, predictionsCsv, saveClassifier, toPredictions } from './image-model.js';
 export type { ClassifierMeta, Prediction, Preprocessing } from './image-model.js';
 export { isTableModelDir, predictTableFiles } from './table-model.js';
+export { encodeSource, resolveEncodeSource, type EncodeSource } from './encode-files.js';
+export { readEmbeddings, writeEmbeddings, type EmbeddingsHeader } from './embeddings-file.js';
 
 export interface PredictOptions {
   /** Compute backend started once the inputs are found (default 'auto'); null when the caller started one. */

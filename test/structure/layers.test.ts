@@ -15,7 +15,7 @@ const LAYERS: string[][] = [
   ['errors.ts', 'util', 'engine'],
   ['data', 'augment', 'models', 'transfer', 'runs', 'neighbors', 'eval', 'modality.ts'],
   ['predict'],
-  ['ssl', 'semi', 'train', 'generate', 'active', 'clean'],
+  ['ssl', 'semi', 'train', 'generate', 'active', 'clean', 'distributed'],
   ['label', 'pipeline'],
   ['cli'],
   ['index.ts'],

@@ -1,0 +1,105 @@
+/**
+ * Redis connections for the distributed steps, and the one rule for printing a Redis URL: its password is
+ * masked in every message (`maskUrl`, `maskSecrets`), including the errors ioredis and BullMQ raise.
+ *
+ * BullMQ needs `maxRetriesPerRequest: null` (a command waits for a reconnect instead of failing after a few
+ * tries), which is what lets a run live through a Redis restart; but it also means a first connection to a
+ * wrong URL would wait forever. So every connection starts with a bounded probe (`connectRedis`): a client
+ * that does not retry, a ping, a deadline; only then the long-lived client, which reconnects for ever.
+ */
+import { Redis } from 'ioredis';
+import { UlearnError } from '../errors.js';
+
+/** `url` with its password (and a password-only user part) replaced by `****`. */
+export function maskUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^@/]*)@/i, (_m, scheme: string, auth: string) => {
+    const i = auth.indexOf(':');
+    return `${scheme}${i >= 0 ? `${auth.slice(0, i)}:****` : '****'}@`;
+  });
+}
+
+/** The password of `url`, raw and URL-decoded (both may appear in a library's message); none: []. */
+function secretsOf(url: string): string[] {
+  const m = /^[a-z][a-z0-9+.-]*:\/\/([^@/]*)@/i.exec(url);
+  if (!m) return [];
+  const auth = m[1];
+  const raw = auth.includes(':') ? auth.slice(auth.indexOf(':') + 1) : auth;
+  if (!raw) return [];
+  let decoded = raw;
+  try {
+    decoded = decodeURIComponent(raw);
+  } catch {
+    // Not valid percent-encoding: the raw form is what a message could contain.
+  }
+  return [...new Set([raw, decoded])].filter((s) => s.length > 0);
+}
+
+/** `text` with `url` masked and any occurrence of its password replaced by `****`. */
+export function maskSecrets(text: string, url: string): string {
+  let out = text.split(url).join(maskUrl(url));
+  for (const s of secretsOf(url)) out = out.split(s).join('****');
+  return out;
+}
+
+/** Checks `url` is a redis:// or rediss:// URL; the error names it masked. */
+export function checkRedisUrl(url: string, flag: string): void {
+  let u: URL | undefined;
+  try {
+    u = new URL(url);
+  } catch {
+    u = undefined;
+  }
+  if (!u || (u.protocol !== 'redis:' && u.protocol !== 'rediss:') || !u.hostname) {
+    throw new UlearnError(`${flag} ${maskUrl(url)}: not a Redis URL`, { code: 'E_ARG', hint: `e.g. ${flag} redis://:password@host:6379/0` });
+  }
+}
+
+export interface ConnectOptions {
+  /** How long the first connection may take before the command gives up; default 10 s. */
+  timeoutMs?: number;
+  /** Called (masked) when the long-lived client loses or regains its connection. */
+  log?: (message: string) => void;
+  /** For the message: which flag gave the URL. */
+  flag?: string;
+}
+
+/**
+ * A client for `url` that reconnects for ever (BullMQ's requirement), returned only once a ping within
+ * `timeoutMs` has shown that the server is there; else a UlearnError (exit 2) naming the masked URL and why.
+ */
+export async function connectRedis(url: string, opts: ConnectOptions = {}): Promise<Redis> {
+  const flag = opts.flag ?? '--redis';
+  checkRedisUrl(url, flag);
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null, connectTimeout: timeoutMs });
+  let lastError: Error | undefined;
+  probe.on('error', (e: Error) => {
+    lastError = e;
+  });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      probe.connect().then(() => probe.ping()),
+      new Promise((_r, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
+      }),
+    ]);
+  } catch (e) {
+    const why = maskSecrets((lastError ?? (e as Error)).message, url);
+    throw new UlearnError(`cannot reach Redis at ${maskUrl(url)}: ${why}`, { code: 'E_REDIS', exitCode: 2, hint: `check ${flag}: host, port, password, and that redis-server runs and accepts connections from this machine` });
+  } finally {
+    clearTimeout(timer);
+    probe.disconnect();
+  }
+  const client = new Redis(url, { maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(100 * times, 2000) });
+  let down = false;
+  client.on('error', (e: Error) => {
+    if (!down) opts.log?.(`Redis ${maskUrl(url)}: ${maskSecrets(e.message, url)}; reconnecting`);
+    down = true;
+  });
+  client.on('ready', () => {
+    if (down) opts.log?.(`Redis ${maskUrl(url)}: connected again`);
+    down = false;
+  });
+  return client;
+}

@@ -1,0 +1,89 @@
+/**
+ * What a shard is, for the coordinator and the workers alike: the job data BullMQ carries, the job id, the
+ * shard's result file, and the checks a worker runs before it takes a job.
+ *
+ * A shard is a contiguous range of samples of one sorted list (files) or of rows (an IDX file); its result is
+ * one file in the run folder, written atomically, named by its index: a retried or repeated shard rewrites the
+ * same bytes to the same name, and the merge reads each index once, so nothing is lost or counted twice.
+ */
+import path from 'node:path';
+import { UlearnError } from '../errors.js';
+import type { EncodeSource } from '../predict/encode-files.js';
+import type { InputPreprocessing } from '../transfer/adapt.js';
+import { ulearnVersion } from '../transfer/sidecar.js';
+import { sha256FilesCached } from '../util/hash-files.js';
+
+export const DEFAULT_QUEUE = 'ulearn-shards';
+
+export interface ShardRange {
+  index: number;
+  /** Samples start..end-1 of the whole run. */
+  start: number;
+  end: number;
+}
+
+interface ShardJobBase extends ShardRange {
+  /** The run's id (deterministic from its inputs, so a rerun finds its finished shards). */
+  run: string;
+  /** Run folder every worker sees (shared filesystem), absolute. */
+  dir: string;
+  /** ulearn version of the coordinator; a worker of another version refuses the job. */
+  version: string;
+  /** The model as the coordinator hashed it; a worker that sees other bytes at `path` refuses the job. */
+  model: { path: string; sha256: string };
+}
+
+export interface EncodeShardJob extends ShardJobBase {
+  kind: 'encode';
+  /** For files: only this shard's files (samples start..end are its 0..n); an IDX file: the whole file. */
+  source: EncodeSource;
+  resize: 'crop' | 'stretch' | 'pad';
+  preprocessing?: InputPreprocessing;
+  cutAt?: string;
+}
+
+export interface PredictShardJob extends ShardJobBase {
+  kind: 'predict';
+  /** This shard's image files, absolute. */
+  files: string[];
+}
+
+export type ShardJob = EncodeShardJob | PredictShardJob;
+
+/** BullMQ job id: unique per run and shard, so adding a shard twice adds it once (BullMQ refuses ':' in ids). */
+export const jobId = (run: string, index: number): string => `${run}-s${index}`;
+
+/** The shard's result file in the run folder. */
+export function shardFile(dir: string, index: number, ext: 'bin' | 'json'): string {
+  return path.join(dir, `shard-${String(index).padStart(6, '0')}.${ext}`);
+}
+
+/** Ranges of `shardSize` samples over `total`. */
+export function planShards(total: number, shardSize: number): ShardRange[] {
+  const out: ShardRange[] = [];
+  for (let s = 0, i = 0; s < total; s += shardSize, i++) out.push({ index: i, start: s, end: Math.min(total, s + shardSize) });
+  return out;
+}
+
+/** Thrown for a job this worker must not run (another version, another model): retrying elsewhere will not help. */
+export class RefusedJob extends UlearnError {
+  constructor(message: string, hint: string) {
+    super(message, { code: 'E_REFUSED', hint });
+  }
+}
+
+/**
+ * Refuses a job from another ulearn version or for model files that differ from the coordinator's (a stale
+ * copy on this machine would give other numbers, silently).
+ */
+export async function checkJob(job: ShardJob, version = ulearnVersion()): Promise<void> {
+  if (job.version !== version) {
+    throw new RefusedJob(`worker runs ulearn ${version}, the run was started with ulearn ${job.version}`, 'run workers of the same ulearn version as the command that started the run');
+  }
+  const sha = await sha256FilesCached(job.model.path).catch((e: Error) => {
+    throw new RefusedJob(`the model ${job.model.path} cannot be read on this worker (${e.message})`, 'workers must see the model at the same path (a shared filesystem)');
+  });
+  if (sha !== job.model.sha256) {
+    throw new RefusedJob(`the model files at ${job.model.path} differ on this worker (sha256 ${sha.slice(0, 12)}…, the run expects ${job.model.sha256.slice(0, 12)}…)`, 'give every worker the same copy of the model');
+  }
+}
