@@ -24,6 +24,11 @@ import { DEFAULT_VAE, Vae, type VaeConfig } from './vae.js';
  */
 export const DEFAULT_STEPS: Record<GeneratorKind, number> = { vae: 10000, ssvae: 3000, diffusion: 5000 };
 export const DEFAULT_BATCH: Record<GeneratorKind, number> = { vae: 64, ssvae: 32, diffusion: 32 };
+/**
+ * Decay of the weights' moving average each model keeps (ema.ts); 0 = none. Diffusion samples with it: measured
+ * in docs/generative.md ("Weight EMA"). The VAEs are left without: their samples were not measured with it.
+ */
+export const DEFAULT_EMA: Record<GeneratorKind, number> = { vae: 0, ssvae: 0, diffusion: 0.999 };
 
 /** The sizes a caller may change; the rest comes from the data (shape, classes) and the seed. */
 export interface GeneratorSizes {
@@ -50,6 +55,8 @@ export interface GenerateInput {
   steps?: number;
   batchSize?: number;
   lr?: number;
+  /** Moving average of the weights (decay; 0 = none). Default DEFAULT_EMA. */
+  ema?: number;
   sizes?: GeneratorSizes;
   /** Samples written per class. Default 100. */
   samplesPerClass?: number;
@@ -112,7 +119,7 @@ export async function generate(input: GenerateInput): Promise<GenerateOutput> {
     checkpoint = join(out, 'checkpoint');
     const steps = input.steps ?? DEFAULT_STEPS[input.model];
     try {
-      training = await trainGenerator(gen, { x: train.x, shape, y: input.y, classes: train.classes }, { steps, batchSize: input.batchSize ?? DEFAULT_BATCH[input.model], lr: input.lr, seed: input.seed, budget: input.budget, checkpoint });
+      training = await trainGenerator(gen, { x: train.x, shape, y: input.y, classes: train.classes }, { steps, batchSize: input.batchSize ?? DEFAULT_BATCH[input.model], lr: input.lr, ema: input.ema ?? DEFAULT_EMA[input.model], seed: input.seed, budget: input.budget, checkpoint });
     } catch (e) {
       gen.dispose();
       throw e;

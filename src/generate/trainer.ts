@@ -1,7 +1,8 @@
 /**
  * The one training loop of the generators: seeded batches that mix the few labelled samples with the unlabelled
  * pool, Adam, progress against the step cap or the budget, a checkpoint every `checkpointEvery` steps and at
- * the end, and a stop on a non-finite loss that keeps the last checkpoint written after a finite one.
+ * the end, and a stop on a non-finite loss that keeps the last checkpoint written after a finite one. With `ema`,
+ * the checkpoints and the model left after training hold the moving average of the weights (ema.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { gatherRows } from '../data/dataset.js';
@@ -10,6 +11,7 @@ import { UlearnError } from '../errors.js';
 import { Budget } from '../util/budget.js';
 import { Progress } from '../util/progress.js';
 import { saveGenerator } from './checkpoint.js';
+import { WeightEma } from './ema.js';
 import { prod } from './nets.js';
 import type { Generator } from './types.js';
 
@@ -33,6 +35,11 @@ export interface GenTrainOptions {
   checkpoint?: string;
   checkpointEvery?: number;
   progressLabel?: string;
+  /**
+   * Decay of an exponential moving average of the weights (e.g. 0.999); the checkpoints and the trained model
+   * hold the average. Default: none, the last step's weights.
+   */
+  ema?: number;
   /** Called after each step with its loss (tests, logs). */
   onStep?: (step: number, loss: number) => void;
   quiet?: boolean;
@@ -76,6 +83,16 @@ export async function trainGenerator(gen: Generator, data: GenTrainData, o: GenT
   let step = 0;
   let stoppedByBudget = false;
   let lastSaved = 0;
+  const ema = o.ema ? new WeightEma(gen.model, o.ema) : undefined;
+  // The averaged weights are what a checkpoint keeps; training goes on with the raw ones.
+  const save = async (): Promise<void> => {
+    ema?.swap();
+    try {
+      await saveGenerator(o.checkpoint!, gen, { step, classes: data.classes, shape: data.shape });
+    } finally {
+      ema?.swap();
+    }
+  };
   try {
     while (step < o.steps) {
       if (budget.exceeded()) {
@@ -97,18 +114,22 @@ export async function trainGenerator(gen: Generator, data: GenTrainData, o: GenT
           hint: 'lower the learning rate, or check the data for NaN or infinite values',
         });
       }
+      ema?.update();
       step++;
       losses.push(loss);
       o.onStep?.(step, loss);
       progress?.tick(1, { loss });
       if (o.checkpoint && step % every === 0 && step < o.steps) {
-        await saveGenerator(o.checkpoint, gen, { step, classes: data.classes, shape: data.shape });
+        await save();
         lastSaved = step;
       }
     }
+    // The model leaves training with the averaged weights: sampling right after uses what the checkpoint holds.
+    ema?.swap();
     if (o.checkpoint) await saveGenerator(o.checkpoint, gen, { step, classes: data.classes, shape: data.shape });
   } finally {
     optimizer.dispose();
+    ema?.dispose();
   }
   progress?.done(stoppedByBudget ? '(budget reached)' : undefined);
   return { steps: step, losses, stoppedByBudget, seconds: (Date.now() - t0) / 1000 };

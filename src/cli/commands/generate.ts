@@ -21,6 +21,7 @@ interface GenerateOpts {
   totalLabels?: number;
   steps?: number;
   batchSize?: number;
+  ema?: number;
   samplesPerClass: number;
   sampleSteps?: number;
   guidance?: number;
@@ -46,6 +47,7 @@ export function registerGenerateCommand(program: Command): void {
     .option('--steps <n>', 'training steps at most (default: vae 10000, ssvae 3000, diffusion 5000; the budget may stop first)', intArg('--steps', 1))
     .option('--batch-size <n>', 'batch size (default: vae 64, ssvae and diffusion 32; a quarter of it labeled samples)', intArg('--batch-size', 2))
     .option('--samples-per-class <k>', 'generated samples written per class', intArg('--samples-per-class', 1), 100)
+    .option('--ema <decay>', 'keep a moving average of the weights with this decay and sample with it (default: diffusion 0.999, vae and ssvae 0 = none)', numberArg('--ema', 0, 0.99999))
     .option('--sample-steps <n>', 'diffusion: DDIM sampling steps (default 25)', intArg('--sample-steps', 1))
     .option('--guidance <w>', 'diffusion: classifier-free guidance scale (default 2; 1 = conditional model alone)', numberArg('--guidance', 0, 20))
     .option('--timesteps <n>', 'diffusion: training chain length T (default 1000)', intArg('--timesteps', 2))
@@ -82,6 +84,7 @@ export function registerGenerateCommand(program: Command): void {
         out,
         steps: o.steps,
         batchSize: o.batchSize,
+        ema: o.ema,
         samplesPerClass: o.samplesPerClass,
         sampleSteps: o.sampleSteps,
         guidance: o.guidance,
