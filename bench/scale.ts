@@ -9,7 +9,11 @@
  *  - single: `encodeSource` in this process, one thread (the same code the workers run, without the queue);
  *  - workers 1 and 2: `ulearn worker --threads 1` processes, started and warmed up (a first tiny run)
  *    before the clock starts; the coordinator in this process, timed from enqueueing to the merged result;
- *  - queue_overhead_fraction: 1 - single time / 1-worker time (enqueueing, polling, shard files, the merge);
+ *  - queue_overhead_fraction: the share of the 1-worker run's time that is not the worker encoding its shards,
+ *    1 - (sum of the worker's own per-shard times, from its log) / (run time - merge): enqueueing, polling,
+ *    handing over, reading the shard and writing its file. The same process computes both sides, so it does not
+ *    depend on how fast another process runs. vs_single_process beside it: 1 - single time / 1-worker time, which
+ *    also holds the differences between two processes (heap, page cache) and can come out negative;
  *  - per-shard cost and a model of N machines: T(N) = ceil(S / N) × t + merge, with t the time per shard
  *    with one worker (queue included; its compute part single / S beside it) and merge the measured gather;
  *  - fault runs: `--fault-runs K` small runs (`--fault-images`, default 2,000 in shards of 100) on 2 workers,
@@ -86,18 +90,26 @@ export async function run(args: string[]): Promise<number> {
   log(`single process: ${(n / singleS).toFixed(0)} img/s`);
 
   const redis = await TestRedis.start();
-  const workers: { n: number; img_s: number; seconds: number; merge_s: number; identical: boolean }[] = [];
+  const workers: { n: number; img_s: number; seconds: number; merge_s: number; worker_shard_s: number; identical: boolean }[] = [];
   const procs: Worker[] = [];
   try {
     for (const count of [1, 2]) {
       while (procs.length < count) procs.push(await startWorker(redis.url, 'bench', o.backend, threads));
       // Warm-up: each worker loads the encoder once before the clock starts.
       await distributedEncode(await resolveEncodeSource([faultData]), spec, { url: redis.url, queue: 'bench', shardSize: Math.ceil(faultImages / count), pollMs: 100, work: path.join(work, 'shards'), log: () => undefined });
+      const marks = procs.map((p) => p.lines.length);
       t = Date.now();
-      const r = await distributedEncode(source, spec, { url: redis.url, queue: 'bench', shardSize, pollMs: 200, work: path.join(work, 'shards'), progress: true, log });
+      let runId = '';
+      const logRun = (l: string) => {
+        runId ||= /^run (\S+):/.exec(l)?.[1] ?? '';
+        log(l);
+      };
+      const r = await distributedEncode(source, spec, { url: redis.url, queue: 'bench', shardSize, pollMs: 200, work: path.join(work, 'shards'), progress: true, log: logRun });
       const seconds = (Date.now() - t) / 1000;
+      // The workers' own time per shard (their log: "shard i of run R: n samples in s s"), summed over this run.
+      const workerShardS = procs.reduce((a, p, i) => a + shardSeconds(p.lines.slice(marks[i]), runId), 0);
       const identical = Buffer.compare(Buffer.from(r.features.buffer), Buffer.from(single.features.buffer)) === 0;
-      workers.push({ n: count, img_s: round(n / seconds), seconds: round(seconds), merge_s: round(seconds - r.stats.ms / 1000), identical });
+      workers.push({ n: count, img_s: round(n / seconds), seconds: round(seconds), merge_s: round(seconds - r.stats.ms / 1000), worker_shard_s: round(workerShardS), identical });
       log(`${count} worker(s): ${(n / seconds).toFixed(0)} img/s, identical to one process: ${identical}`);
     }
 
@@ -136,11 +148,12 @@ export async function run(args: string[]): Promise<number> {
 
     const one = workers[0];
     const two = workers[1];
-    const overhead = 1 - singleS / one.seconds;
-    // Per shard, as one worker ran them (queue included), and its compute part as one process ran it; their
-    // difference is the queue's share (noise can make it slightly negative on a busy machine: kept as measured).
+    const vsSingle = 1 - singleS / one.seconds;
+    const overhead = 1 - one.worker_shard_s / (one.seconds - one.merge_s);
+    // Per shard, as one worker ran them (queue included), and the worker's own part of it; their difference is
+    // the queue's share.
     const perShard = (one.seconds - one.merge_s) / shards;
-    const computePerShard = singleS / shards;
+    const computePerShard = one.worker_shard_s / shards;
     const model = [1, 2, 4, 8, 16, 32, 64].map((m) => {
       const seconds = Math.ceil(shards / m) * perShard + one.merge_s;
       return { machines: m, seconds: round(seconds), img_s: round(n / seconds) };
@@ -155,6 +168,7 @@ export async function run(args: string[]): Promise<number> {
       workers,
       speedup_1_to_2: round(two.img_s / one.img_s),
       queue_overhead_fraction: round(overhead),
+      vs_single_process: round(vsSingle),
       per_shard: { seconds: round(perShard), compute_s: round(computePerShard), queue_s: round(perShard - computePerShard), merge_s_per_run: one.merge_s },
       model_n_machines: { formula: 'T(N) = ceil(shards / N) * per_shard.seconds + merge_s_per_run; one worker per machine, Redis and the shared filesystem not the bottleneck', rows: model },
       fault_runs: faultRuns,
@@ -177,6 +191,18 @@ export async function run(args: string[]): Promise<number> {
 interface Worker {
   child: ChildProcess;
   exited: Promise<unknown>;
+  /** Its stderr, line by line. */
+  lines: string[];
+}
+
+/** Seconds the worker's log gives for the shards of run `run`. */
+function shardSeconds(lines: string[], run: string): number {
+  let s = 0;
+  for (const l of lines) {
+    const m = /^shard \d+ of run (\S+): \d+ samples in ([\d.]+) s/.exec(l);
+    if (m && m[1] === run) s += Number(m[2]);
+  }
+  return s;
 }
 
 /** A `ulearn worker` process, resolved once it waits for shards. Locks of 5 s (renewed every 2.5 s
@@ -184,15 +210,20 @@ interface Worker {
 async function startWorker(url: string, queue: string, backend: string, threads: number): Promise<Worker> {
   const child = spawn(process.execPath, [BIN, 'worker', '--redis', url, '--queue', queue, '--backend', backend, '--threads', String(threads), '--lock-duration', '5000', '--stalled-interval', '1000'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ULEARN_FROM_SOURCE: '1' } });
   const exited = new Promise((r) => child.once('exit', r));
+  const lines: string[] = [];
+  let partial = '';
   await new Promise<void>((resolve, reject) => {
     let text = '';
     child.stderr!.on('data', (d: Buffer) => {
-      text += d.toString();
+      if (text.length < 1e5) text += d.toString();
+      const parts = (partial + d.toString()).split('\n');
+      partial = parts.pop()!;
+      lines.push(...parts);
       if (text.includes('waiting for shards')) resolve();
     });
     child.once('exit', (code) => reject(new Error(`worker exited (${code}) before it was ready:\n${text}`)));
   });
-  return { child, exited };
+  return { child, exited, lines };
 }
 
 /** Shards (of `shardSize` rows) whose rows differ from `want` (lost), and rows beyond `want`'s count (duplicated). */
