@@ -6,28 +6,19 @@
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { initProject } from '../../src/label/init.js';
 import { maskUrl, withoutPassword } from '../../src/label/pg-store.js';
 import { openStore, STORE_FILE, type LabelStore } from '../../src/label/store.js';
 import { runUlearn } from '../cli/run-cli.js';
+import { freePort } from '../support/ports.js';
 import { skipPostgres, startPostgres } from '../support/postgres.js';
 import { makeImageFolder, makeProject, tempDir } from './fixtures.js';
 
 const cluster = await startPostgres();
 after(() => cluster.stop());
 const skip = skipPostgres();
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((ok) => srv.listen(0, '127.0.0.1', ok));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise<void>((ok) => srv.close(() => ok()));
-  return port;
-}
 
 test('URLs are shown with the password masked and saved without it, wherever pg would read one', () => {
   const cases: [string, string, string][] = [
@@ -46,7 +37,7 @@ test('URLs are shown with the password masked and saved without it, wherever pg 
 test('an unreachable PostgreSQL: one error naming the URL with the password masked, exit 2, nothing created', async () => {
   const root = tempDir('pg-down');
   const data = await makeImageFolder(root, 3);
-  const port = await closedPort();
+  const port = await freePort(); // nothing listens there
   const dir = join(root, 'project');
   const r = runUlearn(['label', 'init', dir, '--data', data, '--classes', 'a,b', '--store', `postgres://team:s3cr%21t@127.0.0.1:${port}/labels`]);
   assert.equal(r.code, 2, r.err);

@@ -14,10 +14,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { freePort } from './ports.js';
 
 export interface PgCluster {
   /** URL of the `postgres` database (superuser, trust auth on loopback). */
@@ -37,14 +37,6 @@ function binDir(): string | undefined {
     .filter((v) => existsSync(join(root, v, 'bin', 'initdb')))
     .sort((a, b) => Number(b) - Number(a));
   return versions.length ? join(root, versions[0], 'bin') : undefined;
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((ok) => srv.listen(0, '127.0.0.1', ok));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise<void>((ok) => srv.close(() => ok()));
-  return port;
 }
 
 const MISSING = 'PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb; set ULEARN_PG_BIN, or run scripts/setup.sh --services)';
