@@ -37,11 +37,50 @@ export interface ScanFolderOptions {
   progress?: boolean;
 }
 
-interface FileEntry {
+/** One file of the scan, in scan order (train files first, each folder sorted as listImages sorts). */
+export interface ScanEntry {
   split: number;
   root: string;
   rel: string;
   label: number;
+}
+
+/** Pass 1's result for one file; `bytes` only where the caller keeps them for pass 2. */
+export interface HeaderResult {
+  /** File size (0 when it could not be read). */
+  size: number;
+  /** [height, width, channels] from the header; absent on error. */
+  shape?: [number, number, number];
+  error?: string;
+  bytes?: Uint8Array;
+}
+
+/** Pass 2's result for one file: whether its pixels hold colour, or why it could not be decoded. */
+export type DecodeResult = { colorful: boolean; error?: undefined } | { error: string };
+
+/** What pass 2 decodes to, decided from every file's header (pass 1). */
+export interface DecodePlan {
+  /** The common stored size (the most frequent, or --size). */
+  storedHeight: number;
+  storedWidth: number;
+  /** The size the checks see (the stored size downscaled to maxSide). */
+  height: number;
+  width: number;
+  /** Decode with colour when any file stores colour; gray or colour is decided after pass 2 (finishScan). */
+  channels: 1 | 3;
+}
+
+/**
+ * The per-file arrays both passes fill. Errors are kept per index and per pass, so readError lists pass-1
+ * errors in index order, then pass-2 errors in index order, whatever order the files finished in (and
+ * whichever machine read them: src/distributed/clean-scan.ts fills the same arrays from shards).
+ */
+export interface ScanState {
+  n: number;
+  nativeShape: Int32Array;
+  fileBytes: Float64Array;
+  headerError: (string | undefined)[];
+  decodeError: (string | undefined)[];
 }
 
 const collator = new Intl.Collator('en', { numeric: true });
@@ -49,7 +88,50 @@ const DEFAULT_MAX_SIDE = 64;
 
 /** Scans a train folder and optionally a test folder into one sample table (train samples first). */
 export async function scanImageFolders(folders: Partial<Record<SplitName, string>>, opts: ScanFolderOptions = {}): Promise<ImageSamples> {
-  const entries: FileEntry[] = [];
+  const { entries, classes } = await listScanEntries(folders, opts);
+  const n = entries.length;
+  const state = newScanState(n);
+  const kept: (Uint8Array | undefined)[] = new Array(n);
+  const keepBytes = opts.keepBytes ?? 256 * 2 ** 20;
+  let keptBytes = 0;
+  const concurrency = opts.concurrency ?? 16;
+  let bar = opts.progress ? new Progress('read', n) : undefined;
+
+  // Pass 1: bytes and headers.
+  await mapLimit(entries, concurrency, async (e, i) => {
+    const r = await readHeader(join(e.root, e.rel));
+    if (r.bytes && keptBytes + r.bytes.length <= keepBytes) {
+      kept[i] = r.bytes;
+      keptBytes += r.bytes.length;
+    }
+    recordHeader(state, i, r);
+    bar?.tick();
+  });
+
+  bar?.done();
+  bar = opts.progress ? new Progress('decode', n) : undefined;
+  const plan = decodePlan(state, opts);
+  const per = plan.height * plan.width * plan.channels;
+  const pixels = new Uint8Array(n * per);
+
+  // Pass 2: pixels at the common size.
+  await mapLimit(entries, concurrency, async (e, i) => {
+    if (state.headerError[i] === undefined) {
+      const bytes = kept[i];
+      kept[i] = undefined;
+      const out = pixels.subarray(i * per, (i + 1) * per);
+      recordDecode(state, i, await decodeFile(bytes ?? join(e.root, e.rel), plan, out), out);
+    }
+    bar?.tick();
+  });
+
+  bar?.done();
+  return finishScan(folders, entries, classes, plan, state, pixels, opts);
+}
+
+/** The files of the folders in scan order, with their labels on one class list for both splits. */
+export async function listScanEntries(folders: Partial<Record<SplitName, string>>, opts: Pick<ScanFolderOptions, 'csv' | 'labels'> = {}): Promise<{ entries: ScanEntry[]; classes: string[] }> {
+  const entries: ScanEntry[] = [];
   const labelings: { split: number; labeling: Labeling; start: number }[] = [];
   for (const [s, name] of SPLIT_NAMES.entries()) {
     const root = folders[name];
@@ -73,85 +155,94 @@ export async function scanImageFolders(folders: Partial<Record<SplitName, string
       e.label = e.label < 0 ? -1 : remap[e.label];
     }
   }
+  return { entries, classes };
+}
 
-  const n = entries.length;
-  const readError = new Map<number, string>();
-  const nativeShape = new Int32Array(n * 3);
-  const fileBytes = new Float64Array(n);
-  const kept: (Uint8Array | undefined)[] = new Array(n);
-  const keepBytes = opts.keepBytes ?? 256 * 2 ** 20;
-  let keptBytes = 0;
-  const concurrency = opts.concurrency ?? 16;
-  let bar = opts.progress ? new Progress('read', n) : undefined;
+export function newScanState(n: number): ScanState {
+  return { n, nativeShape: new Int32Array(n * 3), fileBytes: new Float64Array(n), headerError: new Array<string | undefined>(n), decodeError: new Array<string | undefined>(n) };
+}
 
-  // Pass 1: bytes and headers.
-  await mapLimit(entries, concurrency, async (e, i) => {
-    try {
-      const bytes = await readFile(join(e.root, e.rel));
-      fileBytes[i] = bytes.length;
-      if (bytes.length === 0) throw new Error('empty file (0 bytes)');
-      const { width, height, channels } = await header(bytes);
-      nativeShape.set([height, width, channels], i * 3);
-      if (keptBytes + bytes.length <= keepBytes) {
-        kept[i] = bytes;
-        keptBytes += bytes.length;
-      }
-    } catch (err) {
-      readError.set(i, errorText(err));
-    }
-    bar?.tick();
-  });
+/** Pass 1 for one file: its size and header, never an exception (a bad file is a recorded error). */
+export async function readHeader(file: string): Promise<HeaderResult> {
+  let size = 0;
+  try {
+    const bytes = await readFile(file);
+    size = bytes.length;
+    if (bytes.length === 0) throw new Error('empty file (0 bytes)');
+    const { width, height, channels } = await header(bytes);
+    return { size, shape: [height, width, channels], bytes };
+  } catch (err) {
+    return { size, error: errorText(err) };
+  }
+}
 
-  bar?.done();
-  bar = opts.progress ? new Progress('decode', n) : undefined;
-  const [commonHeight, commonWidth] = opts.size !== undefined ? [opts.size, opts.size] : mostCommonSize(nativeShape, readError, n);
+export function recordHeader(state: ScanState, i: number, r: HeaderResult): void {
+  state.fileBytes[i] = r.size;
+  if (r.error !== undefined) state.headerError[i] = r.error;
+  else state.nativeShape.set(r.shape!, i * 3);
+}
+
+/** The common size and decode channels from every file's header (pass 1 complete). */
+export function decodePlan(state: ScanState, opts: Pick<ScanFolderOptions, 'size' | 'channels' | 'maxSide'>): DecodePlan {
+  const bad = (i: number) => state.headerError[i] !== undefined;
+  const [storedHeight, storedWidth] = opts.size !== undefined ? [opts.size, opts.size] : mostCommonSize(state.nativeShape, bad, state.n);
   // The checks work on small copies: duplicates, blanks and neighbours do not need full resolution, and
   // 100,000 photos at full size would not fit in memory.
-  const scale = Math.min(1, (opts.maxSide ?? DEFAULT_MAX_SIDE) / Math.max(commonHeight, commonWidth));
-  const height = Math.max(1, Math.round(commonHeight * scale));
-  const width = Math.max(1, Math.round(commonWidth * scale));
+  const scale = Math.min(1, (opts.maxSide ?? DEFAULT_MAX_SIDE) / Math.max(storedHeight, storedWidth));
+  const height = Math.max(1, Math.round(storedHeight * scale));
+  const width = Math.max(1, Math.round(storedWidth * scale));
   // Decode with colour whenever any file stores colour; whether the dataset *is* colour is decided after
   // decoding, by content (many tools save gray images as RGB files), as the dataset loader does.
-  const decodeChannels = opts.channels ?? (anyColorFile(nativeShape, readError, n) ? 3 : 1);
-  const per = height * width * decodeChannels;
-  const pixels = new Uint8Array(n * per);
-  const colorful = new Uint8Array(n);
+  const channels = opts.channels ?? (anyColorFile(state.nativeShape, bad, state.n) ? 3 : 1);
+  return { storedHeight, storedWidth, height, width, channels };
+}
 
-  // Pass 2: pixels at the common size.
-  await mapLimit(entries, concurrency, async (e, i) => {
-    if (readError.has(i)) {
-      bar?.tick();
-      return;
+/**
+ * Pass 2 for one file (its bytes, or its path to read them again): pixels at the plan's size into `out`
+ * (height × width × plan.channels bytes). Never throws: an undecodable file is a recorded error.
+ */
+export async function decodeFile(source: Uint8Array | string, plan: DecodePlan, out: Uint8Array): Promise<DecodeResult> {
+  const { width, height } = plan;
+  try {
+    const bytes = typeof source === 'string' ? await readFile(source) : source;
+    // The fast decoder only pays when the file already has the target size (header check, no inflate).
+    const png = isPng(bytes) && sameSize(bytes, width, height) ? decodePng(bytes) : undefined;
+    if (png && png.width === width && png.height === height) {
+      convertChannels(png.pixels, png.channels, out, plan.channels);
+      return { colorful: png.channels === 3 && isColorful(png.pixels) };
     }
-    try {
-      const bytes = kept[i] ?? (await readFile(join(e.root, e.rel)));
-      kept[i] = undefined;
-      const out = pixels.subarray(i * per, (i + 1) * per);
-      // The fast decoder only pays when the file already has the target size (header check, no inflate).
-      const png = isPng(bytes) && sameSize(bytes, width, height) ? decodePng(bytes) : undefined;
-      if (png && png.width === width && png.height === height) {
-        convertChannels(png.pixels, png.channels, out, decodeChannels);
-        colorful[i] = png.channels === 3 && isColorful(png.pixels) ? 1 : 0;
-      } else {
-        const d = await decodeImage(bytes, height, width, 'crop');
-        convertChannels(d.pixels, d.channels, out, decodeChannels);
-        colorful[i] = d.color ? 1 : 0;
-      }
-      // The channel count a user would see: gray stored as RGB counts as gray.
-      nativeShape[i * 3 + 2] = colorful[i] ? 3 : 1;
-    } catch (err) {
-      readError.set(i, errorText(err));
-      pixels.fill(0, i * per, (i + 1) * per);
-      nativeShape.fill(0, i * 3, i * 3 + 3);
-    }
-    bar?.tick();
-  });
+    const d = await decodeImage(bytes, height, width, 'crop');
+    convertChannels(d.pixels, d.channels, out, plan.channels);
+    return { colorful: d.color };
+  } catch (err) {
+    return { error: errorText(err) };
+  }
+}
 
-  bar?.done();
-  let channels = decodeChannels;
+/** Pass 2's result for file i; `out` is its pixels (zeroed on error, as a half-decoded file may have left them). */
+export function recordDecode(state: ScanState, i: number, r: DecodeResult, out: Uint8Array): void {
+  if (r.error !== undefined) {
+    state.decodeError[i] = r.error;
+    out.fill(0);
+    state.nativeShape.fill(0, i * 3, i * 3 + 3);
+  } else {
+    // The channel count a user would see: gray stored as RGB counts as gray.
+    state.nativeShape[i * 3 + 2] = r.colorful ? 3 : 1;
+  }
+}
+
+/** Both passes done: gray or colour by content, and the sample table. */
+export function finishScan(folders: Partial<Record<SplitName, string>>, entries: ScanEntry[], classes: string[], plan: DecodePlan, state: ScanState, pixels: Uint8Array, opts: Pick<ScanFolderOptions, 'channels'>): ImageSamples {
+  const { n, nativeShape } = state;
+  const { height, width } = plan;
+  const per = height * width * plan.channels;
+  // Pass-1 errors first, then pass-2 ones, each in index order (a file has at most one).
+  const readError = new Map<number, string>();
+  for (const errors of [state.headerError, state.decodeError]) for (let i = 0; i < n; i++) if (errors[i] !== undefined) readError.set(i, errors[i]!);
+  let channels = plan.channels;
   let samplesPixels = pixels;
-  if (opts.channels === undefined && decodeChannels === 3) {
-    const gray = mostCommonChannels(nativeShape, readError, n) === 1;
+  if (opts.channels === undefined && plan.channels === 3) {
+    const gray = mostCommonChannels(nativeShape, (i) => readError.has(i), n) === 1;
     if (gray) {
       channels = 1;
       samplesPixels = new Uint8Array(n * height * width);
@@ -170,15 +261,15 @@ export async function scanImageFolders(folders: Partial<Record<SplitName, string
     classes,
     height,
     width,
-    storedHeight: commonHeight,
-    storedWidth: commonWidth,
+    storedHeight: plan.storedHeight,
+    storedWidth: plan.storedWidth,
     channels,
     pixels: samplesPixels,
     readable,
     readError,
     nativeShape,
     nonFinite: new Uint8Array(n),
-    fileBytes,
+    fileBytes: state.fileBytes,
     roots,
   };
 }
@@ -262,10 +353,10 @@ function convertChannels(src: Uint8Array, from: number, out: Uint8Array, to: num
   }
 }
 
-function mostCommonSize(shape: Int32Array, bad: Map<number, string>, n: number): [number, number] {
+function mostCommonSize(shape: Int32Array, bad: (i: number) => boolean, n: number): [number, number] {
   const counts = new Map<string, number>();
   for (let i = 0; i < n; i++) {
-    if (bad.has(i)) continue;
+    if (bad(i)) continue;
     const key = `${shape[i * 3]}x${shape[i * 3 + 1]}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
@@ -275,8 +366,8 @@ function mostCommonSize(shape: Int32Array, bad: Map<number, string>, n: number):
   return [h, w];
 }
 
-function anyColorFile(shape: Int32Array, bad: Map<number, string>, n: number): boolean {
-  for (let i = 0; i < n; i++) if (!bad.has(i) && shape[i * 3 + 2] === 3) return true;
+function anyColorFile(shape: Int32Array, bad: (i: number) => boolean, n: number): boolean {
+  for (let i = 0; i < n; i++) if (!bad(i) && shape[i * 3 + 2] === 3) return true;
   return false;
 }
 
@@ -291,11 +382,11 @@ function isColorful(rgb: Uint8Array): boolean {
   return false;
 }
 
-function mostCommonChannels(shape: Int32Array, bad: Map<number, string>, n: number): 1 | 3 {
+function mostCommonChannels(shape: Int32Array, bad: (i: number) => boolean, n: number): 1 | 3 {
   let gray = 0;
   let color = 0;
   for (let i = 0; i < n; i++) {
-    if (bad.has(i)) continue;
+    if (bad(i)) continue;
     if (shape[i * 3 + 2] === 1) gray++;
     else color++;
   }
