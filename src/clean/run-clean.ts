@@ -20,7 +20,7 @@ import { checkNames, createChecks } from './registry.js';
 import { runChecks } from './run-checks.js';
 import { writeCleanReport } from './report.js';
 import { scanImageFolders, samplesFromSplits, type ScanFolderOptions } from './scan.js';
-import type { CheckContext, CheckResult, ImageSamples } from './types.js';
+import type { CheckContext, CheckResult, ImageSamples, SplitName } from './types.js';
 
 export interface CleanOptions {
   /** Dataset name or train folder. */
@@ -36,6 +36,11 @@ export interface CleanOptions {
   /** Precomputed embedding rows, one per sample in scan order (e.g. from an SSL encoder). */
   embed?: (s: ImageSamples) => Promise<{ vectors: Float32Array; dim: number }>;
   scan?: ScanFolderOptions;
+  /**
+   * Scans image folders in place of `scanImageFolders` (same arguments, same result), e.g. sharded over
+   * workers (`distributedScan`, src/distributed/clean-scan.ts). Named datasets are loaded as always.
+   */
+  scanSamples?: (folders: Partial<Record<SplitName, string>>, opts: ScanFolderOptions) => Promise<ImageSamples>;
   seed?: number;
   /** tfjs backend for exact kNN and encoders, if none is running yet (default 'auto'). */
   backend?: string;
@@ -134,7 +139,7 @@ async function loadSamples(o: CleanOptions): Promise<{ samples: ImageSamples; da
     if (o.testData) throw new UlearnError(`--test-data is for folders; '${o.data}' brings its own test split`, { code: 'E_ARG' });
     return { samples: samplesFromSplits(await loadDataset(o.data), o.data), data: o.data };
   }
-  const samples = await scanImageFolders({ train: o.data, test: o.testData }, { progress: true, ...o.scan });
+  const samples = await (o.scanSamples ?? scanImageFolders)({ train: o.data, test: o.testData }, { progress: true, ...o.scan });
   // The spec loadDataset needs to reproduce exactly these samples: skip the undecodable files (the manifest
   // excludes them anyway) and pin the size and channels chosen here.
   const data: Record<string, unknown> = { folder: resolve(o.data), skipBad: true, channels: samples.channels };

@@ -9,6 +9,7 @@
 import path from 'node:path';
 import { UlearnError } from '../errors.js';
 import type { EncodeSource } from '../predict/encode-files.js';
+import type { DecodePlan } from '../clean/scan.js';
 import type { InputPreprocessing } from '../transfer/adapt.js';
 import { ulearnVersion } from '../transfer/sidecar.js';
 import { sha256FilesCached } from '../util/hash-files.js';
@@ -29,11 +30,15 @@ interface ShardJobBase extends ShardRange {
   dir: string;
   /** ulearn version of the coordinator; a worker of another version refuses the job. */
   version: string;
+}
+
+/** A shard that runs a model (encode, predict). */
+interface ModelShardJob extends ShardJobBase {
   /** The model as the coordinator hashed it; a worker that sees other bytes at `path` refuses the job. */
   model: { path: string; sha256: string };
 }
 
-export interface EncodeShardJob extends ShardJobBase {
+export interface EncodeShardJob extends ModelShardJob {
   kind: 'encode';
   /** For files: only this shard's files (samples start..end are its 0..n); an IDX file: the whole file. */
   source: EncodeSource;
@@ -42,13 +47,32 @@ export interface EncodeShardJob extends ShardJobBase {
   cutAt?: string;
 }
 
-export interface PredictShardJob extends ShardJobBase {
+export interface PredictShardJob extends ModelShardJob {
   kind: 'predict';
   /** This shard's image files, absolute. */
   files: string[];
 }
 
-export type ShardJob = EncodeShardJob | PredictShardJob;
+/** Pass 1 of the clean scan over a shard of files: sizes, headers, read errors (src/distributed/clean-scan.ts). */
+export interface CleanReadShardJob extends ShardJobBase {
+  kind: 'clean-read';
+  /** This shard's image files, absolute. */
+  files: string[];
+}
+
+/** Pass 2 of the clean scan: the shard's files decoded to the plan taken from every file's header. */
+export interface CleanDecodeShardJob extends ShardJobBase {
+  kind: 'clean-decode';
+  files: string[];
+  /** Per file, the content hash pass 1 saw (a file that differs now fails the shard); null: pass 1 could not read it, skipped. */
+  sha: (string | null)[];
+  plan: DecodePlan;
+}
+
+export type ShardJob = EncodeShardJob | PredictShardJob | CleanReadShardJob | CleanDecodeShardJob;
+
+/** Whether a job runs a model (and so carries one the worker must check and load). */
+export const hasModel = (job: ShardJob): job is EncodeShardJob | PredictShardJob => job.kind === 'encode' || job.kind === 'predict';
 
 /** BullMQ job id: unique per run and shard, so adding a shard twice adds it once (BullMQ refuses ':' in ids). */
 export const jobId = (run: string, index: number): string => `${run}-s${index}`;
@@ -73,13 +97,25 @@ export class RefusedJob extends UlearnError {
 }
 
 /**
+ * Thrown for a shard whose input changed under the run (a file edited between the clean scan's two passes):
+ * every retry would see the same, so the run stops at once and says which file.
+ */
+export class ChangedInput extends UlearnError {
+  constructor(message: string) {
+    super(message, { code: 'E_CHANGED', hint: 'the data changed while the run read it; rerun the command once the files stay put' });
+  }
+}
+
+/**
  * Refuses a job from another ulearn version or for model files that differ from the coordinator's (a stale
- * copy on this machine would give other numbers, silently).
+ * copy on this machine would give other numbers, silently). The clean scan's jobs have no model: only the
+ * version is checked.
  */
 export async function checkJob(job: ShardJob, version = ulearnVersion()): Promise<void> {
   if (job.version !== version) {
     throw new RefusedJob(`worker runs ulearn ${version}, the run was started with ulearn ${job.version}`, 'run workers of the same ulearn version as the command that started the run');
   }
+  if (!hasModel(job)) return;
   const sha = await sha256FilesCached(job.model.path).catch((e: Error) => {
     throw new RefusedJob(`the model ${job.model.path} cannot be read on this worker (${e.message})`, 'workers must see the model at the same path (a shared filesystem)');
   });

@@ -29,7 +29,7 @@ export interface DistributedOptions extends Pick<RunShardsOptions, 'url' | 'queu
 }
 
 /** A short id from everything that decides a run's results: the same command again is the same run. */
-function runId(kind: string, parts: unknown): string {
+export function runId(kind: string, parts: unknown): string {
   return `${kind}-${createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16)}`;
 }
 
@@ -124,7 +124,7 @@ export async function distributedPredict(modelDir: string, inputs: string[], d: 
 }
 
 /** The run's shard folder goes once merged, and the work folder with it when no other run is in it. */
-async function cleanUp(dir: string, d: DistributedOptions): Promise<void> {
+export async function cleanUp(dir: string, d: DistributedOptions): Promise<void> {
   if (d.keepShards) return;
   await rm(dir, { recursive: true, force: true });
   await rmdir(path.dirname(dir)).catch(() => undefined);

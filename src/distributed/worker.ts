@@ -17,7 +17,8 @@ import { embeddingsBytes } from '../predict/embeddings-file.js';
 import { loadClassifier, predictFiles, type ClassifierMeta } from '../predict/image-model.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { existsSync } from 'node:fs';
-import { checkJob, DEFAULT_QUEUE, RefusedJob, shardFile, type EncodeShardJob, type PredictShardJob, type ShardJob } from './shards.js';
+import { ChangedInput, checkJob, DEFAULT_QUEUE, hasModel, RefusedJob, shardFile, type EncodeShardJob, type PredictShardJob, type ShardJob } from './shards.js';
+import { cleanDecodeShard, cleanReadShard } from './clean-scan.js';
 import { connectRedis, maskSecrets } from './redis.js';
 import { testFault, testStartGate } from './test-faults.js';
 
@@ -74,6 +75,21 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       log(`shard ${d.index} of run ${d.run}: the run folder ${d.dir} is gone (the run ended); skipped`);
       return { rows: 0, worker: me };
     }
+    if (!hasModel(d)) {
+      // The clean scan's shards: no model to load, and a file changed under the run is not worth a retry.
+      let rows: number;
+      try {
+        rows = d.kind === 'clean-read' ? await cleanReadShard(d) : await cleanDecodeShard(d);
+      } catch (e) {
+        if (e instanceof ChangedInput) {
+          log(`shard ${d.index} of run ${d.run}: ${e.message}`);
+          throw new UnrecoverableError(`${e.message} (${e.hint ?? ''})`);
+        }
+        throw e;
+      }
+      log(`shard ${d.index} of run ${d.run}: ${rows} samples in ${((Date.now() - t0) / 1000).toFixed(1)} s${job.attemptsStarted > 1 ? ` (start ${job.attemptsStarted})` : ''}`);
+      return { rows, worker: me };
+    }
     const key = `${d.kind}\0${d.model.sha256}\0${d.kind === 'encode' ? JSON.stringify([d.source.kind === 'idx' ? d.source.shape : null, d.preprocessing, d.cutAt]) : ''}`;
     if (loaded?.key !== key) {
       loaded?.dispose();
@@ -106,7 +122,7 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   }
 }
 
-async function load(d: ShardJob, key: string): Promise<Loaded> {
+async function load(d: EncodeShardJob | PredictShardJob, key: string): Promise<Loaded> {
   if (d.kind === 'encode') {
     const { encoder, inputShape } = await openEncoder({ source: d.model.path, preprocessing: d.preprocessing, cutAt: d.cutAt }, d.source);
     return { key, encoder: { model: encoder, inputShape }, dispose: () => encoder.dispose() };

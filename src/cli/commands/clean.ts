@@ -13,11 +13,12 @@ import { encoderEmbedding } from '../../clean/encoder-embedding.js';
 import { runTabularClean } from '../../clean/run-tabular.js';
 import { runAudioClean } from '../../clean/run-audio.js';
 import { AUDIO_NEAR_THRESHOLD } from '../../clean/checks/audio.js';
-import { isAudioFolder } from '../../data/load.js';
+import { DATASET_NAMES, isAudioFolder } from '../../data/load.js';
 import { ensureSpeechDigits, SPEECH_DIGITS } from '../../data/speech-digits.js';
 import { join } from 'node:path';
 import { backendOption, budgetOption, distributedOptions, encoderInputs, intArg, numberArg, seedOption, withEncoderInputOptions, type DistributedFlags, type EncoderInputFlags } from '../options.js';
 import { distributedEncoderEmbedding } from '../../distributed/clean-embedding.js';
+import { distributedScan } from '../../distributed/clean-scan.js';
 import { modalityOfPath } from '../../modality.js';
 
 interface CleanCliOpts extends EncoderInputFlags, DistributedFlags {
@@ -58,7 +59,7 @@ export function registerCleanCommand(program: Command): void {
     .addOption(backendOption({ help: 'compute backend (exact kNN on small data, --encoder)' }))
     .option('--no-html', 'skip report.html')
     .option('--skip-bad-rows', 'tables: skip (list, and exclude in the manifest) rows that cannot be read instead of stopping at the first'));
-  // With --encoder on images, the encoder's pass over every sample can run on `ulearn worker`s (docs/scale.md).
+  // On image folders the scan (reading, decoding) and the --encoder pass can run on `ulearn worker`s (docs/scale.md).
   for (const opt of distributedOptions('shared folder for the shards (default: <out>/shards); every worker must see it at the same path')) cmd.addOption(opt);
   cmd.action(async (arg: string, o: CleanCliOpts) => {
     const outDir = o.out ?? `runs/clean-${arg.replace(/\/+$/, '').split('/').pop() || 'data'}`;
@@ -72,8 +73,12 @@ export function registerCleanCommand(program: Command): void {
     const isAudio = speech || (!isTable && st?.isDirectory() === true && (await isAudioFolder(data)));
     // --checks / --skip name the checks of the data's modality (images, tables and audio each have an `outlier`).
     const modality = isTable ? 'table' : isAudio ? 'audio' : 'image';
-    if (o.distributed && (modality !== 'image' || !o.encoder)) {
-      throw new UlearnError('--distributed shards the --encoder pass over images; tables, audio and clean without --encoder run in one process', { code: 'E_ARG' });
+    if (o.distributed && modality !== 'image') {
+      throw new UlearnError('--distributed shards the scan of image folders and the --encoder pass; tables and audio run in one process', { code: 'E_ARG' });
+    }
+    const named = DATASET_NAMES.includes(data as (typeof DATASET_NAMES)[number]) && !data.includes('/');
+    if (o.distributed && named && !o.encoder) {
+      throw new UlearnError(`--distributed shards the scan of image folders and the --encoder pass; '${data}' is loaded whole, and without --encoder nothing is left to shard`, { code: 'E_ARG', hint: 'drop --distributed, or add --encoder' });
     }
     const skip = new Set(list(o.skip) ?? []);
     const known = checkNames(modality);
@@ -118,6 +123,7 @@ export function registerCleanCommand(program: Command): void {
       if (a.paths.report) console.log(`report: ${a.paths.report}`);
       return;
     }
+    const dist = o.distributed ? { url: o.distributed, shardSize: o.shardSize, attempts: o.attempts, retryDelayMs: o.retryDelay, queue: o.queue, pollMs: o.poll, work: o.work ?? join(outDir, 'shards'), progress: true } : undefined;
     const out = await runClean({
       data,
       testData: o.testData,
@@ -126,11 +132,9 @@ export function registerCleanCommand(program: Command): void {
       near: { threshold: o.nearThreshold },
       k: o.k,
       scan: { size: o.size, maxSide: o.maxSide },
-      embed: !o.encoder
-        ? undefined
-        : o.distributed
-          ? distributedEncoderEmbedding(o.encoder, encoderInputs(o), { url: o.distributed, shardSize: o.shardSize, attempts: o.attempts, retryDelayMs: o.retryDelay, queue: o.queue, pollMs: o.poll, work: o.work ?? join(outDir, 'shards'), progress: true })
-          : encoderEmbedding(o.encoder, o.backend, encoderInputs(o)),
+      // With --distributed: reading and decoding the files, then the encoder pass, each as shards.
+      scanSamples: dist ? (folders, opts) => distributedScan(folders, opts, dist) : undefined,
+      embed: !o.encoder ? undefined : dist ? distributedEncoderEmbedding(o.encoder, encoderInputs(o), dist) : encoderEmbedding(o.encoder, o.backend, encoderInputs(o)),
       seed: o.seed,
       backend: o.backend,
       budget: Budget.parse(o.budget),
