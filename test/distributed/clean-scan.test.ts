@@ -23,6 +23,9 @@ import { ulearnVersion } from '../../src/transfer/sidecar.js';
 import { UlearnError } from '../../src/errors.js';
 import { Rng } from '../../src/engine/seed.js';
 import { tempDir } from '../label/fixtures.js';
+import { initBackend } from '../../src/engine/backend.js';
+import { buildEncoder } from '../../src/models/architecture.js';
+import { saveCheckpoint } from '../../src/runs/checkpoint.js';
 import { TestRedis } from '../support/redis.js';
 
 const T = { timeout: 60_000 };
@@ -122,10 +125,11 @@ test('the distributed scan gives scanImageFolders\' samples exactly', T, async (
   assertSameSamples(await distributedScan(folders, opts, dist('scan', { shardSize: 7 })), await scanImageFolders(folders, opts));
 });
 
-test('`ulearn clean --distributed` writes what one process writes', T, async () => {
-  const one = join(root, 'out-one');
-  const many = join(root, 'out-many');
-  const args = ['clean', folders.train, '--test-data', folders.test, '--backend', 'cpu', '--no-html'];
+/** `ulearn clean` on the fixture in this process, then with --distributed; both outputs compared. */
+async function cleanBoth(name: string, extra: string[]): Promise<void> {
+  const one = join(root, `${name}-one`);
+  const many = join(root, `${name}-many`);
+  const args = ['clean', folders.train, '--test-data', folders.test, '--backend', 'cpu', '--no-html', ...extra];
   assert.equal(await main([...args, '--out', one]), 0);
   assert.equal(await main([...args, '--out', many, '--distributed', redis.url, '--queue', 'scan', '--shard-size', String(SHARD), '--poll', '30']), 0);
   // Times and dates differ between any two runs; everything else must not.
@@ -133,9 +137,33 @@ test('`ulearn clean --distributed` writes what one process writes', T, async () 
   const issues = stable(join(one, 'issues.json'));
   assert.equal(stable(join(many, 'issues.json')), issues);
   assert.match(issues, /corrupt/);
+  assert.match(issues, /leakage/);
   assert.equal(stable(join(many, 'manifest.json')), stable(join(one, 'manifest.json')));
   assert.equal(readFileSync(join(many, 'manifest.csv'), 'utf8'), readFileSync(join(one, 'manifest.csv'), 'utf8'));
   assert.ok(!existsSync(join(many, 'shards')), 'the work folder is removed');
+}
+
+test('`ulearn clean --distributed` writes what one process writes', T, async () => {
+  await cleanBoth('plain', []);
+  // A named dataset is loaded whole: without --encoder nothing would run on the workers, which is said.
+  const errors: string[] = [];
+  const err = console.error;
+  console.error = (m: string) => errors.push(m);
+  try {
+    assert.equal(await main(['clean', 'fashion-mnist', '--out', join(root, 'named'), '--distributed', redis.url]), 2);
+  } finally {
+    console.error = err;
+  }
+  assert.match(errors.join('\n'), /'fashion-mnist' is loaded whole, and without --encoder nothing is left to shard/);
+});
+
+test('`ulearn clean --encoder --distributed`: the sharded scan, then the sharded encoder pass, as one process', T, async () => {
+  await initBackend('cpu');
+  const model = buildEncoder({ family: 'resnet', modality: 'image', inputShape: [12, 12, 1], widths: [4, 8], blocksPerStage: 1, method: 'none' }, 3);
+  const encoder = join(root, 'encoder');
+  await saveCheckpoint(encoder, model);
+  model.dispose();
+  await cleanBoth('encoder', ['--encoder', encoder]);
 });
 
 test('a scan shard that fails every attempt fails the run, naming the shard and its samples', T, async () => {
