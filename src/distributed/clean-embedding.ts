@@ -1,8 +1,8 @@
 /**
  * `ulearn clean --encoder <model> --distributed redis://…`: the encoder's forward pass over every scanned
- * sample, the costly part of clean with an encoder, run as shards of `distributedEncode`. The rest of clean
- * (reading and decoding the files, hashes, the checks, which compare samples across the whole pool) stays in
- * the coordinator.
+ * sample, the costly part of clean with an encoder, run as shards of `distributedEncode`. Reading and
+ * decoding the files runs as shards before it (./clean-scan.ts); the hashes and the checks, which compare
+ * samples across the whole pool, stay in the coordinator.
  *
  * The scanned pixels go to the shared work folder as one uncompressed IDX file (named by their sha256, so a
  * rerun over the same pixels is the same run and resumes), each worker reads its rows from it, and the rows

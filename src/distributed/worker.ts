@@ -3,7 +3,7 @@
  * process; run one worker per machine or per core group), and writes each result into the run folder.
  *
  * Faults are BullMQ's to handle: the job's lock is renewed while a shard runs (encodeRange yields between
- * chunks for that); a worker that dies stops renewing, the stalled-job check of any other worker puts the job
+ * chunks for that, the clean scan's shards between file reads); a worker that dies stops renewing, the stalled-job check of any other worker puts the job
  * back in the queue, and it runs again (the result file is written atomically, so a half-written one never
  * exists). A job this worker must not run (other ulearn version, other model bytes) fails at once with
  * BullMQ's UnrecoverableError, so the coordinator stops the run and says why instead of retrying.

@@ -1,5 +1,5 @@
 /**
- * `ulearn worker --redis redis://…`: runs the shards of distributed `encode` and `predict` runs from the
+ * `ulearn worker --redis redis://…`: runs the shards of distributed `encode`, `predict` and `clean` runs from the
  * BullMQ queue until stopped (SIGINT / SIGTERM finish the shard in hand first). See docs/scale.md.
  */
 import type { Command } from 'commander';
@@ -10,7 +10,7 @@ import { backendOption, intArg, threadsOption } from '../options.js';
 export function registerWorkerCommand(program: Command): void {
   program
     .command('worker')
-    .description('take shards of distributed runs (`ulearn encode|predict --distributed`) from Redis and run them, one at a time, until stopped')
+    .description('take shards of distributed runs (`ulearn encode|predict|clean --distributed`) from Redis and run them, one at a time, until stopped')
     .requiredOption('--redis <url>', 'the Redis the runs use, e.g. redis://:password@host:6379')
     .option('--queue <name>', 'BullMQ queue to take shards from', 'ulearn-shards')
     .addOption(backendOption())
