@@ -15,6 +15,7 @@ import sharp from 'sharp';
 import { cleanDecodeShard, distributedScan } from '../../src/distributed/clean-scan.js';
 import { ChangedInput } from '../../src/distributed/shards.js';
 import type { DistributedOptions } from '../../src/distributed/steps.js';
+import { runShards } from '../../src/distributed/coordinator.js';
 import { runWorker } from '../../src/distributed/worker.js';
 import { scanImageFolders } from '../../src/clean/scan.js';
 import type { ImageSamples } from '../../src/clean/types.js';
@@ -116,6 +117,7 @@ test('the distributed scan gives scanImageFolders\' samples exactly', T, async (
   assert.ok(want.ids.includes('h/rgb-gray.jpg') && want.nativeShape[want.ids.indexOf('h/big.png') * 3] === 20);
   assert.equal(want.nativeShape[want.ids.indexOf('v/colour.png') * 3 + 2], 3);
   assert.equal(want.nativeShape[want.ids.indexOf('h/rgb-gray.jpg') * 3 + 2], 1);
+  assert.equal((await sharp(join(folders.train, 'h', 'rgb-gray.jpg')).metadata()).channels, 3, 'stored as RGB');
   const work = join(root, 'work-scan');
   const got = await distributedScan(folders, {}, dist('scan'));
   assertSameSamples(got, want);
@@ -194,6 +196,11 @@ test('a file that changed since the first pass fails its decode shard with the f
     assert.match(e.message, /img1\.png changed between the clean scan's two passes/);
     return true;
   });
+  // Through a worker: one attempt, not --attempts (every retry would see the same file).
+  await assert.rejects(
+    runShards({ url: redis.url, queue: 'scan', run: 'changed', dir, shards: [{ index: 0, start: 0, end: 1 }], pollMs: 30, attempts: 3, retryDelayMs: 10, resultFile: () => join(dir, 'shard-000000.bin'), job: () => job('0'.repeat(64)), log: () => undefined }),
+    /shard 0 \(samples 0\.\.0\) failed after 1 attempt\(s\): .*img1\.png changed between the clean scan's two passes/,
+  );
   // With the hash the first pass saw, the same job writes its shard.
   assert.equal(await cleanDecodeShard(job(createHash('sha256').update(readFileSync(file)).digest('hex'))), 1);
   assert.ok(existsSync(join(dir, 'shard-000000.bin')));
