@@ -71,8 +71,9 @@ async function s3(): Promise<{ sdk: Sdk; client: S3Client }> {
   if (!loaded || loadedFor !== key) {
     loadedFor = key;
     loaded = (async () => {
-      // The SDK warns on every start under Node 20 (its support ends in 2027); ulearn supports Node 20.
-      process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = '1';
+      // The SDK warns on every start under Node 20 (its support ends in 2027); ulearn supports Node 20. It
+      // checks for the string 'true' (@aws-sdk/core), not '1'.
+      process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
       const sdk = await import('@aws-sdk/client-s3');
       const endpoint = s3Endpoint();
       const client = new sdk.S3Client({
