@@ -103,7 +103,10 @@ export function s3Error(e: unknown, url: string, doing: string): UlearnError {
   const net = err.code ?? (err.cause as { code?: string } | undefined)?.code;
   let message: string;
   let hint: string;
-  if (!status && (net || /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|timeout|socket/i.test(raw))) {
+  if (name === 'CredentialsProviderError') {
+    message = `${where}: no AWS credentials for ${describeEndpoint()} (${doing}): ${raw}`;
+    hint = 'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) on this machine';
+  } else if (!status && (net || /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|timeout|socket/i.test(raw))) {
     message = `cannot reach S3 at ${describeEndpoint()} (${doing} ${where}): ${raw}`;
     hint = 'check AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_S3 (host and port), and that the server runs and accepts connections from this machine';
   } else if (name === 'NoSuchBucket' || (status === 404 && doing.startsWith('checking'))) {

@@ -75,7 +75,11 @@ test('encode: data, model and run location on S3 give the single-process bytes; 
   const many = join(fx.root, 'many.emb');
   const data = `s3://${b}/images/`;
   const encoder = `s3://${b}/models/enc/`;
-  assert.equal(await main(['encode', data, '--encoder', encoder, '--out', one, '--backend', 'cpu']), 0);
+  // The single-process command as a user runs it: a process of its own, which exits when done (the SDK's
+  // sockets do not hold it) and prints no SDK warning.
+  const p = ulearnProc(['encode', data, '--encoder', encoder, '--out', one, '--backend', 'cpu']);
+  assert.equal(await p.exited, 0, p.text());
+  assert.ok(!p.text().includes('Warning'), p.text());
   await W.main.waitFor('waiting for shards');
   const work = `s3://${b}/work`;
   assert.equal(await main(['encode', data, '--encoder', encoder, '--out', many, '--distributed', redis.url, '--queue', 's3-main', '--work', work, '--shard-size', String(SHARD), '--poll', '50']), 0);
@@ -87,6 +91,7 @@ test('encode: data, model and run location on S3 give the single-process bytes; 
   assert.deepEqual(got.header.samples, { kind: 'files', files: files.map((f) => `${data}${f.slice(fx.images.length + 1)}`) });
   assert.equal(got.header.encoder.source, encoder);
   assert.match(W.main.text(), /shard 3 of run encode-\S+: 25 samples/);
+  assert.ok(!W.main.text().includes('NodeVersionSupportWarning'), W.main.text());
   assert.deepEqual(await listS3(`${work}/`), [], 'the run location is empty after the merge');
 });
 
@@ -132,6 +137,19 @@ test('an unreachable endpoint: E_S3, exit 2, naming the URL and the endpoint wit
     };
     await assert.rejects(collectImageFiles([`s3://${b}/images/`]), check);
     await assert.rejects(distributedEncode(source, { encoder: { source: fx.encoder } }, dist('s3-main', `s3://${b}/work`)), check);
+    // The command: exit 2, the message and its hint without either secret.
+    const lines: string[] = [];
+    const err = console.error;
+    console.error = (m: string) => lines.push(String(m));
+    let code: number;
+    try {
+      code = await main(['predict', fx.classifier, `s3://${b}/images/`]);
+    } finally {
+      console.error = err;
+    }
+    assert.equal(code, 2);
+    assert.match(lines.join('\n'), /cannot reach S3 at http:\/\/ep-user:\*\*\*\*@127\.0\.0\.1:\d+ \(listing s3:\/\/gone-\d+\/images\/\)/);
+    assert.ok(!/ep-pa55word|very-secret-key/.test(lines.join('\n')), lines.join('\n'));
   } finally {
     Object.assign(process.env, s3.env);
   }
