@@ -1,9 +1,10 @@
 /**
  * The coordinator's side of a distributed step: enqueue one BullMQ job per shard, follow them to the end with
- * a progress bar over every sample, and hand back when every shard's result file is in the run folder.
+ * a progress bar over every sample, and hand back when every shard's result is in the run location.
  *
  * The run location (a shared folder or an S3 prefix, ./storage.ts) is the record of what is done: a shard is
- * done when its result exists there (written atomically by a worker), whatever Redis says. Redis only hands out the work. So:
+ * done when its result exists there (written atomically by a worker), whatever Redis says. Redis only hands
+ * out the work. So:
  * - a rerun of the same command (same run id) skips the shards already done;
  * - a Redis that restarts empty (no persistence) loses only queue state: a shard whose job is gone and whose
  *   file is missing is enqueued again (same job id, so never twice at once);
@@ -128,7 +129,7 @@ export async function runShards(o: RunShardsOptions): Promise<RunShardsResult> {
             throw new UlearnError(`shard ${s.index}: a worker finished it but its result ${storage.describe(o.resultName(s))} is not here`, {
               code: 'E_SHARD',
               exitCode: 1,
-              hint: 'the run location must be one shared folder that every worker and this machine see at the same path (NFS or the like), or an s3:// prefix'
+              hint: 'the run location must be one shared folder that every worker and this machine see at the same path (NFS or the like), or an s3:// prefix',
             });
           }
           if (state === 'unknown') {

@@ -11,12 +11,12 @@ import { UlearnError } from '../errors.js';
 import { embeddingsHeader, sourceSize, type EncodeFilesOptions, type EncodeSource } from '../predict/encode-files.js';
 import { parseEmbeddings, type EmbeddingsHeader } from '../predict/embeddings-file.js';
 import { collectImageFiles, META_FILE, type ClassifierMeta, type Prediction } from '../predict/image-model.js';
+import { localModel } from '../predict/remote-model.js';
 import { isTableModelDir } from '../predict/table-model.js';
 import { ulearnVersion } from '../transfer/sidecar.js';
 import { sha256Files } from '../util/hash-files.js';
 import { isS3Url } from '../util/s3.js';
 import { runShards, type RunShardsOptions, type RunShardsResult } from './coordinator.js';
-import { localModel } from '../predict/remote-model.js';
 import { planShards, shardName, type ShardRange } from './shards.js';
 import { runLocation, runStorage, workKey, type RunStorage } from './storage.js';
 
@@ -44,7 +44,7 @@ export async function distributedEncode(source: EncodeSource, opts: EncodeFilesO
   const version = ulearnVersion();
   const resize = opts.resize ?? 'crop';
   const sourceKey = source.kind === 'files' ? createHash('sha256').update(source.files.join('\n')).digest('hex') : source;
-  // The work folder too: a job carries its run folder, so two runs that write to different folders are two runs.
+  // The work location too: a job carries its run location, so two runs that write to different places are two runs.
   const run = runId('encode', { sourceKey, sha256, shardSize, resize, pre: opts.encoder.preprocessing ?? null, cut: opts.encoder.cutAt ?? null, version, work: workKey(d.work) });
   const dir = runLocation(d.work, run);
   const storage = runStorage(dir);
