@@ -16,9 +16,12 @@ import { normalizeRows } from '../models/encode.js';
 import type { EncoderSpec } from '../predict/encode-files.js';
 import { resolveEncodeSource } from '../predict/encode-files.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { isS3Url } from '../util/s3.js';
+import { UlearnError } from '../errors.js';
 import { distributedEncode, type DistributedOptions } from './steps.js';
 
 export function distributedEncoderEmbedding(source: string, inputs: Pick<EncoderSpec, 'preprocessing' | 'cutAt'>, d: DistributedOptions) {
+  if (isS3Url(d.work)) throw s3CleanRefused(d.work);
   return async (s: ImageSamples): Promise<{ vectors: Float32Array; dim: number }> => {
     const n = s.ids.length;
     const head = Buffer.alloc(s.channels === 1 ? 16 : 20);
@@ -38,4 +41,15 @@ export function distributedEncoderEmbedding(source: string, inputs: Pick<Encoder
       if (!d.keepShards) await rmdir(d.work).catch(() => undefined);
     }
   };
+}
+
+/**
+ * Why `clean --distributed` takes no s3:// work location: its --encoder pass reads the pixels file by byte
+ * ranges, and its scan reads the image folder by path (so a shared filesystem is needed for the data anyway).
+ */
+export function s3CleanRefused(work: string): UlearnError {
+  return new UlearnError(`--work ${work}: clean --distributed needs a shared folder, not S3`, {
+    code: 'E_ARG',
+    hint: 'its workers read the image folder by path and (with --encoder) their rows of one pixels IDX file by byte offset, which ulearn does on files only; give --work a shared filesystem folder (encode and predict do take s3:// work locations)',
+  });
 }

@@ -15,7 +15,8 @@
  * final pixels, so after that decision) and the checks (which compare samples across the pool) stay in the
  * coordinator: they need every sample, and cost little beside decoding.
  *
- * Shard files, written atomically into the run folder:
+ * Shard results, written atomically into the run location (./storage.ts: a shared folder; `clean --distributed`
+ * refuses an s3:// --work, since its --encoder pass reads a pixels file by byte ranges):
  * - pass 1: JSON `{run, index, start, end, files: [{size, shape: [h, w, c] | null, sha: hex | null, error: string | null}]}`;
  * - pass 2: one binary file: ASCII `ULSCAN1\n`, uint32 LE H, uint32 zero, H bytes of JSON
  *   `{format: 'ulearn-clean-decode', run, index, start, end, height, width, channels, colorful: (0|1|null)[],
@@ -32,11 +33,11 @@ import { UlearnError } from '../errors.js';
 import { decodeFile, decodePlan, finishScan, listScanEntries, newScanState, readHeader, recordDecode, recordHeader, type DecodePlan, type DecodeResult, type ScanFolderOptions } from '../clean/scan.js';
 import type { ImageSamples, SplitName } from '../clean/types.js';
 import { ulearnVersion } from '../transfer/sidecar.js';
-import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { mapLimit } from '../util/pool.js';
 import { runShards } from './coordinator.js';
-import { ChangedInput, planShards, shardFile, type CleanDecodeShardJob, type CleanReadShardJob, type ShardRange } from './shards.js';
+import { ChangedInput, planShards, shardName, type CleanDecodeShardJob, type CleanReadShardJob, type ShardRange } from './shards.js';
 import { cleanUp, runId, type DistributedOptions } from './steps.js';
+import { runLocation, runStorage, workKey } from './storage.js';
 
 const MAGIC = 'ULSCAN1\n';
 /** Files read at once inside a shard (as the single-process scan's default). */
@@ -66,27 +67,28 @@ export async function distributedScan(folders: Partial<Record<SplitName, string>
   const files = entries.map((e) => path.resolve(e.root, e.rel));
   const shardSize = d.shardSize ?? 1000;
   const version = ulearnVersion();
-  const work = path.resolve(d.work);
+  const work = workKey(d.work);
   const filesKey = sha256(files.join('\n'));
   const shards = planShards(n, shardSize);
 
   // Pass 1: sizes, headers, hashes.
   const readRun = runId('clean-read', { files: filesKey, shardSize, version, work });
-  const readDir = path.join(work, readRun);
+  const readDir = runLocation(d.work, readRun);
+  const readStore = runStorage(readDir);
   await runShards({
     ...d,
     run: readRun,
     dir: readDir,
     shards,
     label: d.progress ? 'read' : undefined,
-    resultFile: (s) => shardFile(readDir, s.index, 'json'),
+    resultName: (s) => shardName(s.index, 'json'),
     job: (s): CleanReadShardJob => ({ kind: 'clean-read', run: readRun, dir: readDir, version, ...s, files: files.slice(s.start, s.end) }),
   });
   const state = newScanState(n);
   const sha: (string | null)[] = new Array<string | null>(n).fill(null);
   for (const s of shards) {
-    const file = shardFile(readDir, s.index, 'json');
-    const part = JSON.parse(await readFile(file, 'utf8')) as ReadPart;
+    const file = readStore.describe(shardName(s.index, 'json'));
+    const part = JSON.parse(Buffer.from(await readStore.read(shardName(s.index, 'json'))).toString('utf8')) as ReadPart;
     if (part.run !== readRun || part.index !== s.index || part.start !== s.start || part.end !== s.end || part.files?.length !== s.end - s.start) {
       throw new UlearnError(`${file}: holds shard ${part.index} of run ${part.run}, expected shard ${s.index} of ${readRun}`, { code: 'E_SHARD', exitCode: 1, hint: 'remove the run folder and rerun' });
     }
@@ -100,20 +102,21 @@ export async function distributedScan(folders: Partial<Record<SplitName, string>
   const plan = decodePlan(state, opts);
   const per = plan.height * plan.width * plan.channels;
   const decodeRun = runId('clean-decode', { files: filesKey, sha: sha256(JSON.stringify(sha)), plan, shardSize, version, work });
-  const decodeDir = path.join(work, decodeRun);
+  const decodeDir = runLocation(d.work, decodeRun);
+  const decodeStore = runStorage(decodeDir);
   await runShards({
     ...d,
     run: decodeRun,
     dir: decodeDir,
     shards,
     label: d.progress ? 'decode' : undefined,
-    resultFile: (s) => shardFile(decodeDir, s.index, 'bin'),
+    resultName: (s) => shardName(s.index, 'bin'),
     job: (s): CleanDecodeShardJob => ({ kind: 'clean-decode', run: decodeRun, dir: decodeDir, version, ...s, files: files.slice(s.start, s.end), sha: sha.slice(s.start, s.end), plan }),
   });
   const pixels = new Uint8Array(n * per);
   for (const s of shards) {
-    const file = shardFile(decodeDir, s.index, 'bin');
-    const { header: h, pixels: part } = parseDecodeShard(await readFile(file), file);
+    const file = decodeStore.describe(shardName(s.index, 'bin'));
+    const { header: h, pixels: part } = parseDecodeShard(Buffer.from(await decodeStore.read(shardName(s.index, 'bin'))), file);
     const count = s.end - s.start;
     if (h.run !== decodeRun || h.index !== s.index || h.start !== s.start || h.end !== s.end || h.height !== plan.height || h.width !== plan.width || h.channels !== plan.channels || part.length !== count * per || h.colorful.length !== count || h.errors.length !== count) {
       throw new UlearnError(`${file}: holds shard ${h.index} of run ${h.run} (${part.length} pixel bytes), expected shard ${s.index} of ${decodeRun}`, { code: 'E_SHARD', exitCode: 1, hint: 'remove the run folder and rerun' });
@@ -126,8 +129,8 @@ export async function distributedScan(folders: Partial<Record<SplitName, string>
       recordDecode(state, i, r, pixels.subarray(i * per, (i + 1) * per));
     }
   }
-  await cleanUp(readDir, d);
-  await cleanUp(decodeDir, d);
+  await cleanUp(readStore, d);
+  await cleanUp(decodeStore, d);
   return finishScan(folders, entries, classes, plan, state, pixels, opts);
 }
 
@@ -138,7 +141,7 @@ export async function cleanReadShard(d: CleanReadShardJob): Promise<number> {
     return { size: r.size, shape: r.shape ?? null, sha: r.bytes && r.error === undefined ? sha256(r.bytes) : null, error: r.error ?? null };
   });
   const part: ReadPart = { run: d.run, index: d.index, start: d.start, end: d.end, files };
-  await writeJsonAtomic(shardFile(d.dir, d.index, 'json'), part);
+  await runStorage(d.dir).write(shardName(d.index, 'json'), JSON.stringify(part, null, 2) + '\n');
   return d.files.length;
 }
 
@@ -173,7 +176,7 @@ export async function cleanDecodeShard(d: CleanDecodeShardJob): Promise<number> 
     colorful: results.map((r) => (r === null || r.error !== undefined ? null : r.colorful ? 1 : 0)),
     errors: results.map((r) => (r?.error !== undefined ? r.error : null)),
   };
-  await writeFileAtomic(shardFile(d.dir, d.index, 'bin'), decodeShardBytes(header, pixels));
+  await runStorage(d.dir).write(shardName(d.index, 'bin'), decodeShardBytes(header, pixels));
   return d.files.length;
 }
 

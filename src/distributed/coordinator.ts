@@ -1,16 +1,15 @@
 /**
  * The coordinator's side of a distributed step: enqueue one BullMQ job per shard, follow them to the end with
- * a progress bar over every sample, and hand back when every shard's result file is in the run folder.
+ * a progress bar over every sample, and hand back when every shard's result is in the run location.
  *
- * The run folder (shared by every machine) is the record of what is done: a shard is done when its result
- * file exists (written atomically by a worker), whatever Redis says. Redis only hands out the work. So:
+ * The run location (a shared folder or an S3 prefix, ./storage.ts) is the record of what is done: a shard is
+ * done when its result exists there (written atomically by a worker), whatever Redis says. Redis only hands
+ * out the work. So:
  * - a rerun of the same command (same run id) skips the shards already done;
  * - a Redis that restarts empty (no persistence) loses only queue state: a shard whose job is gone and whose
  *   file is missing is enqueued again (same job id, so never twice at once);
  * - a shard whose job failed every attempt stops the run with the shard, its samples and the last error.
  */
-import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { UlearnError } from '../errors.js';
@@ -18,18 +17,19 @@ import { formatDuration } from '../util/duration.js';
 import { Progress } from '../util/progress.js';
 import { connectRedis, maskSecrets, maskUrl } from './redis.js';
 import { DEFAULT_QUEUE, jobId, type ShardJob, type ShardRange } from './shards.js';
+import { runStorage } from './storage.js';
 
 export interface RunShardsOptions {
   url: string;
   queue?: string;
   run: string;
-  /** The run folder (created here before any job exists: a worker skips a job whose folder is gone). */
+  /** The run location, a folder or an s3:// prefix (created here before any job exists: a worker skips a job whose run is gone). */
   dir: string;
   shards: ShardRange[];
   /** The job for a shard. */
   job: (s: ShardRange) => ShardJob;
-  /** Where the shard's result file is (done when it exists). */
-  resultFile: (s: ShardRange) => string;
+  /** The name of the shard's result in the run location (done when it exists). */
+  resultName: (s: ShardRange) => string;
   /** Attempts per shard before the run fails (BullMQ `attempts`); default 3. */
   attempts?: number;
   /** First retry delay, doubled each time (BullMQ exponential backoff); default 5 s. */
@@ -60,6 +60,7 @@ export async function runShards(o: RunShardsOptions): Promise<RunShardsResult> {
   const total = o.shards.reduce((a, s) => a + s.end - s.start, 0);
   const bar = o.label ? new Progress(o.label, total) : undefined;
   const t0 = Date.now();
+  const storage = runStorage(o.dir);
   const pending = new Map<number, ShardRange>();
   let reused = 0;
   let requeued = 0;
@@ -73,9 +74,10 @@ export async function runShards(o: RunShardsOptions): Promise<RunShardsResult> {
   });
   const redis = <T>(what: string, p: Promise<T>) => withDeadline(p, o.redisDownMs ?? 600_000, `Redis at ${maskUrl(o.url)} did not answer for ${formatDuration(o.redisDownMs ?? 600_000)} (${what})`);
   try {
-    await mkdir(o.dir, { recursive: true });
+    await storage.create();
+    const found = await storage.names();
     for (const s of o.shards) {
-      if (existsSync(o.resultFile(s))) {
+      if (found.has(o.resultName(s))) {
         reused++;
         bar?.tick(s.end - s.start);
       } else pending.set(s.index, s);
@@ -96,8 +98,10 @@ export async function runShards(o: RunShardsOptions): Promise<RunShardsResult> {
     while (pending.size > 0) {
       await sleep(o.pollMs ?? 1000);
       const open: ShardRange[] = [];
+      // One listing per poll, not one request per shard (on S3 each would be a round trip).
+      const done = await storage.names();
       for (const s of pending.values()) {
-        if (existsSync(o.resultFile(s))) {
+        if (done.has(o.resultName(s))) {
           pending.delete(s.index);
           bar?.tick(s.end - s.start);
         } else open.push(s);
@@ -121,11 +125,11 @@ export async function runShards(o: RunShardsOptions): Promise<RunShardsResult> {
           }
           if (state === 'completed') {
             // Completed after the file check above? Then the file is there now; if not, the worker wrote it elsewhere.
-            if (existsSync(o.resultFile(s))) continue;
-            throw new UlearnError(`shard ${s.index}: a worker finished it but its result ${o.resultFile(s)} is not here`, {
+            if (await storage.exists(o.resultName(s))) continue;
+            throw new UlearnError(`shard ${s.index}: a worker finished it but its result ${storage.describe(o.resultName(s))} is not here`, {
               code: 'E_SHARD',
               exitCode: 1,
-              hint: 'the run folder must be one shared folder that every worker and this machine see at the same path (NFS or the like)',
+              hint: 'the run location must be one shared folder that every worker and this machine see at the same path (NFS or the like), or an s3:// prefix',
             });
           }
           if (state === 'unknown') {
@@ -139,8 +143,8 @@ export async function runShards(o: RunShardsOptions): Promise<RunShardsResult> {
     }
     bar?.done();
     // The run is done: its jobs go, so Redis holds nothing of it. A job still locked by a worker (a shard
-    // whose file a killed worker wrote) is not removed; when it runs again the worker finds the run folder
-    // gone (the caller removes it after the merge) and skips it.
+    // whose result a killed worker wrote) is not removed; when it runs again the worker finds the run's
+    // marker gone (the caller removes the run location after the merge) and skips it.
     for (const s of o.shards) await redis('removing finished jobs', queue.remove(jobId(o.run, s.index)));
     return { reused, requeued, ms: Date.now() - t0 };
   } finally {

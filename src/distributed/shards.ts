@@ -1,18 +1,18 @@
 /**
  * What a shard is, for the coordinator and the workers alike: the job data BullMQ carries, the job id, the
- * shard's result file, and the checks a worker runs before it takes a job.
+ * name of the shard's result, and the checks a worker runs before it takes a job.
  *
  * A shard is a contiguous range of samples of one sorted list (files) or of rows (an IDX file); its result is
- * one file in the run folder, written atomically, named by its index: a retried or repeated shard rewrites the
+ * one file (or S3 object) in the run location, written atomically, named by its index: a retried or repeated shard rewrites the
  * same bytes to the same name, and the merge reads each index once, so nothing is lost or counted twice.
  */
-import path from 'node:path';
 import { UlearnError } from '../errors.js';
 import type { EncodeSource } from '../predict/encode-files.js';
 import type { DecodePlan } from '../clean/scan.js';
 import type { InputPreprocessing } from '../transfer/adapt.js';
 import { ulearnVersion } from '../transfer/sidecar.js';
 import { sha256FilesCached } from '../util/hash-files.js';
+import { localModel } from '../predict/remote-model.js';
 
 export const DEFAULT_QUEUE = 'ulearn-shards';
 
@@ -26,7 +26,7 @@ export interface ShardRange {
 interface ShardJobBase extends ShardRange {
   /** The run's id (deterministic from its inputs, so a rerun finds its finished shards). */
   run: string;
-  /** Run folder every worker sees (shared filesystem), absolute. */
+  /** Run location every worker sees: an absolute folder (shared filesystem) or an s3:// prefix (./storage.ts). */
   dir: string;
   /** ulearn version of the coordinator; a worker of another version refuses the job. */
   version: string;
@@ -34,7 +34,7 @@ interface ShardJobBase extends ShardRange {
 
 /** A shard that runs a model (encode, predict). */
 interface ModelShardJob extends ShardJobBase {
-  /** The model as the coordinator hashed it; a worker that sees other bytes at `path` refuses the job. */
+  /** The model as the coordinator hashed it (an s3:// model: its downloaded copy); a worker that sees other bytes at `path` refuses the job. */
   model: { path: string; sha256: string };
 }
 
@@ -49,7 +49,7 @@ export interface EncodeShardJob extends ModelShardJob {
 
 export interface PredictShardJob extends ModelShardJob {
   kind: 'predict';
-  /** This shard's image files, absolute. */
+  /** This shard's image files, absolute paths or s3:// URLs. */
   files: string[];
 }
 
@@ -77,9 +77,9 @@ export const hasModel = (job: ShardJob): job is EncodeShardJob | PredictShardJob
 /** BullMQ job id: unique per run and shard, so adding a shard twice adds it once (BullMQ refuses ':' in ids). */
 export const jobId = (run: string, index: number): string => `${run}-s${index}`;
 
-/** The shard's result file in the run folder. */
-export function shardFile(dir: string, index: number, ext: 'bin' | 'json'): string {
-  return path.join(dir, `shard-${String(index).padStart(6, '0')}.${ext}`);
+/** The name of the shard's result in the run location. */
+export function shardName(index: number, ext: 'bin' | 'json'): string {
+  return `shard-${String(index).padStart(6, '0')}.${ext}`;
 }
 
 /** Ranges of `shardSize` samples over `total`. */
@@ -116,9 +116,12 @@ export async function checkJob(job: ShardJob, version = ulearnVersion()): Promis
     throw new RefusedJob(`worker runs ulearn ${version}, the run was started with ulearn ${job.version}`, 'run workers of the same ulearn version as the command that started the run');
   }
   if (!hasModel(job)) return;
-  const sha = await sha256FilesCached(job.model.path).catch((e: Error) => {
-    throw new RefusedJob(`the model ${job.model.path} cannot be read on this worker (${e.message})`, 'workers must see the model at the same path (a shared filesystem)');
-  });
+  // An s3:// model is hashed as downloaded here: a copy that differs from the coordinator's is refused too.
+  const sha = await localModel(job.model.path)
+    .then((local) => sha256FilesCached(local))
+    .catch((e: Error) => {
+      throw new RefusedJob(`the model ${job.model.path} cannot be read on this worker (${e.message})`, 'workers must see the model at the same path (a shared filesystem) or the same s3:// URL');
+    });
   if (sha !== job.model.sha256) {
     throw new RefusedJob(`the model files at ${job.model.path} differ on this worker (sha256 ${sha.slice(0, 12)}…, the run expects ${job.model.sha256.slice(0, 12)}…)`, 'give every worker the same copy of the model');
   }

@@ -3,6 +3,7 @@
  * put a worker in a known state at a known shard instead of guessing with sleeps:
  *   hang:<shard>          first attempt of that shard never finishes (the test then kills the worker)
  *   fail:<shard>          every attempt of that shard throws
+ *   failonce:<shard>      the first attempt of that shard throws (BullMQ retries it)
  *   wait:<shard>:<file>   first attempt of that shard waits until <file> exists (the test restarts Redis meanwhile)
  * Each prints `test fault: <action> shard <n>` on stderr when it triggers, which the test waits for.
  */
@@ -18,6 +19,10 @@ export async function testFault(shard: number, earlierStarts: number, log: (m: s
     throw new Error(`test fault in shard ${shard}`);
   }
   if (earlierStarts > 0) return;
+  if (action === 'failonce') {
+    log(`test fault: fail once shard ${shard}`);
+    throw new Error(`test fault in shard ${shard} (first attempt)`);
+  }
   if (action === 'hang') {
     log(`test fault: hang shard ${shard}`);
     await new Promise<void>(() => undefined);

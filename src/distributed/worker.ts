@@ -1,6 +1,7 @@
 /**
  * `ulearn worker --redis <url>`: takes shard jobs from the BullMQ queue, one at a time (one compute engine per
- * process; run one worker per machine or per core group), and writes each result into the run folder.
+ * process; run one worker per machine or per core group), and writes each result into the run location (a
+ * shared folder or an S3 prefix, ./storage.ts).
  *
  * Faults are BullMQ's to handle: the job's lock is renewed while a shard runs (encodeRange yields between
  * chunks for that, the clean scan's shards between file reads); a worker that dies stops renewing, the stalled-job check of any other worker puts the job
@@ -15,9 +16,9 @@ import { initBackend, describeBackend } from '../engine/index.js';
 import { encodeRange, openEncoder, type EncodeSource } from '../predict/encode-files.js';
 import { embeddingsBytes } from '../predict/embeddings-file.js';
 import { loadClassifier, predictFiles, type ClassifierMeta } from '../predict/image-model.js';
-import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
-import { existsSync } from 'node:fs';
-import { ChangedInput, checkJob, DEFAULT_QUEUE, hasModel, RefusedJob, shardFile, type EncodeShardJob, type PredictShardJob, type ShardJob } from './shards.js';
+import { localModel } from '../predict/remote-model.js';
+import { ChangedInput, checkJob, DEFAULT_QUEUE, hasModel, RefusedJob, shardName, type EncodeShardJob, type PredictShardJob, type ShardJob } from './shards.js';
+import { runStorage } from './storage.js';
 import { cleanDecodeShard, cleanReadShard } from './clean-scan.js';
 import { connectRedis, maskSecrets } from './redis.js';
 import { testFault, testStartGate } from './test-faults.js';
@@ -70,9 +71,9 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     }
     // attemptsStarted counts the starts a dead worker left behind too (attemptsMade counts only failures).
     await testFault(d.index, job.attemptsStarted - 1, log);
-    if (!existsSync(d.dir)) {
-      // The coordinator made the folder before enqueueing and removes it once merged: this job outlived its run.
-      log(`shard ${d.index} of run ${d.run}: the run folder ${d.dir} is gone (the run ended); skipped`);
+    if (!(await runStorage(d.dir).alive())) {
+      // The coordinator made the run location before enqueueing and removes it once merged: this job outlived its run.
+      log(`shard ${d.index} of run ${d.run}: the run location ${d.dir} is gone (the run ended); skipped`);
       return { rows: 0, worker: me };
     }
     if (!hasModel(d)) {
@@ -127,7 +128,7 @@ async function load(d: EncodeShardJob | PredictShardJob, key: string): Promise<L
     const { encoder, inputShape } = await openEncoder({ source: d.model.path, preprocessing: d.preprocessing, cutAt: d.cutAt }, d.source);
     return { key, encoder: { model: encoder, inputShape }, dispose: () => encoder.dispose() };
   }
-  const { model, meta } = await loadClassifier(d.model.path);
+  const { model, meta } = await loadClassifier(await localModel(d.model.path));
   return { key, classifier: { model, meta }, dispose: () => model.dispose() };
 }
 
@@ -139,8 +140,8 @@ async function runEncode(d: EncodeShardJob, loaded: Loaded): Promise<number> {
   const [a, b] = localRange(d.source, d);
   const { features, dim } = await encodeRange(model, d.source, a, b, inputShape, { resize: d.resize });
   // The shard file is an embeddings file of its own rows; the merge checks its run, range and size.
-  await writeFileAtomic(
-    shardFile(d.dir, d.index, 'bin'),
+  await runStorage(d.dir).write(
+    shardName(d.index, 'bin'),
     embeddingsBytes(
       { format: 'ulearn-embeddings', version: 1, n: b - a, dim, dtype: 'float32', byteOrder: 'little', encoder: { source: `${d.run}:${d.index}:${d.start}-${d.end}`, sha256: d.model.sha256 }, samples: { kind: 'idx', file: '', rows: b - a } },
       features,
@@ -152,6 +153,6 @@ async function runEncode(d: EncodeShardJob, loaded: Loaded): Promise<number> {
 async function runPredict(d: PredictShardJob, loaded: Loaded): Promise<number> {
   const { model, meta } = loaded.classifier!;
   const predictions = await predictFiles(model, meta, d.files);
-  await writeJsonAtomic(shardFile(d.dir, d.index, 'json'), { run: d.run, index: d.index, start: d.start, end: d.end, predictions });
+  await runStorage(d.dir).write(shardName(d.index, 'json'), JSON.stringify({ run: d.run, index: d.index, start: d.start, end: d.end, predictions }, null, 2) + '\n');
   return d.files.length;
 }

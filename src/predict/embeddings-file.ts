@@ -52,7 +52,12 @@ export async function writeEmbeddings(file: string, header: EmbeddingsHeader, fe
 }
 
 export async function readEmbeddings(file: string): Promise<{ header: EmbeddingsHeader; features: Float32Array }> {
-  const b = await readFile(file);
+  return parseEmbeddings(await readFile(file), file);
+}
+
+/** An embeddings file's bytes (read from a file or an S3 object, named `file` in errors). */
+export function parseEmbeddings(data: Uint8Array, file: string): { header: EmbeddingsHeader; features: Float32Array } {
+  const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   if (b.length < 16 || b.subarray(0, 8).toString('latin1') !== EMBEDDINGS_MAGIC) throw new UlearnError(`${file}: not a ulearn embeddings file (no ${JSON.stringify(EMBEDDINGS_MAGIC)} magic)`, { code: 'E_DATA' });
   const h = b.readUInt32LE(8);
   const header = JSON.parse(b.subarray(16, 16 + h).toString('utf8')) as EmbeddingsHeader;

@@ -19,7 +19,9 @@ import { loadEncoder, type LoadEncoderOptions } from '../models/load-encoder.js'
 import { sha256Files } from '../util/hash-files.js';
 import { Progress } from '../util/progress.js';
 import type { EmbeddingsHeader } from './embeddings-file.js';
-import { collectImageFiles } from './image-model.js';
+import { localModel } from './remote-model.js';
+import { isS3Url } from '../util/s3.js';
+import { collectImageFiles, fetchImages } from './image-model.js';
 
 export type EncodeSource =
   | { kind: 'files'; files: string[] }
@@ -33,7 +35,10 @@ export const sourceSize = (s: EncodeSource): number => (s.kind === 'files' ? s.f
  * paths, and the output records them): one uncompressed IDX file, or image files and folders.
  */
 export async function resolveEncodeSource(inputs: string[]): Promise<EncodeSource> {
-  const abs = inputs.map((p) => path.resolve(p));
+  const abs = inputs.map((p) => (isS3Url(p) ? p : path.resolve(p)));
+  if (abs.length === 1 && isS3Url(abs[0]) && /(\.idx\d?|-ubyte)(\.gz)?$/i.test(abs[0])) {
+    throw new UlearnError(`${abs[0]}: an IDX file on S3 is not read (its rows are read by byte offset, which ulearn does on files only)`, { code: 'E_ARG', hint: 'copy it to a shared filesystem, or store the images as files under an s3:// prefix' });
+  }
   if (abs.length === 1 && /(\.idx\d?|-ubyte)(\.gz)?$/i.test(abs[0])) return readIdxHeader(abs[0]);
   return { kind: 'files', files: await collectImageFiles(abs) };
 }
@@ -94,11 +99,14 @@ export async function readRows(source: EncodeSource, start: number, end: number,
     }
     return x;
   }
+  // S3 objects are fetched a few at a time (one GET after another would leave the engine waiting on the network).
+  const files = source.files.slice(start, end);
+  const inputs = await fetchImages(files);
   for (let k = 0; k < end - start; k++) {
-    const file = source.files[start + k];
+    const file = files[k];
     let img;
     try {
-      img = await decodeImage(file, h, w, resize);
+      img = await decodeImage(inputs[k], h, w, resize);
     } catch (e) {
       throw new UlearnError(`${file}: cannot decode as an image (${(e as Error).message})`, { code: 'E_DATA', cause: e });
     }
@@ -140,7 +148,7 @@ export async function encodeRange(encoder: tfl.LayersModel, source: EncodeSource
 }
 
 export interface EncoderSpec {
-  /** What `--encoder` named, absolute: checkpoint, run directory, model folder, model.onnx, ... (loadEncoder). */
+  /** What `--encoder` named, absolute (or an s3:// URL, loaded from its cached copy): checkpoint, run directory, model folder, model.onnx, ... (loadEncoder). */
   source: string;
   /** Imported encoders: input preprocessing and cut (the `encoderInputOptions` flags). */
   preprocessing?: LoadEncoderOptions['preprocessing'];
@@ -153,16 +161,18 @@ export async function openEncoder(spec: EncoderSpec, source: EncodeSource): Prom
     throw new UlearnError(`--encoder ${spec.source}: ${(err as Error).message}`, { code: 'E_CHECKPOINT', cause: err, hint: err instanceof UlearnError ? err.hint : undefined });
   };
   const opts = { preprocessing: spec.preprocessing, cutAt: spec.cutAt };
+  // An s3:// encoder is loaded from its cached copy (remote-model.ts); messages still name the URL.
+  const local = await localModel(spec.source);
   if (source.kind === 'idx') {
     // The image size is the file's; the encoder's channels (a ResNet pools globally, as clean's --encoder does).
-    const probe = await loadEncoder(spec.source, opts).catch(fail);
+    const probe = await loadEncoder(local, opts).catch(fail);
     const c = probe.encoder.inputs[0].shape[3] as number;
     probe.encoder.dispose();
     const inputShape = sourceInputShape(source, [0, 0, c]);
-    const { encoder } = await loadEncoder(spec.source, { ...opts, inputShape }).catch(fail);
+    const { encoder } = await loadEncoder(local, { ...opts, inputShape }).catch(fail);
     return { encoder, inputShape };
   }
-  const { encoder } = await loadEncoder(spec.source, opts).catch(fail);
+  const { encoder } = await loadEncoder(local, opts).catch(fail);
   const shape = encoder.inputs[0].shape.slice(1) as number[];
   if (shape.length !== 3 || shape.some((d) => !(d > 0))) {
     encoder.dispose();
@@ -181,7 +191,7 @@ export interface EncodeFilesOptions {
 /** Every sample's features and the header describing them: what `ulearn encode` writes. */
 export async function encodeSource(source: EncodeSource, opts: EncodeFilesOptions): Promise<{ header: EmbeddingsHeader; features: Float32Array }> {
   const n = sourceSize(source);
-  const sha256 = await sha256Files(opts.encoder.source);
+  const sha256 = await sha256Files(await localModel(opts.encoder.source));
   const { encoder, inputShape } = await openEncoder(opts.encoder, source);
   const bar = opts.progress ? new Progress('encode', n) : undefined;
   try {

@@ -18,6 +18,8 @@ import { loadModel, saveModel } from '../models/io.js';
 import { architectureOf } from '../models/architecture.js';
 import { attachHead } from '../models/resnet.js';
 import { writeJsonAtomic } from '../util/atomic.js';
+import { mapLimit } from '../util/pool.js';
+import { imageInput, isS3Url, listS3Folder } from '../util/s3.js';
 
 export const META_FILE = 'ulearn-model.json';
 const FORMAT = 'ulearn-classifier';
@@ -107,6 +109,14 @@ export async function collectImageFiles(inputs: string[]): Promise<string[]> {
     }
   };
   for (const input of inputs) {
+    if (isS3Url(input)) {
+      // An object, or the image objects under a prefix in the order the same tree on a disk would list them.
+      const { self, under } = await listS3Folder(input);
+      if (self) out.push(self.url);
+      else if (under.length === 0) throw new UlearnError(`${input}: no such object or prefix`, { code: 'E_DATA_MISSING' });
+      else out.push(...under.filter((o) => IMAGE_EXTENSIONS.includes(path.extname(o.key).toLowerCase())).map((o) => o.url));
+      continue;
+    }
     const st = await stat(input).catch(() => undefined);
     if (!st) throw new UlearnError(`${input}: no such file or folder`, { code: 'E_DATA_MISSING' });
     if (st.isDirectory()) await walk(input);
@@ -114,6 +124,11 @@ export async function collectImageFiles(inputs: string[]): Promise<string[]> {
   }
   if (out.length === 0) throw new UlearnError(`no image files (${IMAGE_EXTENSIONS.join(', ')}) in ${inputs.join(', ')}`, { code: 'E_DATA_MISSING' });
   return out;
+}
+
+/** What decodeImage reads for each file: local paths as they are, S3 objects' bytes (16 GETs at a time). */
+export async function fetchImages(files: string[]): Promise<(string | Uint8Array)[]> {
+  return files.some(isS3Url) ? mapLimit(files, 16, imageInput) : files;
 }
 
 export interface Prediction {
@@ -132,10 +147,11 @@ export async function predictFiles(model: tfl.LayersModel, meta: ClassifierMeta,
   for (let s = 0; s < files.length; s += batchSize) {
     const chunk = files.slice(s, s + batchSize);
     const x = new Float32Array(chunk.length * size);
+    const inputs = await fetchImages(chunk);
     for (let k = 0; k < chunk.length; k++) {
       let img;
       try {
-        img = await decodeImage(chunk[k], h, w, meta.preprocessing.resize);
+        img = await decodeImage(inputs[k], h, w, meta.preprocessing.resize);
       } catch (e) {
         throw new UlearnError(`${chunk[k]}: cannot decode as an image (${(e as Error).message})`, { code: 'E_DATA', cause: e });
       }

@@ -12,6 +12,7 @@ import { AudioPreprocessor } from '../data/preprocess/audio.js';
 import { loadPreprocessor } from '../data/preprocess/index.js';
 import { initBackend } from '../engine/backend.js';
 import { UlearnError } from '../errors.js';
+import { localModel } from './remote-model.js';
 import { collectImageFiles, loadClassifier, predictFiles, toPredictions, type Prediction } from './image-model.js';
 import { isTableModelDir, predictTableFiles } from './table-model.js';
 
@@ -28,6 +29,8 @@ export interface PredictOptions {
 
 /** Class names and one prediction per image file (folders searched recursively) or per table row. */
 export async function predict(modelDir: string, inputs: string[], opts: PredictOptions = {}): Promise<{ classes: string[]; predictions: Prediction[] }> {
+  // A model folder on S3 is used from its cached copy (remote-model.ts).
+  modelDir = await localModel(modelDir);
   const start = async () => {
     if (opts.backend !== null) await initBackend(opts.backend ?? 'auto');
   };

@@ -198,7 +198,7 @@ test('a file that changed since the first pass fails its decode shard with the f
   });
   // Through a worker: one attempt, not --attempts (every retry would see the same file).
   await assert.rejects(
-    runShards({ url: redis.url, queue: 'scan', run: 'changed', dir, shards: [{ index: 0, start: 0, end: 1 }], pollMs: 30, attempts: 3, retryDelayMs: 10, resultFile: () => join(dir, 'shard-000000.bin'), job: () => job('0'.repeat(64)), log: () => undefined }),
+    runShards({ url: redis.url, queue: 'scan', run: 'changed', dir, shards: [{ index: 0, start: 0, end: 1 }], pollMs: 30, attempts: 3, retryDelayMs: 10, resultName: () => 'shard-000000.bin', job: () => job('0'.repeat(64)), log: () => undefined }),
     /shard 0 \(samples 0\.\.0\) failed after 1 attempt\(s\): .*img1\.png changed between the clean scan's two passes/,
   );
   // With the hash the first pass saw, the same job writes its shard.

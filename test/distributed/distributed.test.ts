@@ -14,7 +14,7 @@ import { after, before, test } from 'node:test';
 import { distributedEncode, type DistributedOptions } from '../../src/distributed/steps.js';
 import { runShards } from '../../src/distributed/coordinator.js';
 import { runWorker } from '../../src/distributed/worker.js';
-import { planShards, shardFile, checkJob, RefusedJob, type EncodeShardJob } from '../../src/distributed/shards.js';
+import { planShards, shardName, checkJob, RefusedJob, type EncodeShardJob } from '../../src/distributed/shards.js';
 import { maskSecrets, maskUrl } from '../../src/distributed/redis.js';
 import { encodeSource, resolveEncodeSource, type EncodeSource } from '../../src/predict/encode-files.js';
 import { embeddingsBytes, readEmbeddings } from '../../src/predict/embeddings-file.js';
@@ -164,7 +164,7 @@ test('a worker of another ulearn version, or with other model bytes, refuses the
     index, start: 0, end: 10, source: { kind: 'files', files: (source as { files: string[] }).files.slice(0, 10) }, resize: 'crop', ...over,
   });
   const run = (over: Partial<EncodeShardJob>, run: string) =>
-    runShards({ url: redis.url, queue: 'main', run, dir: join(fx.root, 'refuse'), shards: [{ index: 0, start: 0, end: 10 }], pollMs: 50, resultFile: () => join(fx.root, 'refuse', run), job: (s) => ({ ...base(s.index, over), run }), log: () => undefined });
+    runShards({ url: redis.url, queue: 'main', run, dir: join(fx.root, 'refuse'), shards: [{ index: 0, start: 0, end: 10 }], pollMs: 50, resultName: () => run, job: (s) => ({ ...base(s.index, over), run }), log: () => undefined });
   await assert.rejects(run({ version: '0.0.0-other' }, 'v'), (e: UlearnError) => {
     assert.match(e.message, /shard 0 \(samples 0\.\.9\) failed after \d+ attempt\(s\): refused by worker .*: worker runs ulearn \S+, the run was started with ulearn 0\.0\.0-other/);
     assert.equal(e.exitCode, 1);
@@ -239,8 +239,8 @@ test('masking: every form of the password goes, the rest of the URL stays', () =
   assert.equal(maskSecrets(`failed ${url} with p@ss and p%40ss`, url), 'failed redis://u:****@h:1 with **** and ****');
 });
 
-test('shards: ranges cover every sample once; shard files are named by index', () => {
+test('shards: ranges cover every sample once; shard results are named by index', () => {
   const plan = planShards(101, 25);
   assert.deepEqual(plan.map((s) => [s.start, s.end]), [[0, 25], [25, 50], [50, 75], [75, 100], [100, 101]]);
-  assert.equal(shardFile('/w', 3, 'bin'), join('/w', 'shard-000003.bin'));
+  assert.equal(shardName(3, 'bin'), 'shard-000003.bin');
 });

@@ -17,8 +17,9 @@ import { DATASET_NAMES, isAudioFolder } from '../../data/load.js';
 import { ensureSpeechDigits, SPEECH_DIGITS } from '../../data/speech-digits.js';
 import { join } from 'node:path';
 import { backendOption, budgetOption, distributedOptions, encoderInputs, intArg, numberArg, seedOption, withEncoderInputOptions, type DistributedFlags, type EncoderInputFlags } from '../options.js';
-import { distributedEncoderEmbedding } from '../../distributed/clean-embedding.js';
+import { distributedEncoderEmbedding, s3CleanRefused } from '../../distributed/clean-embedding.js';
 import { distributedScan } from '../../distributed/clean-scan.js';
+import { isS3Url } from '../../util/s3.js';
 import { modalityOfPath } from '../../modality.js';
 
 interface CleanCliOpts extends EncoderInputFlags, DistributedFlags {
@@ -60,7 +61,7 @@ export function registerCleanCommand(program: Command): void {
     .option('--no-html', 'skip report.html')
     .option('--skip-bad-rows', 'tables: skip (list, and exclude in the manifest) rows that cannot be read instead of stopping at the first'));
   // On image folders the scan (reading, decoding) and the --encoder pass can run on `ulearn worker`s (docs/scale.md).
-  for (const opt of distributedOptions('shared folder for the shards (default: <out>/shards); every worker must see it at the same path')) cmd.addOption(opt);
+  for (const opt of distributedOptions('shared folder for the shards (default: <out>/shards); every worker must see it at the same path (not s3://: the workers read the pixels by byte ranges)')) cmd.addOption(opt);
   cmd.action(async (arg: string, o: CleanCliOpts) => {
     const outDir = o.out ?? `runs/clean-${arg.replace(/\/+$/, '').split('/').pop() || 'data'}`;
     let data = arg;
@@ -80,6 +81,8 @@ export function registerCleanCommand(program: Command): void {
     if (o.distributed && named && !o.encoder) {
       throw new UlearnError(`--distributed shards the scan of image folders and the --encoder pass; '${data}' is loaded whole, and without --encoder nothing is left to shard`, { code: 'E_ARG', hint: 'drop --distributed, or add --encoder' });
     }
+    // Before any scan: an s3:// --work cannot hold the pixels file the workers read by byte ranges.
+    if (o.distributed && o.work && isS3Url(o.work)) throw s3CleanRefused(o.work);
     const skip = new Set(list(o.skip) ?? []);
     const known = checkNames(modality);
     const unknown = [...skip].filter((c) => !known.includes(c));

@@ -12,6 +12,7 @@ import { initBackend } from '../../engine/index.js';
 import { RESIZE_POLICIES, type ResizePolicy } from '../../data/image-decode.js';
 import { encodeSource, resolveEncodeSource } from '../../predict/encode-files.js';
 import { writeEmbeddings } from '../../predict/embeddings-file.js';
+import { isS3Url } from '../../util/s3.js';
 import { backendOption, distributedOptions, encoderInputs, threadsOption, withEncoderInputOptions, type DistributedFlags, type EncoderInputFlags } from '../options.js';
 
 export function registerEncodeCommand(program: Command): void {
@@ -19,19 +20,19 @@ export function registerEncodeCommand(program: Command): void {
     program
       .command('encode')
       .description("an encoder's features for every image (files and folders, searched recursively, in sorted order) or every row of an uncompressed uint8 IDX file, written as one embeddings file (README: \"Scaling out\")")
-      .argument('<data...>', 'image files and/or folders, or one .idx / -ubyte file')
-      .requiredOption('--encoder <path>', 'the encoder: a checkpoint, a run directory, a model folder, or an imported model.onnx / model.json')
+      .argument('<data...>', 'image files and/or folders (or s3://bucket/prefix/), or one .idx / -ubyte file')
+      .requiredOption('--encoder <path>', 'the encoder: a checkpoint, a run directory, a model folder, or an imported model.onnx / model.json (local, or s3://…: downloaded once into the cache)')
       .requiredOption('--out <file>', 'embeddings file to write (header + float32 rows; see docs/scale.md)')
       .addOption(new Option('--resize <policy>', 'how an image of another size is fitted to the encoder').choices([...RESIZE_POLICIES]).default('crop'))
       .addOption(backendOption())
       .addOption(threadsOption()),
   );
-  for (const opt of distributedOptions('shared folder for the shards (default: <out>.shards beside --out); every worker must see it at the same path')) cmd.addOption(opt);
+  for (const opt of distributedOptions('shared folder or s3://bucket/prefix for the shards (default: <out>.shards beside --out); every worker must see it at the same path')) cmd.addOption(opt);
   cmd.action(async (data: string[], o: EncoderInputFlags & DistributedFlags & { encoder: string; out: string; resize: ResizePolicy; backend: string; threads?: number }) => {
     const source = await resolveEncodeSource(data);
     const { preprocessing, cutAt } = encoderInputs(o);
     const pre = Object.fromEntries(Object.entries(preprocessing).filter(([, v]) => v !== undefined));
-    const encoder = { source: path.resolve(o.encoder), preprocessing: Object.keys(pre).length ? pre : undefined, cutAt };
+    const encoder = { source: isS3Url(o.encoder) ? o.encoder : path.resolve(o.encoder), preprocessing: Object.keys(pre).length ? pre : undefined, cutAt };
     const out = path.resolve(o.out);
     let result;
     if (o.distributed) {

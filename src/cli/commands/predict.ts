@@ -16,11 +16,11 @@ export function registerPredictCommand(program: Command): void {
   const cmd = program
     .command('predict')
     .description('classify image files (or folders of them) with a model folder written by `ulearn train`, or the rows of CSV/ARFF files with a tabular model folder')
-    .argument('<model-dir>', 'model folder (ulearn-model.json for images; preprocessor.json + classes.json for tables)')
-    .argument('<inputs...>', 'image files and/or folders (searched recursively), or CSV/ARFF files for a tabular model')
+    .argument('<model-dir>', 'model folder (ulearn-model.json for images; preprocessor.json + classes.json for tables), local or s3://bucket/prefix/ (downloaded once into the cache)')
+    .argument('<inputs...>', 'image files and/or folders (searched recursively; or s3://bucket/prefix/), or CSV/ARFF files for a tabular model')
     .option('--out <file>', 'write predictions to a .csv or .json file instead of printing CSV')
     .addOption(backendOption());
-  for (const opt of distributedOptions('shared folder for the shards (default: <out>.shards beside --out, which --distributed needs); every worker must see it at the same path')) cmd.addOption(opt);
+  for (const opt of distributedOptions('shared folder or s3://bucket/prefix for the shards (default: <out>.shards beside --out, which --distributed needs); every worker must see it at the same path')) cmd.addOption(opt);
   cmd.action(async (modelDir: string, inputs: string[], o: DistributedFlags & { out?: string; backend: string }) => {
     const ext = o.out ? path.extname(o.out).toLowerCase() : '';
     if (o.out && ext !== '.csv' && ext !== '.json') throw new UlearnError(`--out ${o.out}: expected a .csv or .json file name`);
