@@ -44,7 +44,7 @@ export function registerGenerateCommand(program: Command): void {
     .addOption(new Option('--model <name>', 'generative model').choices([...GENERATOR_KINDS]).makeOptionMandatory())
     .option('--labels-per-class <n>', 'labels kept per class (default: every label the data has)', intArg('--labels-per-class', 1))
     .option('--total-labels <n>', 'labels kept in total, stratified across classes', intArg('--total-labels', 1))
-    .option('--steps <n>', 'training steps at most (default: vae 10000, ssvae 3000, diffusion 5000; the budget may stop first)', intArg('--steps', 1))
+    .option('--steps <n>', 'training steps at most (default: vae 10000, ssvae 3000, diffusion 16000; the budget may stop first)', intArg('--steps', 1))
     .option('--batch-size <n>', 'batch size (default: vae 64, ssvae and diffusion 32; a quarter of it labeled samples)', intArg('--batch-size', 2))
     .option('--samples-per-class <k>', 'generated samples written per class', intArg('--samples-per-class', 1), 100)
     .option('--ema <decay>', 'keep a moving average of the weights with this decay and sample with it (default: diffusion 0.999, vae and ssvae 0 = none)', numberArg('--ema', 0, 0.99999))
