@@ -36,8 +36,8 @@ import { ulearnVersion } from '../transfer/sidecar.js';
 import { mapLimit } from '../util/pool.js';
 import { runShards } from './coordinator.js';
 import { ChangedInput, planShards, shardName, type CleanDecodeShardJob, type CleanReadShardJob, type ShardRange } from './shards.js';
-import { cleanUp, runId, type DistributedOptions } from './steps.js';
-import { runLocation, runStorage, workKey } from './storage.js';
+import { cleanUp, openRun, type DistributedOptions } from './steps.js';
+import { runStorage } from './storage.js';
 
 const MAGIC = 'ULSCAN1\n';
 /** Files read at once inside a shard (as the single-process scan's default). */
@@ -67,14 +67,11 @@ export async function distributedScan(folders: Partial<Record<SplitName, string>
   const files = entries.map((e) => path.resolve(e.root, e.rel));
   const shardSize = d.shardSize ?? 1000;
   const version = ulearnVersion();
-  const work = workKey(d.work);
   const filesKey = sha256(files.join('\n'));
   const shards = planShards(n, shardSize);
 
   // Pass 1: sizes, headers, hashes.
-  const readRun = runId('clean-read', { files: filesKey, shardSize, version, work });
-  const readDir = runLocation(d.work, readRun);
-  const readStore = runStorage(readDir);
+  const { run: readRun, dir: readDir, storage: readStore } = openRun('clean-read', { files: filesKey, shardSize, version }, d.work);
   await runShards({
     ...d,
     run: readRun,
@@ -101,9 +98,7 @@ export async function distributedScan(folders: Partial<Record<SplitName, string>
   // Pass 2: pixels at the plan's size.
   const plan = decodePlan(state, opts);
   const per = plan.height * plan.width * plan.channels;
-  const decodeRun = runId('clean-decode', { files: filesKey, sha: sha256(JSON.stringify(sha)), plan, shardSize, version, work });
-  const decodeDir = runLocation(d.work, decodeRun);
-  const decodeStore = runStorage(decodeDir);
+  const { run: decodeRun, dir: decodeDir, storage: decodeStore } = openRun('clean-decode', { files: filesKey, sha: sha256(JSON.stringify(sha)), plan, shardSize, version }, d.work);
   await runShards({
     ...d,
     run: decodeRun,

@@ -36,6 +36,16 @@ export function runId(kind: string, parts: unknown): string {
   return `${kind}-${createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16)}`;
 }
 
+/**
+ * A step's run: its id from `kind`, `parts` and the work location (last, so ids stay those runId gave before),
+ * the run's location inside `work`, and the storage there. Every sharded step starts its runs here.
+ */
+export function openRun(kind: string, parts: Record<string, unknown>, work: string): { run: string; dir: string; storage: RunStorage } {
+  const run = runId(kind, { ...parts, work: workKey(work) });
+  const dir = runLocation(work, run);
+  return { run, dir, storage: runStorage(dir) };
+}
+
 export async function distributedEncode(source: EncodeSource, opts: EncodeFilesOptions, d: DistributedOptions): Promise<{ header: EmbeddingsHeader; features: Float32Array; stats: RunShardsResult & { shards: number } }> {
   const n = sourceSize(source);
   // An s3:// encoder is hashed as downloaded (remote-model.ts); each worker hashes its own copy the same way.
@@ -45,9 +55,7 @@ export async function distributedEncode(source: EncodeSource, opts: EncodeFilesO
   const resize = opts.resize ?? 'crop';
   const sourceKey = source.kind === 'files' ? createHash('sha256').update(source.files.join('\n')).digest('hex') : source;
   // The work location too: a job carries its run location, so two runs that write to different places are two runs.
-  const run = runId('encode', { sourceKey, sha256, shardSize, resize, pre: opts.encoder.preprocessing ?? null, cut: opts.encoder.cutAt ?? null, version, work: workKey(d.work) });
-  const dir = runLocation(d.work, run);
-  const storage = runStorage(dir);
+  const { run, dir, storage } = openRun('encode', { sourceKey, sha256, shardSize, resize, pre: opts.encoder.preprocessing ?? null, cut: opts.encoder.cutAt ?? null, version }, d.work);
   const shards = planShards(n, shardSize);
   const stats = await runShards({
     ...d,
@@ -104,9 +112,7 @@ export async function distributedPredict(modelDir: string, inputs: string[], d: 
   const sha256 = await sha256Files(localDir);
   const shardSize = d.shardSize ?? 1000;
   const version = ulearnVersion();
-  const run = runId('predict', { files: createHash('sha256').update(files.join('\n')).digest('hex'), sha256, shardSize, version, work: workKey(d.work) });
-  const dir = runLocation(d.work, run);
-  const storage = runStorage(dir);
+  const { run, dir, storage } = openRun('predict', { files: createHash('sha256').update(files.join('\n')).digest('hex'), sha256, shardSize, version }, d.work);
   const shards = planShards(files.length, shardSize);
   await runShards({
     ...d,

@@ -28,13 +28,10 @@ import { distributedEncoderEmbedding } from '../../src/distributed/clean-embeddi
 import { predict, predictionsCsv } from '../../src/predict/index.js';
 import { decodeImage } from '../../src/data/image-decode.js';
 import { TestRedis } from '../support/redis.js';
-import { encoderFixture, stopProc, ulearnProc, type Proc } from './fixtures.js';
+import { encoderFixture, FAST_WORKER, stopProc, ulearnProc, type Proc } from './fixtures.js';
 
 const N = 200;
 const SHARD = 25;
-// Short locks so a killed worker's shard is taken again within seconds, long enough that a worker starved of
-// CPU on a loaded machine keeps its lock (renewed every 1.5 s). Hang guards are the test timeouts.
-const FAST = ['--backend', 'cpu', '--lock-duration', '3000', '--stalled-interval', '500'];
 const T = { timeout: 90_000 };
 
 let fx: Awaited<ReturnType<typeof encoderFixture>>;
@@ -46,7 +43,7 @@ let source: EncodeSource;
 let reference: Uint8Array;
 const procs: Proc[] = [];
 const spawnWorker = (queue: string, url: string, env: Record<string, string> = {}) => {
-  const p = ulearnProc(['worker', '--redis', url, '--queue', queue, ...FAST], env);
+  const p = ulearnProc(['worker', '--redis', url, '--queue', queue, ...FAST_WORKER], env);
   procs.push(p);
   return p;
 };

@@ -26,6 +26,13 @@ export async function encoderFixture(n: number): Promise<{ root: string; images:
   return { root, images, encoder, classifier };
 }
 
+/**
+ * Worker flags for tests: the cpu backend, and short locks so a killed worker's shard is taken again within
+ * seconds, long enough that a worker starved of CPU on a loaded machine keeps its lock (renewed every 1.5 s).
+ * Hang guards are the test timeouts.
+ */
+export const FAST_WORKER = ['--backend', 'cpu', '--lock-duration', '3000', '--stalled-interval', '500'];
+
 export interface Proc {
   child: ChildProcess;
   /** stdout + stderr so far. */

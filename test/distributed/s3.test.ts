@@ -21,11 +21,10 @@ import { main } from '../../src/cli/program.js';
 import { freePort } from '../support/ports.js';
 import { TestRedis } from '../support/redis.js';
 import { TestS3, filesUnder, uploadDir } from '../support/s3.js';
-import { encoderFixture, ulearnProc, type Proc } from './fixtures.js';
+import { encoderFixture, FAST_WORKER, ulearnProc, type Proc } from './fixtures.js';
 
 const N = 100;
 const SHARD = 25;
-const FAST = ['--backend', 'cpu', '--lock-duration', '3000', '--stalled-interval', '500'];
 const T = { timeout: 90_000 };
 
 let fx: Awaited<ReturnType<typeof encoderFixture>>;
@@ -53,8 +52,8 @@ before(async () => {
   // Every process of the test (this one, and the workers through their environment) uses the fake S3 and a
   // model cache of its own.
   Object.assign(process.env, s3.env, { ULEARN_CACHE: join(fx.root, 'cache') });
-  W.main = ulearnProc(['worker', '--redis', redis.url, '--queue', 's3-main', ...FAST]);
-  W.retry = ulearnProc(['worker', '--redis', redis.url, '--queue', 's3-retry', ...FAST], { ULEARN_TEST_FAULT: 'failonce:1' });
+  W.main = ulearnProc(['worker', '--redis', redis.url, '--queue', 's3-main', ...FAST_WORKER]);
+  W.retry = ulearnProc(['worker', '--redis', redis.url, '--queue', 's3-retry', ...FAST_WORKER], { ULEARN_TEST_FAULT: 'failonce:1' });
   source = await resolveEncodeSource([fx.images]);
   const single = await encodeSource(source, { encoder: { source: fx.encoder } });
   reference = embeddingsBytes(single.header, single.features);
