@@ -319,7 +319,8 @@ async function resolveEncoder(given: string | undefined, work: string, pretrainB
   }
   const checkpoint = path.join(runDir, 'checkpoints', 'pretrain-encoder');
   const weights = await readFile(path.join(checkpoint, 'weights.bin'));
-  const sha256 = createHash('sha256').update(await readFile(path.join(checkpoint, 'manifest.json'), 'utf8').then((m) => JSON.stringify((JSON.parse(m) as { weights: unknown }).weights))).update(weights).digest('hex');
+  const manifest = JSON.parse(await readFile(path.join(checkpoint, 'manifest.json'), 'utf8')) as { weights: unknown; architecture?: { widths?: number[]; blocksPerStage?: number } };
+  const sha256 = createHash('sha256').update(JSON.stringify(manifest.weights)).update(weights).digest('hex');
   const config = (await exists(path.join(runDir, 'config.json'))) ? pipelineConfig(JSON.parse(await readFile(path.join(runDir, 'config.json'), 'utf8')) as object) : pipelineConfig({});
   const state = (await exists(path.join(runDir, 'state.json'))) ? (JSON.parse(await readFile(path.join(runDir, 'state.json'), 'utf8')) as { stages?: Record<string, Record<string, unknown>> }) : {};
   const pre = state.stages?.pretrain;
@@ -328,8 +329,9 @@ async function resolveEncoder(given: string | undefined, work: string, pretrainB
     runDir,
     checkpoint,
     sha256,
-    widths: config.encoder.widths,
-    blocksPerStage: config.encoder.blocksPerStage,
+    // What the checkpoint records (a config leaves widths to the modality's default).
+    widths: manifest.architecture?.widths ?? config.encoder.widths ?? [],
+    blocksPerStage: manifest.architecture?.blocksPerStage ?? config.encoder.blocksPerStage,
     pretrain: {
       method: config.pretrain.method,
       budget: config.budget,

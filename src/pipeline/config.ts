@@ -33,7 +33,11 @@ export const PipelineConfigSchema = z
     backend: z.enum(['auto', 'wasm', 'native', 'webgpu', 'cpu', 'tensorflow']).default('auto'),
     encoder: z
       .object({
-        widths: z.array(z.number().int().positive()).min(1).default([16, 32, 64]),
+        /**
+         * Channels of each stage of a fresh encoder. Default: the modality's (src/modality.ts): images
+         * 16-32-64-128, audio 16-32-64.
+         */
+        widths: z.array(z.number().int().positive()).min(1).optional(),
         blocksPerStage: z.number().int().positive().default(1),
         /**
          * Start pretraining from this encoder instead of a fresh one (domain-adaptive pretraining; `ulearn
@@ -101,6 +105,8 @@ export const PipelineConfigSchema = z
         regularizer: z.enum(REGULARIZERS).optional(),
         weightDecay: z.number().min(0).optional(),
         lpft: z.boolean().optional(),
+        /** L2 weight decay of the linear probe on the labels: the linear arm, and LP-FT's head. Default 1e-2. */
+        probeWeightDecay: z.number().min(0).optional(),
       })
       .strict()
       .default({}),

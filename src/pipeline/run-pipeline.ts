@@ -286,6 +286,7 @@ function armSettings(ctx: Context): Partial<SemiSettings> {
   if (ft.regularizer !== undefined) s.finetuneRegularizer = ft.regularizer;
   if (ft.weightDecay !== undefined) s.finetuneWeightDecay = ft.weightDecay;
   if (ft.lpft !== undefined) s.lpft = ft.lpft;
+  if (ft.probeWeightDecay !== undefined) s.probeWeightDecay = ft.probeWeightDecay;
   return s;
 }
 

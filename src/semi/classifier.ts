@@ -20,7 +20,7 @@ export interface FitOptions {
   labels: LabelBudgetResult;
   /** A pretrained encoder (e.g. after `pretrain`); required by 'linear', 'finetune' and 'label-propagation'. */
   encoder?: tfl.LayersModel;
-  /** The architecture of a fresh encoder, when none is given. Default { widths: [16, 32, 64], blocksPerStage: 1 }. */
+  /** The architecture of a fresh encoder, when none is given. Default: the modality's (src/modality.ts). */
   architecture?: EncoderSpec;
   settings?: Partial<SemiSettings>;
   /** Default 0. */
@@ -46,7 +46,7 @@ export async function fit(method: FitMethod, o: FitOptions): Promise<Classifier>
     train: o.train,
     y: o.labels.y,
     labeled: o.labels.labeled,
-    encoder: o.architecture ?? { widths: [16, 32, 64], blocksPerStage: 1 },
+    encoder: o.architecture ?? {},
     pretrained: o.encoder,
     settings: o.settings,
     seed: o.seed ?? 0,

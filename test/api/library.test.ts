@@ -11,6 +11,8 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { applyLabelBudget, Budget, fit, initBackend, models, predict, pretrain, UlearnError, type Dataset } from '../../src/index.js';
 import { Rng } from '../../src/engine/seed.js';
+import { fitMethod } from '../../src/semi/fit.js';
+import { trainLinearProbe } from '../../src/train/linear-probe.js';
 
 before(async () => {
   await initBackend('wasm', { threads: 1 });
@@ -95,4 +97,41 @@ test('fit with an in-memory encoder gives a Classifier; its saved folder predict
   tf.dispose([logits]);
   model.dispose();
   clf.dispose();
+});
+
+test("the linear method's probe uses settings.probeWeightDecay (default 1e-2): its head is the reference probe's", async () => {
+  const train = images(40, 6);
+  const labels = applyLabelBudget(train, { perClass: 4, seed: 1 });
+  const encoder = encoderOf(2);
+  // Reference: the probe trained by hand on the labeled images' features, folded into a dense head.
+  const feats = tf.tidy(() => {
+    const xl = new Float32Array(labels.labeled.length * 64);
+    labels.labeled.forEach((i, r) => xl.set(train.x.subarray(i * 64, (i + 1) * 64), r * 64));
+    return encoder.predict(tf.tensor4d(xl, [labels.labeled.length, 8, 8, 1])) as tf.Tensor2D;
+  });
+  const yl = Int32Array.from(labels.labeled, (i) => train.y[i]);
+  const reference = (weightDecay: number) => {
+    const probe = trainLinearProbe(feats, yl, 2, { seed: 0, weightDecay });
+    const [k, b] = probe.denseWeights();
+    const out = [...k.dataSync(), ...b.dataSync()];
+    tf.dispose([k, b]);
+    probe.dispose();
+    return out;
+  };
+  const headOf = async (settings: { probeWeightDecay?: number }) => {
+    const r = await fitMethod({ method: 'linear', train, y: labels.y, labeled: labels.labeled, pretrained: encoder, settings, seed: 0, budget: new Budget(undefined) });
+    const w = r.head.getWeights().flatMap((t) => Array.from(t.dataSync()));
+    r.head.dispose();
+    return { w, info: r.info };
+  };
+  const close = (a: number[], b: number[]) => a.length === b.length && a.every((v, i) => Math.abs(v - b[i]) < 1e-3 * (1 + Math.abs(b[i])));
+  const byDefault = await headOf({});
+  assert.equal(byDefault.info.probeWeightDecay, 1e-2);
+  assert.ok(close(byDefault.w, reference(1e-2)), 'the default is weight decay 1e-2');
+  const strong = await headOf({ probeWeightDecay: 0.5 });
+  assert.ok(close(strong.w, reference(0.5)), 'the setting reaches the probe');
+  assert.ok(!close(strong.w, byDefault.w), 'and changes it');
+  await assert.rejects(headOf({ probeWeightDecay: -1 }), (e: unknown) => e instanceof UlearnError && /probe weight decay/.test(e.message));
+  feats.dispose();
+  encoder.dispose();
 });

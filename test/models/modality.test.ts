@@ -28,6 +28,9 @@ test('paths route to their modality; each modality names its encoder family', ()
   assert.equal(modalityOfPath('some/folder', true), 'image');
   assert.equal(modalityOfPath('notes.pdf'), undefined);
   assert.equal(modality('image').encoder([28, 28, 1]).family, 'resnet');
+  // The image default has four stages (bench/results/encoder-widths.json); given widths win.
+  assert.deepEqual(modality('image').encoder([28, 28, 1]).widths, [16, 32, 64, 128]);
+  assert.deepEqual(modality('image').encoder([28, 28, 1], { widths: [8, 16] }).widths, [8, 16]);
   assert.deepEqual(modality('table').encoder([12], { widths: [32, 16] }), { family: 'mlp', modality: 'table', inputShape: [12], widths: [32, 16] });
   // Audio trains on features [frames, 1, bins] (TC-ResNet); asking for an encoder of waveforms says to featurize.
   assert.equal(modalityOfPath('clips/yes.wav'), 'audio');

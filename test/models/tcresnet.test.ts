@@ -9,8 +9,9 @@ import { useWasm } from '../ssl/helpers.js';
 
 before(useWasm);
 
-test('the audio modality builds a TC-ResNet8: [101, 1, 40] log-mel in, 48 features out, about 66 k weights', () => {
-  const arch = modality('audio').encoder([101, 1, 40]);
+test('the audio modality builds a TC-ResNet (16-32-64 by default); at [24, 32, 48] a TC-ResNet8: 48 features out, about 66 k weights', () => {
+  assert.deepEqual(modality('audio').encoder([101, 1, 40]).widths, [16, 32, 64]);
+  const arch = modality('audio').encoder([101, 1, 40], { widths: [24, 32, 48] });
   assert.equal(arch.family, 'tcresnet');
   const enc = buildEncoder({ ...arch, method: 'none' }, 0);
   assert.deepEqual(enc.outputs[0].shape, [null, 48]);

@@ -67,7 +67,7 @@ export function registerTrainCommand(program: Command): void {
     .option('--steps <n>', 'optimizer steps at most (pseudo-label, fixmatch, ssvae; the budget usually stops first)', intArg('--steps', 1))
     .option('--epochs <n>', 'epochs over the labels (supervised, finetune)', intArg('--epochs', 1))
     .option('--batch-size <n>', 'labeled batch size', intArg('--batch-size', 1))
-    .option('--widths <list>', 'stage widths of a fresh encoder, e.g. 16,32,64 (default; with --encoder, the checkpoint’s)', (v) => v.split(',').map(intArg('--widths', 1)))
+    .option('--widths <list>', 'stage widths of a fresh encoder, e.g. 16,32,64 (default: images 16,32,64,128, audio 16,32,64; with --encoder, the checkpoint’s)', (v) => v.split(',').map(intArg('--widths', 1)))
     .option('--blocks <n>', 'blocks per stage of a fresh encoder (default 1; with --encoder, the checkpoint’s)', intArg('--blocks', 1))
     .option('--no-flip', 'no horizontal flips in augmentations (digits, text)')
     .option('--generated <folder>', 'add generated samples (a folder `ulearn generate` wrote, or its manifest.json) to the labeled set; checked against the data first')
@@ -119,7 +119,7 @@ export function registerTrainCommand(program: Command): void {
       console.error(describeBackend(backend));
       console.error(`data: ${train.name}, ${train.size} ${pre ? 'clips' : 'images'}, ${labeled.length} labeled, ${train.classes.length} classes`);
       // A pretrained encoder brings its own architecture (recorded in its checkpoint); these shape a fresh one.
-      const encoder: EncoderSpec = { widths: o.widths ?? [16, 32, 64], blocksPerStage: o.blocks ?? 1 };
+      const encoder: EncoderSpec = { widths: o.widths, blocksPerStage: o.blocks ?? 1 };
       // The encoder is loaded here, at the data's sample shape, so an imported one gets its input preprocessing
       // (and a shape that does not fit fails) before any training.
       const pretrained = o.encoder ? (await loadEncoder(o.encoder, { inputShape: train.inputShape, ...encoderInputs(o) })).encoder : undefined;
