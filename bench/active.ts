@@ -29,6 +29,7 @@ import { Rng } from '../src/engine/seed.js';
 import { UlearnError } from '../src/errors.js';
 import { meanStd } from '../src/eval/metrics.js';
 import { loadEncoder } from '../src/models/load-encoder.js';
+import { inspectCheckpoint } from '../src/runs/checkpoint.js';
 import { graphFromKnn, type SparseGraph } from '../src/semi/label-spreading.js';
 import { pipelineConfig, type PipelineConfigInput } from '../src/pipeline/config.js';
 import { runPipeline } from '../src/pipeline/run-pipeline.js';
@@ -297,6 +298,10 @@ function summarise(curves: Curve[], strategies: string[], schedule: number[]) {
   return { rows, match, perStrategy };
 }
 
+function noWidths(checkpoint: string): never {
+  throw new UlearnError(`${checkpoint}: neither the checkpoint nor its run's config.json records the encoder's widths`, { code: 'E_CHECKPOINT', hint: 'pretrain it again with this version of ulearn' });
+}
+
 /** Finds (or copies, or pretrains) the encoder; the cache copy lives in <work>/encoder as a run directory. */
 async function resolveEncoder(given: string | undefined, work: string, pretrainBudget: string, log: (l: string) => void, backend: string): Promise<EncoderInfo> {
   const local = path.join(work, 'encoder');
@@ -319,8 +324,9 @@ async function resolveEncoder(given: string | undefined, work: string, pretrainB
   }
   const checkpoint = path.join(runDir, 'checkpoints', 'pretrain-encoder');
   const weights = await readFile(path.join(checkpoint, 'weights.bin'));
-  const manifest = JSON.parse(await readFile(path.join(checkpoint, 'manifest.json'), 'utf8')) as { weights: unknown; architecture?: { widths?: number[]; blocksPerStage?: number } };
-  const sha256 = createHash('sha256').update(JSON.stringify(manifest.weights)).update(weights).digest('hex');
+  const sha256 = createHash('sha256').update(await readFile(path.join(checkpoint, 'manifest.json'), 'utf8').then((m) => JSON.stringify((JSON.parse(m) as { weights: unknown }).weights))).update(weights).digest('hex');
+  // What the checkpoint records (a config written since widths became per modality leaves them out).
+  const recorded = (await inspectCheckpoint(checkpoint))?.architecture;
   const config = (await exists(path.join(runDir, 'config.json'))) ? pipelineConfig(JSON.parse(await readFile(path.join(runDir, 'config.json'), 'utf8')) as object) : pipelineConfig({});
   const state = (await exists(path.join(runDir, 'state.json'))) ? (JSON.parse(await readFile(path.join(runDir, 'state.json'), 'utf8')) as { stages?: Record<string, Record<string, unknown>> }) : {};
   const pre = state.stages?.pretrain;
@@ -329,9 +335,8 @@ async function resolveEncoder(given: string | undefined, work: string, pretrainB
     runDir,
     checkpoint,
     sha256,
-    // What the checkpoint records (a config leaves widths to the modality's default).
-    widths: manifest.architecture?.widths ?? config.encoder.widths ?? [],
-    blocksPerStage: manifest.architecture?.blocksPerStage ?? config.encoder.blocksPerStage,
+    widths: recorded?.widths ?? config.encoder.widths ?? noWidths(checkpoint),
+    blocksPerStage: recorded?.blocksPerStage ?? config.encoder.blocksPerStage,
     pretrain: {
       method: config.pretrain.method,
       budget: config.budget,

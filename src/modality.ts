@@ -83,7 +83,7 @@ registerModality({
   folders: true,
   // Four stages (the last at 128 channels, an eighth of the input's side): at the 10-minute budget, against
   // 16-32-64, the linear probe on 10 labels per class gained +2.1 on Fashion-MNIST, +1.8 on glyphs and +8.8
-  // on shapes (validation splits), at 11 % fewer pretraining steps; supervised-only from scratch gains too
+  // on shapes (validation splits), at 10-11 % fewer pretraining steps; supervised-only from scratch gains too
   // (+2.9, +11.9, +1.0), so the baseline gets the same network (bench/results/encoder-widths.json).
   encoder: (inputShape, o = {}) => ({ family: 'resnet', modality: 'image', inputShape, widths: o.widths ?? [...IMAGE_WIDTHS], blocksPerStage: o.blocksPerStage ?? 1 }),
   sslViews: (inputShape) => simclrAugment(inputShape as [number, number, number]),
