@@ -169,7 +169,7 @@ export async function readHeader(file: string): Promise<HeaderResult> {
     const bytes = await readFile(file);
     size = bytes.length;
     if (bytes.length === 0) throw new Error('empty file (0 bytes)');
-    const { width, height, channels } = await header(bytes);
+    const { width, height, channels } = await libvips.run(() => header(bytes));
     return { size, shape: [height, width, channels], bytes };
   } catch (err) {
     return { size, error: errorText(err) };
@@ -211,7 +211,7 @@ export async function decodeFile(source: Uint8Array | string, plan: DecodePlan, 
       convertChannels(png.pixels, png.channels, out, plan.channels);
       return { colorful: png.channels === 3 && isColorful(png.pixels) };
     }
-    const d = await decodeImage(bytes, height, width, 'crop');
+    const d = await libvips.run(() => decodeImage(bytes, height, width, 'crop'));
     convertChannels(d.pixels, d.channels, out, plan.channels);
     return { colorful: d.color };
   } catch (err) {
@@ -392,6 +392,59 @@ function mostCommonChannels(shape: Int32Array, bad: (i: number) => boolean, n: n
   }
   return color > gray ? 3 : 1;
 }
+
+/**
+ * libvips keeps one error buffer per process, and sharp's threads share it: a call that fails while others run
+ * can lose its detail to another thread clearing the buffer (the same truncated PNG read 'Input buffer has
+ * corrupt header:' in one scan and '... header: pngload_buffer: end of stream' in the next). The reason a file
+ * is corrupt must not depend on what else was decoding, so a failed call is repeated alone: after the calls in
+ * flight have finished and before new ones start. Corrupt files are rare; the repeat costs one decode each.
+ * One gate for the process, so scans that share it (two workers of a distributed scan) share the gate too.
+ */
+export class AloneOnFailure {
+  private running = 0;
+  private alone = false;
+  private drained: (() => void) | undefined;
+  private waiting: (() => void)[] = [];
+  private queue: Promise<void> = Promise.resolve();
+
+  async run<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await this.shared(call);
+    } catch {
+      return await this.exclusive(call);
+    }
+  }
+
+  private async shared<T>(call: () => Promise<T>): Promise<T> {
+    while (this.alone) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.running++;
+    try {
+      return await call();
+    } finally {
+      if (--this.running === 0) this.drained?.();
+    }
+  }
+
+  private async exclusive<T>(call: () => Promise<T>): Promise<T> {
+    const previous = this.queue;
+    let done!: () => void;
+    this.queue = new Promise<void>((resolve) => (done = resolve));
+    await previous;
+    this.alone = true;
+    try {
+      if (this.running > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+      this.drained = undefined;
+      return await call();
+    } finally {
+      this.alone = false;
+      for (const resume of this.waiting.splice(0)) resume();
+      done();
+    }
+  }
+}
+
+const libvips = new AloneOnFailure();
 
 function errorText(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
