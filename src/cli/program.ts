@@ -144,11 +144,11 @@ export function buildProgram(): Command {
   common(
     program
       .command('finetune')
-      .description("train classifiers on a pretrained run's encoder: linear probe, fine-tune, and the supervised-only baseline")
+      .description("train classifiers on a pretrained run's encoder: linear probe, label propagation (images), fine-tune, and the supervised-only baseline")
       .argument('<run-dir>', 'a run directory made by `ulearn pretrain`'),
   ).action(async (dir: string, o: CliOpts) => {
     const run = await RunDir.open(dir);
-    await runAndPrint(run.config as PipelineConfigInput, o, { runDir: dir, stages: ['estimate', 'probe', 'finetune', 'baseline', 'report'] });
+    await runAndPrint(run.config as PipelineConfigInput, o, { runDir: dir, stages: ['estimate', 'probe', 'propagate', 'finetune', 'baseline', 'report'] });
   });
 
   common(

@@ -9,11 +9,13 @@
  * through the two points in log(labels) is read at all the labels (`extrapolate`), with the standard error
  * carried through it (`curveEstimate`).
  *
- * Cheap enough to run inside the user's budget: the folds see only the labeled images (no pass over the
- * unlabeled pool), the probe trains on features in milliseconds, and the two trained arms (fine-tune,
- * supervised) cost 2k fits of the final fit's steps on fewer images each: 101 s on 2 threads for the default
- * pipeline on Fashion-MNIST at 100 labels, where the first estimator (k fits of the final fit's epochs) took
- * 41-49 s; the pipeline gives it three quarters of what pretraining leaves. What it is for is ranking the arms, and saying when SSL did not help.
+ * Cheap enough to run inside the user's budget: the trained arms' folds see only the labeled images, the probe
+ * trains on features in milliseconds, label propagation's folds spread labels over features and a graph the
+ * pipeline computes once for them and its arm (2-6 s a fold on 50,000 images), and the two trained arms
+ * (fine-tune, supervised) cost 2k fits of the final fit's steps on fewer images each: 101 s on 2 threads for the
+ * default pipeline on Fashion-MNIST at 100 labels, where the first estimator (k fits of the final fit's epochs)
+ * took 41-49 s; the pipeline gives it three quarters of what pretraining leaves. What it is for is ranking the
+ * arms, and saying when SSL did not help.
  */
 import type { Dataset } from '../data/dataset.js';
 import { gatherRows, subset } from '../data/dataset.js';
@@ -23,9 +25,20 @@ import { argmaxRows } from '../eval/metrics.js';
 import { predictProba } from '../train/fit-classifier.js';
 import type { Budget } from '../util/budget.js';
 import { DEFAULT_SEMI_SETTINGS, fitEpochs, fitMethod, type EncoderSpec, type SemiSettings } from './fit.js';
+import { labelSpreading, type SparseGraph } from './label-spreading.js';
 
-/** The arms the pipeline chooses between (label propagation and the semi stage are not estimated). */
-export type EstimatedArm = 'supervised' | 'linear' | 'finetune';
+/** The arms the pipeline chooses between (the optional semi stage is not estimated). */
+export type EstimatedArm = 'supervised' | 'linear' | 'finetune' | 'label-propagation';
+
+/**
+ * What label propagation's folds spread over: the encoder's features of every training sample and their kNN
+ * graph (built once; it does not depend on the labels). Rows are training-set indices.
+ */
+export interface PropagationPool {
+  features: Float32Array;
+  dim: number;
+  graph: SparseGraph;
+}
 
 export interface EstimateSettings {
   /** Folds (≥ 2; more than the smallest class's label count is lowered to it). Default 3. */
@@ -97,6 +110,8 @@ export interface EstimateInput {
   pretrained?: string;
   settings?: Partial<SemiSettings>;
   estimate?: Partial<EstimateSettings>;
+  /** Required with the 'label-propagation' arm. */
+  pool?: PropagationPool;
   seed: number;
   budget: Budget;
 }
@@ -134,7 +149,10 @@ export function estimateSettings(given: Partial<EstimateSettings> = {}): Estimat
 
 export async function estimateArms(input: EstimateInput): Promise<ArmEstimate[]> {
   const e = estimateSettings(input.estimate);
-  if (input.arms.some((a) => a !== 'supervised') && !input.pretrained) throw new UlearnError('estimate: the SSL arms need the pretrained encoder checkpoint', { code: 'E_CONFIG' });
+  if (input.arms.some((a) => a !== 'supervised' && a !== 'label-propagation') && !input.pretrained) throw new UlearnError('estimate: the SSL arms need the pretrained encoder checkpoint', { code: 'E_CONFIG' });
+  if (input.arms.includes('label-propagation') && input.pool?.features.length !== input.train.size * (input.pool?.dim ?? 0)) {
+    throw new UlearnError('estimate: label propagation needs the features of every training sample (pool)', { code: 'E_CONFIG' });
+  }
   const K = input.train.classes.length;
   const yl = Int32Array.from(input.labeled, (i) => input.y[i]);
   const folds = usableFolds(yl, K, e.folds);
@@ -164,6 +182,18 @@ export async function estimateArms(input: EstimateInput): Promise<ArmEstimate[]>
         const inTrain = (p: number) => (which === 'k-1' ? !held.has(p) : held.has(p));
         const trainPos = Int32Array.from(yl.keys()).filter(inTrain);
         const testPos = Int32Array.from(yl.keys()).filter((p) => !inTrain(p));
+        if (arm === 'label-propagation') {
+          // Transductive, as the arm is: the held-out labels are hidden, the pool spreads the others, and
+          // the held-out samples' propagated labels are scored. (The final arm then fits a probe on every
+          // sample's propagated label; scoring that probe per fold would cost a 60k-row fit each.)
+          const pool = input.pool!;
+          const yPool = new Int32Array(input.train.size).fill(-1);
+          for (const p of trainPos) yPool[input.labeled[p]] = yl[p];
+          const lp = labelSpreading(pool.features, pool.dim, yPool, K, { graph: pool.graph, k: s.k, alpha: s.alpha });
+          testPos.forEach((p) => (correct += lp.labels[input.labeled[p]] === yl[p] ? 1 : 0));
+          total += testPos.length;
+          continue;
+        }
         const yVisible = Int32Array.from(yl, (c, p) => (inTrain(p) ? c : -1));
         // The final fit's steps (times stepsScale), on fewer labels: more epochs over them.
         const epochs = Math.max(1, Math.round((finalEpochs * stepsPerEpoch(input.labeled.length, batch) * e.stepsScale) / stepsPerEpoch(trainPos.length, batch)));
@@ -263,7 +293,8 @@ export interface ArmChoice {
 
 /**
  * The default arm: the SSL arm with the best estimate when it beats supervised-only's, else supervised-only
- * (an SSL arm must earn its place; ties go to the simpler model). Among SSL arms a tie goes to the probe.
+ * (an SSL arm must earn its place; ties go to the simpler model). Among SSL arms a tie goes to the probe, then
+ * to label propagation, then to fine-tuning.
  *
  * Arms are ranked by plain cross-validation (`rankAccuracy`: the (k-1)/k point, every arm at the same label
  * count), not by the extrapolated accuracy reported beside the test number. Measured on validation
@@ -286,6 +317,7 @@ export function rankAccuracy(e: Pick<ArmEstimate, 'acc' | 'points'>): number {
   return e.points?.[0]?.acc ?? e.acc;
 }
 
+/** Ties between SSL arms go to the cheaper, simpler one: the probe, then propagation, then fine-tuning. */
 function order(m: EstimatedArm): number {
-  return m === 'linear' ? 0 : 1;
+  return m === 'linear' ? 0 : m === 'label-propagation' ? 1 : 2;
 }

@@ -70,7 +70,7 @@ test('runs every stage and writes config, log, checkpoints, results and report; 
   const lines: string[] = [];
   const cfg = pipelineConfig(config());
   const res = await runPipeline(cfg, { runsRoot: join(root, 'runs'), log: (l) => lines.push(l), threads });
-  assert.deepEqual(res.methods.map((m) => m.name), ['supervised only', 'SSL + linear probe', 'SSL + fine-tune']);
+  assert.deepEqual(res.methods.map((m) => m.name), ['supervised only', 'SSL + linear probe', 'SSL + label propagation', 'SSL + fine-tune']);
   for (const m of res.methods) assert.equal(m.confusion.flat().reduce((a, b) => a + b, 0), 24, `${m.name} scored all 24 test images`);
   // Bar orientations are easy once pretrained: with 2 labels a class, the SSL arms beat chance (1/3) by far
   // (seeds 1-5 give the probe 0.79-1.00 and the fine-tune 0.79-1.00). The supervised-only arm ranges from 0.33
@@ -78,14 +78,17 @@ test('runs every stage and writes config, log, checkpoints, results and report; 
   const acc = (name: string) => res.methods.find((m) => m.name === name)!.acc;
   assert.ok(acc('SSL + linear probe') > 0.6, `probe ${acc('SSL + linear probe')}`);
   assert.ok(acc('SSL + fine-tune') > 0.6, `fine-tune ${acc('SSL + fine-tune')}`);
+  // Label propagation spreads the 6 labels over the 60 training images' features, then fits a probe on them.
+  assert.ok(acc('SSL + label propagation') > 0.6, `label propagation ${acc('SSL + label propagation')}`);
+  assert.ok(lines.some((l) => /^label propagation: 60 × 16 features and their 10-NN graph/.test(l)), lines.join('\n'));
   assert.ok(acc('supervised only') >= 0 && acc('supervised only') <= 1);
   const results = JSON.parse(await readFile(join(res.runDir, 'results.json'), 'utf8'));
   assert.equal(results.totalLabels, 6);
-  assert.equal(results.methods.length, 3);
+  assert.equal(results.methods.length, 4);
   assert.ok(results.pretrain.epochs.length >= 1, 'pretraining history recorded');
   // Before the final fits, every arm was estimated from the 6 labels (2 folds: 2 labels a class), and the
   // estimates chose one arm; results.json records them, and the chosen arm is marked among the methods.
-  assert.deepEqual(results.estimates.map((e: { method: string }) => e.method), ['supervised', 'linear', 'finetune']);
+  assert.deepEqual(results.estimates.map((e: { method: string }) => e.method), ['supervised', 'linear', 'label-propagation', 'finetune']);
   for (const e of results.estimates) assert.ok(e.total === 6 && e.folds === 2 && e.acc >= 0 && e.acc <= 1 && e.low <= e.acc && e.acc <= e.high, JSON.stringify(e));
   assert.equal(results.methods.filter((m: { chosen?: boolean }) => m.chosen).length, 1);
   assert.equal(results.chosen, results.methods.find((m: { chosen?: boolean }) => m.chosen).name);

@@ -38,7 +38,7 @@ test('--quick runs the default pipeline on each dataset and writes rows, estimat
   assert.match(r.machine.engine, /^engine: /);
   for (const d of ['glyphs', 'shapes']) {
     const rows = (r.rows as RobustnessRow[]).filter((x) => x.dataset === d);
-    assert.deepEqual(rows.map((x) => x.method), ['supervised only', 'SSL + linear probe', 'SSL + fine-tune']);
+    assert.deepEqual(rows.map((x) => x.method), ['supervised only', 'SSL + linear probe', 'SSL + label propagation', 'SSL + fine-tune']);
     for (const x of rows) {
       assert.equal(x.labels_per_class, 3);
       assert.equal(x.seed, 0);

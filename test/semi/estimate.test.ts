@@ -18,6 +18,8 @@ import { modality } from '../../src/modality.js';
 import { saveCheckpoint } from '../../src/runs/checkpoint.js';
 import { binomial, chooseArm, curveEstimate, estimateArms, estimateSettings, extrapolate, stepsPerEpoch, stratifiedFolds, type ArmEstimate } from '../../src/semi/estimate.js';
 import { Budget } from '../../src/util/budget.js';
+import { spreadingGraph } from '../../src/semi/label-spreading.js';
+import { UlearnError } from '../../src/errors.js';
 
 let root: string;
 before(async () => {
@@ -55,6 +57,53 @@ test('the choice: an SSL arm must beat supervised-only to be chosen; ties go to 
   assert.deepEqual(chooseArm([est('supervised', 0.6), est('linear', 0.7), est('finetune', 0.7)]), { chosen: 'linear', sslHelped: true });
   assert.deepEqual(chooseArm([est('supervised', 0.7), est('linear', 0.7), est('finetune', 0.65)]), { chosen: 'supervised', sslHelped: false });
   assert.deepEqual(chooseArm([est('supervised', 0.8), est('linear', 0.5)]), { chosen: 'supervised', sslHelped: false });
+  // Label propagation: chosen when best; in a tie it yields to the probe and wins against fine-tuning.
+  assert.deepEqual(chooseArm([est('supervised', 0.6), est('linear', 0.7), est('label-propagation', 0.75), est('finetune', 0.72)]), { chosen: 'label-propagation', sslHelped: true });
+  assert.deepEqual(chooseArm([est('supervised', 0.6), est('linear', 0.7), est('label-propagation', 0.7)]), { chosen: 'linear', sslHelped: true });
+  assert.deepEqual(chooseArm([est('supervised', 0.6), est('label-propagation', 0.7), est('finetune', 0.7)]), { chosen: 'label-propagation', sslHelped: true });
+});
+
+/**
+ * A pool of 2-d features: `n` per class around class centres (10, 0) and (0, 10) with small noise (the graph's
+ * affinity is cosine: the classes differ in direction), labels by class; the first `perClass` of each class are
+ * the labeled ones.
+ */
+function clusters(n: number, perClass: number, rng: Rng): { train: Dataset; labeled: Int32Array; features: Float32Array } {
+  const size = 2 * n;
+  const y = Int32Array.from({ length: size }, (_, i) => (i < n ? 0 : 1));
+  const features = new Float32Array(size * 2);
+  for (let i = 0; i < size; i++) {
+    features[2 * i] = 10 * (1 - y[i]) + rng.normal();
+    features[2 * i + 1] = 10 * y[i] + rng.normal();
+  }
+  const labeled = Int32Array.from([...Array.from({ length: perClass }, (_, k) => k), ...Array.from({ length: perClass }, (_, k) => n + k)]);
+  const x = new Float32Array(size * 4);
+  const train: Dataset = { name: 'clusters', modality: 'image', inputShape: [2, 2, 1], classes: ['a', 'b'], size, ids: Array.from({ length: size }, (_, i) => String(i)), x, y, split: 'train', source: 'memory' };
+  return { train, labeled, features };
+}
+
+test('label propagation\'s estimate spreads the other folds\' labels over the pool and scores the held-out ones', async () => {
+  const rng = new Rng(3);
+  const { train, labeled, features } = clusters(40, 6, rng);
+  const graph = spreadingGraph(features, 2, 5, 3);
+  const run = (y: Int32Array, f = features, g = graph) =>
+    estimateArms({ arms: ['label-propagation'], train: { ...train, y }, y, labeled, pool: { features: f, dim: 2, graph: g }, estimate: { folds: 3, curve: true }, seed: 0, budget: Budget.parse('none') });
+  // Two far-apart clusters: every held-out label is recovered from the others, at both points of the curve.
+  const [clean] = await run(train.y);
+  assert.deepEqual([clean.method, clean.correct, clean.total, clean.acc, clean.steps], ['label-propagation', 12, 12, 1, 0]);
+  assert.deepEqual(clean.points.map((p) => [p.correct, p.total]), [[12, 12], [24, 24]]);
+  // Labels that contradict the features (each cluster's labeled samples alternate classes): a held-out label is
+  // predicted from its cluster's other labels, never read back. Were the held-out labels visible to the
+  // spreading, every one would come back (spreading keeps given labels) and the estimate would read 1.
+  const mixed = Int32Array.from(train.y);
+  labeled.forEach((i, k) => (mixed[i] = k % 2));
+  const [leak] = await run(mixed);
+  assert.ok(leak.points[0].acc < 0.75, `held-out labels must be hidden: ${JSON.stringify(leak.points)}`);
+  // Without the pool's features: a clear error before anything runs.
+  await assert.rejects(
+    estimateArms({ arms: ['label-propagation'], train, y: train.y, labeled, estimate: { folds: 3 }, seed: 0, budget: Budget.parse('none') }),
+    (e: unknown) => e instanceof UlearnError && /label propagation needs the features/.test(e.message),
+  );
 });
 
 test('the choice ranks by plain cross-validation, not by the extrapolated accuracy', () => {
