@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { Rng } from '../../src/engine/seed.js';
 import { pipelineConfig, type PipelineConfigInput } from '../../src/pipeline/config.js';
-import { runPipeline } from '../../src/pipeline/run-pipeline.js';
+import { defaultPretrainShare, runPipeline } from '../../src/pipeline/run-pipeline.js';
 import { UlearnError } from '../../src/errors.js';
 
 let root: string;
@@ -113,6 +113,14 @@ test('runs every stage and writes config, log, checkpoints, results and report; 
   const fresh = await runPipeline(cfg, { runsRoot: join(root, 'runs-again'), stages: ['pretrain', 'probe'], log: () => {}, threads });
   assert.notEqual(fresh.runDir, res.runDir);
   assert.equal(fresh.methods.find((m) => m.name === 'SSL + linear probe')!.acc, acc('SSL + linear probe'));
+});
+
+test('pretraining\'s default share of the budget leaves image runs the time of their label-propagation arm', () => {
+  // Unset in the config (a run directory's config.json records only what was given) and chosen per modality.
+  assert.equal(pipelineConfig(config()).pretrain.budgetShare, undefined);
+  assert.equal(pipelineConfig(config({ pretrain: { budgetShare: 0.5 } })).pretrain.budgetShare, 0.5);
+  assert.equal(defaultPretrainShare('image'), 0.64);
+  assert.equal(defaultPretrainShare('audio'), 0.72);
 });
 
 test('bad input fails before any training, with a message naming the problem', async () => {
