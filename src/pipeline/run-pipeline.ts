@@ -37,9 +37,8 @@ import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from '../runs/checkp
 import { RunDir } from '../runs/run-dir.js';
 import { KnnMonitor } from '../ssl/knn-monitor.js';
 import { chooseArm, DEFAULT_ESTIMATE, estimateArms, usableFolds, type ArmEstimate, type EstimatedArm, type PropagationPool } from '../semi/estimate.js';
-import { DEFAULT_SEMI_SETTINGS } from '../semi/fit.js';
-import { spreadingGraph } from '../semi/label-spreading.js';
-import { fitEpochs, fitMethod, type SemiSettings } from '../semi/fit.js';
+import { DEFAULT_SEMI_SETTINGS, fitEpochs, fitMethod, type SemiSettings } from '../semi/fit.js';
+import { DEFAULT_GAMMA, spreadingGraph } from '../semi/label-spreading.js';
 import { NEEDS_ENCODER } from '../semi/names.js';
 import { createSSLMethod, createSSLViews } from '../ssl/registry.js';
 import { trainSSL } from '../ssl/trainer.js';
@@ -316,7 +315,7 @@ function propagationPool(ctx: Context): Promise<PropagationPool> {
     const features = await encodeFrozen(encoder, ctx.train.x, ctx.inputShape, { progress: 'encode' });
     encoder.dispose();
     const dim = features.length / ctx.train.size;
-    const graph = spreadingGraph(features, dim, DEFAULT_SEMI_SETTINGS.k, 3);
+    const graph = spreadingGraph(features, dim, DEFAULT_SEMI_SETTINGS.k, DEFAULT_GAMMA);
     ctx.log(`label propagation: ${ctx.train.size} × ${dim} features and their ${DEFAULT_SEMI_SETTINGS.k}-NN graph (${graph.exact ? 'exact' : 'HNSW'}) in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     return { features, dim, graph };
   })();

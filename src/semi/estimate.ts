@@ -189,7 +189,7 @@ export async function estimateArms(input: EstimateInput): Promise<ArmEstimate[]>
           const pool = input.pool!;
           const yPool = new Int32Array(input.train.size).fill(-1);
           for (const p of trainPos) yPool[input.labeled[p]] = yl[p];
-          const lp = labelSpreading(pool.features, pool.dim, yPool, K, { graph: pool.graph, k: s.k, alpha: s.alpha });
+          const lp = labelSpreading(pool.features, pool.dim, yPool, K, { graph: pool.graph, alpha: s.alpha });
           testPos.forEach((p) => (correct += lp.labels[input.labeled[p]] === yl[p] ? 1 : 0));
           total += testPos.length;
           continue;

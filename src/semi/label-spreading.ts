@@ -17,6 +17,9 @@ import { UlearnError } from '../errors.js';
 import { knnGraph, searchKnn, type KnnOptions, type KnnResult } from '../neighbors/knn.js';
 import { argmaxRows } from '../eval/metrics.js';
 
+/** Iscen et al.'s affinity sharpening exponent: the default of `gamma`, and of graphs built ahead for a spreading. */
+export const DEFAULT_GAMMA = 3;
+
 export interface LabelSpreadingOptions {
   /** Neighbours per sample. Default 10. */
   k?: number;
@@ -184,7 +187,7 @@ export function labelSpreading(features: Float32Array, dim: number, y: Int32Arra
   const n = features.length / dim;
   const alpha = opts.alpha ?? 0.99;
   const counts = checkSpreadingInput(n, y, nClasses, alpha, opts.everyClass ?? true);
-  const graph = opts.graph ?? spreadingGraph(features, dim, opts.k ?? 10, opts.gamma ?? 3, opts.knn);
+  const graph = opts.graph ?? spreadingGraph(features, dim, opts.k ?? 10, opts.gamma ?? DEFAULT_GAMMA, opts.knn);
   if (graph.n !== n) throw new UlearnError(`label spreading: the given graph has ${graph.n} nodes but there are ${n} samples`, { code: 'E_ARG' });
   // Y and F are in the graph's row order: row r is sample perm[r].
   const { perm } = graph;
