@@ -48,6 +48,8 @@ interface Unit {
   pretrain: { steps: number | null; epochs: number | null };
   load_1m: number;
   finished: string;
+  /** The engine the run trained on (its results.json's backend); units written before this field have none. */
+  engine?: string;
 }
 
 const pct = (v: number) => Number((v * 100).toFixed(2));
@@ -119,6 +121,7 @@ export async function run(argv: string[]): Promise<number> {
         pretrain: { steps: typeof pre?.steps === 'number' ? pre.steps : null, epochs: epochs.length ? Number(epochs[epochs.length - 1].epoch.toFixed(3)) : null },
         load_1m: Number(os.loadavg()[0].toFixed(2)),
         finished: new Date().toISOString(),
+        engine: describeBackendOrUndefined(),
       };
       await writeJsonAtomic(unitFile, unit);
       await save(work, values.out!, { started, quick, budget: quick ? 'none (quick)' : values.budget!, datasets, seeds, lpc });
@@ -133,14 +136,21 @@ async function save(work: string, out: string, s: { started: string; quick: bool
   const units: Unit[] = [];
   for (const f of (await readdir(path.join(work, 'units'))).filter((n) => n.endsWith('.json')).sort()) units.push(JSON.parse(await readFile(path.join(work, 'units', f), 'utf8')) as Unit);
   const mine = units.filter((u) => s.datasets.includes(u.dataset) && s.seeds.includes(u.seed) && u.rows[0]?.labels_per_class === s.lpc);
+  // A save that only reads units back (every run already done) has started no engine: say the runs' engines.
   const backend = currentBackend();
+  const engines = new Set<string>();
+  for (const u of mine) {
+    const own = u.engine ?? (await readFile(path.join(work, `${u.dataset}-l${s.lpc}-s${u.seed}`, 'results.json'), 'utf8').then((t) => (JSON.parse(t) as { backend?: string }).backend).catch(() => undefined));
+    if (own) engines.add(own);
+  }
+  if (engines.size === 0 && backend) engines.add(describeBackend(backend));
   const load = os.loadavg();
   await writeJsonAtomic(out, {
     machine: {
       cpu: os.cpus()[0]?.model,
       cores: os.cpus().length,
       node: process.version,
-      engine: backend ? describeBackend(backend) : null,
+      engine: engines.size > 0 ? [...engines].join('; ') : null,
       load_average: load.map((v) => Number(v.toFixed(2))),
     },
     started: s.started,
@@ -148,12 +158,18 @@ async function save(work: string, out: string, s: { started: string; quick: bool
     settings: { quick: s.quick, budget: s.budget, labels_per_class: s.lpc, seeds: s.seeds, pipeline: s.quick ? 'tiny smoke-test settings' : 'ulearn run defaults' },
     rows: mine.flatMap((u) => u.rows),
     augment_choices: Object.fromEntries(s.datasets.map((d) => [d, Object.fromEntries(mine.filter((u) => u.dataset === d).map((u) => [String(u.seed), u.augment]))])),
-    pretrain: Object.fromEntries(s.datasets.map((d) => [d, Object.fromEntries(mine.filter((u) => u.dataset === d).map((u) => [String(u.seed), { ...u.pretrain, load_1m: u.load_1m }]))])),
+    pretrain: Object.fromEntries(s.datasets.map((d) => [d, Object.fromEntries(mine.filter((u) => u.dataset === d).map((u) => [String(u.seed), { ...u.pretrain, load_1m: u.load_1m, finished: u.finished }]))])),
     summary: summarize(mine.flatMap((u) => u.rows), s.datasets),
   });
 }
 
 /** Per dataset: the chosen arm against supervised-only, seed by seed, and how far the estimates were from test. */
+/** The engine the pipeline just trained on, as its results.json says it. */
+function describeBackendOrUndefined(): string | undefined {
+  const b = currentBackend();
+  return b ? describeBackend(b) : undefined;
+}
+
 export function summarize(rows: RobustnessRow[], datasets: string[]) {
   return Object.fromEntries(
     datasets.map((d) => {
