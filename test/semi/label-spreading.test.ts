@@ -6,7 +6,8 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/engine/seed.js';
 import { UlearnError } from '../../src/errors.js';
-import { labelSpreading, solveSpreading, spreadingGraph, spreadToNewRows } from '../../src/semi/label-spreading.js';
+import { FOLD_SPREADING_ITERATIONS } from '../../src/semi/estimate.js';
+import { DEFAULT_GAMMA, labelSpreading, solveSpreading, spreadingGraph, spreadToNewRows } from '../../src/semi/label-spreading.js';
 import { useWasm } from '../ssl/helpers.js';
 import { denseReference } from './dense-reference.js';
 
@@ -67,6 +68,28 @@ describe('label spreading', () => {
       assert.equal(res.exactGraph, mode === 'exact');
       for (let i = 0; i < K; i++) assert.equal(res.labels[i], y[i], 'given labels are kept');
     }
+  });
+
+  test("the estimate's folds stop at FOLD_SPREADING_ITERATIONS: the labels of the converged solve, at a fraction of its iterations", () => {
+    // Overlapping clusters, so the spread is not decided by the first sweeps alone.
+    const dim = 6, K = 5, n = 3000;
+    const rng = new Rng(7);
+    const mu = Array.from({ length: K }, () => Array.from({ length: dim }, () => rng.normal() * 1.5));
+    const x = new Float32Array(n * dim);
+    const truth = Int32Array.from({ length: n }, (_, i) => i % K);
+    for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) x[i * dim + j] = mu[truth[i]][j] + rng.normal();
+    const y = new Int32Array(n).fill(-1);
+    for (let i = 0; i < 10 * K; i++) y[i] = truth[i];
+    const graph = spreadingGraph(x, dim, 10, DEFAULT_GAMMA, { mode: 'exact' });
+    const converged = labelSpreading(x, dim, y, K, { graph, maxIterations: 500, tol: 1e-6 });
+    const fold = labelSpreading(x, dim, y, K, { graph, maxIterations: FOLD_SPREADING_ITERATIONS, tol: 0 });
+    assert.equal(fold.iterations, FOLD_SPREADING_ITERATIONS);
+    assert.ok(converged.iterations >= FOLD_SPREADING_ITERATIONS + 15, `the converged solve took ${converged.iterations} iterations`);
+    const agree = fold.labels.reduce((s, l, i) => s + (l === converged.labels[i] ? 1 : 0), 0) / n;
+    const acc = (l: Int32Array) => l.reduce((s, v, i) => s + (v === truth[i] ? 1 : 0), 0) / n;
+    assert.ok(agree >= 0.99, `${(agree * 100).toFixed(2)}% of labels as the converged solve's`);
+    assert.ok(Math.abs(acc(fold.labels) - acc(converged.labels)) <= 0.01, `accuracy ${acc(fold.labels)} vs ${acc(converged.labels)}`);
+    assert.ok(acc(converged.labels) < 0.99, 'the clusters overlap: propagation does not get everything right');
   });
 
   test('a prebuilt graph gives the same result as building it, and must match the sample count', () => {
