@@ -29,6 +29,8 @@
  * minutes per fit, supervised-only and SSL + fine-tune seconds); the generators always run at --generator-labels.
  * `--quick`: a 1,000-image subset, 40 labels, seed 0, a few steps per model: checks the runner, measures nothing.
  * Without --encoder it skips FD/PR (null) and the ssl-finetune rows, like the full run without one.
+ * `{seed}` in --encoder names one encoder per seed (e.g. `--encoder runs/fixmatch-s{seed}`: a model trained on
+ * that seed's label draw, which is `ulearn train --total-labels <n> --seed <seed>`'s); each seed's rows use its own.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -203,7 +205,12 @@ export async function run(args: string[]): Promise<number> {
   const ratio = checkRatio(Number(values['generated-ratio']), '--generated-ratio');
   const filters = list(values['generated-filter']) as GeneratedFilter[];
   for (const filter of filters) checkGeneratedOptions({ ratio, filter }, values.encoder);
-  if (values.encoder && !existsSync(values.encoder)) throw new UlearnError(`--encoder ${values.encoder}: no such folder`, { code: 'E_CHECKPOINT', hint: 'give a run directory, its checkpoints/pretrain-encoder, or a model folder' });
+  // '{seed}' in --encoder names one encoder per seed (e.g. a FixMatch model trained on that seed's label draw).
+  const encoderFor = (seed: number): string | undefined => values.encoder?.replaceAll('{seed}', String(seed));
+  for (const seed of seeds) {
+    const e = encoderFor(seed);
+    if (e && !existsSync(e)) throw new UlearnError(`--encoder ${e}: no such folder`, { code: 'E_CHECKPOINT', hint: 'give a run directory, its checkpoints/pretrain-encoder, or a model folder' });
+  }
   await mkdir(path.join(work, 'units'), { recursive: true });
 
   const backend = await initBackend(values.backend, { threads: threadsOf(values.threads) });
@@ -233,13 +240,14 @@ export async function run(args: string[]): Promise<number> {
   for (const labels of labelCounts) {
     for (const seed of seeds) {
       const { y, labeled } = applyLabelBudget(train, { total: labels, seed });
+      const c: Ctx = { ...ctx, encoder: encoderFor(seed) };
       for (const method of methodAt.filter((m) => m.labels.includes(labels)).map((m) => m.name)) {
         rows.push(
           await cached(unitFile(method, labels, seed), async () => {
             console.error(`${method}: ${labels} labels, seed ${seed}`);
             const t0 = Date.now();
             const settings = { ...ROWS[method].settings, ...(quick ? { steps: 10, epochs: 2 } : {}) };
-            const fit = await fitMethod({ method: ROWS[method].fit, train, y, labeled, encoder: { widths: [16, 32, 64], blocksPerStage: 1 }, pretrained: ROWS[method].ssl ? values.encoder : undefined, settings, seed, budget: Budget.parse(budgetText), log: (l) => console.error(l) });
+            const fit = await fitMethod({ method: ROWS[method].fit, train, y, labeled, encoder: { widths: [16, 32, 64], blocksPerStage: 1 }, pretrained: ROWS[method].ssl ? c.encoder : undefined, settings, seed, budget: Budget.parse(budgetText), log: (l) => console.error(l) });
             try {
               return { method, labels, seed, acc: testAcc(fit, test!), seconds: (Date.now() - t0) / 1000, steps: fit.info.steps ?? fit.info.epochs ?? null };
             } finally {
@@ -263,12 +271,12 @@ export async function run(args: string[]): Promise<number> {
         // encoder was given, so adding --encoder later fills in FD and precision/recall.
         const metrics = await cached(unitFile(`gen-${model}-metrics${values.encoder ? '' : '-noenc'}`, labels, seed), async () => {
           console.error(`metrics of ${model}: ${labels} labels, seed ${seed}`);
-          return generatorMetrics(ctx, path.join(work, trained.folder, GENERATED_DIR), seed);
+          return generatorMetrics(c, path.join(work, trained.folder, GENERATED_DIR), seed);
         });
         here.push({ ...trained, ...metrics });
       }
       gens.push(...here);
-      rows.push(...(await augmentedRows(ctx, labels, seed, y, labeled, here, work)));
+      rows.push(...(await augmentedRows(c, labels, seed, y, labeled, here, work)));
     }
   }
 
